@@ -1,0 +1,160 @@
+// A labelled set of grayscale digit images from an IDX image/label pair (MNIST's format),
+// validated as a whole: ubyte N×rows×cols images, ubyte N labels, every label a class.
+import Foundation
+
+public enum DatasetError: DigitsError, Equatable {
+    case missingFiles(directory: String, split: String, tried: [String])
+    case wrongImageLayout(path: String, shape: [Int], type: IDXElementType)
+    case wrongLabelLayout(path: String, shape: [Int], type: IDXElementType)
+    case countMismatch(imagesPath: String, images: Int, labelsPath: String, labels: Int)
+    case labelOutOfRange(path: String, index: Int, value: Int, classes: Int)
+
+    public var message: String {
+        switch self {
+        case .missingFiles(let directory, let split, let tried):
+            return "\(directory): no MNIST \(split) files (looked for \(tried.joined(separator: ", ")))"
+        case .wrongImageLayout(let path, let shape, let type):
+            return "\(path): expected images as ubyte N×rows×cols, found \(formatShape(shape)) \(type)"
+        case .wrongLabelLayout(let path, let shape, let type):
+            return "\(path): expected labels as ubyte N, found \(formatShape(shape)) \(type)"
+        case .countMismatch(let imagesPath, let images, let labelsPath, let labels):
+            return "\(labelsPath): \(formatCount(labels)) labels, but \(imagesPath) has \(formatCount(images)) images; expected the same count"
+        case .labelOutOfRange(let path, let index, let value, let classes):
+            return "\(path): label \(value) at index \(index) is outside 0–\(classes - 1)"
+        }
+    }
+
+    public var hint: String? {
+        switch self {
+        case .missingFiles:
+            return "run scripts/fetch-mnist, or pass --data with a directory that holds the IDX files"
+        case .wrongImageLayout, .wrongLabelLayout:
+            return "the image file comes first, then the label file; check that the pair is the right way round"
+        case .countMismatch:
+            return "the image and label files must come from the same split"
+        case .labelOutOfRange:
+            return "this is not a 10-class digits label file, or it is damaged; fetch it again (scripts/fetch-mnist)"
+        }
+    }
+}
+
+/// Grayscale digits with their labels, stored contiguously.
+public struct DigitDataset: Sendable {
+    public let rows: Int
+    public let columns: Int
+    /// (count, rows, columns), row-major; 0 is background and 255 full ink, as in MNIST.
+    public let pixels: [UInt8]
+    /// (count); each in 0..<classes.
+    public let labels: [UInt8]
+    public let classes: Int
+    public let imagesPath: String
+    public let labelsPath: String
+
+    public var count: Int { labels.count }
+    public var pixelsPerImage: Int { rows * columns }
+
+    /// Checks the arrays as a dataset and keeps them.
+    public init(images: IDXArray, imagesPath: String, labels: IDXArray, labelsPath: String, classes: Int = 10) throws {
+        guard case .ubyte(let pixels) = images.values, images.shape.count == 3 else {
+            throw DatasetError.wrongImageLayout(path: imagesPath, shape: images.shape, type: images.elementType)
+        }
+        guard case .ubyte(let labelValues) = labels.values, labels.shape.count == 1 else {
+            throw DatasetError.wrongLabelLayout(path: labelsPath, shape: labels.shape, type: labels.elementType)
+        }
+        guard images.shape[0] == labels.shape[0] else {
+            throw DatasetError.countMismatch(imagesPath: imagesPath, images: images.shape[0],
+                                             labelsPath: labelsPath, labels: labels.shape[0])
+        }
+        if let index = labelValues.firstIndex(where: { Int($0) >= classes }) {
+            throw DatasetError.labelOutOfRange(path: labelsPath, index: index, value: Int(labelValues[index]), classes: classes)
+        }
+        self.rows = images.shape[1]
+        self.columns = images.shape[2]
+        self.pixels = pixels
+        self.labels = labelValues
+        self.classes = classes
+        self.imagesPath = imagesPath
+        self.labelsPath = labelsPath
+    }
+
+    /// Loads an IDX image file and its label file (raw or gzip each).
+    public static func load(images imagesPath: String, labels labelsPath: String, classes: Int = 10,
+                            limits: IDXLimits = .standard) throws -> DigitDataset {
+        let images = try IDXArray.read(contentsOf: imagesPath, limits: limits)
+        let labels = try IDXArray.read(contentsOf: labelsPath, limits: limits)
+        return try DigitDataset(images: images, imagesPath: imagesPath, labels: labels, labelsPath: labelsPath, classes: classes)
+    }
+
+    /// Image `index` as a standalone picture.
+    public func image(at index: Int) -> GrayImage {
+        precondition(index >= 0 && index < count, "image index \(index) outside 0..<\(count)")
+        let start = index * pixelsPerImage
+        return GrayImage(width: columns, height: rows, pixels: Array(pixels[start..<start + pixelsPerImage]))
+    }
+
+    /// Count of each label, indexed by class.
+    public func labelHistogram() -> [Int] {
+        var histogram = [Int](repeating: 0, count: classes)
+        for label in labels { histogram[Int(label)] += 1 }
+        return histogram
+    }
+
+    /// Mean and standard deviation of all pixels, in 0–255 units. Accumulates exact integer
+    /// sums, so the result does not depend on summation order.
+    public func pixelStatistics() -> (mean: Double, standardDeviation: Double) {
+        var sum: UInt64 = 0
+        var sumOfSquares: UInt64 = 0
+        pixels.withUnsafeBufferPointer { buffer in
+            for value in buffer {
+                sum &+= UInt64(value)
+                sumOfSquares &+= UInt64(value) * UInt64(value)
+            }
+        }
+        let n = Double(max(pixels.count, 1))
+        let mean = Double(sum) / n
+        let variance = max(Double(sumOfSquares) / n - mean * mean, 0)
+        return (mean, variance.squareRoot())
+    }
+}
+
+/// The two MNIST splits and where their files live.
+public enum MNISTSplit: String, CaseIterable, Sendable {
+    case train
+    case test
+
+    /// The prefix of the split's files: MNIST calls the test set "t10k".
+    var filePrefix: String { self == .train ? "train" : "t10k" }
+
+    /// File names tried in order: the original gzip files, then unpacked copies under the two
+    /// names in circulation (LeCun's, and the dotted one of some mirrors).
+    public func candidateNames(kind: String) -> [String] {
+        let idx = kind == "images" ? "idx3" : "idx1"
+        return ["\(filePrefix)-\(kind)-\(idx)-ubyte.gz",
+                "\(filePrefix)-\(kind)-\(idx)-ubyte",
+                "\(filePrefix)-\(kind).\(idx)-ubyte"]
+    }
+}
+
+public enum MNIST {
+    /// Where `scripts/fetch-mnist` puts the files, relative to the repository.
+    public static let defaultDirectory = "datasets/mnist"
+
+    /// Finds a split's image and label files in `directory`.
+    public static func files(in directory: String, split: MNISTSplit) throws -> (images: String, labels: String) {
+        func find(_ kind: String) throws -> String {
+            let names = split.candidateNames(kind: kind)
+            for name in names {
+                let path = (directory as NSString).appendingPathComponent(name)
+                if FileManager.default.fileExists(atPath: path) { return path }
+            }
+            throw DatasetError.missingFiles(directory: directory, split: split.rawValue, tried: names)
+        }
+        return (try find("images"), try find("labels"))
+    }
+
+    public static func load(from directory: String = defaultDirectory, split: MNISTSplit,
+                            limits: IDXLimits = .standard) throws -> DigitDataset {
+        let (images, labels) = try files(in: directory, split: split)
+        return try DigitDataset.load(images: images, labels: labels, limits: limits)
+    }
+}

@@ -1,0 +1,119 @@
+// Whole-file reads with a size limit checked before allocating, and atomic writes
+// (temporary file in the same directory, fsync, rename) so a crash never leaves a torn file.
+import Foundation
+
+public enum FileError: DigitsError, Equatable {
+    case notFound(path: String)
+    case notAFile(path: String)
+    case unreadable(path: String, reason: String)
+    case tooLarge(path: String, size: Int, limit: Int)
+    case changedWhileReading(path: String, expected: Int, found: Int)
+    case unwritable(path: String, reason: String)
+
+    public var message: String {
+        switch self {
+        case .notFound(let path):
+            return "\(path): no such file"
+        case .notAFile(let path):
+            return "\(path): is a directory or special file, expected a regular file"
+        case .unreadable(let path, let reason):
+            return "\(path): cannot be read: \(reason)"
+        case .tooLarge(let path, let size, let limit):
+            return "\(path): file is \(formatBytes(size)), over the limit of \(formatBytes(limit))"
+        case .changedWhileReading(let path, let expected, let found):
+            return "\(path): file changed while being read (expected \(formatBytes(expected)), read \(formatBytes(found)))"
+        case .unwritable(let path, let reason):
+            return "\(path): cannot be written: \(reason)"
+        }
+    }
+
+    public var hint: String? {
+        switch self {
+        case .notFound: return "check the path; for MNIST run scripts/fetch-mnist"
+        case .notAFile: return "pass the path of a file"
+        case .unreadable: return "check the file's permissions"
+        case .tooLarge: return "this is not the kind of file digits expects"
+        case .changedWhileReading: return "try again once nothing else writes the file"
+        case .unwritable: return "check that the directory exists, is writable and has free space"
+        }
+    }
+}
+
+public enum Files {
+    /// Reads a whole regular file. The size comes from fstat and is checked against `limit`
+    /// before any buffer is allocated.
+    public static func read(_ path: String, limit: Int) throws -> [UInt8] {
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else {
+            let code = errno
+            if code == ENOENT || code == ENOTDIR { throw FileError.notFound(path: path) }
+            throw FileError.unreadable(path: path, reason: String(cString: strerror(code)))
+        }
+        defer { close(descriptor) }
+
+        var status = stat()
+        guard fstat(descriptor, &status) == 0 else {
+            throw FileError.unreadable(path: path, reason: String(cString: strerror(errno)))
+        }
+        guard (status.st_mode & S_IFMT) == S_IFREG else { throw FileError.notAFile(path: path) }
+        let size = Int(status.st_size)
+        guard size <= limit else { throw FileError.tooLarge(path: path, size: size, limit: limit) }
+
+        var readError: Int32 = 0
+        let bytes = [UInt8](unsafeUninitializedCapacity: size) { buffer, initialized in
+            var offset = 0
+            while offset < size {
+                let result = Glibc.read(descriptor, buffer.baseAddress! + offset, size - offset)
+                if result < 0 {
+                    if errno == EINTR { continue }
+                    readError = errno
+                    break
+                }
+                if result == 0 { break }
+                offset += result
+            }
+            initialized = offset
+        }
+        if readError != 0 {
+            throw FileError.unreadable(path: path, reason: String(cString: strerror(readError)))
+        }
+        guard bytes.count == size else {
+            throw FileError.changedWhileReading(path: path, expected: size, found: bytes.count)
+        }
+        return bytes
+    }
+
+    /// Writes `bytes` to `path` atomically: a temporary file beside it is written and synced,
+    /// then renamed over `path`. Readers see the old file or the new one, never a partial one.
+    public static func writeAtomically(_ bytes: some Collection<UInt8>, to path: String) throws {
+        let directory = (path as NSString).deletingLastPathComponent
+        let name = (path as NSString).lastPathComponent
+        let temporary = (directory.isEmpty ? "." : directory) + "/.\(name).tmp-\(getpid())"
+
+        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else {
+            throw FileError.unwritable(path: path, reason: String(cString: strerror(errno)))
+        }
+        var failure: Int32 = 0
+        let contiguous = Array(bytes)
+        contiguous.withUnsafeBytes { buffer in
+            var offset = 0
+            while offset < buffer.count {
+                let result = write(descriptor, buffer.baseAddress! + offset, buffer.count - offset)
+                if result < 0 {
+                    if errno == EINTR { continue }
+                    failure = errno
+                    return
+                }
+                offset += result
+            }
+        }
+        if failure == 0 && fsync(descriptor) != 0 { failure = errno }
+        if close(descriptor) != 0 && failure == 0 { failure = errno }
+        if failure == 0 && rename(temporary, path) != 0 { failure = errno }
+        if failure != 0 {
+            unlink(temporary)
+            throw FileError.unwritable(path: path, reason: String(cString: strerror(failure)))
+        }
+    }
+}

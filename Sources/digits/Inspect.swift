@@ -1,0 +1,113 @@
+// `digits inspect`: what is in a dataset: counts, shape, label histogram, pixel statistics,
+// and optionally a labelled picture of the first digits.
+import ArgumentParser
+import DigitsKit
+import Foundation
+
+extension DigitsCommand {
+    struct Inspect: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Show what a dataset holds, and draw its first digits.",
+            discussion: """
+                Loads the IDX image and label files of one split (raw or gzip, detected by \
+                content), validates them, and prints the image count and shape, the label \
+                histogram, and the pixel mean and standard deviation (in 0–255 units and \
+                scaled to 0–1, the normalization the models use).
+
+                Examples:
+                  digits inspect
+                  digits inspect --split test --count 16 --grid grid.png
+                  digits inspect --images my-images.idx --labels my-labels.idx --json
+                """
+        )
+
+        @Option(help: "Directory holding the MNIST files (train-images-idx3-ubyte.gz, ...).")
+        var data: String = MNIST.defaultDirectory
+
+        @Option(help: "Which split to load: train or test.")
+        var split: MNISTSplit = .train
+
+        @Option(help: "IDX image file to load instead of an MNIST split (needs --labels).")
+        var images: String?
+
+        @Option(help: "IDX label file that goes with --images.")
+        var labels: String?
+
+        @Option(help: "Number of digits drawn in the --grid picture.")
+        var count: Int = 64
+
+        @Option(help: "Write a PNG of the first --count digits, each labelled.")
+        var grid: String?
+
+        @Flag(help: "Print the summary as JSON on stdout.")
+        var json = false
+
+        func validate() throws {
+            guard (images == nil) == (labels == nil) else {
+                throw ValidationError("--images and --labels go together: pass both, or neither to use --data")
+            }
+            guard count >= 1 else { throw ValidationError("--count must be at least 1, got \(count)") }
+        }
+
+        func run() throws {
+            let start = DispatchTime.now()
+            let dataset: DigitDataset
+            let name: String
+            if let images, let labels {
+                dataset = try DigitDataset.load(images: images, labels: labels)
+                name = images
+            } else {
+                dataset = try MNIST.load(from: data, split: split)
+                name = "MNIST \(split.rawValue)"
+            }
+            let seconds = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
+
+            let histogram = dataset.labelHistogram()
+            let (mean, deviation) = dataset.pixelStatistics()
+
+            var gridPath: String?
+            if let grid {
+                let shown = Array(0..<min(count, dataset.count))
+                let title = "\(name): \(shown.count == dataset.count ? "all" : "first \(shown.count)")"
+                try DigitGrid.render(dataset, indices: shown, title: title).write(to: grid)
+                gridPath = grid
+            }
+
+            if json {
+                let summary: [String: Any] = [
+                    "images_path": dataset.imagesPath,
+                    "labels_path": dataset.labelsPath,
+                    "count": dataset.count,
+                    "shape": [dataset.rows, dataset.columns],
+                    "label_histogram": histogram,
+                    "pixel_mean": mean,
+                    "pixel_std": deviation,
+                    "load_seconds": seconds,
+                ].merging(gridPath.map { ["grid": $0] } ?? [:]) { first, _ in first }
+                let data = try JSONSerialization.data(withJSONObject: summary, options: [.prettyPrinted, .sortedKeys])
+                print(String(decoding: data, as: UTF8.self))
+                return
+            }
+
+            print("\(name): \(dataset.count) images of \(dataset.rows)×\(dataset.columns), loaded in \(String(format: "%.3f", seconds)) s")
+            print("  images: \(dataset.imagesPath)")
+            print("  labels: \(dataset.labelsPath)")
+            print("label histogram:")
+            let largest = max(histogram.max() ?? 1, 1)
+            for (label, frequency) in histogram.enumerated() {
+                let bar = String(repeating: "█", count: Int((Double(frequency) / Double(largest) * 40).rounded()))
+                let share = String(format: "%5.2f%%", 100 * Double(frequency) / Double(max(dataset.count, 1)))
+                print("  \(label)  \(String(frequency).leftPad(6))  \(share)  \(bar)")
+            }
+            print(String(format: "pixels: mean %.2f, std %.2f (0–255); mean %.4f, std %.4f (0–1)",
+                         mean, deviation, mean / 255, deviation / 255))
+            if let gridPath { print("wrote \(gridPath)") }
+        }
+    }
+}
+
+extension String {
+    func leftPad(_ width: Int) -> String {
+        count >= width ? self : String(repeating: " ", count: width - count) + self
+    }
+}
