@@ -7,19 +7,26 @@ import Foundation
 extension DigitsCommand {
     struct Inspect: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Show what a dataset holds, and draw its first digits.",
+            abstract: "Show what a dataset or a file holds, and draw its first digits.",
             discussion: """
                 Loads the IDX image and label files of one split (raw or gzip, detected by \
                 content), validates them, and prints the image count and shape, the label \
                 histogram, and the pixel mean and standard deviation (in 0–255 units and \
                 scaled to 0–1, the normalization the models use).
 
+                Given FILE arguments instead, it describes each one: an IDX file (any element \
+                type, raw or gzip) or a PNG image, recognized by content.
+
                 Examples:
                   digits inspect
+                  digits inspect datasets/mnist/t10k-labels-idx1-ubyte.gz drawing.png
                   digits inspect --split test --count 16 --grid grid.png
                   digits inspect --images my-images.idx --labels my-labels.idx --json
                 """
         )
+
+        @Argument(help: "IDX or PNG files to describe, instead of a dataset.")
+        var files: [String] = []
 
         @Option(help: "Directory holding the MNIST files (train-images-idx3-ubyte.gz, ...).")
         var data: String = MNIST.defaultDirectory
@@ -46,10 +53,17 @@ extension DigitsCommand {
             guard (images == nil) == (labels == nil) else {
                 throw ValidationError("--images and --labels go together: pass both, or neither to use --data")
             }
+            guard files.isEmpty || (images == nil && grid == nil && !json) else {
+                throw ValidationError("FILE arguments are described one by one; --images, --grid and --json apply to datasets")
+            }
             guard count >= 1 else { throw ValidationError("--count must be at least 1, got \(count)") }
         }
 
         func run() throws {
+            if !files.isEmpty {
+                for file in files { try DataFile.describe(file).forEach { print($0) } }
+                return
+            }
             let start = DispatchTime.now()
             let dataset: DigitDataset
             let name: String

@@ -131,8 +131,11 @@ import Testing
             }
             #expect(declared == 3_136_000_000_000 && maximum < 100_000)
         } catch { Issue.record("unexpected \(error)") }
-        // With the standard limits the same claim is over the 4 GiB limit.
-        #expect(throws: IDXError.self) { try IDXArray.decode(header, path: "f") }
+        // The limit applies to files that do hold their data.
+        let real = IDXArray(shape: [50, 28, 28], values: .ubyte(Array(repeating: 7, count: 50 * 784)))
+        #expect(throws: IDXError.overLimit(path: "f", shape: [50, 28, 28], type: .ubyte, declaredBytes: 39_200, limit: 39_199)) {
+            try IDXArray.decode(real.encoded(), path: "f", limits: IDXLimits(maxPayloadBytes: 39_199))
+        }
     }
 
     @Test func overLimit() {

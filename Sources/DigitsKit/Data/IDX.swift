@@ -115,7 +115,7 @@ public enum IDXError: DigitsError, Equatable {
         case .overLimit(let path, let shape, let type, let declared, let limit):
             return "\(path): IDX header declares \(formatShape(shape)) \(type) = \(formatBytes(declared)), over the limit of \(formatBytes(limit))"
         case .exceedsData(let path, let shape, let type, let declared, let fileBytes, let maximum):
-            return "\(path): IDX header declares \(formatShape(shape)) \(type) = \(formatBytes(declared)), but this \(formatBytes(fileBytes)) gzip file can hold at most \(formatBytes(maximum))"
+            return "\(path): IDX header declares \(formatShape(shape)) \(type) = \(formatBytes(declared)), but a gzip file of \(formatBytes(fileBytes)) can hold at most \(formatBytes(maximum))"
         case .truncatedData(let path, let shape, let type, let expected, let found):
             return "\(path): truncated IDX data: \(formatShape(shape)) \(type) needs \(formatBytes(expected)), found \(formatBytes(found))"
         case .trailingBytes(let path, let shape, let type, let expected, let extra):
@@ -207,10 +207,10 @@ public struct IDXArray: Equatable, Sendable {
             guard !overflow else { throw IDXError.dimensionsOverflow(path: path, shape: shape) }
             declared = product
         }
+        try source.checkCanHold(declared, shape: shape, type: type, path: path)
         guard declared <= limits.maxPayloadBytes else {
             throw IDXError.overLimit(path: path, shape: shape, type: type, declaredBytes: declared, limit: limits.maxPayloadBytes)
         }
-        try source.checkCanHold(declared, shape: shape, type: type, path: path)
 
         // Payload.
         // Left uninitialized: the read below overwrites every byte, or the decode throws.

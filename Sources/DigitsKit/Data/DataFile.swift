@@ -1,0 +1,64 @@
+// One-file descriptions for `digits inspect FILE`: the kind is recognized from the content
+// (PNG signature, gzip or IDX magic), falling back on the name only to word the error.
+
+public enum DataFile {
+    public enum Kind: Equatable, Sendable { case png, idx }
+
+    /// PNG if it starts with the PNG signature; IDX if gzip or IDX magic; otherwise guessed
+    /// from the extension, so that the error speaks of the format the user meant.
+    public static func kind(of bytes: [UInt8], path: String) -> Kind {
+        if bytes.starts(with: PNG.signature) { return .png }
+        if Gzip.isGzip(bytes) || bytes.starts(with: [0, 0]) { return .idx }
+        return path.lowercased().hasSuffix(".png") ? .png : .idx
+    }
+
+    /// A few lines on what the file holds. Throws the reader's own typed error when it is invalid.
+    public static func describe(_ path: String) throws -> [String] {
+        let bytes = try Files.read(path, limit: max(IDXLimits.standard.maxFileBytes, PNG.maxFileBytes))
+        switch kind(of: bytes, path: path) {
+        case .png:
+            let info = try PNG.info(of: bytes, path: path)
+            let image = try PNG.decodeGray(bytes, path: path)
+            let layout = (info.hasColor ? "color" : "gray") + (info.hasAlpha ? " with alpha" : "")
+            let depth = info.is16Bit ? "16-bit" : "8-bit or less"
+            let mean = Double(image.pixels.reduce(0) { $0 + Int($1) }) / Double(max(image.pixels.count, 1))
+            return ["\(path): PNG \(info.width)×\(info.height), \(layout), \(depth)",
+                    "  as 8-bit gray: mean \(String(format1: mean)), min \(image.pixels.min() ?? 0), max \(image.pixels.max() ?? 0)"]
+        case .idx:
+            let array = try IDXArray.decode(bytes, path: path)
+            let compression = Gzip.isGzip(bytes) ? "gzip-compressed " : ""
+            var lines = ["\(path): \(compression)IDX \(array.elementType), shape \(formatShape(array.shape)) (\(formatCount(array.values.count)) values)"]
+            if let range = array.values.range {
+                lines.append("  values: min \(range.min), max \(range.max), mean \(String(format1: range.mean))")
+            }
+            return lines
+        }
+    }
+}
+
+extension IDXValues {
+    /// Minimum, maximum and mean as Doubles, or nil when there are no values.
+    var range: (min: Double, max: Double, mean: Double)? {
+        let doubles: [Double]
+        switch self {
+        case .ubyte(let values): doubles = values.map(Double.init)
+        case .byte(let values): doubles = values.map(Double.init)
+        case .short(let values): doubles = values.map(Double.init)
+        case .int(let values): doubles = values.map(Double.init)
+        case .float(let values): doubles = values.map(Double.init)
+        case .double(let values): doubles = values
+        }
+        guard let low = doubles.min(), let high = doubles.max() else { return nil }
+        return (low, high, doubles.reduce(0, +) / Double(doubles.count))
+    }
+}
+
+extension String {
+    /// A number with one decimal, without Foundation's formatters: "33.3".
+    init(format1 value: Double) {
+        let tenths = (value * 10).rounded()
+        self = tenths.magnitude < 1e15
+            ? "\(tenths < 0 ? "-" : "")\(Int(tenths.magnitude) / 10).\(Int(tenths.magnitude) % 10)"
+            : "\(value)"
+    }
+}
