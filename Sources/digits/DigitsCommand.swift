@@ -23,8 +23,6 @@ struct DigitsCommand: ParsableCommand {
             try command.run()
         } catch let error as DigitsError {
             fail(error.message, hint: error.hint)
-        } catch let error as DecodingError {
-            fail("invalid input: \(error)", hint: nil)
         } catch {
             exit(withError: error)
         }

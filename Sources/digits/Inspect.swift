@@ -83,7 +83,7 @@ extension DigitsCommand {
             if let grid {
                 let shown = Array(0..<min(count, dataset.count))
                 let title = "\(name): \(shown.count == dataset.count ? "all" : "first \(shown.count)")"
-                try DigitGrid.render(dataset, indices: shown, title: title).write(to: grid)
+                try DigitGrid.render(dataset, indices: shown, title: title, path: grid).write(to: grid)
                 gridPath = grid
             }
 

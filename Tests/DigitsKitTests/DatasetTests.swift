@@ -92,3 +92,30 @@ import Testing
         #expect(Array(dataset.labels.prefix(10)) == firstLabels)
     }
 }
+
+@Suite struct DigitGridTests {
+    @Test func drawsEachDigitAtItsCell() throws {
+        // Two 2×2 images: the first all ink, the second all background.
+        let images = IDXArray(shape: [2, 2, 2], values: .ubyte([255, 255, 255, 255, 0, 0, 0, 0]))
+        let dataset = try DigitDataset(images: images, imagesPath: "i", labels: DatasetTests.labels([3, 8]), labelsPath: "l")
+        let canvas = try DigitGrid.render(dataset, indices: [0, 1], columns: 2, scale: 3, path: "g.png")
+        // Cells start after a 6-pixel gap; the digit is centred in a cell at least 48 px wide.
+        let cellWidth = (canvas.width - 6) / 2 - 6
+        let firstDigitX = 6 + (cellWidth - 6) / 2  // the 2×2 image drawn 3× is 6 px wide
+        for dx in 0..<6 {
+            #expect(canvas[firstDigitX + dx, 6] == .white)                    // ink, first cell
+            #expect(canvas[firstDigitX + cellWidth + 6 + dx, 6] == .black)     // background, second cell
+        }
+        #expect(canvas[firstDigitX - 1, 6] == .black)  // nothing drawn left of the digit
+    }
+
+    @Test func refusesEmptyAndHugePictures() throws {
+        let empty = try DigitDataset(images: IDXArray(shape: [0, 28, 28], values: .ubyte([])), imagesPath: "i",
+                                     labels: DatasetTests.labels([]), labelsPath: "l")
+        #expect(throws: PictureError.nothingToDraw(path: "i")) { try DigitGrid.render(empty, indices: [], path: "g.png") }
+
+        let wide = try DigitDataset(images: IDXArray(shape: [1, 1, 20_000], values: .ubyte(Array(repeating: 1, count: 20_000))),
+                                    imagesPath: "i", labels: DatasetTests.labels([1]), labelsPath: "l")
+        #expect(throws: PictureError.self) { try DigitGrid.render(wide, indices: [0], scale: 1000, path: "g.png") }
+    }
+}

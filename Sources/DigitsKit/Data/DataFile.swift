@@ -37,19 +37,25 @@ public enum DataFile {
 }
 
 extension IDXValues {
-    /// Minimum, maximum and mean as Doubles, or nil when there are no values.
+    /// Minimum, maximum and mean, or nil when there are no values. One pass, no copies.
     var range: (min: Double, max: Double, mean: Double)? {
-        let doubles: [Double]
-        switch self {
-        case .ubyte(let values): doubles = values.map(Double.init)
-        case .byte(let values): doubles = values.map(Double.init)
-        case .short(let values): doubles = values.map(Double.init)
-        case .int(let values): doubles = values.map(Double.init)
-        case .float(let values): doubles = values.map(Double.init)
-        case .double(let values): doubles = values
+        func summarize<T>(_ values: [T], _ toDouble: (T) -> Double) -> (min: Double, max: Double, mean: Double)? {
+            guard !values.isEmpty else { return nil }
+            var low = Double.infinity, high = -Double.infinity, sum = 0.0
+            for value in values {
+                let x = toDouble(value)
+                low = Swift.min(low, x); high = Swift.max(high, x); sum += x
+            }
+            return (low, high, sum / Double(values.count))
         }
-        guard let low = doubles.min(), let high = doubles.max() else { return nil }
-        return (low, high, doubles.reduce(0, +) / Double(doubles.count))
+        switch self {
+        case .ubyte(let values): return summarize(values) { Double($0) }
+        case .byte(let values): return summarize(values) { Double($0) }
+        case .short(let values): return summarize(values) { Double($0) }
+        case .int(let values): return summarize(values) { Double($0) }
+        case .float(let values): return summarize(values) { Double($0) }
+        case .double(let values): return summarize(values) { $0 }
+        }
     }
 }
 
