@@ -119,9 +119,3 @@ extension DigitsCommand {
         }
     }
 }
-
-extension String {
-    func leftPad(_ width: Int) -> String {
-        count >= width ? self : String(repeating: " ", count: width - count) + self
-    }
-}

@@ -1,0 +1,109 @@
+// Elementwise activations with their derivatives: ReLU, LeakyReLU, Sigmoid, Tanh, GELU (the
+// exact erf form, as PyTorch's default) and Swish/SiLU (x·σ(x)).
+import Foundation
+
+public enum ActivationFunction: String, CaseIterable, Sendable {
+    case relu, leakyRelu = "leaky-relu", sigmoid, tanh, gelu, swish
+
+    /// LeakyReLU's slope for x < 0 (PyTorch's default).
+    static let leak: Float = 0.01
+
+    /// The weight initialization suited to this activation.
+    public var initialization: Linear.Initialization {
+        self == .sigmoid || self == .tanh ? .xavier : .he
+    }
+}
+
+public final class Activation: Layer {
+    public let function: ActivationFunction
+    private var input: Tensor?          // (B, F)
+    private var output: Tensor?         // (B, F)
+    private var inputGradient: Tensor?  // (B, F)
+
+    /// When set, forward records which units were ever positive (for the dead-ReLU monitor).
+    public var tracksActivity = false
+    public private(set) var everActive: [Bool] = []
+
+    public init(_ function: ActivationFunction) { self.function = function }
+
+    public var description: String {
+        switch function {
+        case .relu: return "ReLU"
+        case .leakyRelu: return "LeakyReLU(\(ActivationFunction.leak))"
+        case .sigmoid: return "Sigmoid"
+        case .tanh: return "Tanh"
+        case .gelu: return "GELU"
+        case .swish: return "Swish"
+        }
+    }
+
+    public func resetActivity(features: Int) { everActive = [Bool](repeating: false, count: features) }
+
+    public func forward(_ input: Tensor, training: Bool) -> Tensor {
+        let output = ensure(&output, rows: input.rows, features: input.rowSize)
+        let x = input.data, y = output.data, n = input.count
+        switch function {
+        case .relu:
+            for i in 0..<n { y[i] = max(x[i], 0) }
+        case .leakyRelu:
+            for i in 0..<n { y[i] = x[i] > 0 ? x[i] : ActivationFunction.leak * x[i] }
+        case .sigmoid:
+            for i in 0..<n { y[i] = sigmoid(x[i]) }
+        case .tanh:
+            for i in 0..<n { y[i] = Foundation.tanh(x[i]) }
+        case .gelu:
+            for i in 0..<n { y[i] = x[i] * normalCDF(x[i]) }
+        case .swish:
+            for i in 0..<n { y[i] = x[i] * sigmoid(x[i]) }
+        }
+        if tracksActivity {
+            let features = input.rowSize
+            if everActive.count != features { resetActivity(features: features) }
+            for row in 0..<input.rows {
+                for unit in 0..<features where y[row * features + unit] > 0 { everActive[unit] = true }
+            }
+        }
+        self.input = input
+        return output
+    }
+
+    public func backward(_ outputGradient: Tensor) -> Tensor {
+        guard let input, let output else { preconditionFailure("\(self).backward before forward") }
+        let dx = ensure(&inputGradient, rows: input.rows, features: input.rowSize).data
+        let dy = outputGradient.data, x = input.data, y = output.data, n = input.count
+        switch function {
+        case .relu:
+            for i in 0..<n { dx[i] = x[i] > 0 ? dy[i] : 0 }
+        case .leakyRelu:
+            for i in 0..<n { dx[i] = x[i] > 0 ? dy[i] : ActivationFunction.leak * dy[i] }
+        case .sigmoid:
+            for i in 0..<n { dx[i] = dy[i] * y[i] * (1 - y[i]) }
+        case .tanh:
+            for i in 0..<n { dx[i] = dy[i] * (1 - y[i] * y[i]) }
+        case .gelu:
+            // d/dx x·Φ(x) = Φ(x) + x·φ(x)
+            for i in 0..<n { dx[i] = dy[i] * (normalCDF(x[i]) + x[i] * normalPDF(x[i])) }
+        case .swish:
+            // d/dx x·σ(x) = σ(x)·(1 + x·(1 − σ(x)))
+            for i in 0..<n {
+                let s = sigmoid(x[i])
+                dx[i] = dy[i] * s * (1 + x[i] * (1 - s))
+            }
+        }
+        return inputGradient!
+    }
+}
+
+/// 1 / (1 + e^−x), without overflow for large |x|.
+@inline(__always)
+func sigmoid(_ x: Float) -> Float {
+    if x >= 0 { return 1 / (1 + expf(-x)) }
+    let e = expf(x)
+    return e / (1 + e)
+}
+
+@inline(__always)
+func normalCDF(_ x: Float) -> Float { 0.5 * (1 + erff(x * 0.707_106_77)) }
+
+@inline(__always)
+func normalPDF(_ x: Float) -> Float { 0.398_942_3 * expf(-0.5 * x * x) }

@@ -1,0 +1,45 @@
+// Inverted dropout (Srivastava et al. 2014): in training each unit is zeroed with probability
+// p and the survivors scaled by 1/(1−p), so inference is the identity and needs no rescaling.
+
+public final class Dropout: Layer {
+    public let probability: Float
+    /// Shared with the trainer, so every random choice flows from the one --seed.
+    public var random: RandomGenerator
+    private var mask: Tensor?           // (B, F): 0 or 1/(1−p)
+    private var output: Tensor?         // (B, F)
+    private var inputGradient: Tensor?  // (B, F)
+    private var maskIsIdentity = true   // the last forward did not drop (inference, or p = 0)
+
+    public init(probability: Float, random: RandomGenerator) {
+        precondition(probability >= 0 && probability < 1, "dropout probability \(probability) must be in [0, 1)")
+        self.probability = probability
+        self.random = random
+    }
+
+    public var description: String { "Dropout(p=\(probability))" }
+
+    public func forward(_ input: Tensor, training: Bool) -> Tensor {
+        guard training && probability > 0 else {
+            maskIsIdentity = true
+            return input
+        }
+        maskIsIdentity = false
+        let rows = input.rows, features = input.rowSize
+        let m = ensure(&mask, rows: rows, features: features).data
+        let y = ensure(&output, rows: rows, features: features).data
+        let x = input.data, keep = 1 / (1 - probability)
+        for i in 0..<input.count {
+            m[i] = random.nextUnitFloat() < probability ? 0 : keep
+            y[i] = x[i] * m[i]
+        }
+        return output!
+    }
+
+    public func backward(_ outputGradient: Tensor) -> Tensor {
+        if maskIsIdentity { return outputGradient }
+        let dx = ensure(&inputGradient, rows: outputGradient.rows, features: outputGradient.rowSize).data
+        let dy = outputGradient.data, m = mask!.data
+        for i in 0..<outputGradient.count { dx[i] = dy[i] * m[i] }
+        return inputGradient!
+    }
+}

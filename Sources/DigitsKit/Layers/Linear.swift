@@ -1,0 +1,86 @@
+// A fully connected layer, y = x·Wᵀ + b, with PyTorch's layout: weight (O, I), bias (O).
+// Both products go through cblas_sgemm with transposes passed as flags.
+import Foundation
+
+public final class Linear: Layer {
+    public let inputSize: Int
+    public let outputSize: Int
+    public let weight: Parameter  // (O, I)
+    public let bias: Parameter    // (O)
+    /// The first layer's input gradient is never used; skipping it saves a GEMM per step.
+    public var computesInputGradient = true
+
+    private var input: Tensor?           // (B, I), the previous layer's output
+    private var output: Tensor?          // (B, O)
+    private var inputGradient: Tensor?   // (B, I)
+
+    public enum Initialization: String, Sendable {
+        /// He et al. (2015): N(0, 2/I), for ReLU-like activations.
+        case he
+        /// Glorot and Bengio (2010): U(±√(6/(I+O))), for tanh and sigmoid.
+        case xavier
+    }
+
+    public init(name: String, inputSize: Int, outputSize: Int) {
+        self.inputSize = inputSize
+        self.outputSize = outputSize
+        weight = Parameter(name: "\(name).weight", shape: [outputSize, inputSize])
+        bias = Parameter(name: "\(name).bias", shape: [outputSize])
+    }
+
+    /// Random weights, zero biases.
+    public func initialize(_ scheme: Initialization, using random: RandomGenerator) {
+        let w = weight.value.data
+        switch scheme {
+        case .he:
+            let deviation = Float((2.0 / Double(inputSize)).squareRoot())
+            for index in 0..<weight.value.count { w[index] = random.nextNormal() * deviation }
+        case .xavier:
+            let limit = Float((6.0 / Double(inputSize + outputSize)).squareRoot())
+            for index in 0..<weight.value.count { w[index] = (2 * random.nextUnitFloat() - 1) * limit }
+        }
+        bias.value.zero()
+    }
+
+    public var parameters: [Parameter] { [weight, bias] }
+    public func outputFeatures(inputFeatures: Int) -> Int { outputSize }
+    public var description: String { "Linear(\(inputSize) → \(outputSize))" }
+
+    public func forward(_ input: Tensor, training: Bool) -> Tensor {
+        precondition(input.rowSize == inputSize, "\(self) got \(input.rowSize) features per sample")
+        let batch = input.rows
+        let output = ensure(&output, rows: batch, features: outputSize)
+        // Start from the bias in every row, then add x·Wᵀ (beta = 1).
+        let y = output.data, b = bias.value.data
+        for row in 0..<batch { (y + row * outputSize).update(from: b, count: outputSize) }
+        BLAS.sgemm(transposeB: true, m: batch, n: outputSize, k: inputSize,
+                   a: input.data, lda: inputSize, b: weight.value.data, ldb: inputSize,
+                   beta: 1, c: y, ldc: outputSize)
+        self.input = input
+        return output
+    }
+
+    public func backward(_ outputGradient: Tensor) -> Tensor {
+        guard let input else { preconditionFailure("\(self).backward before forward") }
+        let batch = outputGradient.rows
+        let dy = outputGradient.data
+        // dW (O, I) += dYᵀ (O, B) · X (B, I)
+        BLAS.sgemm(transposeA: true, m: outputSize, n: inputSize, k: batch,
+                   a: dy, lda: outputSize, b: input.data, ldb: inputSize,
+                   beta: 1, c: weight.gradient.data, ldc: inputSize)
+        // db (O) += column sums of dY
+        let db = bias.gradient.data
+        for row in 0..<batch {
+            let dyRow = dy + row * outputSize
+            for column in 0..<outputSize { db[column] += dyRow[column] }
+        }
+        let inputGradient = ensure(&inputGradient, rows: batch, features: inputSize)
+        if computesInputGradient {
+            // dX (B, I) = dY (B, O) · W (O, I)
+            BLAS.sgemm(m: batch, n: inputSize, k: outputSize,
+                       a: dy, lda: outputSize, b: weight.value.data, ldb: inputSize,
+                       beta: 0, c: inputGradient.data, ldc: inputSize)
+        }
+        return inputGradient
+    }
+}

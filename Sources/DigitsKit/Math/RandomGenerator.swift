@@ -1,0 +1,77 @@
+// xoshiro256** (Blackman and Vigna, 2018), seeded through splitmix64: fast, good statistics,
+// and a 256-bit state that can be saved in a checkpoint and restored exactly for --resume.
+import Foundation
+
+public final class RandomGenerator: RandomNumberGenerator {
+    public private(set) var state: (UInt64, UInt64, UInt64, UInt64)
+
+    /// Independent streams from one seed: `stream` separates weight init, shuffling and
+    /// dropout, so that a change in one does not shift the others.
+    public init(seed: UInt64, stream: UInt64 = 0) {
+        var mix = seed ^ (stream &* 0x9E37_79B9_7F4A_7C15)
+        func splitmix() -> UInt64 {
+            mix &+= 0x9E37_79B9_7F4A_7C15
+            var z = mix
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+        state = (splitmix(), splitmix(), splitmix(), splitmix())
+    }
+
+    public init(state: [UInt64]) {
+        precondition(state.count == 4 && state.contains { $0 != 0 }, "xoshiro256** needs 4 words, not all zero")
+        self.state = (state[0], state[1], state[2], state[3])
+    }
+
+    public var stateWords: [UInt64] { [state.0, state.1, state.2, state.3] }
+
+    public func next() -> UInt64 {
+        let result = rotate(state.1 &* 5, 7) &* 9
+        let t = state.1 << 17
+        state.2 ^= state.0
+        state.3 ^= state.1
+        state.1 ^= state.2
+        state.0 ^= state.3
+        state.2 ^= t
+        state.3 = rotate(state.3, 45)
+        return result
+    }
+
+    /// Uniform in [0, 1), 24 random bits.
+    @inline(__always)
+    public func nextUnitFloat() -> Float {
+        Float(next() >> 40) * (1.0 / 16_777_216.0)
+    }
+
+    /// Standard normal (Box–Muller; one of the pair is dropped to keep the state simple).
+    public func nextNormal() -> Float {
+        let u1 = max(Double(next() >> 11) * (1.0 / 9_007_199_254_740_992.0), .leastNormalMagnitude)
+        let u2 = Double(next() >> 11) * (1.0 / 9_007_199_254_740_992.0)
+        return Float((-2 * log(u1)).squareRoot() * cos(2 * .pi * u2))
+    }
+
+    /// Uniform integer in 0..<bound, without modulo bias (Lemire's method).
+    public func nextInt(below bound: Int) -> Int {
+        precondition(bound > 0, "nextInt(below: \(bound)) needs a positive bound")
+        let range = UInt64(bound)
+        var product = next().multipliedFullWidth(by: range)
+        if product.low < range {
+            let threshold = (0 &- range) % range
+            while product.low < threshold { product = next().multipliedFullWidth(by: range) }
+        }
+        return Int(product.high)
+    }
+
+    /// Fisher–Yates, in place.
+    public func shuffle(_ values: inout [Int]) {
+        guard values.count > 1 else { return }
+        for index in stride(from: values.count - 1, to: 0, by: -1) {
+            values.swapAt(index, nextInt(below: index + 1))
+        }
+    }
+
+    @inline(__always)
+    private func rotate(_ x: UInt64, _ k: UInt64) -> UInt64 { (x << k) | (x >> (64 - k)) }
+}
+

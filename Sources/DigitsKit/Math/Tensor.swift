@@ -1,0 +1,70 @@
+// Contiguous Float storage with a shape, row-major. Letters used in shape comments across
+// the project: B = batch, I = input features, O = output features, C = classes.
+
+/// A reference type on purpose: layers own their buffers and overwrite them in place at every
+/// step, so the hot loops see a raw pointer, never a copy-on-write check or an allocation.
+/// The first dimension (the batch) can shrink and grow within the allocated capacity.
+public final class Tensor {
+    /// Dimensions, row-major.
+    public private(set) var shape: [Int]
+    /// Elements allocated; `count` never exceeds it.
+    public private(set) var capacity: Int
+    public private(set) var data: UnsafeMutablePointer<Float>
+
+    public init(shape: [Int]) {
+        precondition(shape.allSatisfy { $0 >= 0 }, "tensor shape \(shape) has a negative dimension")
+        self.shape = shape
+        capacity = max(shape.reduce(1, *), 1)
+        data = .allocate(capacity: capacity)
+        data.initialize(repeating: 0, count: capacity)
+    }
+
+    public convenience init(shape: [Int], values: [Float]) {
+        self.init(shape: shape)
+        precondition(values.count == count, "tensor shape \(shape) holds \(count) values, got \(values.count)")
+        values.withUnsafeBufferPointer { data.update(from: $0.baseAddress!, count: values.count) }
+    }
+
+    deinit { data.deallocate() }
+
+    public var count: Int { shape.reduce(1, *) }
+    /// Elements per item of the first dimension.
+    public var rowSize: Int { shape.dropFirst().reduce(1, *) }
+    public var rows: Int { shape.first ?? 1 }
+
+    public var buffer: UnsafeMutableBufferPointer<Float> { UnsafeMutableBufferPointer(start: data, count: count) }
+    public var array: [Float] { Array(buffer) }
+
+    public subscript(index: Int) -> Float {
+        get { data[index] }
+        set { data[index] = newValue }
+    }
+
+    /// Sets the first dimension. Reallocates only when it needs more room than ever before,
+    /// so alternating batch sizes (the last partial batch, evaluation) cost nothing.
+    public func setRows(_ rows: Int) {
+        guard rows != shape[0] else { return }
+        let needed = rows * rowSize
+        if needed > capacity {
+            data.deallocate()
+            capacity = needed
+            data = .allocate(capacity: capacity)
+            data.initialize(repeating: 0, count: capacity)
+        }
+        shape[0] = rows
+    }
+
+    public func zero() { data.update(repeating: 0, count: count) }
+
+    public func copy(from other: Tensor) {
+        precondition(other.count == count, "copy from \(other.shape) into \(shape)")
+        data.update(from: other.data, count: count)
+    }
+
+    /// Sum of squares, accumulated in Double.
+    public var squaredNorm: Double {
+        var sum = 0.0
+        for index in 0..<count { sum += Double(data[index]) * Double(data[index]) }
+        return sum
+    }
+}

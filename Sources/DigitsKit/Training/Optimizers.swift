@@ -1,0 +1,108 @@
+// Optimizers, in order of increasing complexity: SGD with momentum, then Adam (Kingma and Ba
+// 2015) with bias correction. Both apply L2 weight decay as PyTorch does (added to the
+// gradient) and keep their state per parameter, in the parameters' order, for checkpoints.
+import Foundation
+
+public protocol Optimizer: AnyObject {
+    /// Updates every parameter from its gradient.
+    func step(_ parameters: [Parameter], learningRate: Float)
+    /// State tensors for checkpoints, named after the parameter ("adam.m.fc1.weight").
+    func stateTensors(for parameters: [Parameter]) -> [(name: String, tensor: Tensor)]
+    /// Steps taken so far.
+    var steps: Int { get set }
+}
+
+public final class SGD: Optimizer {
+    public let momentum: Float
+    public let weightDecay: Float
+    public var steps = 0
+    private var velocity: [Tensor] = []  // one per parameter, same shape
+
+    public init(momentum: Float = 0.9, weightDecay: Float = 0) {
+        self.momentum = momentum
+        self.weightDecay = weightDecay
+    }
+
+    public func step(_ parameters: [Parameter], learningRate: Float) {
+        if velocity.isEmpty { velocity = parameters.map { Tensor(shape: $0.value.shape) } }
+        steps += 1
+        for (parameter, velocity) in zip(parameters, velocity) {
+            let w = parameter.value.data, g = parameter.gradient.data, v = velocity.data
+            for i in 0..<parameter.value.count {
+                let gradient = g[i] + weightDecay * w[i]
+                v[i] = momentum * v[i] + gradient
+                w[i] -= learningRate * v[i]
+            }
+        }
+    }
+
+    public func stateTensors(for parameters: [Parameter]) -> [(name: String, tensor: Tensor)] {
+        if velocity.isEmpty { velocity = parameters.map { Tensor(shape: $0.value.shape) } }
+        return zip(parameters, velocity).map { ("sgd.velocity.\($0.name)", $1) }
+    }
+}
+
+public final class Adam: Optimizer {
+    public let beta1: Float
+    public let beta2: Float
+    public let epsilon: Float
+    public let weightDecay: Float
+    public var steps = 0
+    private var firstMoment: [Tensor] = []   // m, per parameter
+    private var secondMoment: [Tensor] = []  // v, per parameter
+
+    public init(beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-8, weightDecay: Float = 0) {
+        self.beta1 = beta1
+        self.beta2 = beta2
+        self.epsilon = epsilon
+        self.weightDecay = weightDecay
+    }
+
+    private func allocate(_ parameters: [Parameter]) {
+        guard firstMoment.isEmpty else { return }
+        firstMoment = parameters.map { Tensor(shape: $0.value.shape) }
+        secondMoment = parameters.map { Tensor(shape: $0.value.shape) }
+    }
+
+    public func step(_ parameters: [Parameter], learningRate: Float) {
+        allocate(parameters)
+        steps += 1
+        // Bias correction: the moments start at zero, so early averages are scaled up by
+        // 1/(1 − βᵗ) to be unbiased estimates.
+        let correction1 = 1 - Float(pow(Double(beta1), Double(steps)))
+        let correction2 = 1 - Float(pow(Double(beta2), Double(steps)))
+        let stepSize = learningRate / correction1
+        let rootCorrection2 = correction2.squareRoot()
+        for (index, parameter) in parameters.enumerated() {
+            let w = parameter.value.data, g = parameter.gradient.data
+            let m = firstMoment[index].data, v = secondMoment[index].data
+            for i in 0..<parameter.value.count {
+                let gradient = g[i] + weightDecay * w[i]
+                m[i] = beta1 * m[i] + (1 - beta1) * gradient
+                v[i] = beta2 * v[i] + (1 - beta2) * gradient * gradient
+                w[i] -= stepSize * m[i] / (v[i].squareRoot() / rootCorrection2 + epsilon)
+            }
+        }
+    }
+
+    public func stateTensors(for parameters: [Parameter]) -> [(name: String, tensor: Tensor)] {
+        allocate(parameters)
+        return zip(parameters, firstMoment).map { ("adam.m.\($0.name)", $1) }
+            + zip(parameters, secondMoment).map { ("adam.v.\($0.name)", $1) }
+    }
+}
+
+/// Scales all gradients down together when their global L2 norm exceeds `maxNorm`
+/// (Pascanu et al. 2013). Returns the norm before clipping.
+@discardableResult
+public func clipGradients(_ parameters: [Parameter], maxNorm: Float) -> Float {
+    let norm = Float(parameters.reduce(0.0) { $0 + $1.gradient.squaredNorm }.squareRoot())
+    if norm > maxNorm {
+        let scale = maxNorm / (norm + 1e-6)
+        for parameter in parameters {
+            let g = parameter.gradient.data
+            for i in 0..<parameter.gradient.count { g[i] *= scale }
+        }
+    }
+    return norm
+}
