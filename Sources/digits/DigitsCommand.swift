@@ -14,10 +14,11 @@ struct DigitsCommand: ParsableCommand {
             `digits inspect` to check them. Run `digits help <subcommand>` for details.
             """,
         version: DigitsVersion.string,
-        subcommands: [Inspect.self]
+        subcommands: [Train.self, Inspect.self]
     )
 
     static func main() {
+        selectBLASCore()
         do {
             var command = try parseAsRoot()
             try command.run()
@@ -26,6 +27,22 @@ struct DigitsCommand: ParsableCommand {
         } catch {
             exit(withError: error)
         }
+    }
+
+    /// OpenBLAS picks its kernels when it loads, so the core must be in the environment before
+    /// the process starts: when the one loaded is weaker than this CPU allows (or
+    /// DIGITS_BLAS_CORE asks for another), set OPENBLAS_CORETYPE and re-execute once.
+    static func selectBLASCore() {
+        let environment = ProcessInfo.processInfo.environment
+        guard environment[BLASCore.chosenMarker] == nil,
+              let cpuinfo = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
+              let core = BLASCore.replacement(current: BLAS.coreName, flags: BLASCore.flags(cpuinfo: cpuinfo),
+                                              environment: environment) else { return }
+        setenv(BLASCore.chosenMarker, environment[BLASCore.environmentVariable] ?? "-", 1)
+        setenv(BLASCore.environmentVariable, core, 1)
+        execv("/proc/self/exe", CommandLine.unsafeArgv)
+        // Only reached if exec failed: carry on with the kernels already loaded.
+        unsetenv(BLASCore.chosenMarker)
     }
 
     /// One readable line, a hint, status 1.

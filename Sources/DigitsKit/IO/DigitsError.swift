@@ -21,7 +21,7 @@ func formatBytes(_ count: Int) -> String {
 }
 
 /// Thousands separators without Foundation's locale machinery: "60,000".
-func formatCount<T: BinaryInteger>(_ value: T) -> String {
+public func formatCount<T: BinaryInteger>(_ value: T) -> String {
     let digits = String(value.magnitude)
     var grouped = ""
     for (index, character) in digits.enumerated() {

@@ -1,0 +1,96 @@
+// Model checkpoints as safetensors with PyTorch names and shapes (fc1.weight is [out, in]),
+// and the architecture, training options and history in __metadata__, so that a program in
+// any language can rebuild and run the model from the file alone.
+import Foundation
+
+public enum CheckpointError: DigitsError, Equatable {
+    case notACheckpoint(path: String, reason: String)
+    case missingTensor(path: String, tensor: String)
+    case wrongShape(path: String, tensor: String, expected: [Int], found: [Int])
+    case unexpectedTensor(path: String, tensor: String)
+    case mismatch(path: String, reason: String)
+
+    public var message: String {
+        switch self {
+        case .notACheckpoint(let path, let reason): return "\(path): not a digits checkpoint: \(reason)"
+        case .missingTensor(let path, let tensor): return "\(path): tensor \(tensor) is missing"
+        case .wrongShape(let path, let tensor, let expected, let found):
+            return "\(path): tensor \(tensor) has shape \(found), expected \(expected)"
+        case .unexpectedTensor(let path, let tensor): return "\(path): unexpected tensor \(tensor) for this architecture"
+        case .mismatch(let path, let reason): return "\(path): \(reason)"
+        }
+    }
+
+    public var hint: String? {
+        switch self {
+        case .mismatch: return "train a new model with digits train, or pass the checkpoint that goes with these options"
+        default: return "the checkpoint is damaged or was written by something else; train again with digits train"
+        }
+    }
+}
+
+public enum Checkpoint {
+    public static let format = "digits"
+    public static let formatVersion = "1"
+
+    /// The model's parameters plus metadata (architecture and format keys are added here).
+    public static func file(for model: Sequential, metadata: [String: String]) -> SafeTensorsFile {
+        var keys = metadata
+        keys["format"] = format
+        keys["format_version"] = formatVersion
+        keys["architecture"] = model.architecture.json()
+        return SafeTensorsFile(metadata: keys, entries: model.parameters.map {
+            SafeTensorsFile.Entry(name: $0.name, shape: $0.value.shape, values: $0.value.array)
+        })
+    }
+
+    public static func save(_ model: Sequential, metadata: [String: String], to path: String) throws {
+        try file(for: model, metadata: metadata).write(to: path)
+    }
+
+    /// The architecture recorded in a checkpoint's metadata.
+    public static func architecture(of file: SafeTensorsFile, path: String) throws -> Architecture {
+        guard file.metadata["format"] == format else {
+            throw CheckpointError.notACheckpoint(path: path, reason: "metadata has no \"format\": \"\(format)\"")
+        }
+        guard file.metadata["format_version"] == formatVersion else {
+            throw CheckpointError.notACheckpoint(path: path, reason: "format version \(file.metadata["format_version"] ?? "none"), expected \(formatVersion)")
+        }
+        guard let json = file.metadata["architecture"] else {
+            throw CheckpointError.notACheckpoint(path: path, reason: "no architecture in the metadata")
+        }
+        do { return try Architecture.decode(json: json) } catch {
+            throw CheckpointError.notACheckpoint(path: path, reason: "the architecture metadata is not valid")
+        }
+    }
+
+    /// Copies tensors named `prefix + parameter name` into the model's parameters, checking
+    /// that every one is present with the right shape. Other tensors are allowed only when
+    /// `strict` is false.
+    public static func load(_ file: SafeTensorsFile, into parameters: [Parameter], prefix: String = "",
+                            strict: Bool = true, path: String) throws {
+        for parameter in parameters {
+            let name = prefix + parameter.name
+            guard let entry = file[name] else { throw CheckpointError.missingTensor(path: path, tensor: name) }
+            guard entry.shape == parameter.value.shape else {
+                throw CheckpointError.wrongShape(path: path, tensor: name, expected: parameter.value.shape, found: entry.shape)
+            }
+            entry.values.withUnsafeBufferPointer { parameter.value.data.update(from: $0.baseAddress!, count: $0.count) }
+        }
+        if strict {
+            let known = Set(parameters.map { prefix + $0.name })
+            if let extra = file.entries.first(where: { !known.contains($0.name) }) {
+                throw CheckpointError.unexpectedTensor(path: path, tensor: extra.name)
+            }
+        }
+    }
+
+    /// Rebuilds a model from a checkpoint file alone.
+    public static func loadModel(from path: String) throws -> (model: Sequential, file: SafeTensorsFile) {
+        let file = try SafeTensorsFile.read(contentsOf: path)
+        let architecture = try architecture(of: file, path: path)
+        let model = try Sequential(architecture, random: RandomGenerator(seed: 0), dropoutRandom: RandomGenerator(seed: 0), source: path)
+        try load(file, into: model.parameters, path: path)
+        return (model, file)
+    }
+}

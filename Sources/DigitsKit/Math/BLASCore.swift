@@ -1,0 +1,69 @@
+// Which OpenBLAS kernels ("core") suit this CPU. OpenBLAS picks them once, when the library
+// loads: from OPENBLAS_CORETYPE if set, else from its own CPU detection, which predates many
+// CPUs (Debian's 0.3.21 falls back to old kernels on them). The `digits` executable therefore
+// compares the core in use with the best one the CPU's flags allow and, when it is weaker,
+// sets OPENBLAS_CORETYPE and re-executes itself once (see DigitsCommand.selectBLASCore).
+// DIGITS_BLAS_CORE forces a core; an inherited OPENBLAS_CORETYPE that is weaker than the CPU
+// allows is replaced, and the BLAS line says so.
+
+public enum BLASCore {
+    public static let environmentVariable = "OPENBLAS_CORETYPE"
+    /// Forces a core for digits, whatever the CPU or OPENBLAS_CORETYPE say.
+    public static let overrideVariable = "DIGITS_BLAS_CORE"
+    /// Set by digits on its re-execution (so it happens at most once), holding the
+    /// OPENBLAS_CORETYPE it replaced, or "-".
+    public static let chosenMarker = "DIGITS_BLAS_CORE_CHOSEN"
+
+    /// The best OpenBLAS core for a CPU with these flags, or nil to leave the choice to OpenBLAS.
+    public static func choose(flags: Set<String>) -> String? {
+        if flags.isSuperset(of: ["avx512f", "avx512vl", "avx512bw", "avx512dq", "avx512cd"]) { return "SkylakeX" }
+        if flags.isSuperset(of: ["avx2", "fma"]) { return "Haswell" }
+        if flags.contains("avx") { return "Sandybridge" }
+        return nil
+    }
+
+    /// The vector width class of a core's kernels: 3 AVX-512, 2 AVX2, 1 AVX, 0 older or unknown.
+    public static func tier(_ core: String) -> Int {
+        switch core.lowercased() {
+        case "skylakex", "cooperlake", "sapphirerapids": return 3
+        case "haswell", "zen", "excavator": return 2
+        case "sandybridge", "bulldozer", "piledriver", "steamroller": return 1
+        default: return 0
+        }
+    }
+
+    /// The core to switch to, or nil to keep the one loaded.
+    public static func replacement(current: String, flags: Set<String>, environment: [String: String]) -> String? {
+        if let forced = environment[overrideVariable], !forced.isEmpty {
+            return forced.lowercased() == current.lowercased() ? nil : forced
+        }
+        guard let best = choose(flags: flags), tier(best) > tier(current) else { return nil }
+        return best
+    }
+
+    /// The flags of the first processor in /proc/cpuinfo's text.
+    public static func flags(cpuinfo: String) -> Set<String> {
+        for line in cpuinfo.split(separator: "\n") where line.hasPrefix("flags") {
+            guard let colon = line.firstIndex(of: ":") else { continue }
+            return Set(line[line.index(after: colon)...].split(separator: " ").map(String.init))
+        }
+        return []
+    }
+
+    /// How the core in use was chosen, for `digits train`'s BLAS line.
+    public static func origin(environment: [String: String]) -> String {
+        if environment[overrideVariable] != nil { return "from \(overrideVariable)" }
+        if let replaced = environment[chosenMarker] {
+            return replaced == "-" ? "chosen by digits for this CPU"
+                : "chosen by digits for this CPU, replacing \(environmentVariable)=\(replaced)"
+        }
+        if environment[environmentVariable] != nil { return "from \(environmentVariable)" }
+        return "OpenBLAS's own detection"
+    }
+
+    /// "OpenBLAS 0.3.21, core SkylakeX (chosen by digits for this CPU), 2 threads"
+    public static func summary(environment: [String: String]) -> String {
+        let version = BLAS.configuration.split(separator: " ").prefix(2).joined(separator: " ")
+        return "\(version), core \(BLAS.coreName) (\(origin(environment: environment))), \(BLAS.threads) thread\(BLAS.threads == 1 ? "" : "s")"
+    }
+}

@@ -1,0 +1,404 @@
+// The training loop: a seeded shuffle each epoch, mini-batches into reused buffers, forward,
+// fused loss, backward, optional clipping, an optimizer step; then validation on images held
+// out of the training set, early stopping on it, and the best weights kept.
+//
+// Every random choice comes from the one seed, through separate streams: 1 initializes the
+// weights, 2 draws dropout masks, 3 shuffles. Their states are saved with the optimizer's at
+// each epoch's end, so a resumed run continues exactly where the first one was.
+import Foundation
+
+public enum TrainingError: DigitsError, Equatable {
+    case diverged(epoch: Int, batch: Int, learningRate: Float)
+    case interrupted(epoch: Int, batch: Int)
+
+    public var message: String {
+        switch self {
+        case .diverged(let epoch, let batch, let rate):
+            return "training diverged: the loss became NaN or infinite in epoch \(epoch), batch \(batch) (learning rate \(rate))"
+        case .interrupted(let epoch, let batch):
+            return "training interrupted in epoch \(epoch), batch \(batch)"
+        }
+    }
+
+    public var hint: String? {
+        switch self {
+        case .diverged: return "the learning rate is likely too high; try a smaller --learning-rate or --clip-norm 1"
+        case .interrupted: return nil
+        }
+    }
+}
+
+/// One epoch's figures. `seconds` and `imagesPerSecond` are for display only; checkpoints keep
+/// the deterministic fields, so the same seed gives the same file.
+public struct EpochRecord: Codable, Equatable, Sendable {
+    public var epoch: Int
+    public var learningRate: Float
+    public var trainLoss: Double
+    public var trainAccuracy: Double
+    public var validationLoss: Double
+    public var validationAccuracy: Double
+    public var seconds: Double?
+    public var imagesPerSecond: Double?
+    public var health: [LayerHealth]?
+
+    enum CodingKeys: String, CodingKey {
+        case epoch, seconds, health
+        case learningRate = "learning_rate", trainLoss = "train_loss", trainAccuracy = "train_accuracy"
+        case validationLoss = "val_loss", validationAccuracy = "val_accuracy", imagesPerSecond = "images_per_second"
+    }
+
+    /// Without the timing and monitor fields.
+    var deterministic: EpochRecord {
+        var copy = self
+        copy.seconds = nil
+        copy.imagesPerSecond = nil
+        copy.health = nil
+        return copy
+    }
+}
+
+/// The course notes' health figures for one weight tensor, at an epoch's last step.
+public struct LayerHealth: Codable, Equatable, Sendable {
+    public var parameter: String
+    public var gradientNorm: Double
+    public var weightNorm: Double
+    /// ‖Δw‖/‖w‖ for the step: about 1e-3 is healthy.
+    public var updateRatio: Double
+    /// Fraction of the following ReLU's units that were never positive on the validation set.
+    public var deadFraction: Double?
+
+    enum CodingKeys: String, CodingKey {
+        case parameter
+        case gradientNorm = "gradient_norm", weightNorm = "weight_norm", updateRatio = "update_ratio", deadFraction = "dead_fraction"
+    }
+
+    /// A warning in words, or nil when the figures look healthy.
+    public var warning: String? {
+        if gradientNorm < 1e-7 || updateRatio < 1e-6 { return "vanishing gradients" }
+        if gradientNorm > 1e3 || updateRatio > 1e-1 { return "exploding gradients" }
+        if let deadFraction, deadFraction > 0.5 { return "more than half the ReLUs are dead" }
+        return nil
+    }
+}
+
+/// Where an epoch is, for progress bars.
+public struct BatchProgress: Sendable {
+    public var epoch: Int
+    public var batch: Int
+    public var batches: Int
+    public var runningLoss: Double
+    public var imagesPerSecond: Double
+    public var elapsedSeconds: Double
+}
+
+public final class Trainer {
+    public let model: Sequential
+    public let options: TrainingOptions
+    public let optimizer: Optimizer
+    public let dataset: DigitDataset
+    public let trainIndices: [Int]
+    public let validationIndices: [Int]
+
+    private let shuffleRandom: RandomGenerator
+    private let dropoutRandom: RandomGenerator
+    private let assembler: BatchAssembler
+    private let evaluationAssembler: BatchAssembler
+    private let logitsGradient: Tensor        // (B, C)
+    private var order: [Int]                  // this epoch's shuffled training indices
+
+    public private(set) var history: [EpochRecord] = []
+    public private(set) var completedEpochs = 0
+    public private(set) var bestValidationAccuracy = -1.0
+    public private(set) var bestEpoch = 0
+    public private(set) var epochsWithoutImprovement = 0
+    /// A copy of the parameters at the best validation accuracy, in parameter order.
+    public private(set) var bestWeights: [[Float]]
+
+    public init(architecture: Architecture, options: TrainingOptions, dataset: DigitDataset) throws {
+        self.options = options
+        self.dataset = dataset
+        shuffleRandom = RandomGenerator(seed: options.seed, stream: 3)
+        dropoutRandom = RandomGenerator(seed: options.seed, stream: 2)
+        model = try Sequential(architecture, random: RandomGenerator(seed: options.seed, stream: 1), dropoutRandom: dropoutRandom)
+        optimizer = options.makeOptimizer()
+        let trainCount = dataset.count - options.validationCount
+        trainIndices = Array(0..<trainCount)
+        validationIndices = Array(trainCount..<dataset.count)
+        order = trainIndices
+        assembler = BatchAssembler(dataset: dataset, normalization: architecture.normalization, batchSize: options.batchSize)
+        evaluationAssembler = BatchAssembler(dataset: dataset, normalization: architecture.normalization, batchSize: 1000)
+        logitsGradient = Tensor(shape: [options.batchSize, architecture.classes])
+        bestWeights = model.parameters.map { $0.value.array }
+    }
+
+    /// True when the planned epochs are done or early stopping has triggered.
+    public var isFinished: Bool {
+        completedEpochs >= options.epochs || (options.patience.map { epochsWithoutImprovement >= $0 } ?? false)
+    }
+
+    public var stoppedEarly: Bool { completedEpochs < options.epochs && isFinished }
+
+    /// Trains one epoch and validates. `shouldStop` is polled after every step; when it returns
+    /// true the epoch is abandoned (the saved state stays at the previous epoch's end).
+    public func runEpoch(monitor: Bool = false, progress: (BatchProgress) -> Void = { _ in },
+                         shouldStop: () -> Bool = { false }) throws -> EpochRecord {
+        let epoch = completedEpochs + 1
+        let rate = options.learningRateSchedule.rate(base: options.learningRate, epoch: epoch, totalEpochs: options.epochs)
+        let start = DispatchTime.now().uptimeNanoseconds
+        order = trainIndices
+        shuffleRandom.shuffle(&order)
+
+        let batchSize = options.batchSize
+        let batches = (order.count + batchSize - 1) / batchSize  // the last, partial batch is kept
+        var lossSum = 0.0, correct = 0, seen = 0
+        var health: [LayerHealth] = []
+        var weightsBeforeStep: [[Float]] = []
+
+        for batch in 0..<batches {
+            let indices = order[batch * batchSize..<min((batch + 1) * batchSize, order.count)]
+            assembler.assemble(indices)
+            logitsGradient.setRows(indices.count)
+
+            model.zeroGradients()
+            let logits = model.forward(assembler.inputs, training: true)
+            let (loss, right) = assembler.labels.withUnsafeBufferPointer {
+                SoftmaxCrossEntropy.evaluate(logits: logits, labels: $0.baseAddress!, gradient: logitsGradient)
+            }
+            guard loss.isFinite else { throw TrainingError.diverged(epoch: epoch, batch: batch + 1, learningRate: rate) }
+            model.backward(logitsGradient)
+            if let clipNorm = options.clipNorm { clipGradients(model.parameters, maxNorm: clipNorm) }
+
+            let monitoredStep = monitor && batch == batches - 1
+            if monitoredStep { weightsBeforeStep = model.parameters.map { $0.value.array } }
+            optimizer.step(model.parameters, learningRate: rate)
+            if monitoredStep { health = measureHealth(before: weightsBeforeStep) }
+
+            lossSum += loss * Double(indices.count)
+            correct += right
+            seen += indices.count
+            let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+            progress(BatchProgress(epoch: epoch, batch: batch + 1, batches: batches,
+                                   runningLoss: lossSum / Double(seen), imagesPerSecond: Double(seen) / max(elapsed, 1e-9),
+                                   elapsedSeconds: elapsed))
+            if shouldStop() { throw TrainingError.interrupted(epoch: epoch, batch: batch + 1) }
+        }
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+
+        if monitor { trackActivity(true) }
+        let validation = Evaluator.evaluate(model, assembler: evaluationAssembler, indices: validationIndices)
+        if monitor {
+            attachDeadFractions(to: &health)
+            trackActivity(false)
+        }
+
+        let record = EpochRecord(epoch: epoch, learningRate: rate, trainLoss: lossSum / Double(seen),
+                                 trainAccuracy: Double(correct) / Double(seen),
+                                 validationLoss: validation.loss, validationAccuracy: validation.accuracy,
+                                 seconds: seconds, imagesPerSecond: Double(seen) / seconds,
+                                 health: monitor ? health : nil)
+        history.append(record.deterministic)
+        completedEpochs = epoch
+        if validation.accuracy > bestValidationAccuracy {
+            bestValidationAccuracy = validation.accuracy
+            bestEpoch = epoch
+            epochsWithoutImprovement = 0
+            bestWeights = model.parameters.map { $0.value.array }
+        } else {
+            epochsWithoutImprovement += 1
+        }
+        return record
+    }
+
+    /// A model holding the best weights (for the final test and the checkpoint).
+    public func restoreBestWeights() {
+        for (parameter, values) in zip(model.parameters, bestWeights) {
+            values.withUnsafeBufferPointer { parameter.value.data.update(from: $0.baseAddress!, count: $0.count) }
+        }
+    }
+
+    // MARK: Health
+
+    private func measureHealth(before: [[Float]]) -> [LayerHealth] {
+        zip(model.parameters, before).compactMap { parameter, old in
+            guard parameter.name.hasSuffix(".weight") else { return nil }
+            var update = 0.0
+            for index in 0..<old.count {
+                let delta = Double(parameter.value[index]) - Double(old[index])
+                update += delta * delta
+            }
+            let weightNorm = parameter.value.squaredNorm.squareRoot()
+            return LayerHealth(parameter: parameter.name, gradientNorm: parameter.gradient.squaredNorm.squareRoot(),
+                               weightNorm: weightNorm, updateRatio: update.squareRoot() / max(weightNorm, 1e-12))
+        }
+    }
+
+    /// ReLU layers paired with the weight of the Linear layer before them.
+    private var reluAfterLinear: [(weight: String, activation: Activation)] {
+        var pairs: [(String, Activation)] = []
+        var lastWeight: String?
+        for layer in model.layers {
+            if let linear = layer as? Linear { lastWeight = linear.weight.name }
+            if let activation = layer as? Activation, activation.function == .relu, let weight = lastWeight {
+                pairs.append((weight, activation))
+            }
+        }
+        return pairs
+    }
+
+    private func trackActivity(_ on: Bool) {
+        for (_, activation) in reluAfterLinear {
+            activation.tracksActivity = on
+            if on { activation.resetActivity(features: 0) }
+        }
+    }
+
+    private func attachDeadFractions(to health: inout [LayerHealth]) {
+        for (weight, activation) in reluAfterLinear {
+            guard let index = health.firstIndex(where: { $0.parameter == weight }), !activation.everActive.isEmpty else { continue }
+            let dead = activation.everActive.filter { !$0 }.count
+            health[index].deadFraction = Double(dead) / Double(activation.everActive.count)
+        }
+    }
+
+    // MARK: Checkpoints
+
+    /// Metadata for the model checkpoint (best weights).
+    public func checkpointMetadata(test: EvaluationResult? = nil) -> [String: String] {
+        var metadata: [String: String] = [
+            "seed": String(options.seed),
+            "epochs": String(completedEpochs),
+            "best_epoch": String(bestEpoch),
+            "validation_accuracy": String(bestValidationAccuracy),
+            "training": options.json(),
+            "history": Self.json(history),
+        ]
+        if let test {
+            metadata["test_accuracy"] = String(test.accuracy)
+            metadata["test_loss"] = String(test.loss)
+        }
+        return metadata
+    }
+
+    /// The model checkpoint: the best weights so far, with the metadata.
+    public func checkpointFile(test: EvaluationResult? = nil) -> SafeTensorsFile {
+        var file = Checkpoint.file(for: model, metadata: checkpointMetadata(test: test))
+        for (index, values) in bestWeights.enumerated() { file.entries[index].values = values }
+        return file
+    }
+
+    /// Everything needed to continue: current weights, best weights, optimizer state, random
+    /// states and the early-stopping counters.
+    public func stateFile() -> SafeTensorsFile {
+        var entries: [SafeTensorsFile.Entry] = []
+        for (parameter, best) in zip(model.parameters, bestWeights) {
+            entries.append(.init(name: "current.\(parameter.name)", shape: parameter.value.shape, values: parameter.value.array))
+            entries.append(.init(name: "best.\(parameter.name)", shape: parameter.value.shape, values: best))
+        }
+        for (name, tensor) in optimizer.stateTensors(for: model.parameters) {
+            entries.append(.init(name: name, shape: tensor.shape, values: tensor.array))
+        }
+        let metadata: [String: String] = [
+            "format": "digits-training-state",
+            "format_version": Checkpoint.formatVersion,
+            "architecture": model.architecture.json(),
+            "training": options.json(),
+            "completed_epochs": String(completedEpochs),
+            "optimizer_steps": String(optimizer.steps),
+            "best_validation_accuracy": String(bestValidationAccuracy),
+            "best_epoch": String(bestEpoch),
+            "epochs_without_improvement": String(epochsWithoutImprovement),
+            "random_shuffle": shuffleRandom.stateWords.map { String($0, radix: 16) }.joined(separator: ","),
+            "random_dropout": dropoutRandom.stateWords.map { String($0, radix: 16) }.joined(separator: ","),
+            "history": Self.json(history),
+        ]
+        return SafeTensorsFile(metadata: metadata, entries: entries)
+    }
+
+    /// Restores a trainer from a state file. `epochs` may extend the planned run.
+    public init(resumingFrom state: SafeTensorsFile, path: String, dataset: DigitDataset, epochs: Int? = nil) throws {
+        func value(_ key: String) throws -> String {
+            guard let value = state.metadata[key] else {
+                throw CheckpointError.notACheckpoint(path: path, reason: "training state has no \(key)")
+            }
+            return value
+        }
+        guard state.metadata["format"] == "digits-training-state" else {
+            throw CheckpointError.notACheckpoint(path: path, reason: "not a digits training state (format \(state.metadata["format"] ?? "missing"))")
+        }
+        let architecture: Architecture
+        var options: TrainingOptions
+        let history: [EpochRecord]
+        do {
+            architecture = try Architecture.decode(json: try value("architecture"))
+            options = try JSONDecoder().decode(TrainingOptions.self, from: Data(try value("training").utf8))
+            history = try JSONDecoder().decode([EpochRecord].self, from: Data(try value("history").utf8))
+        } catch let error as CheckpointError {
+            throw error
+        } catch {
+            throw CheckpointError.notACheckpoint(path: path, reason: "training state metadata is not valid JSON")
+        }
+        if let epochs { options.epochs = epochs }
+        guard dataset.count - options.validationCount > 0, dataset.pixelsPerImage == architecture.input.reduce(1, *) else {
+            throw CheckpointError.mismatch(path: path, reason: "the training state does not fit this dataset")
+        }
+        func words(_ key: String) throws -> [UInt64] {
+            let parsed = try value(key).split(separator: ",").compactMap { UInt64($0, radix: 16) }
+            guard parsed.count == 4, parsed.contains(where: { $0 != 0 }) else {
+                throw CheckpointError.notACheckpoint(path: path, reason: "invalid random state \(key)")
+            }
+            return parsed
+        }
+        guard let completed = Int(try value("completed_epochs")), let steps = Int(try value("optimizer_steps")),
+              let bestAccuracy = Double(try value("best_validation_accuracy")), let bestEpoch = Int(try value("best_epoch")),
+              let without = Int(try value("epochs_without_improvement")) else {
+            throw CheckpointError.notACheckpoint(path: path, reason: "invalid counters in the training state")
+        }
+
+        self.options = options
+        self.dataset = dataset
+        shuffleRandom = RandomGenerator(state: try words("random_shuffle"))
+        dropoutRandom = RandomGenerator(state: try words("random_dropout"))
+        model = try Sequential(architecture, random: RandomGenerator(seed: 0), dropoutRandom: dropoutRandom, source: path)
+        optimizer = options.makeOptimizer()
+        let trainCount = dataset.count - options.validationCount
+        trainIndices = Array(0..<trainCount)
+        validationIndices = Array(trainCount..<dataset.count)
+        order = trainIndices
+        assembler = BatchAssembler(dataset: dataset, normalization: architecture.normalization, batchSize: options.batchSize)
+        evaluationAssembler = BatchAssembler(dataset: dataset, normalization: architecture.normalization, batchSize: 1000)
+        logitsGradient = Tensor(shape: [options.batchSize, architecture.classes])
+
+        let optimizerTensors = optimizer.stateTensors(for: model.parameters)
+        let expected = Set(model.parameters.flatMap { ["current.\($0.name)", "best.\($0.name)"] } + optimizerTensors.map(\.name))
+        if let extra = state.entries.first(where: { !expected.contains($0.name) }) {
+            throw CheckpointError.unexpectedTensor(path: path, tensor: extra.name)
+        }
+        try Checkpoint.load(state, into: model.parameters, prefix: "current.", strict: false, path: path)
+        bestWeights = try model.parameters.map { parameter in
+            guard let entry = state["best.\(parameter.name)"] else { throw CheckpointError.missingTensor(path: path, tensor: "best.\(parameter.name)") }
+            guard entry.shape == parameter.value.shape else {
+                throw CheckpointError.wrongShape(path: path, tensor: entry.name, expected: parameter.value.shape, found: entry.shape)
+            }
+            return entry.values
+        }
+        for (name, tensor) in optimizerTensors {
+            guard let entry = state[name] else { throw CheckpointError.missingTensor(path: path, tensor: name) }
+            guard entry.shape == tensor.shape else {
+                throw CheckpointError.wrongShape(path: path, tensor: name, expected: tensor.shape, found: entry.shape)
+            }
+            entry.values.withUnsafeBufferPointer { tensor.data.update(from: $0.baseAddress!, count: $0.count) }
+        }
+        optimizer.steps = steps
+        self.history = history
+        completedEpochs = completed
+        bestValidationAccuracy = bestAccuracy
+        self.bestEpoch = bestEpoch
+        epochsWithoutImprovement = without
+    }
+
+    static func json(_ history: [EpochRecord]) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return String(decoding: try! encoder.encode(history), as: UTF8.self)
+    }
+}

@@ -1,0 +1,80 @@
+// Everything that decides a training run. Stored in checkpoints, so a run can be resumed
+// exactly and a model's provenance read back.
+import Foundation
+
+public struct TrainingOptions: Codable, Equatable, Sendable {
+    public enum OptimizerKind: String, Codable, CaseIterable, Sendable { case adam, sgd }
+    public enum ScheduleKind: String, Codable, CaseIterable, Sendable { case constant, step, cosine }
+
+    public var epochs = 30
+    public var batchSize = 128
+    public var learningRate: Float = 2e-3
+    public var optimizer: OptimizerKind = .adam
+    public var beta1: Float = 0.9
+    public var beta2: Float = 0.999
+    public var epsilon: Float = 1e-8
+    /// SGD only.
+    public var momentum: Float = 0.9
+    /// L2 penalty, added to the gradient as PyTorch's weight_decay.
+    public var weightDecay: Float = 0
+    public var schedule: ScheduleKind = .cosine
+    /// Step schedule: multiply the rate by `stepGamma` every `stepEvery` epochs.
+    public var stepEvery = 10
+    public var stepGamma: Float = 0.1
+    /// Clip the global gradient norm to this, when set.
+    public var clipNorm: Float?
+    /// Stop after this many epochs without a better validation accuracy, when set.
+    public var patience: Int?
+    /// Images held out of the end of the training set for validation.
+    public var validationCount = 5000
+    public var seed: UInt64 = 1
+
+    public init() {}
+
+    enum CodingKeys: String, CodingKey {
+        case epochs, optimizer, momentum, schedule, patience, seed
+        case batchSize = "batch_size", learningRate = "learning_rate", beta1, beta2, epsilon
+        case weightDecay = "weight_decay", stepEvery = "step_every", stepGamma = "step_gamma"
+        case clipNorm = "clip_norm", validationCount = "validation_count"
+    }
+
+    public var learningRateSchedule: LearningRateSchedule {
+        switch schedule {
+        case .constant: return .constant
+        case .step: return .step(every: stepEvery, gamma: stepGamma)
+        case .cosine: return .cosine
+        }
+    }
+
+    public func makeOptimizer() -> Optimizer {
+        switch optimizer {
+        case .adam: return Adam(beta1: beta1, beta2: beta2, epsilon: epsilon, weightDecay: weightDecay)
+        case .sgd: return SGD(momentum: momentum, weightDecay: weightDecay)
+        }
+    }
+
+    /// Problems with the values, in words, or nil when they are all usable.
+    public func problem(trainingImages: Int? = nil) -> String? {
+        if epochs < 1 { return "--epochs must be at least 1, got \(epochs)" }
+        if batchSize < 1 { return "--batch-size must be at least 1, got \(batchSize)" }
+        if !(learningRate > 0) || !learningRate.isFinite { return "--learning-rate must be positive, got \(learningRate)" }
+        if !(0..<1).contains(beta1) || !(0..<1).contains(beta2) { return "--beta1 and --beta2 must be in [0, 1), got \(beta1) and \(beta2)" }
+        if !(epsilon > 0) { return "--epsilon must be positive, got \(epsilon)" }
+        if !(0..<1).contains(momentum) { return "--momentum must be in [0, 1), got \(momentum)" }
+        if !(weightDecay >= 0) || !weightDecay.isFinite { return "--weight-decay must be 0 or more, got \(weightDecay)" }
+        if stepEvery < 1 || !(stepGamma > 0) { return "--step-every must be at least 1 and --step-gamma positive" }
+        if let clipNorm, !(clipNorm > 0) { return "--clip-norm must be positive, got \(clipNorm)" }
+        if let patience, patience < 1 { return "--patience must be at least 1, got \(patience)" }
+        if validationCount < 1 { return "--validation must be at least 1, got \(validationCount)" }
+        if let trainingImages, validationCount >= trainingImages {
+            return "--validation \(validationCount) leaves no training images out of \(trainingImages)"
+        }
+        return nil
+    }
+
+    public func json() -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return String(decoding: try! encoder.encode(self), as: UTF8.self)
+    }
+}

@@ -1,0 +1,344 @@
+// `digits train`: trains a model on MNIST, validating on images held out of the training set,
+// scoring the test set once at the end, and saving a safetensors checkpoint after every epoch.
+import ArgumentParser
+import DigitsKit
+import Foundation
+import Synchronization
+
+/// Set by SIGINT/SIGTERM; the training loop polls it after every step.
+let interruptRequested = Atomic<Int32>(0)
+
+extension DigitsCommand {
+    struct Train: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Train a model on MNIST and save it as a safetensors checkpoint.",
+            discussion: """
+                The last --validation images of the training set (5,000 by default, never the \
+                test set) are held out: they pick the best epoch and drive early stopping. The \
+                test set is scored once, at the end, with the best weights.
+
+                After every epoch the best weights so far go to --output, and everything needed \
+                to continue (current weights, optimizer moments, random states) to the training \
+                state beside it (mlp.state.safetensors). Both are written atomically, so Ctrl-C \
+                or a crash never destroys them; --resume continues exactly where they left off.
+
+                Each epoch's mini-batches come from a seeded shuffle; the last, partial batch is \
+                kept. Every random choice (initialization, shuffling, dropout) flows from --seed: \
+                the same seed and thread count give a bit-identical checkpoint.
+
+                Examples:
+                  digits train
+                  digits train --epochs 5 --activation gelu --hidden 256,128 --output checkpoints/wide.safetensors
+                  digits train --optimizer sgd --learning-rate 0.05 --schedule step --step-every 5
+                  digits train --resume --epochs 40
+                """
+        )
+
+        @Option(help: "Model to train: mlp.")
+        var model: String = "mlp"
+
+        @Option(help: "Directory holding the MNIST files.")
+        var data: String = MNIST.defaultDirectory
+
+        @Option(help: "Checkpoint to write; the training state goes beside it.")
+        var output: String = "checkpoints/mlp.safetensors"
+
+        @Flag(help: "Continue the run saved at --output (its options are kept; --epochs may extend it).")
+        var resume = false
+
+        @Option(help: "Epochs to train (default 30).")
+        var epochs: Int?
+
+        @Option(help: "Images per mini-batch (default 128).")
+        var batchSize: Int?
+
+        @Option(help: "Base learning rate (default 0.002).")
+        var learningRate: Float?
+
+        @Option(help: "adam or sgd (default adam).")
+        var optimizer: TrainingOptions.OptimizerKind?
+
+        @Option(help: "Adam's β1 (default 0.9).")
+        var beta1: Float?
+
+        @Option(help: "Adam's β2 (default 0.999).")
+        var beta2: Float?
+
+        @Option(help: "Adam's ε (default 1e-8).")
+        var epsilon: Float?
+
+        @Option(help: "SGD's momentum (default 0.9).")
+        var momentum: Float?
+
+        @Option(help: "L2 weight decay (default 0).")
+        var weightDecay: Float?
+
+        @Option(help: "Learning-rate schedule: constant, step or cosine (default cosine).")
+        var schedule: TrainingOptions.ScheduleKind?
+
+        @Option(help: "Step schedule: epochs between decays (default 10).")
+        var stepEvery: Int?
+
+        @Option(help: "Step schedule: factor at each decay (default 0.1).")
+        var stepGamma: Float?
+
+        @Option(help: "Clip the global gradient norm to this (default: no clipping).")
+        var clipNorm: Float?
+
+        @Option(help: "Stop after this many epochs without a better validation accuracy (default: never).")
+        var patience: Int?
+
+        @Option(help: "Images held out of the end of the training set for validation (default 5000).")
+        var validation: Int?
+
+        @Option(help: "Hidden layer sizes, comma-separated (default 128,64).")
+        var hidden: String?
+
+        @Option(help: "Activation: \(ActivationFunction.allCases.map(\.rawValue).joined(separator: ", ")) (default relu).")
+        var activation: ActivationFunction?
+
+        @Option(help: "Dropout probability after each hidden layer (default 0.1).")
+        var dropout: Float?
+
+        @Option(help: "Seed for every random choice (default 1).")
+        var seed: UInt64?
+
+        @Option(help: "BLAS threads (default: one per core).")
+        var threads: Int?
+
+        @Flag(help: "Print per-layer gradient norm, weight norm, update ratio and dead ReLUs each epoch.")
+        var monitor = false
+
+        @Flag(help: "Print one JSON object per epoch, and a last one with the test result, on stdout; nothing else there.")
+        var json = false
+
+        /// Options that define the run, which --resume takes from the saved state instead.
+        private var runDefiningOptions: [(String, Bool)] {
+            [("--batch-size", batchSize != nil), ("--learning-rate", learningRate != nil), ("--optimizer", optimizer != nil),
+             ("--beta1", beta1 != nil), ("--beta2", beta2 != nil), ("--epsilon", epsilon != nil), ("--momentum", momentum != nil),
+             ("--weight-decay", weightDecay != nil), ("--schedule", schedule != nil), ("--step-every", stepEvery != nil),
+             ("--step-gamma", stepGamma != nil), ("--clip-norm", clipNorm != nil), ("--patience", patience != nil),
+             ("--validation", validation != nil), ("--hidden", hidden != nil), ("--activation", activation != nil),
+             ("--dropout", dropout != nil), ("--seed", seed != nil)]
+        }
+
+        var trainingOptions: TrainingOptions {
+            var options = TrainingOptions()
+            if let epochs { options.epochs = epochs }
+            if let batchSize { options.batchSize = batchSize }
+            if let learningRate { options.learningRate = learningRate }
+            if let optimizer { options.optimizer = optimizer }
+            if let beta1 { options.beta1 = beta1 }
+            if let beta2 { options.beta2 = beta2 }
+            if let epsilon { options.epsilon = epsilon }
+            if let momentum { options.momentum = momentum }
+            if let weightDecay { options.weightDecay = weightDecay }
+            if let schedule { options.schedule = schedule }
+            if let stepEvery { options.stepEvery = stepEvery }
+            if let stepGamma { options.stepGamma = stepGamma }
+            options.clipNorm = clipNorm
+            options.patience = patience
+            if let validation { options.validationCount = validation }
+            if let seed { options.seed = seed }
+            return options
+        }
+
+        var hiddenSizes: [Int]? {
+            guard let hidden else { return [128, 64] }
+            let sizes = hidden.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+            guard !sizes.isEmpty, sizes.allSatisfy({ ($0 ?? 0) > 0 }) else { return nil }
+            return sizes.compactMap { $0 }
+        }
+
+        func validate() throws {
+            guard model == "mlp" else { throw ValidationError("--model \(model) is not available; the models are: mlp") }
+            if resume, let given = runDefiningOptions.first(where: { $0.1 }) {
+                throw ValidationError("--resume continues with the saved options; \(given.0) cannot change them (only --epochs can extend the run)")
+            }
+            if let problem = trainingOptions.problem() { throw ValidationError(problem) }
+            guard hiddenSizes != nil else { throw ValidationError("--hidden takes positive sizes separated by commas, such as 128,64; got \(hidden ?? "")") }
+            if let dropout, !(0..<1).contains(dropout) { throw ValidationError("--dropout must be in [0, 1), got \(dropout)") }
+            if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
+        }
+
+        func run() throws {
+            if let threads { BLAS.threads = threads } else { BLAS.threads = ProcessInfo.processInfo.activeProcessorCount }
+            let log = Log(json: json)
+            log.info("BLAS: \(BLASCore.summary(environment: ProcessInfo.processInfo.environment))")
+
+            let statePath = Self.statePath(for: output)
+            try checkWritable(output)
+
+            let train = try MNIST.load(from: data, split: .train)
+            let test = try MNIST.load(from: data, split: .test)
+            let trainer: Trainer
+            if resume {
+                guard FileManager.default.fileExists(atPath: statePath) else {
+                    throw CheckpointError.notACheckpoint(path: statePath, reason: "no training state to resume (it is written after each epoch)")
+                }
+                trainer = try Trainer(resumingFrom: SafeTensorsFile.read(contentsOf: statePath), path: statePath, dataset: train, epochs: epochs)
+                log.info("resuming \(statePath) after epoch \(trainer.completedEpochs) of \(trainer.options.epochs)")
+            } else {
+                let options = trainingOptions
+                if let problem = options.problem(trainingImages: train.count) { throw ValidationError(problem) }
+                let architecture = Architecture.mlp(hidden: hiddenSizes!, activation: activation ?? .relu, dropout: dropout ?? 0.1,
+                                                    input: [1, train.rows, train.columns])
+                trainer = try Trainer(architecture: architecture, options: options, dataset: train)
+            }
+            let options = trainer.options
+            log.info("data: \(trainer.trainIndices.count) training images, \(trainer.validationIndices.count) for validation (the end of the training set), \(test.count) test images")
+            log.info("model: \(trainer.model.architecture.model), \(formatCount(trainer.model.parameterCount)) parameters")
+            trainer.model.summary.forEach { log.info("  " + $0) }
+            log.info("training: \(options.epochs) epochs, \(optimizerDescription(options)), batch \(options.batchSize), \(options.learningRateSchedule) schedule, seed \(options.seed)")
+
+            for signal in [SIGINT, SIGTERM] {
+                Glibc.signal(signal) { _ in interruptRequested.store(1, ordering: .relaxed) }
+            }
+            let bar = ProgressBar(enabled: !json && isatty(STDOUT_FILENO) == 1)
+            while !trainer.isFinished {
+                let record: EpochRecord
+                do {
+                    record = try trainer.runEpoch(monitor: monitor, progress: { bar.update($0) },
+                                                  shouldStop: { interruptRequested.load(ordering: .relaxed) != 0 })
+                } catch TrainingError.interrupted(let epoch, let batch) {
+                    bar.clear()
+                    reportInterruption(epoch: epoch, batch: batch, saved: trainer.completedEpochs, statePath: statePath)
+                    Foundation.exit(130)
+                } catch {
+                    bar.clear()
+                    throw error
+                }
+                bar.clear()
+                try trainer.checkpointFile().write(to: output)
+                try trainer.stateFile().write(to: statePath)
+                log.epoch(record, of: options.epochs)
+            }
+
+            if trainer.stoppedEarly {
+                log.info("early stop: no better validation accuracy for \(options.patience ?? 0) epochs")
+            }
+            trainer.restoreBestWeights()
+            let result = Evaluator.evaluate(trainer.model, on: test, indices: Array(0..<test.count))
+            try trainer.checkpointFile(test: result).write(to: output)
+            log.final(test: result, checkpoint: output, bestEpoch: trainer.bestEpoch, validation: trainer.bestValidationAccuracy, statePath: statePath)
+        }
+
+        static func statePath(for output: String) -> String {
+            let base = output.hasSuffix(".safetensors") ? String(output.dropLast(".safetensors".count)) : output
+            return base + ".state.safetensors"
+        }
+
+        /// Finds an unwritable destination before any training time is spent.
+        private func checkWritable(_ path: String) throws {
+            let directory = (path as NSString).deletingLastPathComponent
+            let probe = (directory.isEmpty ? "." : directory) + "/.digits-write-test-\(getpid())"
+            try Files.writeAtomically([0], to: probe)
+            unlink(probe)
+            var isDirectory: ObjCBool = false
+            if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
+                throw FileError.notAFile(path: path)
+            }
+        }
+
+        private func reportInterruption(epoch: Int, batch: Int, saved: Int, statePath: String) {
+            var standardError = StandardError()
+            print("\ninterrupted in epoch \(epoch), batch \(batch).", to: &standardError)
+            if saved > 0 {
+                print("\(output) holds the best weights of epochs 1–\(saved); \(statePath) holds epoch \(saved)'s state.", to: &standardError)
+                print("resume with: digits train --resume\(output == "checkpoints/mlp.safetensors" ? "" : " --output \(output)")", to: &standardError)
+            } else {
+                print("no epoch had finished, so nothing was saved; run digits train again.", to: &standardError)
+            }
+        }
+
+        private func optimizerDescription(_ options: TrainingOptions) -> String {
+            switch options.optimizer {
+            case .adam: return "Adam (lr \(options.learningRate), β1 \(options.beta1), β2 \(options.beta2), ε \(options.epsilon)\(options.weightDecay > 0 ? ", weight decay \(options.weightDecay)" : ""))"
+            case .sgd: return "SGD (lr \(options.learningRate), momentum \(options.momentum)\(options.weightDecay > 0 ? ", weight decay \(options.weightDecay)" : ""))"
+            }
+        }
+    }
+}
+
+extension TrainingOptions.OptimizerKind: ExpressibleByArgument {}
+extension TrainingOptions.ScheduleKind: ExpressibleByArgument {}
+extension ActivationFunction: ExpressibleByArgument {}
+
+/// Human lines go to stdout, or to stderr when --json keeps stdout for JSON lines.
+struct Log {
+    let json: Bool
+
+    func info(_ line: String) {
+        if json { var standardError = StandardError(); print(line, to: &standardError) } else { print(line) }
+    }
+
+    func epoch(_ record: EpochRecord, of total: Int) {
+        if json {
+            emit(record)
+            return
+        }
+        let width = String(total).count
+        var line = "epoch \(String(record.epoch).leftPad(width))/\(total)"
+        line += String(format: "  train loss %.4f acc %6.2f%%", record.trainLoss, 100 * record.trainAccuracy)
+        line += String(format: "  val loss %.4f acc %6.2f%%", record.validationLoss, 100 * record.validationAccuracy)
+        line += String(format: "  %.2f s  %@ img/s  lr %.2e", record.seconds ?? 0, formatCount(Int(record.imagesPerSecond ?? 0)), record.learningRate)
+        print(line)
+        for health in record.health ?? [] {
+            var text = String(format: "    %-12@ grad %.3e  weight %.3e  update/weight %.2e", health.parameter, health.gradientNorm, health.weightNorm, health.updateRatio)
+            if let dead = health.deadFraction { text += String(format: "  dead ReLUs %.1f%%", 100 * dead) }
+            if let warning = health.warning { text += "  ⚠ \(warning)" }
+            print(text)
+        }
+        fflush(nil)
+    }
+
+    func final(test: EvaluationResult, checkpoint: String, bestEpoch: Int, validation: Double, statePath: String) {
+        if json {
+            struct Final: Encodable {
+                let test_accuracy: Double, test_loss: Double, checkpoint: String
+            }
+            emit(Final(test_accuracy: test.accuracy, test_loss: test.loss, checkpoint: checkpoint))
+            return
+        }
+        print(String(format: "best validation accuracy %.2f%% (epoch %d); test accuracy %.2f%% (loss %.4f, %d of %d)",
+                     100 * validation, bestEpoch, 100 * test.accuracy, test.loss, test.correct, test.count))
+        print("saved \(checkpoint) (training state: \(statePath))")
+    }
+
+    private func emit(_ value: some Encodable) {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        print(String(decoding: try! encoder.encode(value), as: UTF8.self))
+        fflush(nil)
+    }
+}
+
+/// A one-line progress bar, redrawn in place on a terminal at most ten times a second.
+final class ProgressBar {
+    let enabled: Bool
+    private var lastDraw: UInt64 = 0
+
+    init(enabled: Bool) { self.enabled = enabled }
+
+    func update(_ progress: BatchProgress) {
+        guard enabled else { return }
+        let now = DispatchTime.now().uptimeNanoseconds
+        guard now - lastDraw > 100_000_000 || progress.batch == progress.batches else { return }
+        lastDraw = now
+        let width = 30
+        let filled = width * progress.batch / max(progress.batches, 1)
+        let bar = String(repeating: "█", count: filled) + String(repeating: "·", count: width - filled)
+        // Remaining batches at the average time per batch so far.
+        let eta = progress.elapsedSeconds / Double(max(progress.batch, 1)) * Double(progress.batches - progress.batch)
+        print(String(format: "\r\u{1B}[Kepoch %d [%@] %d/%d  loss %.4f  %@ img/s  ETA %.1f s", progress.epoch, bar,
+                     progress.batch, progress.batches, progress.runningLoss, formatCount(Int(progress.imagesPerSecond)), eta),
+              terminator: "")
+        fflush(nil)
+    }
+
+    func clear() {
+        guard enabled else { return }
+        print("\r\u{1B}[K", terminator: "")
+        fflush(nil)
+    }
+}
