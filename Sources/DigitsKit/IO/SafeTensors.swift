@@ -33,8 +33,8 @@ public enum SafeTensorsError: DigitsError, Equatable {
     public var hint: String? { "the checkpoint is damaged or not a digits checkpoint; train again or restore a copy" }
 }
 
-public struct SafeTensorsFile {
-    public struct Entry {
+public struct SafeTensorsFile: Sendable {
+    public struct Entry: Sendable {
         public var name: String
         public var shape: [Int]
         public var values: [Float]

@@ -1,0 +1,252 @@
+// The training loop on a small made-up dataset: it learns, it is deterministic to the bit,
+// a resumed run equals an uninterrupted one, and failures stop it cleanly.
+import Foundation
+import Testing
+@testable import DigitsKit
+
+enum SyntheticDigits {
+    /// 8×8 images: class k lights row k % 8 (columns 0–3 for k < 8, 4–7 otherwise, plus a dot
+    /// for 8 and 9), over faint noise. Learnable, but not by luck.
+    static func dataset(count: Int, seed: UInt64 = 7) throws -> DigitDataset {
+        let random = RandomGenerator(seed: seed)
+        var pixels: [UInt8] = []
+        var labels: [UInt8] = []
+        for index in 0..<count {
+            let label = index % 10
+            var image = (0..<64).map { _ in UInt8(random.nextInt(below: 40)) }
+            let row = label % 8
+            for column in (label < 8 ? 0..<4 : 4..<8) { image[row * 8 + column] = 200 + UInt8(random.nextInt(below: 56)) }
+            if label >= 8 { image[63 - label] = 255 }
+            pixels += image
+            labels.append(UInt8(label))
+        }
+        return try DigitDataset(images: IDXArray(shape: [count, 8, 8], values: .ubyte(pixels)), imagesPath: "synthetic-images",
+                                labels: IDXArray(shape: [count], values: .ubyte(labels)), labelsPath: "synthetic-labels")
+    }
+
+    static let architecture = Architecture.mlp(hidden: [16, 12], activation: .relu, dropout: 0.2, input: [1, 8, 8])
+
+    static func options(epochs: Int = 3, seed: UInt64 = 11) -> TrainingOptions {
+        var options = TrainingOptions()
+        options.epochs = epochs
+        options.batchSize = 32
+        options.validationCount = 100
+        options.seed = seed
+        options.learningRate = 0.01
+        return options
+    }
+}
+
+@Suite struct TrainingTests {
+    @Test func learnsTheSyntheticDigits() throws {
+        let trainer = try Trainer(architecture: SyntheticDigits.architecture, options: SyntheticDigits.options(epochs: 8),
+                                  dataset: SyntheticDigits.dataset(count: 600))
+        while !trainer.isFinished { _ = try trainer.runEpoch() }
+        #expect(trainer.bestValidationAccuracy > 0.95)
+        #expect(trainer.history.count == 8)
+        #expect(trainer.history.last!.trainLoss < trainer.history.first!.trainLoss)
+    }
+
+    @Test func sameSeedGivesBitIdenticalCheckpoints() throws {
+        let dataset = try SyntheticDigits.dataset(count: 400)
+        func run(seed: UInt64) throws -> ([UInt8], [UInt8]) {
+            let trainer = try Trainer(architecture: SyntheticDigits.architecture, options: SyntheticDigits.options(seed: seed), dataset: dataset)
+            while !trainer.isFinished { _ = try trainer.runEpoch() }
+            return (trainer.checkpointFile().encoded(), trainer.stateFile().encoded())
+        }
+        let first = try run(seed: 11), second = try run(seed: 11), other = try run(seed: 12)
+        #expect(first.0 == second.0 && first.1 == second.1)
+        #expect(first.0 != other.0)
+    }
+
+    @Test func resumedRunEqualsUninterruptedRun() throws {
+        let dataset = try SyntheticDigits.dataset(count: 400)
+        let uninterrupted = try Trainer(architecture: SyntheticDigits.architecture, options: SyntheticDigits.options(epochs: 4), dataset: dataset)
+        while !uninterrupted.isFinished { _ = try uninterrupted.runEpoch() }
+
+        let first = try Trainer(architecture: SyntheticDigits.architecture, options: SyntheticDigits.options(epochs: 4), dataset: dataset)
+        _ = try first.runEpoch()
+        _ = try first.runEpoch()
+        // Through the bytes of the file, as a real resume would.
+        let saved = try SafeTensorsFile.decode(first.stateFile().encoded(), path: "state")
+        let resumed = try Trainer(resumingFrom: saved, path: "state", dataset: dataset)
+        #expect(resumed.completedEpochs == 2)
+        while !resumed.isFinished { _ = try resumed.runEpoch() }
+
+        #expect(resumed.checkpointFile().encoded() == uninterrupted.checkpointFile().encoded())
+        #expect(resumed.stateFile().encoded() == uninterrupted.stateFile().encoded())
+    }
+
+    @Test func resumeWithSGDToo() throws {
+        let dataset = try SyntheticDigits.dataset(count: 300)
+        var options = SyntheticDigits.options(epochs: 3)
+        options.optimizer = .sgd
+        options.schedule = .step
+        options.stepEvery = 1
+        let straight = try Trainer(architecture: SyntheticDigits.architecture, options: options, dataset: dataset)
+        while !straight.isFinished { _ = try straight.runEpoch() }
+        let first = try Trainer(architecture: SyntheticDigits.architecture, options: options, dataset: dataset)
+        _ = try first.runEpoch()
+        let resumed = try Trainer(resumingFrom: SafeTensorsFile.decode(first.stateFile().encoded(), path: "s"), path: "s", dataset: dataset)
+        while !resumed.isFinished { _ = try resumed.runEpoch() }
+        #expect(resumed.checkpointFile().encoded() == straight.checkpointFile().encoded())
+    }
+
+    @Test func divergenceStopsWithTheEpochAndBatch() throws {
+        var options = SyntheticDigits.options()
+        options.learningRate = 1e30
+        options.optimizer = .sgd
+        let trainer = try Trainer(architecture: SyntheticDigits.architecture, options: options, dataset: SyntheticDigits.dataset(count: 300))
+        do {
+            _ = try trainer.runEpoch()
+            Issue.record("a learning rate of 1e30 trained without diverging")
+        } catch let TrainingError.diverged(epoch, batch, rate) {
+            #expect(epoch == 1 && batch >= 2 && rate == 1e30)
+        }
+        #expect(trainer.completedEpochs == 0)
+    }
+
+    @Test func interruptionLeavesTheLastCompletedEpoch() throws {
+        let trainer = try Trainer(architecture: SyntheticDigits.architecture, options: SyntheticDigits.options(), dataset: SyntheticDigits.dataset(count: 300))
+        _ = try trainer.runEpoch()
+        #expect(throws: TrainingError.interrupted(epoch: 2, batch: 3)) {
+            var polls = 0
+            _ = try trainer.runEpoch(shouldStop: { polls += 1; return polls == 3 })
+        }
+        #expect(trainer.completedEpochs == 1)
+        #expect(trainer.history.count == 1)
+    }
+
+    @Test func earlyStoppingKeepsTheBestWeights() throws {
+        var options = SyntheticDigits.options(epochs: 10)
+        options.patience = 1
+        options.learningRate = 1e-12  // nothing improves after the first epoch
+        let trainer = try Trainer(architecture: SyntheticDigits.architecture, options: options, dataset: SyntheticDigits.dataset(count: 300))
+        while !trainer.isFinished { _ = try trainer.runEpoch() }
+        #expect(trainer.completedEpochs == 2 && trainer.stoppedEarly && trainer.bestEpoch == 1)
+    }
+
+    @Test func monitorReportsEveryWeight() throws {
+        let trainer = try Trainer(architecture: SyntheticDigits.architecture, options: SyntheticDigits.options(), dataset: SyntheticDigits.dataset(count: 300))
+        let record = try trainer.runEpoch(monitor: true)
+        let health = try #require(record.health)
+        #expect(health.map(\.parameter) == ["fc1.weight", "fc2.weight", "fc3.weight"])
+        #expect(health.allSatisfy { $0.gradientNorm > 0 && $0.weightNorm > 0 && $0.updateRatio > 0 && $0.updateRatio < 1 })
+        #expect(health[0].deadFraction != nil && health[1].deadFraction != nil && health[2].deadFraction == nil)
+        // Timing and health stay out of the checkpoint, so files compare bit for bit.
+        #expect(trainer.history[0].health == nil && trainer.history[0].seconds == nil)
+    }
+
+    @Test func optionsOutOfRangeAreRefused() {
+        var options = TrainingOptions()
+        #expect(options.problem() == nil)
+        options.batchSize = 0
+        #expect(options.problem() == "--batch-size must be at least 1, got 0")
+        options = TrainingOptions()
+        options.validationCount = 60_000
+        #expect(options.problem(trainingImages: 60_000) != nil)
+        options = TrainingOptions()
+        options.learningRate = -1
+        #expect(options.problem() != nil)
+    }
+
+    @Test func resumeRefusesAForeignFile() throws {
+        let dataset = try SyntheticDigits.dataset(count: 300)
+        let trainer = try Trainer(architecture: SyntheticDigits.architecture, options: SyntheticDigits.options(), dataset: dataset)
+        // The model checkpoint is not a training state.
+        #expect(throws: CheckpointError.self) {
+            try Trainer(resumingFrom: trainer.checkpointFile(), path: "model.safetensors", dataset: dataset)
+        }
+        var state = trainer.stateFile()
+        state.entries.removeLast()
+        #expect(throws: CheckpointError.self) { try Trainer(resumingFrom: state, path: "state", dataset: dataset) }
+    }
+}
+
+@Suite struct OptimizerTests {
+    static func parameter(_ values: [Float], gradient: [Float]) -> Parameter {
+        let parameter = Parameter(name: "w", shape: [values.count])
+        for (index, value) in values.enumerated() { parameter.value[index] = value; parameter.gradient[index] = gradient[index] }
+        return parameter
+    }
+
+    /// With bias correction, Adam's first step is lr·g/(|g| + ε) ≈ lr·sign(g) whatever |g|;
+    /// without it the step would be (1−β1)/√(1−β2) ≈ 3.16 times larger.
+    @Test func adamFirstStepIsBiasCorrected() {
+        let p = Self.parameter([1, 1, 1], gradient: [0.5, -2, 1e-3])
+        Adam().step([p], learningRate: 0.1)
+        for (value, expected) in zip(p.value.array, [Float(0.9), 1.1, 0.9]) { #expect(abs(value - expected) < 1e-4) }
+    }
+
+    @Test func adamSecondStepMatchesTheFormula() {
+        let p = Self.parameter([0], gradient: [1])
+        let adam = Adam(beta1: 0.9, beta2: 0.999, epsilon: 1e-8)
+        adam.step([p], learningRate: 0.01)
+        p.gradient[0] = 3
+        adam.step([p], learningRate: 0.01)
+        let m = 0.9 * 0.1 + 0.1 * 3.0, v = 0.999 * 0.001 + 0.001 * 9.0
+        let step = 0.01 * (m / (1 - 0.81)) / ((v / (1 - 0.998001)).squareRoot() + 1e-8)
+        #expect(abs(Double(p.value[0]) - (-0.01 - step)) < 1e-6)
+    }
+
+    @Test func sgdMomentumAndWeightDecay() {
+        let p = Self.parameter([1], gradient: [0.5])
+        let sgd = SGD(momentum: 0.9, weightDecay: 0.1)
+        sgd.step([p], learningRate: 0.1)          // g' = 0.5 + 0.1·1 = 0.6; v = 0.6; w = 0.94
+        #expect(abs(p.value[0] - 0.94) < 1e-6)
+        sgd.step([p], learningRate: 0.1)          // g' = 0.5 + 0.094; v = 0.9·0.6 + 0.594 = 1.134; w = 0.8266
+        #expect(abs(p.value[0] - 0.8266) < 1e-5)
+    }
+
+    @Test func clippingScalesTheGlobalNorm() {
+        let a = Self.parameter([0, 0], gradient: [3, 0]), b = Self.parameter([0], gradient: [4])
+        let norm = clipGradients([a, b], maxNorm: 1)
+        #expect(norm == 5)
+        #expect(abs(a.gradient[0] - 0.6) < 1e-5 && abs(b.gradient[0] - 0.8) < 1e-5)
+        let c = Self.parameter([0], gradient: [0.5])
+        clipGradients([c], maxNorm: 1)
+        #expect(c.gradient[0] == 0.5)
+    }
+
+    @Test func schedules() {
+        #expect(LearningRateSchedule.constant.rate(base: 0.1, epoch: 7, totalEpochs: 10) == 0.1)
+        let step = LearningRateSchedule.step(every: 3, gamma: 0.5)
+        #expect([1, 3, 4, 7].map { step.rate(base: 1, epoch: $0, totalEpochs: 10) } == [1, 1, 0.5, 0.25])
+        let cosine = LearningRateSchedule.cosine
+        #expect(cosine.rate(base: 1, epoch: 1, totalEpochs: 10) == 1)
+        #expect(abs(cosine.rate(base: 1, epoch: 6, totalEpochs: 10) - 0.5) < 1e-6)
+        #expect(cosine.rate(base: 1, epoch: 10, totalEpochs: 10) > 0)
+    }
+}
+
+@Suite struct BLASCoreTests {
+    static let zen4: Set<String> = ["avx", "avx2", "fma", "avx512f", "avx512vl", "avx512bw", "avx512dq", "avx512cd", "avx512_bf16"]
+
+    @Test func choosesFromTheFlags() {
+        #expect(BLASCore.choose(flags: Self.zen4) == "SkylakeX")
+        #expect(BLASCore.choose(flags: ["avx", "avx2", "fma"]) == "Haswell")
+        #expect(BLASCore.choose(flags: ["avx", "sse4_2"]) == "Sandybridge")
+        #expect(BLASCore.choose(flags: ["sse2"]) == nil)
+    }
+
+    @Test func replacesOnlyWeakerCores() {
+        #expect(BLASCore.replacement(current: "Haswell", flags: Self.zen4, environment: [:]) == "SkylakeX")
+        #expect(BLASCore.replacement(current: "Prescott", flags: Self.zen4, environment: [:]) == "SkylakeX")
+        #expect(BLASCore.replacement(current: "Cooperlake", flags: Self.zen4, environment: [:]) == nil)
+        #expect(BLASCore.replacement(current: "Haswell", flags: ["avx", "avx2", "fma"], environment: [:]) == nil)
+        #expect(BLASCore.replacement(current: "SkylakeX", flags: Self.zen4, environment: ["DIGITS_BLAS_CORE": "Haswell"]) == "Haswell")
+        #expect(BLASCore.replacement(current: "Haswell", flags: Self.zen4, environment: ["DIGITS_BLAS_CORE": "haswell"]) == nil)
+    }
+
+    @Test func readsCpuinfo() {
+        let text = "processor\t: 0\nflags\t\t: fpu avx2 fma avx\nbugs\t\t: none\nflags\t\t: other\n"
+        #expect(BLASCore.flags(cpuinfo: text) == ["fpu", "avx2", "fma", "avx"])
+    }
+
+    @Test func describesTheOrigin() {
+        #expect(BLASCore.origin(environment: [:]) == "OpenBLAS's own detection")
+        #expect(BLASCore.origin(environment: ["OPENBLAS_CORETYPE": "Haswell"]) == "from OPENBLAS_CORETYPE")
+        #expect(BLASCore.origin(environment: ["OPENBLAS_CORETYPE": "SkylakeX", "DIGITS_BLAS_CORE_CHOSEN": "Haswell"])
+                == "chosen by digits for this CPU, replacing OPENBLAS_CORETYPE=Haswell")
+    }
+}
