@@ -27,19 +27,32 @@ public final class Dropout: Layer {
         let rows = input.rows, features = input.rowSize
         let m = ensure(&mask, rows: rows, features: features).data
         let y = ensure(&output, rows: rows, features: features).data
-        let x = input.data, keep = 1 / (1 - probability)
-        for i in 0..<input.count {
-            m[i] = random.nextUnitFloat() < probability ? 0 : keep
-            y[i] = x[i] * m[i]
+        let x = input.data, keep = 1 / (1 - probability), count = input.count
+        // Four decisions per 64-bit random number, each from 16 bits: the drop probability is
+        // p rounded to a multiple of 1/65536.
+        let threshold = UInt64((Double(probability) * 65536).rounded())
+        var i = 0
+        while i < count {
+            var bits = random.next()
+            for lane in 0..<min(4, count - i) {
+                m[i + lane] = bits & 0xFFFF < threshold ? 0 : keep
+                bits >>= 16
+            }
+            i += 4
         }
+        i = 0
+        while i + 16 <= count { store16(load16(x + i) * load16(m + i), y + i); i += 16 }
+        while i < count { y[i] = x[i] * m[i]; i += 1 }
         return output!
     }
 
     public func backward(_ outputGradient: Tensor) -> Tensor {
         if maskIsIdentity { return outputGradient }
         let dx = ensure(&inputGradient, rows: outputGradient.rows, features: outputGradient.rowSize).data
-        let dy = outputGradient.data, m = mask!.data
-        for i in 0..<outputGradient.count { dx[i] = dy[i] * m[i] }
+        let dy = outputGradient.data, m = mask!.data, count = outputGradient.count
+        var i = 0
+        while i + 16 <= count { store16(load16(dy + i) * load16(m + i), dx + i); i += 16 }
+        while i < count { dx[i] = dy[i] * m[i]; i += 1 }
         return inputGradient!
     }
 }

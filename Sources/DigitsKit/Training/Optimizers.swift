@@ -76,12 +76,47 @@ public final class Adam: Optimizer {
         for (index, parameter) in parameters.enumerated() {
             let w = parameter.value.data, g = parameter.gradient.data
             let m = firstMoment[index].data, v = secondMoment[index].data
-            for i in 0..<parameter.value.count {
-                let gradient = g[i] + weightDecay * w[i]
-                m[i] = beta1 * m[i] + (1 - beta1) * gradient
-                v[i] = beta2 * v[i] + (1 - beta2) * gradient * gradient
-                w[i] -= stepSize * m[i] / (v[i].squareRoot() / rootCorrection2 + epsilon)
+            let count = parameter.value.count
+            // Each element's update is independent, so large tensors are split across the cores
+            // (in multiples of 16) with results identical to a single pass.
+            let parts = count >= Self.parallelThreshold ? Self.cores : 1
+            let chunk = (count / parts + 15) / 16 * 16
+            let tensors = AdamTensors(w: w, g: g, m: m, v: v)
+            let constants = AdamConstants(beta1: beta1, beta2: beta2, epsilon: epsilon, weightDecay: weightDecay,
+                                          stepSize: stepSize, rootCorrection2: rootCorrection2)
+            if parts == 1 {
+                Self.update(tensors, from: 0, to: count, constants)
+            } else {
+                DispatchQueue.concurrentPerform(iterations: parts) { part in
+                    Self.update(tensors, from: part * chunk, to: min((part + 1) * chunk, count), constants)
+                }
             }
+        }
+    }
+
+    /// Below this many elements a tensor is updated on one thread: dispatch would cost more.
+    static let parallelThreshold = 32_768
+    static let cores = max(1, ProcessInfo.processInfo.activeProcessorCount)
+
+    /// The Adam update of elements start..<end: 16 lanes at a time, then the tail, with the
+    /// same arithmetic, so results do not depend on how a tensor is split.
+    private static func update(_ t: AdamTensors, from start: Int, to end: Int, _ c: AdamConstants) {
+        var i = start
+        while i + 16 <= end {
+            let gradient = load16(t.g + i) + c.weightDecay * load16(t.w + i)
+            let first = c.beta1 * load16(t.m + i) + (1 - c.beta1) * gradient
+            let second = c.beta2 * load16(t.v + i) + (1 - c.beta2) * gradient * gradient
+            store16(first, t.m + i)
+            store16(second, t.v + i)
+            store16(load16(t.w + i) - c.stepSize * first / (second.squareRoot() / c.rootCorrection2 + c.epsilon), t.w + i)
+            i += 16
+        }
+        while i < end {
+            let gradient = t.g[i] + c.weightDecay * t.w[i]
+            t.m[i] = c.beta1 * t.m[i] + (1 - c.beta1) * gradient
+            t.v[i] = c.beta2 * t.v[i] + (1 - c.beta2) * gradient * gradient
+            t.w[i] -= c.stepSize * t.m[i] / (t.v[i].squareRoot() / c.rootCorrection2 + c.epsilon)
+            i += 1
         }
     }
 
@@ -90,6 +125,15 @@ public final class Adam: Optimizer {
         return zip(parameters, firstMoment).map { ("adam.m.\($0.name)", $1) }
             + zip(parameters, secondMoment).map { ("adam.v.\($0.name)", $1) }
     }
+}
+
+/// One parameter's buffers for a step. Each concurrent part touches a disjoint range.
+private struct AdamTensors: @unchecked Sendable {
+    let w, g, m, v: UnsafeMutablePointer<Float>
+}
+
+private struct AdamConstants: Sendable {
+    let beta1, beta2, epsilon, weightDecay, stepSize, rootCorrection2: Float
 }
 
 /// Scales all gradients down together when their global L2 norm exceeds `maxNorm`

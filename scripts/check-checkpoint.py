@@ -1,0 +1,113 @@
+#!/usr/bin/env python3
+"""Reads a digits checkpoint with Python's safetensors package and numpy alone, rebuilds the
+model from the architecture in its metadata, runs it on the MNIST test set, and compares the
+accuracy with the one digits recorded. This proves the file is usable outside Swift.
+
+    python3 scripts/check-checkpoint.py [CHECKPOINT] [--data DIR]
+
+Needs: pip install numpy safetensors
+"""
+import argparse
+import gzip
+import json
+import math
+import os
+import struct
+import sys
+
+import numpy as np
+from safetensors import safe_open
+
+
+def read_idx(path):
+    """An IDX file (raw or gzip, by content) as a numpy array."""
+    with open(path, "rb") as handle:
+        data = handle.read()
+    if data[:2] == b"\x1f\x8b":
+        data = gzip.decompress(data)
+    if data[0] != 0 or data[1] != 0 or data[2] != 0x08:
+        raise SystemExit(f"{path}: expected a ubyte IDX file")
+    dims = data[3]
+    shape = struct.unpack(">" + "I" * dims, data[4:4 + 4 * dims])
+    return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * dims).reshape(shape)
+
+
+def find(directory, names):
+    for name in names:
+        path = os.path.join(directory, name)
+        if os.path.exists(path):
+            return path
+    raise SystemExit(f"{directory}: none of {', '.join(names)}; run scripts/fetch-mnist")
+
+
+ERF = np.frompyfunc(math.erf, 1, 1)
+
+
+def activate(name, x):
+    if name == "relu":
+        return np.maximum(x, 0)
+    if name == "leaky-relu":
+        return np.where(x > 0, x, np.float32(0.01) * x)
+    if name == "sigmoid":
+        return 1 / (1 + np.exp(-x))
+    if name == "tanh":
+        return np.tanh(x)
+    if name == "gelu":
+        return x * 0.5 * (1 + ERF(x / math.sqrt(2)).astype(np.float32))
+    if name == "swish":
+        return x / (1 + np.exp(-x))
+    raise SystemExit(f"unknown activation {name}")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("checkpoint", nargs="?", default="checkpoints/mlp.safetensors")
+    parser.add_argument("--data", default="datasets/mnist")
+    args = parser.parse_args()
+
+    with safe_open(args.checkpoint, framework="np") as handle:
+        metadata = handle.metadata()
+        tensors = {name: handle.get_tensor(name) for name in handle.keys()}
+    architecture = json.loads(metadata["architecture"])
+
+    images = read_idx(find(args.data, ["t10k-images-idx3-ubyte.gz", "t10k-images-idx3-ubyte"]))
+    labels = read_idx(find(args.data, ["t10k-labels-idx1-ubyte.gz", "t10k-labels-idx1-ubyte"]))
+    x = images.reshape(len(images), -1).astype(np.float32) / 255
+    normalization = architecture.get("normalization")
+    if normalization:
+        x = (x - np.float32(normalization["mean"])) / np.float32(normalization["std"])
+
+    for layer in architecture["layers"]:
+        if layer["kind"] == "linear":
+            weight, bias = tensors[layer["name"] + ".weight"], tensors[layer["name"] + ".bias"]
+            assert weight.shape == (layer["out_features"], layer["in_features"]), weight.shape
+            x = x @ weight.T + bias
+        elif layer["kind"] == "activation":
+            x = activate(layer["function"], x).astype(np.float32)
+        elif layer["kind"] == "dropout":
+            pass  # identity at inference
+        else:
+            raise SystemExit(f"unknown layer kind {layer['kind']}")
+
+    predictions = x.argmax(axis=1)
+    correct = int((predictions == labels).sum())
+    accuracy = correct / len(labels)
+    recorded = metadata.get("test_accuracy")
+    print(f"{args.checkpoint}: {len(tensors)} tensors, architecture {architecture['model']} "
+          f"({', '.join(f'{k} {list(v.shape)}' for k, v in tensors.items())})")
+    print(f"test accuracy from Python: {accuracy:.4f} ({correct} of {len(labels)})")
+    if recorded is None:
+        print("the checkpoint records no test accuracy to compare with")
+        return 0
+    recorded = float(recorded)
+    print(f"test accuracy recorded by digits: {recorded:.4f}")
+    # Float32 sums in a different order can flip a prediction that sits on a tie; allow one.
+    if abs(accuracy - recorded) * len(labels) > 1.5:
+        print("MISMATCH: Python and digits disagree", file=sys.stderr)
+        return 1
+    print("match" if round(accuracy * len(labels)) == round(recorded * len(labels)) else "match within one image")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

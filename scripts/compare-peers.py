@@ -1,0 +1,125 @@
+#!/usr/bin/env python3
+"""Runs the same job in digits and in PyTorch, side by side on this machine, and prints the
+ratio. For people who want to check our speed claims; the project never depends on PyTorch.
+
+Job (issue 3's reference): MLP 784-128-64-10, ReLU, dropout 0.2, Adam at 1e-3, batch 128, the
+first 55,000 MNIST training images, no augmentation, N threads. Epoch time is the training loop
+only (no validation), median over the epochs after the first.
+
+    VENV/bin/python scripts/compare-peers.py [--threads 2] [--epochs 4] [--digits .build/release/digits]
+
+Needs, in the Python that runs it: torch, numpy, safetensors (for example
+pip install torch==2.13.0+cpu numpy safetensors in a virtualenv outside the repository).
+"""
+import argparse
+import gzip
+import json
+import os
+import statistics
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+import torch
+from torch import nn
+
+
+def read_idx(path):
+    with open(path, "rb") as handle:
+        data = handle.read()
+    if data[:2] == b"\x1f\x8b":
+        data = gzip.decompress(data)
+    dims = data[3]
+    shape = struct.unpack(">" + "I" * dims, data[4:4 + 4 * dims])
+    return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * dims).reshape(shape)
+
+
+class MLP(nn.Module):
+    """Named as digits names its tensors, so a digits checkpoint loads with load_state_dict."""
+
+    def __init__(self, dropout):
+        super().__init__()
+        self.fc1, self.fc2, self.fc3 = nn.Linear(784, 128), nn.Linear(128, 64), nn.Linear(64, 10)
+        self.dropout = nn.Dropout(dropout)
+
+    def forward(self, x):
+        x = self.dropout(torch.relu(self.fc1(x)))
+        x = self.dropout(torch.relu(self.fc2(x)))
+        return self.fc3(x)
+
+
+def pytorch_epochs(x, y, epochs, batch):
+    torch.manual_seed(1)
+    model = MLP(0.2)
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    loss_function = nn.CrossEntropyLoss()
+    times = []
+    for _ in range(epochs):
+        model.train()
+        start = time.perf_counter()
+        permutation = torch.randperm(len(x))
+        for begin in range(0, len(x), batch):
+            index = permutation[begin:begin + batch]
+            optimizer.zero_grad(set_to_none=True)
+            loss = loss_function(model(x[index]), y[index])
+            loss.backward()
+            optimizer.step()
+        times.append(time.perf_counter() - start)
+    return times
+
+
+def digits_epochs(binary, data, epochs, threads, output):
+    command = [binary, "train", "--data", data, "--epochs", str(epochs), "--dropout", "0.2",
+               "--learning-rate", "0.001", "--schedule", "constant", "--batch-size", "128",
+               "--threads", str(threads), "--output", output, "--json"]
+    result = subprocess.run(command, capture_output=True, text=True, check=True)
+    lines = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
+    blas = next((line for line in result.stderr.splitlines() if line.startswith("BLAS:")), "BLAS: ?")
+    return [line["seconds"] for line in lines if "epoch" in line], lines[-1], blas
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--epochs", type=int, default=4)
+    parser.add_argument("--data", default="datasets/mnist")
+    parser.add_argument("--digits", default=".build/release/digits")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+
+    images = read_idx(os.path.join(args.data, "train-images-idx3-ubyte.gz"))[:55000]
+    labels = read_idx(os.path.join(args.data, "train-labels-idx1-ubyte.gz"))[:55000]
+    x = torch.from_numpy(((images.reshape(-1, 784).astype(np.float32) / 255) - 0.1307) / 0.3081)
+    y = torch.from_numpy(labels.astype(np.int64))
+
+    with tempfile.TemporaryDirectory() as directory:
+        checkpoint = os.path.join(directory, "mlp.safetensors")
+        ours, final, blas = digits_epochs(args.digits, args.data, args.epochs, args.threads, checkpoint)
+        theirs = pytorch_epochs(x, y, args.epochs, 128)
+
+        # Interop: PyTorch loads the digits checkpoint by name, strictly, and agrees on accuracy.
+        from safetensors.torch import load_file
+        model = MLP(0.2)
+        model.load_state_dict(load_file(checkpoint), strict=True)
+        model.eval()
+        test_images = read_idx(os.path.join(args.data, "t10k-images-idx3-ubyte.gz"))
+        test_labels = torch.from_numpy(read_idx(os.path.join(args.data, "t10k-labels-idx1-ubyte.gz")).astype(np.int64))
+        test_x = torch.from_numpy(((test_images.reshape(-1, 784).astype(np.float32) / 255) - 0.1307) / 0.3081)
+        with torch.no_grad():
+            torch_accuracy = (model(test_x).argmax(1) == test_labels).float().mean().item()
+
+    ours_median, theirs_median = statistics.median(ours[1:]), statistics.median(theirs[1:])
+    print(f"{blas}")
+    print(f"torch {torch.__version__}, {args.threads} threads")
+    print(f"digits  epoch seconds: {', '.join(f'{t:.3f}' for t in ours)}  median {ours_median:.3f}")
+    print(f"PyTorch epoch seconds: {', '.join(f'{t:.3f}' for t in theirs)}  median {theirs_median:.3f}")
+    print(f"ratio digits/PyTorch: {ours_median / theirs_median:.2f}")
+    print(f"digits checkpoint in PyTorch (load_state_dict, strict): test accuracy {torch_accuracy:.4f}; "
+          f"digits recorded {final['test_accuracy']:.4f}")
+
+
+if __name__ == "__main__":
+    main()
