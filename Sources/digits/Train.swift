@@ -177,6 +177,9 @@ extension DigitsCommand {
                     throw CheckpointError.notACheckpoint(path: statePath, reason: "no training state to resume (it is written after each epoch)")
                 }
                 trainer = try Trainer(resumingFrom: SafeTensorsFile.read(contentsOf: statePath), path: statePath, dataset: train, epochs: epochs)
+                guard !trainer.isFinished else {
+                    throw TrainingError.alreadyFinished(path: statePath, epochs: trainer.completedEpochs)
+                }
                 log.info("resuming \(statePath) after epoch \(trainer.completedEpochs) of \(trainer.options.epochs)")
             } else {
                 let options = trainingOptions

@@ -10,6 +10,7 @@ import Foundation
 public enum TrainingError: DigitsError, Equatable {
     case diverged(epoch: Int, batch: Int, learningRate: Float)
     case interrupted(epoch: Int, batch: Int)
+    case alreadyFinished(path: String, epochs: Int)
 
     public var message: String {
         switch self {
@@ -17,6 +18,8 @@ public enum TrainingError: DigitsError, Equatable {
             return "training diverged: the loss became NaN or infinite in epoch \(epoch), batch \(batch) (learning rate \(rate))"
         case .interrupted(let epoch, let batch):
             return "training interrupted in epoch \(epoch), batch \(batch)"
+        case .alreadyFinished(let path, let epochs):
+            return "\(path): this run already finished its \(epochs) epochs; there is nothing to resume"
         }
     }
 
@@ -24,6 +27,7 @@ public enum TrainingError: DigitsError, Equatable {
         switch self {
         case .diverged: return "the learning rate is likely too high; try a smaller --learning-rate or --clip-norm 1"
         case .interrupted: return nil
+        case .alreadyFinished(_, let epochs): return "pass --epochs with more than \(epochs) to train it further"
         }
     }
 }
