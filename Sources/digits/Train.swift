@@ -97,7 +97,7 @@ extension DigitsCommand {
         @Option(help: "Activation: \(ActivationFunction.allCases.map(\.rawValue).joined(separator: ", ")) (default relu).")
         var activation: ActivationFunction?
 
-        @Option(help: "Dropout probability after each hidden layer (default 0.1).")
+        @Option(help: "Dropout probability after each hidden layer (default 0.15).")
         var dropout: Float?
 
         @Option(help: "Seed for every random choice (default 1).")
@@ -184,7 +184,7 @@ extension DigitsCommand {
             } else {
                 let options = trainingOptions
                 if let problem = options.problem(trainingImages: train.count) { throw ValidationError(problem) }
-                let architecture = Architecture.mlp(hidden: hiddenSizes!, activation: activation ?? .relu, dropout: dropout ?? 0.1,
+                let architecture = Architecture.mlp(hidden: hiddenSizes!, activation: activation ?? .relu, dropout: dropout ?? 0.15,
                                                     input: [1, train.rows, train.columns])
                 trainer = try Trainer(architecture: architecture, options: options, dataset: train)
             }
