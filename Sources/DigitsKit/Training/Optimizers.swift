@@ -77,22 +77,25 @@ public final class Adam: Optimizer {
             let w = parameter.value.data, g = parameter.gradient.data
             let m = firstMoment[index].data, v = secondMoment[index].data
             let count = parameter.value.count
-            // Each element's update is independent, so large tensors are split across the cores
-            // (in multiples of 16) with results identical to a single pass.
-            let parts = count >= Self.parallelThreshold ? Self.cores : 1
-            let chunk = (count / parts + 15) / 16 * 16
+            // Each element's update is independent, so a large tensor is split in two (at a
+            // multiple of 16) and updated on two cores, with results identical to one pass.
+            let parts = count >= Self.parallelThreshold && Self.cores > 1 ? 2 : 1
+            let chunk = (count / 2 + 15) / 16 * 16
             let tensors = AdamTensors(w: w, g: g, m: m, v: v)
             let constants = AdamConstants(beta1: beta1, beta2: beta2, epsilon: epsilon, weightDecay: weightDecay,
                                           stepSize: stepSize, rootCorrection2: rootCorrection2)
             if parts == 1 {
                 Self.update(tensors, from: 0, to: count, constants)
             } else {
-                DispatchQueue.concurrentPerform(iterations: parts) { part in
-                    Self.update(tensors, from: part * chunk, to: min((part + 1) * chunk, count), constants)
-                }
+                // The helper takes the second half while this thread does the first.
+                helper.start(tensors, from: chunk, to: count, constants)
+                Self.update(tensors, from: 0, to: chunk, constants)
+                helper.wait()
             }
         }
     }
+
+    private lazy var helper = AdamHelper()
 
     /// Below this many elements a tensor is updated on one thread: dispatch would cost more.
     static let parallelThreshold = 32_768
@@ -100,7 +103,7 @@ public final class Adam: Optimizer {
 
     /// The Adam update of elements start..<end: 16 lanes at a time, then the tail, with the
     /// same arithmetic, so results do not depend on how a tensor is split.
-    private static func update(_ t: AdamTensors, from start: Int, to end: Int, _ c: AdamConstants) {
+    fileprivate static func update(_ t: AdamTensors, from start: Int, to end: Int, _ c: AdamConstants) {
         var i = start
         while i + 16 <= end {
             let gradient = load16(t.g + i) + c.weightDecay * load16(t.w + i)
@@ -134,6 +137,51 @@ private struct AdamTensors: @unchecked Sendable {
 
 private struct AdamConstants: Sendable {
     let beta1, beta2, epsilon, weightDecay, stepSize, rootCorrection2: Float
+}
+
+/// A thread that waits for one Adam job at a time. Jobs are plain values handed over through
+/// semaphores, so a step allocates nothing (DispatchQueue.concurrentPerform allocates a block
+/// per call). The thread ends when its Adam is released.
+private final class AdamHelper {
+    /// Shared with the thread; outlives the helper until the thread has seen `stop`.
+    private final class Mailbox: @unchecked Sendable {
+        let go = DispatchSemaphore(value: 0)
+        let done = DispatchSemaphore(value: 0)
+        var tensors: AdamTensors?
+        var range = 0..<0
+        var constants: AdamConstants?
+        var stop = false
+    }
+
+    private let mailbox = Mailbox()
+
+    init() {
+        let mailbox = self.mailbox
+        let thread = Thread {
+            while true {
+                mailbox.go.wait()
+                if mailbox.stop { return }
+                Adam.update(mailbox.tensors!, from: mailbox.range.lowerBound, to: mailbox.range.upperBound, mailbox.constants!)
+                mailbox.done.signal()
+            }
+        }
+        thread.name = "digits-adam"
+        thread.start()
+    }
+
+    deinit {
+        mailbox.stop = true
+        mailbox.go.signal()
+    }
+
+    func start(_ tensors: AdamTensors, from start: Int, to end: Int, _ constants: AdamConstants) {
+        mailbox.tensors = tensors
+        mailbox.range = start..<end
+        mailbox.constants = constants
+        mailbox.go.signal()
+    }
+
+    func wait() { mailbox.done.wait() }
 }
 
 /// Scales all gradients down together when their global L2 norm exceeds `maxNorm`

@@ -118,12 +118,21 @@ public final class Trainer {
     /// A copy of the parameters at the best validation accuracy, in parameter order.
     public private(set) var bestWeights: [[Float]]
 
-    public init(architecture: Architecture, options: TrainingOptions, dataset: DigitDataset) throws {
+    /// A new run: weights initialized from the seed's stream 1.
+    public convenience init(architecture: Architecture, options: TrainingOptions, dataset: DigitDataset) throws {
+        try self.init(architecture: architecture, options: options, dataset: dataset,
+                      initRandom: RandomGenerator(seed: options.seed, stream: 1),
+                      dropoutRandom: RandomGenerator(seed: options.seed, stream: 2),
+                      shuffleRandom: RandomGenerator(seed: options.seed, stream: 3), source: "<model>")
+    }
+
+    private init(architecture: Architecture, options: TrainingOptions, dataset: DigitDataset, initRandom: RandomGenerator,
+                 dropoutRandom: RandomGenerator, shuffleRandom: RandomGenerator, source: String) throws {
         self.options = options
         self.dataset = dataset
-        shuffleRandom = RandomGenerator(seed: options.seed, stream: 3)
-        dropoutRandom = RandomGenerator(seed: options.seed, stream: 2)
-        model = try Sequential(architecture, random: RandomGenerator(seed: options.seed, stream: 1), dropoutRandom: dropoutRandom)
+        self.shuffleRandom = shuffleRandom
+        self.dropoutRandom = dropoutRandom
+        model = try Sequential(architecture, random: initRandom, dropoutRandom: dropoutRandom, source: source)
         optimizer = options.makeOptimizer()
         let trainCount = dataset.count - options.validationCount
         trainIndices = Array(0..<trainCount)
@@ -319,7 +328,7 @@ public final class Trainer {
     }
 
     /// Restores a trainer from a state file. `epochs` may extend the planned run.
-    public init(resumingFrom state: SafeTensorsFile, path: String, dataset: DigitDataset, epochs: Int? = nil) throws {
+    public convenience init(resumingFrom state: SafeTensorsFile, path: String, dataset: DigitDataset, epochs: Int? = nil) throws {
         func value(_ key: String) throws -> String {
             guard let value = state.metadata[key] else {
                 throw CheckpointError.notACheckpoint(path: path, reason: "training state has no \(key)")
@@ -358,19 +367,10 @@ public final class Trainer {
             throw CheckpointError.notACheckpoint(path: path, reason: "invalid counters in the training state")
         }
 
-        self.options = options
-        self.dataset = dataset
-        shuffleRandom = RandomGenerator(state: try words("random_shuffle"))
-        dropoutRandom = RandomGenerator(state: try words("random_dropout"))
-        model = try Sequential(architecture, random: RandomGenerator(seed: 0), dropoutRandom: dropoutRandom, source: path)
-        optimizer = options.makeOptimizer()
-        let trainCount = dataset.count - options.validationCount
-        trainIndices = Array(0..<trainCount)
-        validationIndices = Array(trainCount..<dataset.count)
-        order = trainIndices
-        assembler = BatchAssembler(dataset: dataset, normalization: architecture.normalization, batchSize: options.batchSize)
-        evaluationAssembler = BatchAssembler(dataset: dataset, normalization: architecture.normalization, batchSize: 1000)
-        logitsGradient = Tensor(shape: [options.batchSize, architecture.classes])
+        // The initial weights are overwritten below, so their generator's seed does not matter.
+        try self.init(architecture: architecture, options: options, dataset: dataset, initRandom: RandomGenerator(seed: 0),
+                      dropoutRandom: RandomGenerator(state: try words("random_dropout")),
+                      shuffleRandom: RandomGenerator(state: try words("random_shuffle")), source: path)
 
         let optimizerTensors = optimizer.stateTensors(for: model.parameters)
         let expected = Set(model.parameters.flatMap { ["current.\($0.name)", "best.\($0.name)"] } + optimizerTensors.map(\.name))
