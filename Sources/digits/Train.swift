@@ -235,7 +235,11 @@ extension DigitsCommand {
         private func checkWritable(_ path: String) throws {
             let directory = (path as NSString).deletingLastPathComponent
             let probe = (directory.isEmpty ? "." : directory) + "/.digits-write-test-\(getpid())"
-            try Files.writeAtomically([0], to: probe)
+            do {
+                try Files.writeAtomically([0], to: probe)
+            } catch FileError.unwritable(_, let reason) {
+                throw FileError.unwritable(path: path, reason: reason)
+            }
             unlink(probe)
             var isDirectory: ObjCBool = false
             if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
