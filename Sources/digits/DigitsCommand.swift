@@ -14,7 +14,7 @@ struct DigitsCommand: ParsableCommand {
             `digits inspect` to check them. Run `digits help <subcommand>` for details.
             """,
         version: DigitsVersion.string,
-        subcommands: [Train.self, Inspect.self]
+        subcommands: [Train.self, Inspect.self, Augment.self]
     )
 
     static func main() {

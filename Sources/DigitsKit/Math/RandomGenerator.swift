@@ -8,6 +8,16 @@ public final class RandomGenerator: RandomNumberGenerator {
     /// Independent streams from one seed: `stream` separates weight init, shuffling and
     /// dropout, so that a change in one does not shift the others.
     public init(seed: UInt64, stream: UInt64 = 0) {
+        state = Self.seeded(seed: seed, stream: stream)
+    }
+
+    /// Restarts the generator as `RandomGenerator(seed:stream:)` would, without allocating:
+    /// per-sample streams (augmentation) reuse one generator.
+    public func reseed(seed: UInt64, stream: UInt64) {
+        state = Self.seeded(seed: seed, stream: stream)
+    }
+
+    private static func seeded(seed: UInt64, stream: UInt64) -> (UInt64, UInt64, UInt64, UInt64) {
         var mix = seed ^ (stream &* 0x9E37_79B9_7F4A_7C15)
         func splitmix() -> UInt64 {
             mix &+= 0x9E37_79B9_7F4A_7C15
@@ -16,7 +26,7 @@ public final class RandomGenerator: RandomNumberGenerator {
             z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
             return z ^ (z >> 31)
         }
-        state = (splitmix(), splitmix(), splitmix(), splitmix())
+        return (splitmix(), splitmix(), splitmix(), splitmix())
     }
 
     public init(state: [UInt64]) {
