@@ -111,7 +111,7 @@ extension DigitsCommand {
             for (label, frequency) in histogram.enumerated() {
                 let bar = String(repeating: "█", count: Int((Double(frequency) / Double(largest) * 40).rounded()))
                 let share = String(format: "%5.2f%%", 100 * Double(frequency) / Double(max(dataset.count, 1)))
-                print("  \(label)  \(String(frequency).leftPad(6))  \(share)  \(bar)")
+                print("  \(label)  \(String(frequency).leftPadded(to: 6, with: " "))  \(share)  \(bar)")
             }
             print(String(format: "pixels: mean %.2f, std %.2f (0–255); mean %.4f, std %.4f (0–1)",
                          mean, deviation, mean / 255, deviation / 255))

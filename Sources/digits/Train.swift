@@ -285,7 +285,7 @@ struct Log {
             return
         }
         let width = String(total).count
-        var line = "epoch \(String(record.epoch).leftPad(width))/\(total)"
+        var line = "epoch \(String(record.epoch).leftPadded(to: width, with: " "))/\(total)"
         line += String(format: "  train loss %.4f acc %6.2f%%", record.trainLoss, 100 * record.trainAccuracy)
         line += String(format: "  val loss %.4f acc %6.2f%%", record.validationLoss, 100 * record.validationAccuracy)
         line += String(format: "  %.2f s  %@ img/s  lr %.2e", record.seconds ?? 0, formatCount(Int(record.imagesPerSecond ?? 0)), record.learningRate)

@@ -71,7 +71,7 @@ public final class Sequential {
         for layer in layers {
             let out = layer.outputFeatures(inputFeatures: features)
             let count = layer.parameters.reduce(0) { $0 + $1.value.count }
-            lines.append("\(layer.description.padding(toLength: 22))\(String(out).leftPad(6)) features\(count > 0 ? "  \(formatCount(count).leftPad(9)) parameters" : "")")
+            lines.append("\(layer.description.rightPadded(to: 22))\(String(out).leftPadded(to: 6, with: " ")) features\(count > 0 ? "  \(formatCount(count).leftPadded(to: 9, with: " ")) parameters" : "")")
             features = out
         }
         return lines
@@ -98,10 +98,8 @@ public final class Sequential {
 }
 
 extension String {
-    func padding(toLength length: Int) -> String {
+    /// At least `length` characters, spaces added on the right (always one space at least).
+    func rightPadded(to length: Int) -> String {
         count >= length ? self + " " : self + String(repeating: " ", count: length - count)
-    }
-    public func leftPad(_ width: Int) -> String {
-        count >= width ? self : String(repeating: " ", count: width - count) + self
     }
 }
