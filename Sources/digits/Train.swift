@@ -100,6 +100,9 @@ extension DigitsCommand {
         @Option(help: "Dropout probability after each hidden layer (default 0.15).")
         var dropout: Float?
 
+        @Option(help: "Augmentation recipe, such as shift=2,rotate=10,elastic=34:4 (default none; the grammar is in digits help augment).")
+        var augment: String?
+
         @Option(help: "Seed for every random choice (default 1).")
         var seed: UInt64?
 
@@ -119,7 +122,7 @@ extension DigitsCommand {
              ("--weight-decay", weightDecay != nil), ("--schedule", schedule != nil), ("--step-every", stepEvery != nil),
              ("--step-gamma", stepGamma != nil), ("--clip-norm", clipNorm != nil), ("--patience", patience != nil),
              ("--validation", validation != nil), ("--hidden", hidden != nil), ("--activation", activation != nil),
-             ("--dropout", dropout != nil), ("--seed", seed != nil)]
+             ("--dropout", dropout != nil), ("--seed", seed != nil), ("--augment", augment != nil)]
         }
 
         var trainingOptions: TrainingOptions {
@@ -140,6 +143,13 @@ extension DigitsCommand {
             options.patience = patience
             if let validation { options.validationCount = validation }
             if let seed { options.seed = seed }
+            if let augment {
+                if let spec = try? AugmentationSpec.parse(augment) {
+                    options.augment = spec.isNone ? nil : spec.description  // the canonical spelling
+                } else {
+                    options.augment = augment  // problem() says why it does not parse
+                }
+            }
             return options
         }
 
@@ -192,7 +202,7 @@ extension DigitsCommand {
             log.info("data: \(trainer.trainIndices.count) training images, \(trainer.validationIndices.count) for validation (the end of the training set), \(test.count) test images")
             log.info("model: \(trainer.model.architecture.model), \(formatCount(trainer.model.parameterCount)) parameters")
             trainer.model.summary.forEach { log.info("  " + $0) }
-            log.info("training: \(options.epochs) epochs, \(optimizerDescription(options)), batch \(options.batchSize), \(options.learningRateSchedule) schedule, seed \(options.seed)")
+            log.info("training: \(options.epochs) epochs, \(optimizerDescription(options)), batch \(options.batchSize), \(options.learningRateSchedule) schedule, augmentation \(options.augmentation), seed \(options.seed)")
 
             for signal in [SIGINT, SIGTERM] {
                 Glibc.signal(signal) { _ in interruptRequested.store(1, ordering: .relaxed) }

@@ -55,8 +55,9 @@ enum SyntheticDigits {
             return (trainer.checkpointFile().encoded(), trainer.stateFile().encoded())
         }
         let first = try run(seed: 11), second = try run(seed: 11), other = try run(seed: 12)
-        #expect(first.0 == second.0 && first.1 == second.1)
-        #expect(first.0 != other.0)
+        let identical = first.0 == second.0 && first.1 == second.1, differs = first.0 != other.0
+        #expect(identical)
+        #expect(differs)
     }
 
     @Test func resumedRunEqualsUninterruptedRun() throws {
@@ -73,8 +74,10 @@ enum SyntheticDigits {
         #expect(resumed.completedEpochs == 2)
         while !resumed.isFinished { _ = try resumed.runEpoch() }
 
-        #expect(resumed.checkpointFile().encoded() == uninterrupted.checkpointFile().encoded())
-        #expect(resumed.stateFile().encoded() == uninterrupted.stateFile().encoded())
+        let sameCheckpoint = resumed.checkpointFile().encoded() == uninterrupted.checkpointFile().encoded()
+        let sameState = resumed.stateFile().encoded() == uninterrupted.stateFile().encoded()
+        #expect(sameCheckpoint)
+        #expect(sameState)
     }
 
     @Test func resumeWithSGDToo() throws {
@@ -89,7 +92,8 @@ enum SyntheticDigits {
         _ = try first.runEpoch()
         let resumed = try Trainer(resumingFrom: SafeTensorsFile.decode(first.stateFile().encoded(), path: "s"), path: "s", dataset: dataset)
         while !resumed.isFinished { _ = try resumed.runEpoch() }
-        #expect(resumed.checkpointFile().encoded() == straight.checkpointFile().encoded())
+        let sameCheckpoint = resumed.checkpointFile().encoded() == straight.checkpointFile().encoded()
+        #expect(sameCheckpoint)
     }
 
     @Test func divergenceStopsWithTheEpochAndBatch() throws {

@@ -22,9 +22,7 @@ public enum Evaluator {
             let batch = indices[start..<min(start + batchSize, indices.count)]
             assembler.assemble(batch)
             let logits = model.forward(assembler.inputs, training: false)
-            let result = assembler.labels.withUnsafeBufferPointer {
-                SoftmaxCrossEntropy.evaluate(logits: logits, labels: $0.baseAddress!)
-            }
+            let result = SoftmaxCrossEntropy.evaluate(logits: logits, labels: assembler.labels)
             totalLoss += result.loss * Double(batch.count)
             correct += result.correct
         }

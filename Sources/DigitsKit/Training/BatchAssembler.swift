@@ -5,17 +5,22 @@ public final class BatchAssembler {
     public let dataset: DigitDataset
     /// (B, H·W), reused for every batch.
     public let inputs: Tensor
-    /// (B), reused.
-    public private(set) var labels: [Int32]
+    /// (B), reused; raw storage so the trainer can hold a stable pointer to it.
+    public private(set) var labels: UnsafeMutablePointer<Int32>
+    private var labelCapacity: Int
     private let mean: Float
     private let std: Float
 
     public init(dataset: DigitDataset, normalization: Normalization?, batchSize: Int) {
         self.dataset = dataset
         inputs = Tensor(shape: [batchSize, dataset.pixelsPerImage])
-        labels = [Int32](repeating: 0, count: batchSize)
+        labelCapacity = max(batchSize, 1)
+        labels = .allocate(capacity: labelCapacity)
+        labels.initialize(repeating: 0, count: labelCapacity)
         (mean, std) = normalization.map { ($0.mean, $0.std) } ?? (0, 1)
     }
+
+    deinit { labels.deallocate() }
 
     /// (x/255 − mean)/std for one pixel; the vector loop below computes exactly this.
     @inline(__always)
@@ -24,7 +29,11 @@ public final class BatchAssembler {
     /// Fills the buffers with the images at `indices` (at most the batch size).
     public func assemble(_ indices: ArraySlice<Int>) {
         let size = dataset.pixelsPerImage
-        if indices.count > labels.count { labels = [Int32](repeating: 0, count: indices.count) }
+        if indices.count > labelCapacity {
+            labels.deallocate()
+            labelCapacity = indices.count
+            labels = .allocate(capacity: labelCapacity)
+        }
         inputs.setRows(indices.count)
         let meanVector = Float16x(repeating: mean), stdVector = Float16x(repeating: std)
         dataset.pixels.withUnsafeBufferPointer { pixels in

@@ -109,6 +109,9 @@ public final class Trainer {
     private let evaluationAssembler: BatchAssembler
     private let logitsGradient: Tensor        // (B, C)
     private var order: [Int]                  // this epoch's shuffled training indices
+    /// Background batches with augmentation; nil without augmentation (batches are then
+    /// assembled in place, which costs less than handing them over).
+    private let pipeline: BatchPipeline?
 
     public private(set) var history: [EpochRecord] = []
     public private(set) var completedEpochs = 0
@@ -142,6 +145,10 @@ public final class Trainer {
         evaluationAssembler = BatchAssembler(dataset: dataset, normalization: architecture.normalization, batchSize: 1000)
         logitsGradient = Tensor(shape: [options.batchSize, architecture.classes])
         bestWeights = model.parameters.map { $0.value.array }
+        let augmentation = options.augmentation
+        pipeline = augmentation.isNone ? nil
+            : BatchPipeline(dataset: dataset, spec: augmentation, normalization: architecture.normalization,
+                            batchSize: options.batchSize, seed: RandomGenerator(seed: options.seed, stream: 4).next())
     }
 
     /// True when the planned epochs are done or early stopping has triggered.
@@ -167,16 +174,28 @@ public final class Trainer {
         var health: [LayerHealth] = []
         var weightsBeforeStep: [[Float]] = []
 
+        pipeline?.startEpoch(epoch, order: order)
+        // Whatever ends the epoch early leaves the pipeline ready for the next one.
+        var finished = false
+        defer { if !finished { pipeline?.cancel() } }
+
         for batch in 0..<batches {
-            let indices = order[batch * batchSize..<min((batch + 1) * batchSize, order.count)]
-            assembler.assemble(indices)
-            logitsGradient.setRows(indices.count)
+            let inputs: Tensor
+            let labels: UnsafePointer<Int32>
+            if let pipeline {
+                guard let next = pipeline.next() else { preconditionFailure("the pipeline ran out of batches") }
+                (inputs, labels) = next
+            } else {
+                assembler.assemble(order[batch * batchSize..<min((batch + 1) * batchSize, order.count)])
+                inputs = assembler.inputs
+                labels = UnsafePointer(assembler.labels)
+            }
+            let count = inputs.rows
+            logitsGradient.setRows(count)
 
             model.zeroGradients()
-            let logits = model.forward(assembler.inputs, training: true)
-            let (loss, right) = assembler.labels.withUnsafeBufferPointer {
-                SoftmaxCrossEntropy.evaluate(logits: logits, labels: $0.baseAddress!, gradient: logitsGradient)
-            }
+            let logits = model.forward(inputs, training: true)
+            let (loss, right) = SoftmaxCrossEntropy.evaluate(logits: logits, labels: labels, gradient: logitsGradient)
             guard loss.isFinite else { throw TrainingError.diverged(epoch: epoch, batch: batch + 1, learningRate: rate) }
             model.backward(logitsGradient)
             if let clipNorm = options.clipNorm { clipGradients(model.parameters, maxNorm: clipNorm) }
@@ -186,15 +205,17 @@ public final class Trainer {
             optimizer.step(model.parameters, learningRate: rate)
             if monitoredStep { health = measureHealth(before: weightsBeforeStep) }
 
-            lossSum += loss * Double(indices.count)
+            lossSum += loss * Double(count)
             correct += right
-            seen += indices.count
+            seen += count
             let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
             progress(BatchProgress(epoch: epoch, batch: batch + 1, batches: batches,
                                    runningLoss: lossSum / Double(seen), imagesPerSecond: Double(seen) / max(elapsed, 1e-9),
                                    elapsedSeconds: elapsed))
             if shouldStop() { throw TrainingError.interrupted(epoch: epoch, batch: batch + 1) }
         }
+        _ = pipeline?.next()  // returns nil and releases the last batch's slot
+        finished = true
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
 
         if monitor { trackActivity(true) }
@@ -285,6 +306,7 @@ public final class Trainer {
             "training": options.json(),
             "history": Self.json(history),
         ]
+        if !options.augmentation.isNone { metadata["augmentation"] = options.augmentation.description }
         if let test {
             metadata["test_accuracy"] = String(test.accuracy)
             metadata["test_loss"] = String(test.loss)

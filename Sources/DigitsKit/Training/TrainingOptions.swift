@@ -28,6 +28,9 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
     /// Images held out of the end of the training set for validation.
     public var validationCount = 5000
     public var seed: UInt64 = 1
+    /// The augmentation recipe (`--augment` grammar), or nil for none. Left out of the JSON when
+    /// nil, so runs without augmentation keep the checkpoint bytes they had before it existed.
+    public var augment: String?
 
     public init() {}
 
@@ -35,7 +38,12 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
         case epochs, optimizer, momentum, schedule, patience, seed
         case batchSize = "batch_size", learningRate = "learning_rate", beta1, beta2, epsilon
         case weightDecay = "weight_decay", stepEvery = "step_every", stepGamma = "step_gamma"
-        case clipNorm = "clip_norm", validationCount = "validation_count"
+        case clipNorm = "clip_norm", validationCount = "validation_count", augment
+    }
+
+    /// The parsed recipe; `problem()` has already refused one that does not parse.
+    public var augmentation: AugmentationSpec {
+        augment.flatMap { try? AugmentationSpec.parse($0) } ?? .none
     }
 
     public var learningRateSchedule: LearningRateSchedule {
@@ -66,6 +74,9 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
         if let clipNorm, !(clipNorm > 0) { return "--clip-norm must be positive, got \(clipNorm)" }
         if let patience, patience < 1 { return "--patience must be at least 1, got \(patience)" }
         if validationCount < 1 { return "--validation must be at least 1, got \(validationCount)" }
+        if let augment {
+            do { _ = try AugmentationSpec.parse(augment) } catch let error as AugmentationError { return error.message } catch {}
+        }
         if let trainingImages, validationCount >= trainingImages {
             return "--validation \(validationCount) leaves no training images out of \(trainingImages)"
         }
