@@ -89,6 +89,25 @@ import Testing
         #expect(errorX < 1e-9 && errorY < 1e-9)
         // Whole-pixel shifts only move pixels: the same values, none invented.
         #expect(shifted.reduce(0, +) == Self.blob.map(Float.init).reduce(0, +))
+        // Pixel by pixel: output(x, y) = input(x − dx, y − dy), background outside.
+        var mismatches = 0
+        for y in 0..<Self.rows {
+            for x in 0..<Self.columns {
+                let sx = x - dx, sy = y - dy
+                let expected: Float = sx >= 0 && sy >= 0 && sx < Self.columns && sy < Self.rows ? Float(Self.blob[sy * Self.columns + sx]) : 0
+                if shifted[y * Self.columns + x] != expected { mismatches += 1 }
+            }
+        }
+        #expect(mismatches == 0)
+    }
+
+    /// A shift of a whole image edge falls off it: nothing is left when |shift| ≥ the size.
+    @Test func shiftBeyondTheImageLeavesBackground() {
+        let augmenter = Augmenter(spec: .none, rows: Self.rows, columns: Self.columns)
+        let gone = Self.run(augmenter, [UInt8](repeating: 9, count: 784), affine: AffineParameters(shiftX: 30, shiftY: 0))
+        #expect(gone.allSatisfy { $0 == 0 })
+        let half = Self.run(augmenter, [UInt8](repeating: 9, count: 784), affine: AffineParameters(shiftX: -14, shiftY: 14))
+        #expect(half.filter { $0 == 9 }.count == 14 * 14)
     }
 
     @Test func randomShiftsStayWithinTheLimit() throws {

@@ -180,9 +180,16 @@ public final class Augmenter {
         let m10 = r10, m11 = r11
         let elastic = elasticAlpha != 0
 
+        // Pure whole-pixel shifts (the common, cheap case) copy rows instead of sampling.
+        if !elastic && affine.rotationDegrees == 0 && affine.scale == 1 && affine.shear == 0
+            && affine.shiftX == affine.shiftX.rounded() && affine.shiftY == affine.shiftY.rounded() {
+            shiftWholePixels(input, into: output, dx: Int(affine.shiftX), dy: Int(affine.shiftY))
+            return
+        }
         for y in 0..<rows {
+            let v = Float(y) - cy - affine.shiftY
             for x in 0..<columns {
-                let u = Float(x) - cx - affine.shiftX, v = Float(y) - cy - affine.shiftY
+                let u = Float(x) - cx - affine.shiftX
                 var sourceX = m00 * u + m01 * v + cx
                 var sourceY = m10 * u + m11 * v + cy
                 if elastic {
@@ -191,6 +198,18 @@ public final class Augmenter {
                 }
                 output[y * columns + x] = sample(input, sourceX, sourceY)
             }
+        }
+    }
+
+    /// output(x, y) = input(x − dx, y − dy), background outside: the same values `sample`
+    /// gives at whole-pixel coordinates, without interpolating.
+    private func shiftWholePixels(_ input: UnsafePointer<UInt8>, into output: UnsafeMutablePointer<Float>, dx: Int, dy: Int) {
+        output.update(repeating: 0, count: rows * columns)
+        let firstColumn = max(0, dx), lastColumn = min(columns, columns + dx)  // destination columns
+        guard firstColumn < lastColumn else { return }
+        for y in max(0, dy)..<max(min(rows, rows + dy), max(0, dy)) {
+            let source = input + (y - dy) * columns - dx, destination = output + y * columns
+            for x in firstColumn..<lastColumn { destination[x] = Float(source[x]) }
         }
     }
 
@@ -241,7 +260,9 @@ public final class Augmenter {
         let count = rows * columns
         if spec.noise > 0 {
             let deviation = spec.noise * 255
-            for index in 0..<count { output[index] = min(max(output[index] + deviation * random.nextNormal(), 0), 255) }
+            for index in 0..<count {
+                output[index] = min(max(output[index] + deviation * random.nextApproximateNormal(), 0), 255)
+            }
         }
         if spec.salt > 0 {
             for index in 0..<count where random.nextUnitFloat() < spec.salt {

@@ -61,6 +61,17 @@ public final class RandomGenerator: RandomNumberGenerator {
         return Float((-2 * log(u1)).squareRoot() * cos(2 * .pi * u2))
     }
 
+    /// Approximately standard normal, cheaply: the sum of four uniform 16-bit draws from one
+    /// 64-bit number (Irwin–Hall), centred and scaled to σ = 1. Its tails stop at ±3.46σ,
+    /// which is fine for pixel noise and about 20× cheaper than Box–Muller's log and cosine.
+    @inline(__always)
+    public func nextApproximateNormal() -> Float {
+        let bits = next()
+        let sum = (bits & 0xFFFF) + (bits >> 16 & 0xFFFF) + (bits >> 32 & 0xFFFF) + (bits >> 48)
+        // Each draw is uniform on [0, 1) after dividing by 65536: mean 1/2, variance 1/12.
+        return (Float(sum) * (1.0 / 65536.0) - 2) * 1.732_050_8
+    }
+
     /// Uniform integer in 0..<bound, without modulo bias (Lemire's method).
     public func nextInt(below bound: Int) -> Int {
         precondition(bound > 0, "nextInt(below: \(bound)) needs a positive bound")
