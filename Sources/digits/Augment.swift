@@ -19,7 +19,7 @@ extension DigitsCommand {
                   shear=H       random horizontal shear in [−H, H]
                   elastic=A:S   elastic distortion (Simard et al. 2003): a random displacement \
                 field smoothed by a Gaussian of σ = S pixels, scaled by α = A
-                  noise=N       Gaussian pixel noise, σ = N in 0–1 units, clipped
+                  noise=N       near-Gaussian pixel noise, σ = N in 0–1 units, clipped
                   salt=P        salt-and-pepper noise with probability P per pixel
                 Geometry uses bilinear interpolation; pixels from outside the image are background.
 

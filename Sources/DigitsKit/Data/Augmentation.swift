@@ -28,7 +28,7 @@ public enum AugmentationError: DigitsError, Equatable {
 ///     scale=S        random scale factor in [1 − S, 1 + S]
 ///     shear=H        random horizontal shear in [−H, H] (x += H·y)
 ///     elastic=A:S    elastic distortion of strength α = A pixels, smoothed by σ = S pixels
-///     noise=N        Gaussian pixel noise with σ = N (0–1 units), clipped
+///     noise=N        near-Gaussian pixel noise with σ = N (0–1 units), clipped (Irwin–Hall)
 ///     salt=P         salt-and-pepper: each pixel becomes 0 or 1 with probability P
 public struct AugmentationSpec: Equatable, Sendable, CustomStringConvertible {
     public var shift = 0
