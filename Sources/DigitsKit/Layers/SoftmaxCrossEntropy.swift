@@ -33,17 +33,4 @@ public enum SoftmaxCrossEntropy {
         }
         return (totalLoss / Double(max(batch, 1)), correct)
     }
-
-    /// Row-wise softmax probabilities of (B, C) logits into `probabilities` (B, C).
-    public static func probabilities(logits: Tensor, into probabilities: Tensor) {
-        let classes = logits.rowSize
-        for row in 0..<logits.rows {
-            let z = logits.data + row * classes, p = probabilities.data + row * classes
-            var maximum = z[0]
-            for c in 1..<classes { maximum = max(maximum, z[c]) }
-            var sum: Float = 0
-            for c in 0..<classes { p[c] = expf(z[c] - maximum); sum += p[c] }
-            for c in 0..<classes { p[c] /= sum }
-        }
-    }
 }

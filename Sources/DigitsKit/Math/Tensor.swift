@@ -56,11 +56,6 @@ public final class Tensor {
 
     public func zero() { data.update(repeating: 0, count: count) }
 
-    public func copy(from other: Tensor) {
-        precondition(other.count == count, "copy from \(other.shape) into \(shape)")
-        data.update(from: other.data, count: count)
-    }
-
     /// Sum of squares, accumulated in Double.
     public var squaredNorm: Double {
         var sum = 0.0

@@ -76,10 +76,6 @@ public struct Canvas: Sendable {
         return cursor - x
     }
 
-    public func pngData() throws -> [UInt8] {
-        try PNG.encode(width: width, height: height, layout: .rgb, samples: samples)
-    }
-
     public func write(to path: String) throws {
         try PNG.write(width: width, height: height, layout: .rgb, samples: samples, to: path)
     }
