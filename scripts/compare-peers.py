@@ -73,7 +73,7 @@ def pytorch_epochs(x, y, epochs, batch):
 
 def digits_epochs(binary, data, epochs, threads, output):
     command = [binary, "train", "--data", data, "--epochs", str(epochs), "--dropout", "0.2",
-               "--learning-rate", "0.001", "--schedule", "constant", "--batch-size", "128",
+               "--learning-rate", "0.001", "--schedule", "constant", "--batch-size", "128", "--augment", "none",
                "--threads", str(threads), "--output", output, "--json"]
     result = subprocess.run(command, capture_output=True, text=True, check=True)
     lines = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]

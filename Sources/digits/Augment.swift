@@ -26,6 +26,10 @@ extension DigitsCommand {
                 Examples:
                   digits augment --output augment.png
                   digits augment --augment shift=2,noise=0.1,rotate=10,scale=0.1,elastic=34:4 --count 6 --output a.png
+                  digits augment --augment shift=1 --measure
+
+                --measure times the recipe instead: every image of the split augmented once on \
+                one thread, the way training's background thread does it (median of 3 passes).
                 """
         )
 
@@ -48,9 +52,15 @@ extension DigitsCommand {
         var seed: UInt64 = 1
 
         @Option(help: "The PNG to write.")
-        var output: String
+        var output: String?
+
+        @Flag(help: "Time the recipe over the whole split instead of (or as well as) drawing it.")
+        var measure = false
 
         func validate() throws {
+            guard output != nil || measure else {
+                throw ValidationError("give --output FILE.png for the picture, or --measure to time the recipe")
+            }
             guard (1...100).contains(count) else { throw ValidationError("--count must be in 1...100, got \(count)") }
             guard (1...20).contains(variants) else { throw ValidationError("--variants must be in 1...20, got \(variants)") }
         }
@@ -58,10 +68,19 @@ extension DigitsCommand {
         func run() throws {
             let spec = try AugmentationSpec.parse(augment)
             let dataset = try MNIST.load(from: data, split: split)
-            let indices = Array(0..<min(count, dataset.count))
-            try AugmentationPreview.render(dataset, indices: indices, spec: spec, variants: variants, seed: seed, path: output)
-                .write(to: output)
-            print("wrote \(output): \(indices.count) digits × \(variants) variants of \(spec)")
+            if let output {
+                let indices = Array(0..<min(count, dataset.count))
+                try AugmentationPreview.render(dataset, indices: indices, spec: spec, variants: variants, seed: seed, path: output)
+                    .write(to: output)
+                print("wrote \(output): \(indices.count) digits × \(variants) variants of \(spec)")
+            }
+            if measure {
+                let times = AugmentationCost.secondsPerPass(dataset, spec: spec)
+                let median = times[times.count / 2]
+                print(String(format: "%@: %.3f s per pass over %@ images on one thread (min %.3f, max %.3f); %@ images/s",
+                             spec.description, median, formatCount(dataset.count), times.first!, times.last!,
+                             formatCount(Int(Double(dataset.count) / median))))
+            }
         }
     }
 }

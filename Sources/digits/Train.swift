@@ -100,7 +100,7 @@ extension DigitsCommand {
         @Option(help: "Dropout probability after each hidden layer (default 0.15).")
         var dropout: Float?
 
-        @Option(help: "Augmentation recipe, such as shift=2,rotate=10,elastic=34:4 (default none; the grammar is in digits help augment).")
+        @Option(help: "Augmentation recipe, such as shift=2,rotate=10,elastic=34:4, or none (default: the model's measured best, shift=1 for mlp; the grammar is in digits help augment).")
         var augment: String?
 
         @Option(help: "Seed for every random choice (default 1).")
@@ -143,12 +143,11 @@ extension DigitsCommand {
             options.patience = patience
             if let validation { options.validationCount = validation }
             if let seed { options.seed = seed }
-            if let augment {
-                if let spec = try? AugmentationSpec.parse(augment) {
-                    options.augment = spec.isNone ? nil : spec.description  // the canonical spelling
-                } else {
-                    options.augment = augment  // problem() says why it does not parse
-                }
+            let recipe = augment ?? Recipe.defaultAugmentation(model: model)
+            if let spec = try? AugmentationSpec.parse(recipe) {
+                options.augment = spec.description  // the canonical spelling, "none" included
+            } else {
+                options.augment = recipe  // problem() says why it does not parse
             }
             return options
         }

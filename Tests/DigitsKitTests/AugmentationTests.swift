@@ -196,6 +196,32 @@ import Testing
         #expect(Self.augment(augmenter, Self.blob, random: random) != first)
     }
 
+    /// The pipeline asks for normalized output. Whether it comes from the shift table or from
+    /// sampling then normalizing, it must equal the batch assembler's (x/255 − mean)/std of the
+    /// same draw's 0–255 values, bit for bit.
+    @Test(arguments: ["shift=1", "shift=3", "rotate=10,scale=0.1", "shift=2,noise=0.1", "elastic=20:4"])
+    func normalizedOutputMatchesTheAssemblersFormula(recipe: String) throws {
+        let spec = try AugmentationSpec.parse(recipe)
+        let raw = Augmenter(spec: spec, rows: Self.rows, columns: Self.columns)
+        let normalized = Augmenter(spec: spec, rows: Self.rows, columns: Self.columns, normalization: .mnist)
+        let dataset = try SyntheticDigits.dataset(count: 1)
+        let assembler = BatchAssembler(dataset: dataset, normalization: .mnist, batchSize: 1)
+        let random = RandomGenerator(seed: 3)
+        for stream in 0..<10 as Range<UInt64> {
+            random.reseed(seed: 3, stream: stream)
+            let values = Self.augment(raw, Self.blob, random: random)
+            random.reseed(seed: 3, stream: stream)
+            let inputs = Self.augment(normalized, Self.blob, random: random)
+            let expected = values.map { (($0 / 255) - Normalization.mnist.mean) / Normalization.mnist.std }
+            let same = inputs == expected
+            #expect(same, "stream \(stream)")
+            // Where the value is a whole pixel value, it is exactly what plain batches hold.
+            let pixels = values.enumerated().filter { $0.element == $0.element.rounded() }
+            let asAssembled = pixels.allSatisfy { inputs[$0.offset] == assembler.normalize(UInt8($0.element)) }
+            #expect(asAssembled, "stream \(stream)")
+        }
+    }
+
     @Test func previewHasARowPerDigit() throws {
         let dataset = try SyntheticDigits.dataset(count: 5)
         let canvas = try AugmentationPreview.render(dataset, indices: [0, 1, 2], spec: try AugmentationSpec.parse("shift=1"),

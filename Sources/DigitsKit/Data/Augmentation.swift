@@ -119,22 +119,37 @@ public struct AffineParameters: Equatable, Sendable {
     }
 
     public static let identity = AffineParameters()
+
+    /// A shift by whole pixels and nothing else, which needs no interpolation.
+    var isWholePixelShift: Bool {
+        rotationDegrees == 0 && scale == 1 && shear == 0 && shiftX == shiftX.rounded() && shiftY == shiftY.rounded()
+    }
 }
 
 /// Applies a spec to images of one size, with scratch buffers allocated once.
+///
+/// Output values are 0...255 by default. Given a normalization, `augment` writes the model's
+/// input, (x/255 − mean)/std, directly: whole-pixel shifts then go through a 256-entry table
+/// and never touch a float twice.
 public final class Augmenter {
     public let spec: AugmentationSpec
     public let rows: Int
     public let columns: Int
+    private let padding = 2
+    private var padded: [Float]      // (rows + 4, columns + 4): the input as floats, zero border
     private var fieldX: [Float]      // (rows, columns): elastic displacement in x
     private var fieldY: [Float]      // (rows, columns)
     private var smoothing: [Float]   // (rows, columns): scratch for the separable blur
     private let kernel: [Float]      // Gaussian taps, normalized, radius ⌈3σ⌉
+    private let normalization: Normalization?
+    private let table: [Float]       // (256): a pixel's output value, as the batch assembler computes it
 
-    public init(spec: AugmentationSpec, rows: Int, columns: Int) {
+    public init(spec: AugmentationSpec, rows: Int, columns: Int, normalization: Normalization? = nil) {
         self.spec = spec
         self.rows = rows
         self.columns = columns
+        self.normalization = normalization
+        padded = [Float](repeating: 0, count: (rows + 2 * padding) * (columns + 2 * padding))
         fieldX = [Float](repeating: 0, count: rows * columns)
         fieldY = fieldX
         smoothing = fieldX
@@ -146,9 +161,13 @@ public final class Augmenter {
         } else {
             kernel = []
         }
+        table = (0...255).map { value in
+            normalization.map { (Float(value) / 255 - $0.mean) / $0.std } ?? Float(value)
+        }
     }
 
-    /// Draws parameters from `random` and writes the augmented image, values 0...255, to `output`.
+    /// Draws parameters from `random` and writes the augmented image to `output`: values
+    /// 0...255, or normalized if the augmenter was given a normalization.
     public func augment(_ input: UnsafePointer<UInt8>, into output: UnsafeMutablePointer<Float>, random: RandomGenerator) {
         var affine = AffineParameters.identity
         if spec.shift > 0 {
@@ -160,14 +179,26 @@ public final class Augmenter {
         if spec.shear > 0 { affine.shear = (2 * random.nextUnitFloat() - 1) * spec.shear }
         let elastic = spec.elasticAlpha > 0
         if elastic { drawElasticField(random: random) }
+        let pixelNoise = spec.noise > 0 || spec.salt > 0
+        if !pixelNoise && !elastic && affine.isWholePixelShift {
+            shiftWholePixels(input, into: output, dx: Int(affine.shiftX), dy: Int(affine.shiftY), table: table)
+            return
+        }
         transform(input, into: output, affine: affine, elasticAlpha: elastic ? spec.elasticAlpha : 0)
         addNoise(output, random: random)
+        if let normalization { normalize(output, normalization) }
     }
 
-    /// The geometric part with given parameters. With the identity and α = 0 it copies the input
-    /// exactly. `elasticAlpha` scales the field drawn last by `augment` (or zero).
+    /// The geometric part with given parameters, values 0...255. With the identity and α = 0 it
+    /// copies the input exactly. `elasticAlpha` scales the field drawn last by `augment` (or zero).
     public func transform(_ input: UnsafePointer<UInt8>, into output: UnsafeMutablePointer<Float>,
                           affine: AffineParameters, elasticAlpha: Float = 0) {
+        let elastic = elasticAlpha != 0
+        // Pure whole-pixel shifts (the common, cheap case) copy rows instead of sampling.
+        if !elastic && affine.isWholePixelShift {
+            shiftWholePixels(input, into: output, dx: Int(affine.shiftX), dy: Int(affine.shiftY), table: nil)
+            return
+        }
         let cx = Float(columns - 1) / 2, cy = Float(rows - 1) / 2
         // Forward: A = R(θ)·S(s)·H(h), H = [[1, h], [0, 1]]. Inverse: H⁻¹·S⁻¹·R⁻¹.
         let theta = affine.rotationDegrees * .pi / 180
@@ -178,54 +209,72 @@ public final class Augmenter {
         let r10 = -sine * inverseScale, r11 = cosine * inverseScale
         let m00 = r00 - affine.shear * r10, m01 = r01 - affine.shear * r11
         let m10 = r10, m11 = r11
-        let elastic = elasticAlpha != 0
 
-        // Pure whole-pixel shifts (the common, cheap case) copy rows instead of sampling.
-        if !elastic && affine.rotationDegrees == 0 && affine.scale == 1 && affine.shear == 0
-            && affine.shiftX == affine.shiftX.rounded() && affine.shiftY == affine.shiftY.rounded() {
-            shiftWholePixels(input, into: output, dx: Int(affine.shiftX), dy: Int(affine.shiftY))
-            return
-        }
-        for y in 0..<rows {
-            let v = Float(y) - cy - affine.shiftY
-            for x in 0..<columns {
-                let u = Float(x) - cx - affine.shiftX
-                var sourceX = m00 * u + m01 * v + cx
-                var sourceY = m10 * u + m11 * v + cy
-                if elastic {
-                    sourceX += elasticAlpha * fieldX[y * columns + x]
-                    sourceY += elasticAlpha * fieldY[y * columns + x]
+        // The input as floats inside a zero border of 2 pixels: any sample point strictly inside
+        // (−1, size) reads its 4 neighbours without bounds checks; points outside read 0.
+        let stride = columns + 2 * padding
+        padded.withUnsafeMutableBufferPointer { padded in
+            for y in 0..<rows {
+                let row = padded.baseAddress! + (y + padding) * stride + padding
+                for x in 0..<columns { row[x] = Float(input[y * columns + x]) }
+            }
+            let origin = padded.baseAddress! + padding * stride + padding
+            let width = Float(columns), height = Float(rows)
+            fieldX.withUnsafeBufferPointer { fieldX in
+                fieldY.withUnsafeBufferPointer { fieldY in
+                    for y in 0..<rows {
+                        let v = Float(y) - cy - affine.shiftY
+                        for x in 0..<columns {
+                            let u = Float(x) - cx - affine.shiftX
+                            var sourceX = m00 * u + m01 * v + cx
+                            var sourceY = m10 * u + m11 * v + cy
+                            if elastic {
+                                sourceX += elasticAlpha * fieldX[y * columns + x]
+                                sourceY += elasticAlpha * fieldY[y * columns + x]
+                            }
+                            guard sourceX > -1, sourceY > -1, sourceX < width, sourceY < height else {
+                                output[y * columns + x] = 0
+                                continue
+                            }
+                            // Bilinear: exact at whole-pixel points, where the weights are 1 and 0.
+                            // floor(s) as Int(s + 1) − 1, exact for s > −1: a libm call otherwise.
+                            let floorX = Int(sourceX + 1) - 1, floorY = Int(sourceY + 1) - 1
+                            let fx = sourceX - Float(floorX), fy = sourceY - Float(floorY)
+                            let corner = origin + floorY * stride + floorX
+                            let top = corner[0] + (corner[1] - corner[0]) * fx
+                            let bottom = corner[stride] + (corner[stride + 1] - corner[stride]) * fx
+                            output[y * columns + x] = top + (bottom - top) * fy
+                        }
+                    }
                 }
-                output[y * columns + x] = sample(input, sourceX, sourceY)
             }
         }
     }
 
-    /// output(x, y) = input(x − dx, y − dy), background outside: the same values `sample`
-    /// gives at whole-pixel coordinates, without interpolating.
-    private func shiftWholePixels(_ input: UnsafePointer<UInt8>, into output: UnsafeMutablePointer<Float>, dx: Int, dy: Int) {
-        output.update(repeating: 0, count: rows * columns)
+    /// output(x, y) = input(x − dx, y − dy), background outside, each pixel mapped through
+    /// `table` (or converted as is): the values `transform` gives at whole-pixel shifts.
+    private func shiftWholePixels(_ input: UnsafePointer<UInt8>, into output: UnsafeMutablePointer<Float>,
+                                  dx: Int, dy: Int, table: [Float]?) {
+        let background = table?[0] ?? 0
+        output.update(repeating: background, count: rows * columns)
         let firstColumn = max(0, dx), lastColumn = min(columns, columns + dx)  // destination columns
         guard firstColumn < lastColumn else { return }
         for y in max(0, dy)..<max(min(rows, rows + dy), max(0, dy)) {
             let source = input + (y - dy) * columns - dx, destination = output + y * columns
-            for x in firstColumn..<lastColumn { destination[x] = Float(source[x]) }
+            if let table {
+                table.withUnsafeBufferPointer { table in
+                    for x in firstColumn..<lastColumn { destination[x] = table[Int(source[x])] }
+                }
+            } else {
+                for x in firstColumn..<lastColumn { destination[x] = Float(source[x]) }
+            }
         }
     }
 
-    /// Bilinear interpolation; outside the image reads 0. At integer coordinates it returns the
-    /// pixel itself, exactly.
-    @inline(__always)
-    private func sample(_ input: UnsafePointer<UInt8>, _ x: Float, _ y: Float) -> Float {
-        let x0 = Int(x.rounded(.down)), y0 = Int(y.rounded(.down))
-        let fx = x - Float(x0), fy = y - Float(y0)
-        func pixel(_ px: Int, _ py: Int) -> Float {
-            px >= 0 && py >= 0 && px < columns && py < rows ? Float(input[py * columns + px]) : 0
-        }
-        if fx == 0 && fy == 0 { return pixel(x0, y0) }
-        let top = pixel(x0, y0) * (1 - fx) + pixel(x0 + 1, y0) * fx
-        let bottom = pixel(x0, y0 + 1) * (1 - fx) + pixel(x0 + 1, y0 + 1) * fx
-        return top * (1 - fy) + bottom * fy
+    /// (x/255 − mean)/std in place, the batch assembler's formula.
+    private func normalize(_ output: UnsafeMutablePointer<Float>, _ normalization: Normalization) {
+        let (mean, std) = (normalization.mean, normalization.std)
+        for index in 0..<rows * columns { output[index] = (output[index] / 255 - mean) / std }
     }
 
     /// Uniform [−1, 1] fields, each smoothed by the Gaussian (separably, zero beyond the edge).
@@ -238,20 +287,30 @@ public final class Augmenter {
         blur(&fieldY)
     }
 
+    /// Separable Gaussian blur, zero beyond the edge, as whole-row multiply-adds that vectorize.
     private func blur(_ field: inout [Float]) {
         let radius = kernel.count / 2
-        for y in 0..<rows {
-            for x in 0..<columns {
-                var sum: Float = 0
-                for k in -radius...radius where x + k >= 0 && x + k < columns { sum += kernel[k + radius] * field[y * columns + x + k] }
-                smoothing[y * columns + x] = sum
-            }
-        }
-        for y in 0..<rows {
-            for x in 0..<columns {
-                var sum: Float = 0
-                for k in -radius...radius where y + k >= 0 && y + k < rows { sum += kernel[k + radius] * smoothing[(y + k) * columns + x] }
-                field[y * columns + x] = sum
+        field.withUnsafeMutableBufferPointer { field in
+            smoothing.withUnsafeMutableBufferPointer { smoothing in
+                let field = field.baseAddress!, smoothing = smoothing.baseAddress!
+                smoothing.update(repeating: 0, count: rows * columns)
+                for (tap, weight) in kernel.enumerated() {
+                    let k = tap - radius
+                    let first = max(0, -k), last = min(columns, columns - k)
+                    guard first < last else { continue }
+                    for y in 0..<rows {
+                        let destination = smoothing + y * columns, source = field + y * columns + k
+                        for x in first..<last { destination[x] += weight * source[x] }
+                    }
+                }
+                field.update(repeating: 0, count: rows * columns)
+                for y in 0..<rows {
+                    let destination = field + y * columns
+                    for (tap, weight) in kernel.enumerated() where (0..<rows).contains(y + tap - radius) {
+                        let source = smoothing + (y + tap - radius) * columns
+                        for x in 0..<columns { destination[x] += weight * source[x] }
+                    }
+                }
             }
         }
     }
@@ -269,5 +328,30 @@ public final class Augmenter {
                 output[index] = random.nextUnitFloat() < 0.5 ? 0 : 255
             }
         }
+    }
+}
+
+/// What a recipe costs: the time to augment every image of a dataset once, on one thread, as
+/// the batch pipeline does (its own random stream per image, normalized output).
+public enum AugmentationCost {
+    /// Seconds per pass over `dataset`: the median of `repetitions` passes, after one warm-up.
+    public static func secondsPerPass(_ dataset: DigitDataset, spec: AugmentationSpec, repetitions: Int = 3) -> [Double] {
+        let augmenter = Augmenter(spec: spec, rows: dataset.rows, columns: dataset.columns, normalization: .mnist)
+        let random = RandomGenerator(seed: 0)
+        let size = dataset.pixelsPerImage
+        let output = UnsafeMutablePointer<Float>.allocate(capacity: size)
+        defer { output.deallocate() }
+        var times: [Double] = []
+        for pass in 0...repetitions {
+            let start = DispatchTime.now().uptimeNanoseconds
+            dataset.pixels.withUnsafeBufferPointer { pixels in
+                for index in 0..<dataset.count {
+                    random.reseed(seed: 1, stream: UInt64(pass) << 32 | UInt64(index))
+                    augmenter.augment(pixels.baseAddress! + index * size, into: output, random: random)
+                }
+            }
+            if pass > 0 { times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9) }
+        }
+        return times.sorted()
     }
 }

@@ -27,11 +27,9 @@ public final class BatchPipeline {
         let augmenter: Augmenter
         let random = RandomGenerator(seed: 0)
         let seed: UInt64
-        let mean: Float, std: Float
         let batchSize: Int
         let inputs: [Tensor]                        // depth × (B, H·W)
         let labels: UnsafeMutablePointer<Int32>     // (depth, B)
-        let scratch: UnsafeMutablePointer<Float>    // (H·W): one augmented image, 0–255
         let free = DispatchSemaphore(value: 0)
         let ready = DispatchSemaphore(value: 0)
         let start = DispatchSemaphore(value: 0)
@@ -42,22 +40,19 @@ public final class BatchPipeline {
 
         init(dataset: DigitDataset, spec: AugmentationSpec, normalization: Normalization?, batchSize: Int, depth: Int, seed: UInt64) {
             self.dataset = dataset
-            augmenter = Augmenter(spec: spec, rows: dataset.rows, columns: dataset.columns)
+            augmenter = Augmenter(spec: spec, rows: dataset.rows, columns: dataset.columns,
+                                  normalization: normalization ?? Normalization(mean: 0, std: 1))  // as BatchAssembler
             self.seed = seed
-            (mean, std) = normalization.map { ($0.mean, $0.std) } ?? (0, 1)
             self.batchSize = batchSize
             inputs = (0..<depth).map { _ in Tensor(shape: [batchSize, dataset.pixelsPerImage]) }
             labels = .allocate(capacity: depth * batchSize)
             labels.initialize(repeating: 0, count: depth * batchSize)
-            scratch = .allocate(capacity: dataset.pixelsPerImage)
-            scratch.initialize(repeating: 0, count: dataset.pixelsPerImage)
             // Counted up from zero: libdispatch refuses to free a semaphore below its initial value.
             for _ in 0..<depth { free.signal() }
         }
 
         deinit {
             labels.deallocate()
-            scratch.deallocate()
         }
 
         func produceEpoch() {
@@ -73,9 +68,7 @@ public final class BatchPipeline {
                     dataset.pixels.withUnsafeBufferPointer { pixels in
                         for (row, index) in indices.enumerated() {
                             random.reseed(seed: seed, stream: UInt64(epoch) << 32 | UInt64(index))
-                            augmenter.augment(pixels.baseAddress! + index * size, into: scratch, random: random)
-                            let destination = tensor.data + row * size
-                            for pixel in 0..<size { destination[pixel] = (scratch[pixel] / 255 - mean) / std }
+                            augmenter.augment(pixels.baseAddress! + index * size, into: tensor.data + row * size, random: random)
                             labels[slot * batchSize + row] = Int32(dataset.labels[index])
                         }
                     }

@@ -306,7 +306,7 @@ public final class Trainer {
             "training": options.json(),
             "history": Self.json(history),
         ]
-        if !options.augmentation.isNone { metadata["augmentation"] = options.augmentation.description }
+        metadata["augmentation"] = options.augmentation.description
         if let test {
             metadata["test_accuracy"] = String(test.accuracy)
             metadata["test_loss"] = String(test.loss)

@@ -28,8 +28,8 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
     /// Images held out of the end of the training set for validation.
     public var validationCount = 5000
     public var seed: UInt64 = 1
-    /// The augmentation recipe (`--augment` grammar), or nil for none. Left out of the JSON when
-    /// nil, so runs without augmentation keep the checkpoint bytes they had before it existed.
+    /// The augmentation recipe (`--augment` grammar; "none" or nil for none). `digits train`
+    /// always sets it; nil is what checkpoints made before augmentation existed decode to.
     public var augment: String?
 
     public init() {}
