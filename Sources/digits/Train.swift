@@ -26,33 +26,45 @@ extension DigitsCommand {
                 kept. Every random choice (initialization, shuffling, dropout) flows from --seed: \
                 the same seed and thread count give a bit-identical checkpoint.
 
+                Models (--model), each with its own measured defaults (epochs, learning rate, \
+                dropout, augmentation), written to checkpoints/MODEL.safetensors:
+                  mlp         784-128-64-10 perceptron (30 epochs, lr 0.002, --augment shift=1)
+                  cnn         conv32-conv32-pool-conv64-conv64-pool-fc256-fc10 with BatchNorm \
+                (15 epochs, lr 0.002, --augment shift=2,rotate=10,scale=0.1)
+                  cnn-basic   conv32-pool-conv64-pool-fc128-fc10, PyTorch's side-by-side case \
+                (10 epochs, lr 0.001, no augmentation)
+
                 Examples:
                   digits train
+                  digits train --model cnn
+                  digits train --model cnn-basic --epochs 3 --augment none
                   digits train --epochs 5 --activation gelu --hidden 256,128 --output checkpoints/wide.safetensors
                   digits train --optimizer sgd --learning-rate 0.05 --schedule step --step-every 5
                   digits train --resume --epochs 40
                 """
         )
 
-        @Option(help: "Model to train: mlp.")
+        @Option(help: "Model to train: mlp, cnn or cnn-basic.")
         var model: String = "mlp"
 
         @Option(help: "Directory holding the MNIST files.")
         var data: String = MNIST.defaultDirectory
 
-        @Option(help: "Checkpoint to write; the training state goes beside it.")
-        var output: String = "checkpoints/mlp.safetensors"
+        @Option(name: .customLong("output"), help: "Checkpoint to write; the training state goes beside it (default checkpoints/MODEL.safetensors).")
+        var outputPath: String?
+
+        var output: String { outputPath ?? "checkpoints/\(model).safetensors" }
 
         @Flag(help: "Continue the run saved at --output (its options are kept; --epochs may extend it).")
         var resume = false
 
-        @Option(help: "Epochs to train (default 30).")
+        @Option(help: "Epochs to train (default: 30 for mlp, 15 for cnn, 10 for cnn-basic).")
         var epochs: Int?
 
         @Option(help: "Images per mini-batch (default 128).")
         var batchSize: Int?
 
-        @Option(help: "Base learning rate (default 0.002).")
+        @Option(help: "Base learning rate (default: 0.002; 0.001 for cnn-basic).")
         var learningRate: Float?
 
         @Option(help: "adam or sgd (default adam).")
@@ -91,16 +103,16 @@ extension DigitsCommand {
         @Option(help: "Images held out of the end of the training set for validation (default 5000).")
         var validation: Int?
 
-        @Option(help: "Hidden layer sizes, comma-separated (default 128,64).")
+        @Option(help: "MLP only: hidden layer sizes, comma-separated (default 128,64).")
         var hidden: String?
 
-        @Option(help: "Activation: \(ActivationFunction.allCases.map(\.rawValue).joined(separator: ", ")) (default relu).")
+        @Option(help: "MLP only: \(ActivationFunction.allCases.map(\.rawValue).joined(separator: ", ")) (default relu).")
         var activation: ActivationFunction?
 
-        @Option(help: "Dropout probability after each hidden layer (default 0.15).")
+        @Option(help: "Dropout probability (mlp: after each hidden layer, default 0.15; cnn: before the last layer, 0.4; cnn-basic 0.5).")
         var dropout: Float?
 
-        @Option(help: "Augmentation recipe, such as shift=2,rotate=10,elastic=34:4, or none (default: the model's measured best, shift=1 for mlp; the grammar is in digits help augment).")
+        @Option(help: "Augmentation recipe, such as shift=2,rotate=10,elastic=34:4, or none (default: the model's measured best; the grammar is in digits help augment).")
         var augment: String?
 
         @Option(help: "Seed for every random choice (default 1).")
@@ -125,8 +137,12 @@ extension DigitsCommand {
              ("--dropout", dropout != nil), ("--seed", seed != nil), ("--augment", augment != nil)]
         }
 
+        var recipe: Recipe { Recipe.named(model) ?? Recipe.all[0] }
+
         var trainingOptions: TrainingOptions {
             var options = TrainingOptions()
+            options.epochs = recipe.epochs
+            options.learningRate = recipe.learningRate
             if let epochs { options.epochs = epochs }
             if let batchSize { options.batchSize = batchSize }
             if let learningRate { options.learningRate = learningRate }
@@ -160,7 +176,12 @@ extension DigitsCommand {
         }
 
         func validate() throws {
-            guard model == "mlp" else { throw ValidationError("--model \(model) is not available; the models are: mlp") }
+            guard Recipe.named(model) != nil else {
+                throw ValidationError("--model \(model) is not available; the models are: \(Recipe.modelNames.joined(separator: ", "))")
+            }
+            if model != "mlp", let given = [("--hidden", hidden != nil), ("--activation", activation != nil)].first(where: { $0.1 }) {
+                throw ValidationError("\(given.0) applies to the mlp only; --model \(model) has a fixed shape")
+            }
             if resume, let given = runDefiningOptions.first(where: { $0.1 }) {
                 throw ValidationError("--resume continues with the saved options; \(given.0) cannot change them (only --epochs can extend the run)")
             }
@@ -193,8 +214,8 @@ extension DigitsCommand {
             } else {
                 let options = trainingOptions
                 if let problem = options.problem(trainingImages: train.count) { throw ValidationError(problem) }
-                let architecture = Architecture.mlp(hidden: hiddenSizes!, activation: activation ?? .relu, dropout: dropout ?? 0.15,
-                                                    input: [1, train.rows, train.columns])
+                let architecture = recipe.architecture(dropout: dropout, hidden: hiddenSizes!, activation: activation ?? .relu,
+                                                       input: [1, train.rows, train.columns])
                 trainer = try Trainer(architecture: architecture, options: options, dataset: train)
             }
             let options = trainer.options
@@ -261,7 +282,7 @@ extension DigitsCommand {
             print("\ninterrupted in epoch \(epoch), batch \(batch).", to: &standardError)
             if saved > 0 {
                 print("\(output) holds the best weights of epochs 1–\(saved); \(statePath) holds epoch \(saved)'s state.", to: &standardError)
-                print("resume with: digits train --resume\(output == "checkpoints/mlp.safetensors" ? "" : " --output \(output)")", to: &standardError)
+                print("resume with: digits train --resume\(model == "mlp" ? "" : " --model \(model)")\(outputPath.map { " --output \($0)" } ?? "")", to: &standardError)
             } else {
                 print("no epoch had finished, so nothing was saved; run digits train again.", to: &standardError)
             }

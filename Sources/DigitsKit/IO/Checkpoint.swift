@@ -33,13 +33,13 @@ public enum Checkpoint {
     public static let format = "digits"
     public static let formatVersion = "1"
 
-    /// The model's parameters plus metadata (architecture and format keys are added here).
+    /// The model's parameters and buffers plus metadata (architecture and format keys are added here).
     public static func file(for model: Sequential, metadata: [String: String]) -> SafeTensorsFile {
         var keys = metadata
         keys["format"] = format
         keys["format_version"] = formatVersion
         keys["architecture"] = model.architecture.json()
-        return SafeTensorsFile(metadata: keys, entries: model.parameters.map {
+        return SafeTensorsFile(metadata: keys, entries: model.savedTensors.map {
             SafeTensorsFile.Entry(name: $0.name, shape: $0.value.shape, values: $0.value.array)
         })
     }
@@ -90,7 +90,7 @@ public enum Checkpoint {
         let file = try SafeTensorsFile.read(contentsOf: path)
         let architecture = try architecture(of: file, path: path)
         let model = try Sequential(architecture, random: RandomGenerator(seed: 0), dropoutRandom: RandomGenerator(seed: 0), source: path)
-        try load(file, into: model.parameters, path: path)
+        try load(file, into: model.savedTensors, path: path)
         return (model, file)
     }
 }

@@ -9,7 +9,7 @@ public enum ActivationFunction: String, CaseIterable, Sendable {
     static let leak: Float = 0.01
 
     /// The weight initialization suited to this activation.
-    public var initialization: Linear.Initialization {
+    public var initialization: Initialization {
         self == .sigmoid || self == .tanh ? .xavier : .he
     }
 }

@@ -19,6 +19,10 @@ public protocol Layer: AnyObject, CustomStringConvertible {
     /// Trainable parameters, in checkpoint order.
     var parameters: [Parameter] { get }
 
+    /// State that is saved with the model but not trained by the optimizer (BatchNorm's
+    /// running statistics), in checkpoint order.
+    var buffers: [Parameter] { get }
+
     /// Features per sample out, given features per sample in.
     func outputFeatures(inputFeatures: Int) -> Int
 
@@ -33,6 +37,7 @@ public protocol Layer: AnyObject, CustomStringConvertible {
 
 extension Layer {
     public var parameters: [Parameter] { [] }
+    public var buffers: [Parameter] { [] }
     public func outputFeatures(inputFeatures: Int) -> Int { inputFeatures }
 }
 
@@ -46,4 +51,40 @@ func ensure(_ buffer: inout Tensor?, rows: Int, features: Int) -> Tensor {
     let created = Tensor(shape: [rows, features])
     buffer = created
     return created
+}
+
+/// A layer with a weight and a bias (Linear, Conv2D): initialized from its fan-in and fan-out.
+public protocol WeightedLayer: Layer {
+    var weight: Parameter { get }
+    var bias: Parameter { get }
+    /// Inputs that feed one output: I for Linear, C·kh·kw for Conv2D.
+    var fanIn: Int { get }
+    /// The first layer's input gradient is never used; it skips computing it.
+    var computesInputGradient: Bool { get set }
+}
+
+public enum Initialization: String, Sendable {
+    /// He et al. (2015): N(0, 2/fan-in), for ReLU-like activations.
+    case he
+    /// Glorot and Bengio (2010): U(±√(6/(fan-in + fan-out))), for tanh, sigmoid and the logits.
+    case xavier
+}
+
+extension WeightedLayer {
+    /// Outputs that one input feeds: O for Linear, O·kh·kw for Conv2D.
+    var fanOut: Int { weight.value.count / fanIn }
+
+    /// Random weights, zero biases.
+    public func initialize(_ scheme: Initialization, using random: RandomGenerator) {
+        let w = weight.value.data
+        switch scheme {
+        case .he:
+            let deviation = Float((2.0 / Double(fanIn)).squareRoot())
+            for index in 0..<weight.value.count { w[index] = random.nextNormal() * deviation }
+        case .xavier:
+            let limit = Float((6.0 / Double(fanIn + fanOut)).squareRoot())
+            for index in 0..<weight.value.count { w[index] = (2 * random.nextUnitFloat() - 1) * limit }
+        }
+        bias.value.zero()
+    }
 }

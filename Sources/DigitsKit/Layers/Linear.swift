@@ -2,7 +2,7 @@
 // Both products go through cblas_sgemm with transposes passed as flags.
 import Foundation
 
-public final class Linear: Layer {
+public final class Linear: Layer, WeightedLayer {
     public let inputSize: Int
     public let outputSize: Int
     public let weight: Parameter  // (O, I)
@@ -14,13 +14,6 @@ public final class Linear: Layer {
     private var output: Tensor?          // (B, O)
     private var inputGradient: Tensor?   // (B, I)
 
-    public enum Initialization: String, Sendable {
-        /// He et al. (2015): N(0, 2/I), for ReLU-like activations.
-        case he
-        /// Glorot and Bengio (2010): U(±√(6/(I+O))), for tanh and sigmoid.
-        case xavier
-    }
-
     public init(name: String, inputSize: Int, outputSize: Int) {
         self.inputSize = inputSize
         self.outputSize = outputSize
@@ -28,21 +21,8 @@ public final class Linear: Layer {
         bias = Parameter(name: "\(name).bias", shape: [outputSize])
     }
 
-    /// Random weights, zero biases.
-    public func initialize(_ scheme: Initialization, using random: RandomGenerator) {
-        let w = weight.value.data
-        switch scheme {
-        case .he:
-            let deviation = Float((2.0 / Double(inputSize)).squareRoot())
-            for index in 0..<weight.value.count { w[index] = random.nextNormal() * deviation }
-        case .xavier:
-            let limit = Float((6.0 / Double(inputSize + outputSize)).squareRoot())
-            for index in 0..<weight.value.count { w[index] = (2 * random.nextUnitFloat() - 1) * limit }
-        }
-        bias.value.zero()
-    }
-
     public var parameters: [Parameter] { [weight, bias] }
+    public var fanIn: Int { inputSize }
     public func outputFeatures(inputFeatures: Int) -> Int { outputSize }
     public var description: String { "Linear(\(inputSize) → \(outputSize))" }
 

@@ -3,10 +3,10 @@
 import Foundation
 
 public struct LayerSpec: Codable, Equatable, Sendable {
-    public enum Kind: String, Codable, Sendable { case linear, activation, dropout }
+    public enum Kind: String, Codable, Sendable { case linear, activation, dropout, conv2d, maxpool2d, flatten, batchnorm }
 
     public var kind: Kind
-    /// Checkpoint prefix of a layer with parameters ("fc1").
+    /// Checkpoint prefix of a layer with parameters ("fc1", "conv1", "bn1").
     public var name: String?
     public var inFeatures: Int?
     public var outFeatures: Int?
@@ -14,11 +14,21 @@ public struct LayerSpec: Codable, Equatable, Sendable {
     public var function: String?
     /// The drop probability, for dropout layers.
     public var p: Float?
+    /// Convolutions: channels in and out.
+    public var inChannels: Int?
+    public var outChannels: Int?
+    /// Convolutions and pooling: [height, width] of the window.
+    public var kernelSize: [Int]?
+    public var stride: Int?
+    public var padding: Int?
+    /// BatchNorm: the channels (or features) normalized.
+    public var numFeatures: Int?
 
     enum CodingKeys: String, CodingKey {
-        case kind, name, function, p
-        case inFeatures = "in_features"
-        case outFeatures = "out_features"
+        case kind, name, function, p, stride, padding
+        case inFeatures = "in_features", outFeatures = "out_features"
+        case inChannels = "in_channels", outChannels = "out_channels", kernelSize = "kernel_size"
+        case numFeatures = "num_features"
     }
 
     public static func linear(_ name: String, _ inFeatures: Int, _ outFeatures: Int) -> LayerSpec {
@@ -28,6 +38,18 @@ public struct LayerSpec: Codable, Equatable, Sendable {
         LayerSpec(kind: .activation, function: function.rawValue)
     }
     public static func dropout(_ p: Float) -> LayerSpec { LayerSpec(kind: .dropout, p: p) }
+    public static func conv2d(_ name: String, _ inChannels: Int, _ outChannels: Int, kernel: Int,
+                              stride: Int = 1, padding: Int = 0) -> LayerSpec {
+        LayerSpec(kind: .conv2d, name: name, inChannels: inChannels, outChannels: outChannels,
+                  kernelSize: [kernel, kernel], stride: stride, padding: padding)
+    }
+    public static func maxpool2d(_ kernel: Int, stride: Int? = nil) -> LayerSpec {
+        LayerSpec(kind: .maxpool2d, kernelSize: [kernel, kernel], stride: stride ?? kernel)
+    }
+    public static let flatten = LayerSpec(kind: .flatten)
+    public static func batchnorm(_ name: String, _ features: Int) -> LayerSpec {
+        LayerSpec(kind: .batchnorm, name: name, numFeatures: features)
+    }
 }
 
 /// Inputs are scaled to 0–1, then standardized: (x/255 − mean) / std.
@@ -64,6 +86,39 @@ public struct Architecture: Codable, Equatable, Sendable {
         layers.append(.linear("fc\(hidden.count + 1)", features, classes))
         return Architecture(model: "mlp", input: input, classes: classes, activation: activation.rawValue,
                             dropout: dropout, normalization: normalization, layers: layers)
+    }
+
+    /// The basic CNN, PyTorch's side-by-side case: conv 3×3 1→32, ReLU, maxpool 2,
+    /// conv 3×3 32→64, ReLU, maxpool 2, flatten (1600), dense 128, ReLU, dropout 0.5, dense 10.
+    public static func cnnBasic(input: [Int] = [1, 28, 28], classes: Int = 10, dropout: Float = 0.5) -> Architecture {
+        let side = ((input[1] - 2) / 2 - 2) / 2
+        var layers: [LayerSpec] = [
+            .conv2d("conv1", input[0], 32, kernel: 3), .activation(.relu), .maxpool2d(2),
+            .conv2d("conv2", 32, 64, kernel: 3), .activation(.relu), .maxpool2d(2),
+            .flatten, .linear("fc1", 64 * side * side, 128), .activation(.relu),
+        ]
+        if dropout > 0 { layers.append(.dropout(dropout)) }
+        layers.append(.linear("fc2", 128, classes))
+        return Architecture(model: "cnn-basic", input: input, classes: classes, activation: "relu", dropout: dropout,
+                            normalization: .mnist, layers: layers)
+    }
+
+    /// The default CNN: two blocks of two 3×3 convolutions (32, then 64 channels), each followed
+    /// by BatchNorm and ReLU, a 2×2 max-pool after each block, then dense 256 with BatchNorm,
+    /// ReLU and dropout, and dense 10. No padding: 28 → 26 → 24 → 12 → 10 → 8 → 4.
+    public static func cnn(input: [Int] = [1, 28, 28], classes: Int = 10, dropout: Float = 0.4) -> Architecture {
+        let side = ((input[1] - 4) / 2 - 4) / 2
+        var layers: [LayerSpec] = [
+            .conv2d("conv1", input[0], 32, kernel: 3), .batchnorm("bn1", 32), .activation(.relu),
+            .conv2d("conv2", 32, 32, kernel: 3), .batchnorm("bn2", 32), .activation(.relu), .maxpool2d(2),
+            .conv2d("conv3", 32, 64, kernel: 3), .batchnorm("bn3", 64), .activation(.relu),
+            .conv2d("conv4", 64, 64, kernel: 3), .batchnorm("bn4", 64), .activation(.relu), .maxpool2d(2),
+            .flatten, .linear("fc1", 64 * side * side, 256), .batchnorm("bn5", 256), .activation(.relu),
+        ]
+        if dropout > 0 { layers.append(.dropout(dropout)) }
+        layers.append(.linear("fc2", 256, classes))
+        return Architecture(model: "cnn", input: input, classes: classes, activation: "relu", dropout: dropout,
+                            normalization: .mnist, layers: layers)
     }
 
     public func json() -> String {

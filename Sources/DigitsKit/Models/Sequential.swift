@@ -17,61 +17,130 @@ public final class Sequential {
     public let layers: [any Layer]
     /// Every trainable tensor, in checkpoint order.
     public let parameters: [Parameter]
+    /// Everything a checkpoint holds: each layer's parameters, then its buffers (BatchNorm's
+    /// running statistics), layer by layer as PyTorch's state_dict.
+    public let savedTensors: [Parameter]
+
+    /// What flows between layers: images (NHWC inside, described as C×H×W) or flat features.
+    private enum Shape {
+        case image(ImageShape)
+        case flat(Int)
+
+        var count: Int {
+            switch self {
+            case .image(let image): return image.count
+            case .flat(let features): return features
+            }
+        }
+    }
 
     /// Builds the layers. Weights are initialized from `random` (He or Xavier per layer, from
     /// the activation that follows); dropout layers draw their masks from `dropoutRandom`.
     public init(_ architecture: Architecture, random: RandomGenerator, dropoutRandom: RandomGenerator,
                 source: String = "<model>") throws {
+        func invalid(_ reason: String) -> ModelError { .invalidArchitecture(path: source, reason: reason) }
+        let input = architecture.input
+        guard input.count == 3, input.allSatisfy({ $0 > 0 }), input.reduce(1, *) <= 1 << 24 else {
+            throw invalid("input shape \(input) is not [channels, height, width]")
+        }
+        var shape = Shape.image(ImageShape(channels: input[0], height: input[1], width: input[2]))
         var layers: [any Layer] = []
-        var features = architecture.input.reduce(1, *)
-        var pendingLinear: Linear?
+        var pending: (any WeightedLayer)?
+        func positive(_ values: Int?...) -> Bool { values.allSatisfy { ($0 ?? 0) > 0 } }
         for spec in architecture.layers {
             switch spec.kind {
             case .linear:
-                guard let name = spec.name, let inputs = spec.inFeatures, let outputs = spec.outFeatures,
-                      inputs == features, outputs > 0 else {
-                    throw ModelError.invalidArchitecture(path: source, reason: "linear layer \(spec.name ?? "?") does not take \(features) inputs")
+                // A one-channel image is its own flat vector (the MLP's input); otherwise Flatten first.
+                if case .image(let image) = shape, image.channels != 1 {
+                    throw invalid("linear layer \(spec.name ?? "?") follows \(image) images; add a flatten layer")
                 }
-                pendingLinear?.initialize(.he, using: random)
+                guard let name = spec.name, let inputs = spec.inFeatures, let outputs = spec.outFeatures,
+                      inputs == shape.count, positive(outputs), outputs <= 1 << 20 else {
+                    throw invalid("linear layer \(spec.name ?? "?") does not take \(shape.count) inputs")
+                }
+                pending?.initialize(.he, using: random)
                 let linear = Linear(name: name, inputSize: inputs, outputSize: outputs)
                 linear.computesInputGradient = !layers.isEmpty
                 layers.append(linear)
-                pendingLinear = linear
-                features = outputs
+                pending = linear
+                shape = .flat(outputs)
+            case .conv2d:
+                guard case .image(let image) = shape else { throw invalid("conv2d layer \(spec.name ?? "?") needs images, not flat features") }
+                guard let name = spec.name, spec.inChannels == image.channels, let outputs = spec.outChannels,
+                      let kernel = spec.kernelSize, kernel.count == 2, positive(outputs, kernel[0], kernel[1], spec.stride ?? 1),
+                      outputs <= 1 << 14, (spec.padding ?? 0) >= 0, (spec.padding ?? 0) < max(kernel[0], kernel[1]),
+                      image.height + 2 * (spec.padding ?? 0) >= kernel[0], image.width + 2 * (spec.padding ?? 0) >= kernel[1] else {
+                    throw invalid("conv2d layer \(spec.name ?? "?") does not fit \(image) images")
+                }
+                pending?.initialize(.he, using: random)
+                let conv = Conv2D(name: name, input: image, outputChannels: outputs, kernelHeight: kernel[0], kernelWidth: kernel[1],
+                                  stride: spec.stride ?? 1, padding: spec.padding ?? 0)
+                conv.computesInputGradient = !layers.isEmpty
+                layers.append(conv)
+                pending = conv
+                shape = .image(conv.output)
+            case .maxpool2d:
+                guard case .image(let image) = shape, let kernel = spec.kernelSize, kernel.count == 2, kernel[0] == kernel[1],
+                      positive(kernel[0], spec.stride ?? kernel[0]), kernel[0] <= min(image.height, image.width) else {
+                    throw invalid("maxpool2d needs images at least as large as its square window")
+                }
+                let pool = MaxPool2D(input: image, kernel: kernel[0], stride: spec.stride ?? kernel[0])
+                layers.append(pool)
+                shape = .image(pool.output)
+            case .flatten:
+                guard case .image(let image) = shape else { throw invalid("flatten follows flat features") }
+                layers.append(Flatten(input: image))
+                shape = .flat(image.count)
+            case .batchnorm:
+                let channels: Int
+                switch shape {
+                case .image(let image): channels = image.channels
+                case .flat(let features): channels = features
+                }
+                guard let name = spec.name, spec.numFeatures == channels else {
+                    throw invalid("batchnorm \(spec.name ?? "?") does not normalize \(channels) channels")
+                }
+                layers.append(BatchNorm(name: name, channels: channels))
             case .activation:
                 guard let name = spec.function, let function = ActivationFunction(rawValue: name) else {
-                    throw ModelError.invalidArchitecture(path: source, reason: "unknown activation \(spec.function ?? "?")")
+                    throw invalid("unknown activation \(spec.function ?? "?")")
                 }
-                pendingLinear?.initialize(function.initialization, using: random)
-                pendingLinear = nil
+                pending?.initialize(function.initialization, using: random)
+                pending = nil
                 layers.append(Activation(function))
             case .dropout:
                 guard let p = spec.p, p >= 0, p < 1 else {
-                    throw ModelError.invalidArchitecture(path: source, reason: "dropout probability \(spec.p.map { "\($0)" } ?? "?") outside [0, 1)")
+                    throw invalid("dropout probability \(spec.p.map { "\($0)" } ?? "?") outside [0, 1)")
                 }
                 layers.append(Dropout(probability: p, random: dropoutRandom))
             }
         }
         // The output layer has no activation after it: Xavier keeps the logits' variance near 1.
-        pendingLinear?.initialize(.xavier, using: random)
-        guard features == architecture.classes else {
-            throw ModelError.invalidArchitecture(path: source, reason: "the last layer gives \(features) outputs for \(architecture.classes) classes")
+        pending?.initialize(.xavier, using: random)
+        guard case .flat(let features) = shape, features == architecture.classes else {
+            throw invalid("the last layer gives \(shape.count) outputs for \(architecture.classes) classes")
         }
         self.architecture = architecture
         self.layers = layers
         parameters = layers.flatMap(\.parameters)
+        savedTensors = layers.flatMap { $0.parameters + $0.buffers }
     }
 
     public var parameterCount: Int { parameters.reduce(0) { $0 + $1.value.count } }
 
-    /// One line per layer, as `digits train` prints it.
+    /// One line per layer, as `digits train` prints it: the layer, what it outputs per sample
+    /// (C×H×W for images) and its parameter count.
     public var summary: [String] {
         var lines: [String] = []
+        var outputText = architecture.input.map(String.init).joined(separator: "×")
         var features = architecture.input.reduce(1, *)
         for layer in layers {
             let out = layer.outputFeatures(inputFeatures: features)
+            if let conv = layer as? Conv2D { outputText = conv.output.description }
+            else if let pool = layer as? MaxPool2D { outputText = pool.output.description }
+            else if out != features || layer is Flatten || layer is Linear { outputText = String(out) }
             let count = layer.parameters.reduce(0) { $0 + $1.value.count }
-            lines.append("\(layer.description.rightPadded(to: 22))\(String(out).leftPadded(to: 6, with: " ")) features\(count > 0 ? "  \(formatCount(count).leftPadded(to: 9, with: " ")) parameters" : "")")
+            lines.append("\(layer.description.rightPadded(to: 26))\(outputText.leftPadded(to: 9, with: " "))\(count > 0 ? "  \(formatCount(count).leftPadded(to: 9, with: " ")) parameters" : "")")
             features = out
         }
         return lines

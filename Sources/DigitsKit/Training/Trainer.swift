@@ -118,7 +118,7 @@ public final class Trainer {
     public private(set) var bestValidationAccuracy = -1.0
     public private(set) var bestEpoch = 0
     public private(set) var epochsWithoutImprovement = 0
-    /// A copy of the parameters at the best validation accuracy, in parameter order.
+    /// A copy of the saved tensors (parameters and buffers) at the best validation accuracy.
     public private(set) var bestWeights: [[Float]]
 
     /// A new run: weights initialized from the seed's stream 1.
@@ -144,7 +144,7 @@ public final class Trainer {
         assembler = BatchAssembler(dataset: dataset, normalization: architecture.normalization, batchSize: options.batchSize)
         evaluationAssembler = BatchAssembler(dataset: dataset, normalization: architecture.normalization, batchSize: 1000)
         logitsGradient = Tensor(shape: [options.batchSize, architecture.classes])
-        bestWeights = model.parameters.map { $0.value.array }
+        bestWeights = model.savedTensors.map { $0.value.array }
         let augmentation = options.augmentation
         pipeline = augmentation.isNone ? nil
             : BatchPipeline(dataset: dataset, spec: augmentation, normalization: architecture.normalization,
@@ -236,7 +236,7 @@ public final class Trainer {
             bestValidationAccuracy = validation.accuracy
             bestEpoch = epoch
             epochsWithoutImprovement = 0
-            bestWeights = model.parameters.map { $0.value.array }
+            bestWeights = model.savedTensors.map { $0.value.array }
         } else {
             epochsWithoutImprovement += 1
         }
@@ -245,7 +245,7 @@ public final class Trainer {
 
     /// A model holding the best weights (for the final test and the checkpoint).
     public func restoreBestWeights() {
-        for (parameter, values) in zip(model.parameters, bestWeights) {
+        for (parameter, values) in zip(model.savedTensors, bestWeights) {
             values.withUnsafeBufferPointer { parameter.value.data.update(from: $0.baseAddress!, count: $0.count) }
         }
     }
@@ -325,7 +325,7 @@ public final class Trainer {
     /// states and the early-stopping counters.
     public func stateFile() -> SafeTensorsFile {
         var entries: [SafeTensorsFile.Entry] = []
-        for (parameter, best) in zip(model.parameters, bestWeights) {
+        for (parameter, best) in zip(model.savedTensors, bestWeights) {
             entries.append(.init(name: "current.\(parameter.name)", shape: parameter.value.shape, values: parameter.value.array))
             entries.append(.init(name: "best.\(parameter.name)", shape: parameter.value.shape, values: best))
         }
@@ -395,12 +395,12 @@ public final class Trainer {
                       shuffleRandom: RandomGenerator(state: try words("random_shuffle")), source: path)
 
         let optimizerTensors = optimizer.stateTensors(for: model.parameters)
-        let expected = Set(model.parameters.flatMap { ["current.\($0.name)", "best.\($0.name)"] } + optimizerTensors.map(\.name))
+        let expected = Set(model.savedTensors.flatMap { ["current.\($0.name)", "best.\($0.name)"] } + optimizerTensors.map(\.name))
         if let extra = state.entries.first(where: { !expected.contains($0.name) }) {
             throw CheckpointError.unexpectedTensor(path: path, tensor: extra.name)
         }
-        try Checkpoint.load(state, into: model.parameters, prefix: "current.", strict: false, path: path)
-        bestWeights = try model.parameters.map { parameter in
+        try Checkpoint.load(state, into: model.savedTensors, prefix: "current.", strict: false, path: path)
+        bestWeights = try model.savedTensors.map { parameter in
             guard let entry = state["best.\(parameter.name)"] else { throw CheckpointError.missingTensor(path: path, tensor: "best.\(parameter.name)") }
             guard entry.shape == parameter.value.shape else {
                 throw CheckpointError.wrongShape(path: path, tensor: entry.name, expected: parameter.value.shape, found: entry.shape)

@@ -1,0 +1,150 @@
+// Batch normalization (Ioffe and Szegedy 2015), per channel: over the batch for flat features,
+// over the batch and every pixel for NHWC images (the channel is the innermost index, so a
+// sample's values are rows of C). As PyTorch's BatchNorm1d/2d: ε = 1e-5, momentum 0.1, the
+// biased variance to normalize and the unbiased one in the running estimate, which inference
+// uses. running_mean, running_var and num_batches_tracked are saved in checkpoints.
+import Foundation
+
+public final class BatchNorm: Layer {
+    public let channels: Int
+    public let epsilon: Float = 1e-5
+    public let momentum: Float = 0.1
+    public let weight: Parameter        // (C): γ
+    public let bias: Parameter          // (C): β
+    public let runningMean: Parameter   // (C)
+    public let runningVariance: Parameter  // (C)
+    public let batchesTracked: Parameter   // (): a count, stored as a float
+    private var normalized: Tensor?     // (B, F): x̂, kept for backward
+    private var output: Tensor?         // (B, F)
+    private var inputGradient: Tensor?  // (B, F)
+    // Per-channel scratch, (C) each, allocated once. Sums are taken in Float over blocks of
+    // rows (so the loops vectorize across channels) and the blocks added up in Double.
+    private let mean: UnsafeMutablePointer<Float>
+    private let inverseDeviation: UnsafeMutablePointer<Float>  // 1/√(var + ε) of the last forward
+    private let blockSum: UnsafeMutablePointer<Float>
+    private let blockProducts: UnsafeMutablePointer<Float>
+    private var sum: [Double]
+    private var sumOfProducts: [Double]
+    private var lastWasTraining = false
+    private static let block = 64
+
+    public init(name: String, channels: Int) {
+        self.channels = channels
+        weight = Parameter(name: "\(name).weight", shape: [channels])
+        bias = Parameter(name: "\(name).bias", shape: [channels])
+        runningMean = Parameter(name: "\(name).running_mean", shape: [channels])
+        runningVariance = Parameter(name: "\(name).running_var", shape: [channels])
+        batchesTracked = Parameter(name: "\(name).num_batches_tracked", shape: [])
+        for c in 0..<channels {
+            weight.value[c] = 1
+            runningVariance.value[c] = 1
+        }
+        mean = .allocate(capacity: channels)
+        inverseDeviation = .allocate(capacity: channels)
+        blockSum = .allocate(capacity: channels)
+        blockProducts = .allocate(capacity: channels)
+        sum = Array(repeating: 0, count: channels)
+        sumOfProducts = sum
+    }
+
+    deinit {
+        mean.deallocate()
+        inverseDeviation.deallocate()
+        blockSum.deallocate()
+        blockProducts.deallocate()
+    }
+
+    /// sum[c] = Σ_rows a[row, c] and sumOfProducts[c] = Σ_rows a[row, c]·(b[row, c] − shift[c]),
+    /// or just the first when b is nil.
+    private func channelSums(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>?, shift: UnsafePointer<Float>?, rows: Int) {
+        for c in 0..<channels { sum[c] = 0; sumOfProducts[c] = 0 }
+        for first in stride(from: 0, to: rows, by: Self.block) {
+            blockSum.update(repeating: 0, count: channels)
+            blockProducts.update(repeating: 0, count: channels)
+            for row in first..<min(first + Self.block, rows) {
+                let x = a + row * channels
+                for c in 0..<channels { blockSum[c] += x[c] }
+                if let b {
+                    let y = b + row * channels
+                    if let shift {
+                        for c in 0..<channels { blockProducts[c] += x[c] * (y[c] - shift[c]) }
+                    } else {
+                        for c in 0..<channels { blockProducts[c] += x[c] * y[c] }
+                    }
+                }
+            }
+            for c in 0..<channels {
+                sum[c] += Double(blockSum[c])
+                sumOfProducts[c] += Double(blockProducts[c])
+            }
+        }
+    }
+
+    public var parameters: [Parameter] { [weight, bias] }
+    public var buffers: [Parameter] { [runningMean, runningVariance, batchesTracked] }
+    public var description: String { "BatchNorm(\(channels))" }
+
+    public func forward(_ x: Tensor, training: Bool) -> Tensor {
+        precondition(x.rowSize % channels == 0, "\(self) got \(x.rowSize) features per sample")
+        let rows = x.count / channels  // values per channel: batch × pixels
+        let xhat = ensure(&normalized, rows: x.rows, features: x.rowSize)
+        let y = ensure(&output, rows: x.rows, features: x.rowSize)
+        lastWasTraining = training
+        if training {
+            channelSums(x.data, nil, shift: nil, rows: rows)
+            for c in 0..<channels { mean[c] = Float(sum[c] / Double(rows)) }
+            channelSums(x.data, x.data, shift: mean, rows: rows)  // Σ x·(x − μ) = Σ (x − μ)²
+            let shiftedSums = sum
+            for c in 0..<channels {
+                // Σ(x − μ)² = Σ x(x − μ) − μ·Σ(x − μ), and Σ(x − μ) is ~0 but not exactly.
+                let squares = max(sumOfProducts[c] - Double(mean[c]) * (shiftedSums[c] - Double(rows) * Double(mean[c])), 0)
+                let variance = squares / Double(rows)
+                inverseDeviation[c] = Float(1 / (variance + Double(epsilon)).squareRoot())
+                let unbiased = rows > 1 ? squares / Double(rows - 1) : variance
+                runningMean.value[c] = (1 - momentum) * runningMean.value[c] + momentum * mean[c]
+                runningVariance.value[c] = (1 - momentum) * runningVariance.value[c] + momentum * Float(unbiased)
+            }
+            batchesTracked.value[0] += 1
+        } else {
+            for c in 0..<channels {
+                mean[c] = runningMean.value[c]
+                inverseDeviation[c] = 1 / (runningVariance.value[c] + epsilon).squareRoot()
+            }
+        }
+        let gamma = weight.value.data, beta = bias.value.data, mean = self.mean, inverse = inverseDeviation
+        for row in 0..<rows {
+            let values = x.data + row * channels, hat = xhat.data + row * channels, out = y.data + row * channels
+            for c in 0..<channels {
+                hat[c] = (values[c] - mean[c]) * inverse[c]
+                out[c] = gamma[c] * hat[c] + beta[c]
+            }
+        }
+        return y
+    }
+
+    public func backward(_ outputGradient: Tensor) -> Tensor {
+        guard let xhat = normalized else { preconditionFailure("\(self).backward before forward") }
+        let rows = outputGradient.count / channels
+        let dx = ensure(&inputGradient, rows: outputGradient.rows, features: outputGradient.rowSize)
+        let dy = outputGradient.data, hat = xhat.data, gamma = weight.value.data
+        // Σ dy (= dβ) and Σ dy·x̂ (= dγ), per channel.
+        channelSums(dy, hat, shift: nil, rows: rows)
+        for c in 0..<channels {
+            bias.gradient[c] += Float(sum[c])
+            weight.gradient[c] += Float(sumOfProducts[c])
+        }
+        // Per channel: dx = a·dy + b·x̂ + d. In training the batch statistics depend on x too:
+        // dx = γ/σ · (dy − mean(dy) − x̂·mean(dy·x̂)); in inference it is γ/σ · dy.
+        let scale = blockSum, slope = blockProducts, offset = mean
+        for c in 0..<channels {
+            scale[c] = gamma[c] * inverseDeviation[c]
+            slope[c] = lastWasTraining ? -scale[c] * Float(sumOfProducts[c] / Double(rows)) : 0
+            offset[c] = lastWasTraining ? -scale[c] * Float(sum[c] / Double(rows)) : 0
+        }
+        for row in 0..<rows {
+            let g = dy + row * channels, h = hat + row * channels, out = dx.data + row * channels
+            for c in 0..<channels { out[c] = scale[c] * g[c] + slope[c] * h[c] + offset[c] }
+        }
+        return dx
+    }
+}

@@ -1,0 +1,226 @@
+// 2-D convolution by im2col and one GEMM per chunk of the batch.
+//
+// Layout: activations are NHWC, each sample's H·W·C values contiguous with the channels
+// innermost. That makes every im2col row (one output position) a run of kh·kw contiguous
+// copies of C floats, and the GEMM's output (positions × out-channels) is NHWC again, so no
+// transposes are needed between layers. MaxPool and BatchNorm then vectorize over channels.
+//
+// The weight is stored as PyTorch's (O, C, kh, kw) for checkpoints; each step permutes it into
+// the GEMM's (O, kh, kw, C) order (O·C·kh·kw floats, nothing next to the activations), and the
+// gradient back. The batch is processed in chunks of whole samples, so the im2col buffer stays
+// about 2 MB: it is rebuilt in backward instead of kept, which costs one more im2col and saves
+// the hundreds of megabytes a whole-batch column matrix would take.
+
+public struct ImageShape: Equatable, Sendable, CustomStringConvertible {
+    public var channels: Int
+    public var height: Int
+    public var width: Int
+
+    public init(channels: Int, height: Int, width: Int) {
+        self.channels = channels
+        self.height = height
+        self.width = width
+    }
+
+    public var count: Int { channels * height * width }
+    public var description: String { "\(channels)×\(height)×\(width)" }
+}
+
+public final class Conv2D: Layer, WeightedLayer {
+    public let input: ImageShape
+    public let output: ImageShape
+    public let kernelHeight: Int
+    public let kernelWidth: Int
+    public let stride: Int
+    public let padding: Int
+    public let weight: Parameter  // (O, C, kh, kw), PyTorch's layout
+    public let bias: Parameter    // (O)
+    /// The first layer's input gradient is never used; skipping it saves a GEMM and a col2im.
+    public var computesInputGradient = true
+
+    private let patchSize: Int                 // K = kh·kw·C
+    private let samplesPerChunk: Int
+    private var gemmWeight: Tensor             // (O, kh, kw, C): the weight in im2col's order
+    private var gemmWeightGradient: Tensor     // (O, kh, kw, C)
+    private var columns: Tensor                // (chunk·OH·OW, K): one chunk's im2col
+    private var columnGradient: Tensor         // (chunk·OH·OW, K)
+    private var inputReference: Tensor?        // (B, H·W·C), the previous layer's output
+    private var outputBuffer: Tensor?          // (B, OH·OW·O)
+    private var inputGradient: Tensor?         // (B, H·W·C)
+
+    public init(name: String, input: ImageShape, outputChannels: Int, kernelHeight: Int, kernelWidth: Int,
+                stride: Int = 1, padding: Int = 0) {
+        precondition(kernelHeight > 0 && kernelWidth > 0 && stride > 0 && padding >= 0)
+        let outputHeight = (input.height + 2 * padding - kernelHeight) / stride + 1
+        let outputWidth = (input.width + 2 * padding - kernelWidth) / stride + 1
+        precondition(outputHeight > 0 && outputWidth > 0, "a \(kernelHeight)×\(kernelWidth) kernel does not fit \(input)")
+        self.input = input
+        output = ImageShape(channels: outputChannels, height: outputHeight, width: outputWidth)
+        self.kernelHeight = kernelHeight
+        self.kernelWidth = kernelWidth
+        self.stride = stride
+        self.padding = padding
+        weight = Parameter(name: "\(name).weight", shape: [outputChannels, input.channels, kernelHeight, kernelWidth])
+        bias = Parameter(name: "\(name).bias", shape: [outputChannels])
+        patchSize = kernelHeight * kernelWidth * input.channels
+        gemmWeight = Tensor(shape: [outputChannels, patchSize])
+        gemmWeightGradient = Tensor(shape: [outputChannels, patchSize])
+        let positions = outputHeight * outputWidth
+        samplesPerChunk = max(1, (1 << 19) / (positions * patchSize))
+        columns = Tensor(shape: [samplesPerChunk * positions, patchSize])
+        columnGradient = Tensor(shape: [samplesPerChunk * positions, patchSize])
+    }
+
+    public var parameters: [Parameter] { [weight, bias] }
+    public var fanIn: Int { patchSize }
+    public func outputFeatures(inputFeatures: Int) -> Int { output.count }
+    public var description: String {
+        "Conv2D(\(input.channels) → \(output.channels), \(kernelHeight)×\(kernelWidth)"
+            + (stride != 1 ? ", stride \(stride)" : "") + (padding != 0 ? ", pad \(padding)" : "") + ")"
+    }
+
+    public func forward(_ x: Tensor, training: Bool) -> Tensor {
+        precondition(x.rowSize == input.count, "\(self) got \(x.rowSize) features per sample, expected \(input)")
+        let batch = x.rows
+        let y = ensure(&outputBuffer, rows: batch, features: output.count)
+        permuteWeight()
+        let positions = output.height * output.width, outputChannels = output.channels
+        let b = bias.value.data
+        for first in Swift.stride(from: 0, to: batch, by: samplesPerChunk) {
+            let samples = min(samplesPerChunk, batch - first)
+            im2col(x.data, firstSample: first, samples: samples)
+            let rows = samples * positions
+            let destination = y.data + first * output.count
+            for row in 0..<rows { (destination + row * outputChannels).update(from: b, count: outputChannels) }
+            // Y (rows, O) += cols (rows, K) · Wᵀ (K, O)
+            BLAS.sgemm(transposeB: true, m: rows, n: outputChannels, k: patchSize,
+                       a: columns.data, lda: patchSize, b: gemmWeight.data, ldb: patchSize,
+                       beta: 1, c: destination, ldc: outputChannels)
+        }
+        inputReference = x
+        return y
+    }
+
+    public func backward(_ outputGradient: Tensor) -> Tensor {
+        guard let x = inputReference else { preconditionFailure("\(self).backward before forward") }
+        let batch = outputGradient.rows
+        let positions = output.height * output.width, outputChannels = output.channels
+        let dx = ensure(&inputGradient, rows: batch, features: input.count)
+        if computesInputGradient { dx.zero() }
+        gemmWeightGradient.zero()
+        let db = bias.gradient.data
+        for first in Swift.stride(from: 0, to: batch, by: samplesPerChunk) {
+            let samples = min(samplesPerChunk, batch - first)
+            let rows = samples * positions
+            let dy = outputGradient.data + first * output.count
+            im2col(x.data, firstSample: first, samples: samples)
+            // dW (O, K) += dYᵀ (O, rows) · cols (rows, K)
+            BLAS.sgemm(transposeA: true, m: outputChannels, n: patchSize, k: rows,
+                       a: dy, lda: outputChannels, b: columns.data, ldb: patchSize,
+                       beta: 1, c: gemmWeightGradient.data, ldc: patchSize)
+            for row in 0..<rows {
+                let dyRow = dy + row * outputChannels
+                for channel in 0..<outputChannels { db[channel] += dyRow[channel] }
+            }
+            if computesInputGradient {
+                // dCols (rows, K) = dY (rows, O) · W (O, K), then scattered back onto the image.
+                BLAS.sgemm(m: rows, n: patchSize, k: outputChannels,
+                           a: dy, lda: outputChannels, b: gemmWeight.data, ldb: patchSize,
+                           beta: 0, c: columnGradient.data, ldc: patchSize)
+                col2im(dx.data, firstSample: first, samples: samples)
+            }
+        }
+        accumulateWeightGradient()
+        return dx
+    }
+
+    // MARK: Weight layout
+
+    /// (O, C, kh, kw) → (O, kh, kw, C).
+    private func permuteWeight() {
+        let channels = input.channels, taps = kernelHeight * kernelWidth
+        let source = weight.value.data, destination = gemmWeight.data
+        for o in 0..<output.channels {
+            for c in 0..<channels {
+                for tap in 0..<taps { destination[o * patchSize + tap * channels + c] = source[o * patchSize + c * taps + tap] }
+            }
+        }
+    }
+
+    /// gradient (O, C, kh, kw) += (O, kh, kw, C).
+    private func accumulateWeightGradient() {
+        let channels = input.channels, taps = kernelHeight * kernelWidth
+        let source = gemmWeightGradient.data, destination = weight.gradient.data
+        for o in 0..<output.channels {
+            for c in 0..<channels {
+                for tap in 0..<taps { destination[o * patchSize + c * taps + tap] += source[o * patchSize + tap * channels + c] }
+            }
+        }
+    }
+
+    // MARK: im2col and col2im
+
+    /// Row (n, oy, ox) of `columns` = the kh×kw×C patch under output position (oy, ox) of
+    /// sample `firstSample + n`, zeros where it hangs over the padding.
+    private func im2col(_ x: UnsafePointer<Float>, firstSample: Int, samples: Int) {
+        let channels = input.channels, height = input.height, width = input.width
+        var row = columns.data
+        for n in firstSample..<(firstSample + samples) {
+            let image = x + n * input.count
+            for oy in 0..<output.height {
+                for ox in 0..<output.width {
+                    var destination = row
+                    for ky in 0..<kernelHeight {
+                        let iy = oy * stride + ky - padding
+                        let firstX = ox * stride - padding
+                        if iy < 0 || iy >= height {
+                            destination.update(repeating: 0, count: kernelWidth * channels)
+                        } else if firstX >= 0 && firstX + kernelWidth <= width {
+                            // The whole kernel row is inside: kw·C contiguous floats.
+                            destination.update(from: image + (iy * width + firstX) * channels, count: kernelWidth * channels)
+                        } else {
+                            for kx in 0..<kernelWidth {
+                                let ix = firstX + kx
+                                if ix < 0 || ix >= width {
+                                    (destination + kx * channels).update(repeating: 0, count: channels)
+                                } else {
+                                    (destination + kx * channels).update(from: image + (iy * width + ix) * channels, count: channels)
+                                }
+                            }
+                        }
+                        destination += kernelWidth * channels
+                    }
+                    row += patchSize
+                }
+            }
+        }
+    }
+
+    /// The adjoint of im2col: adds each row of `columnGradient` back onto the pixels it came from.
+    private func col2im(_ dx: UnsafeMutablePointer<Float>, firstSample: Int, samples: Int) {
+        let channels = input.channels, height = input.height, width = input.width
+        var row = UnsafePointer(columnGradient.data)
+        for n in firstSample..<(firstSample + samples) {
+            let image = dx + n * input.count
+            for oy in 0..<output.height {
+                for ox in 0..<output.width {
+                    var source = row
+                    for ky in 0..<kernelHeight {
+                        let iy = oy * stride + ky - padding
+                        if iy >= 0 && iy < height {
+                            for kx in 0..<kernelWidth {
+                                let ix = ox * stride + kx - padding
+                                if ix >= 0 && ix < width {
+                                    let pixel = image + (iy * width + ix) * channels, gradient = source + kx * channels
+                                    for c in 0..<channels { pixel[c] += gradient[c] }
+                                }
+                            }
+                        }
+                        source += kernelWidth * channels
+                    }
+                    row += patchSize
+                }
+            }
+        }
+    }
+}

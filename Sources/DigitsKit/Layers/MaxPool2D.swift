@@ -1,0 +1,82 @@
+// Max pooling over kh×kw windows (NHWC, no padding, windows that do not fit are dropped, as
+// PyTorch's default floor mode). Forward keeps, per output value, the index of the input value
+// that won; backward routes the gradient there. Ties go to the first value in row-major window
+// order, so the choice is deterministic.
+
+public final class MaxPool2D: Layer {
+    public let input: ImageShape
+    public let output: ImageShape
+    public let kernel: Int
+    public let stride: Int
+    private var outputBuffer: Tensor?              // (B, OH·OW·C)
+    private var inputGradient: Tensor?             // (B, H·W·C)
+    private var winners: UnsafeMutablePointer<Int32>  // (B, OH·OW·C): index within the sample
+    private var winnerCapacity = 0
+
+    public init(input: ImageShape, kernel: Int, stride: Int? = nil) {
+        let stride = stride ?? kernel
+        precondition(kernel > 0 && stride > 0 && kernel <= input.height && kernel <= input.width)
+        self.input = input
+        self.kernel = kernel
+        self.stride = stride
+        output = ImageShape(channels: input.channels, height: (input.height - kernel) / stride + 1,
+                            width: (input.width - kernel) / stride + 1)
+        winners = .allocate(capacity: 1)
+    }
+
+    deinit { winners.deallocate() }
+
+    public func outputFeatures(inputFeatures: Int) -> Int { output.count }
+    public var description: String { "MaxPool2D(\(kernel)×\(kernel)" + (stride != kernel ? ", stride \(stride)" : "") + ")" }
+
+    public func forward(_ x: Tensor, training: Bool) -> Tensor {
+        precondition(x.rowSize == input.count, "\(self) got \(x.rowSize) features per sample, expected \(input)")
+        let batch = x.rows
+        let y = ensure(&outputBuffer, rows: batch, features: output.count)
+        if batch * output.count > winnerCapacity {
+            winners.deallocate()
+            winnerCapacity = batch * output.count
+            winners = .allocate(capacity: winnerCapacity)
+        }
+        let channels = input.channels, width = input.width
+        for n in 0..<batch {
+            let image = x.data + n * input.count
+            let pooled = y.data + n * output.count
+            let chosen = winners + n * output.count
+            for oy in 0..<output.height {
+                for ox in 0..<output.width {
+                    let out = (oy * output.width + ox) * channels
+                    // Start from the window's first pixel, then let strictly larger values win.
+                    let first = ((oy * stride) * width + ox * stride) * channels
+                    for c in 0..<channels {
+                        pooled[out + c] = image[first + c]
+                        chosen[out + c] = Int32(first + c)
+                    }
+                    for ky in 0..<kernel {
+                        for kx in 0..<kernel where ky != 0 || kx != 0 {
+                            let pixel = ((oy * stride + ky) * width + ox * stride + kx) * channels
+                            for c in 0..<channels where image[pixel + c] > pooled[out + c] {
+                                pooled[out + c] = image[pixel + c]
+                                chosen[out + c] = Int32(pixel + c)
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return y
+    }
+
+    public func backward(_ outputGradient: Tensor) -> Tensor {
+        let batch = outputGradient.rows
+        let dx = ensure(&inputGradient, rows: batch, features: input.count)
+        dx.zero()
+        for n in 0..<batch {
+            let dy = outputGradient.data + n * output.count
+            let chosen = winners + n * output.count
+            let image = dx.data + n * input.count
+            for index in 0..<output.count { image[Int(chosen[index])] += dy[index] }
+        }
+        return dx
+    }
+}
