@@ -2,11 +2,13 @@
 """Runs the same job in digits and in PyTorch, side by side on this machine, and prints the
 ratio. For people who want to check our speed claims; the project never depends on PyTorch.
 
-Job (issue 3's reference): MLP 784-128-64-10, ReLU, dropout 0.2, Adam at 1e-3, batch 128, the
-first 55,000 MNIST training images, no augmentation, N threads. Epoch time is the training loop
-only (no validation), median over the epochs after the first.
+Jobs, chosen with --model: the MLP 784-128-64-10 (ReLU, dropout 0.2), cnn-basic (conv 3×3 1→32,
+ReLU, maxpool 2, conv 3×3 32→64, ReLU, maxpool 2, dense 128, ReLU, dropout 0.5, dense 10) or
+cnn (digits' default CNN, with BatchNorm). Adam at 1e-3, batch 128, the first 55,000 MNIST
+training images, no augmentation, N threads. Epoch time is the training loop only (no
+validation), median over the epochs after the first.
 
-    VENV/bin/python scripts/compare-peers.py [--threads 2] [--epochs 4] [--digits .build/release/digits]
+    VENV/bin/python scripts/compare-peers.py [--model mlp|cnn-basic|cnn] [--threads 2] [--epochs 4]
 
 Needs, in the Python that runs it: torch, numpy, safetensors (for example
 pip install torch==2.13.0+cpu numpy safetensors in a virtualenv outside the repository).
@@ -51,9 +53,45 @@ class MLP(nn.Module):
         return self.fc3(x)
 
 
-def pytorch_epochs(x, y, epochs, batch):
+class CNNBasic(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv1, self.conv2 = nn.Conv2d(1, 32, 3), nn.Conv2d(32, 64, 3)
+        self.fc1, self.fc2 = nn.Linear(1600, 128), nn.Linear(128, 10)
+        self.dropout = nn.Dropout(0.5)
+
+    def forward(self, x):
+        x = torch.max_pool2d(torch.relu(self.conv1(x)), 2)
+        x = torch.max_pool2d(torch.relu(self.conv2(x)), 2)
+        return self.fc2(self.dropout(torch.relu(self.fc1(torch.flatten(x, 1)))))
+
+
+class CNN(nn.Module):
+    """digits' default cnn: conv-bn-relu ×2, pool, ×2, pool, fc256-bn-relu-dropout, fc10."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv1, self.bn1 = nn.Conv2d(1, 32, 3), nn.BatchNorm2d(32)
+        self.conv2, self.bn2 = nn.Conv2d(32, 32, 3), nn.BatchNorm2d(32)
+        self.conv3, self.bn3 = nn.Conv2d(32, 64, 3), nn.BatchNorm2d(64)
+        self.conv4, self.bn4 = nn.Conv2d(64, 64, 3), nn.BatchNorm2d(64)
+        self.fc1, self.bn5, self.fc2 = nn.Linear(1024, 256), nn.BatchNorm1d(256), nn.Linear(256, 10)
+        self.dropout = nn.Dropout(0.4)
+
+    def forward(self, x):
+        x = torch.relu(self.bn1(self.conv1(x)))
+        x = torch.max_pool2d(torch.relu(self.bn2(self.conv2(x))), 2)
+        x = torch.relu(self.bn3(self.conv3(x)))
+        x = torch.max_pool2d(torch.relu(self.bn4(self.conv4(x))), 2)
+        return self.fc2(self.dropout(torch.relu(self.bn5(self.fc1(torch.flatten(x, 1))))))
+
+
+MODELS = {"mlp": (lambda: MLP(0.2), "0.2"), "cnn-basic": (CNNBasic, "0.5"), "cnn": (CNN, "0.4")}
+
+
+def pytorch_epochs(name, x, y, epochs, batch):
     torch.manual_seed(1)
-    model = MLP(0.2)
+    model = MODELS[name][0]()
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
     loss_function = nn.CrossEntropyLoss()
     times = []
@@ -71,8 +109,8 @@ def pytorch_epochs(x, y, epochs, batch):
     return times
 
 
-def digits_epochs(binary, data, epochs, threads, output):
-    command = [binary, "train", "--data", data, "--epochs", str(epochs), "--dropout", "0.2",
+def digits_epochs(name, binary, data, epochs, threads, output):
+    command = [binary, "train", "--model", name, "--data", data, "--epochs", str(epochs), "--dropout", MODELS[name][1],
                "--learning-rate", "0.001", "--schedule", "constant", "--batch-size", "128", "--augment", "none",
                "--threads", str(threads), "--output", output, "--json"]
     result = subprocess.run(command, capture_output=True, text=True, check=True)
@@ -83,6 +121,7 @@ def digits_epochs(binary, data, epochs, threads, output):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--model", choices=sorted(MODELS), default="mlp")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--epochs", type=int, default=4)
     parser.add_argument("--data", default="datasets/mnist")
@@ -92,28 +131,29 @@ def main():
 
     images = read_idx(os.path.join(args.data, "train-images-idx3-ubyte.gz"))[:55000]
     labels = read_idx(os.path.join(args.data, "train-labels-idx1-ubyte.gz"))[:55000]
-    x = torch.from_numpy(((images.reshape(-1, 784).astype(np.float32) / 255) - 0.1307) / 0.3081)
+    shape = (-1, 784) if args.model == "mlp" else (-1, 1, 28, 28)
+    x = torch.from_numpy(((images.reshape(shape).astype(np.float32) / 255) - 0.1307) / 0.3081)
     y = torch.from_numpy(labels.astype(np.int64))
 
     with tempfile.TemporaryDirectory() as directory:
-        checkpoint = os.path.join(directory, "mlp.safetensors")
-        ours, final, blas = digits_epochs(args.digits, args.data, args.epochs, args.threads, checkpoint)
-        theirs = pytorch_epochs(x, y, args.epochs, 128)
+        checkpoint = os.path.join(directory, "model.safetensors")
+        ours, final, blas = digits_epochs(args.model, args.digits, args.data, args.epochs, args.threads, checkpoint)
+        theirs = pytorch_epochs(args.model, x, y, args.epochs, 128)
 
         # Interop: PyTorch loads the digits checkpoint by name, strictly, and agrees on accuracy.
         from safetensors.torch import load_file
-        model = MLP(0.2)
+        model = MODELS[args.model][0]()
         model.load_state_dict(load_file(checkpoint), strict=True)
         model.eval()
         test_images = read_idx(os.path.join(args.data, "t10k-images-idx3-ubyte.gz"))
         test_labels = torch.from_numpy(read_idx(os.path.join(args.data, "t10k-labels-idx1-ubyte.gz")).astype(np.int64))
-        test_x = torch.from_numpy(((test_images.reshape(-1, 784).astype(np.float32) / 255) - 0.1307) / 0.3081)
+        test_x = torch.from_numpy(((test_images.reshape(shape).astype(np.float32) / 255) - 0.1307) / 0.3081)
         with torch.no_grad():
             torch_accuracy = (model(test_x).argmax(1) == test_labels).float().mean().item()
 
     ours_median, theirs_median = statistics.median(ours[1:]), statistics.median(theirs[1:])
     print(f"{blas}")
-    print(f"torch {torch.__version__}, {args.threads} threads")
+    print(f"model {args.model}; torch {torch.__version__}, {args.threads} threads")
     print(f"digits  epoch seconds: {', '.join(f'{t:.3f}' for t in ours)}  median {ours_median:.3f}")
     print(f"PyTorch epoch seconds: {', '.join(f'{t:.3f}' for t in theirs)}  median {theirs_median:.3f}")
     print(f"ratio digits/PyTorch: {ours_median / theirs_median:.2f}")

@@ -177,14 +177,14 @@ public final class Conv2D: Layer, WeightedLayer {
                             destination.update(repeating: 0, count: kernelWidth * channels)
                         } else if firstX >= 0 && firstX + kernelWidth <= width {
                             // The whole kernel row is inside: kw·C contiguous floats.
-                            destination.update(from: image + (iy * width + firstX) * channels, count: kernelWidth * channels)
+                            copy(image + (iy * width + firstX) * channels, to: destination, count: kernelWidth * channels)
                         } else {
                             for kx in 0..<kernelWidth {
                                 let ix = firstX + kx
                                 if ix < 0 || ix >= width {
                                     (destination + kx * channels).update(repeating: 0, count: channels)
                                 } else {
-                                    (destination + kx * channels).update(from: image + (iy * width + ix) * channels, count: channels)
+                                    copy(image + (iy * width + ix) * channels, to: destination + kx * channels, count: channels)
                                 }
                             }
                         }
@@ -194,6 +194,14 @@ public final class Conv2D: Layer, WeightedLayer {
                 }
             }
         }
+    }
+
+    /// A short copy without a memmove call: the runs are kw·C floats, often only 3.
+    @inline(__always)
+    private func copy(_ source: UnsafePointer<Float>, to destination: UnsafeMutablePointer<Float>, count: Int) {
+        var i = 0
+        while i + 16 <= count { store16(load16(source + i), destination + i); i += 16 }
+        while i < count { destination[i] = source[i]; i += 1 }
     }
 
     /// The adjoint of im2col: adds each row of `columnGradient` back onto the pixels it came from.
@@ -212,7 +220,9 @@ public final class Conv2D: Layer, WeightedLayer {
                                 let ix = ox * stride + kx - padding
                                 if ix >= 0 && ix < width {
                                     let pixel = image + (iy * width + ix) * channels, gradient = source + kx * channels
-                                    for c in 0..<channels { pixel[c] += gradient[c] }
+                                    var c = 0
+                                    while c + 16 <= channels { store16(load16(pixel + c) + load16(gradient + c), pixel + c); c += 16 }
+                                    while c < channels { pixel[c] += gradient[c]; c += 1 }
                                 }
                             }
                         }

@@ -26,6 +26,8 @@ public final class MaxPool2D: Layer {
 
     deinit { winners.deallocate() }
 
+    private static let lanes = SIMD16<Int32>(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15)
+
     public func outputFeatures(inputFeatures: Int) -> Int { output.count }
     public var description: String { "MaxPool2D(\(kernel)×\(kernel)" + (stride != kernel ? ", stride \(stride)" : "") + ")" }
 
@@ -48,18 +50,36 @@ public final class MaxPool2D: Layer {
                     let out = (oy * output.width + ox) * channels
                     // Start from the window's first pixel, then let strictly larger values win.
                     let first = ((oy * stride) * width + ox * stride) * channels
-                    for c in 0..<channels {
-                        pooled[out + c] = image[first + c]
-                        chosen[out + c] = Int32(first + c)
-                    }
-                    for ky in 0..<kernel {
-                        for kx in 0..<kernel where ky != 0 || kx != 0 {
-                            let pixel = ((oy * stride + ky) * width + ox * stride + kx) * channels
-                            for c in 0..<channels where image[pixel + c] > pooled[out + c] {
-                                pooled[out + c] = image[pixel + c]
-                                chosen[out + c] = Int32(pixel + c)
+                    var c = 0
+                    // 16 channels at a time: compare, then take the larger values and their
+                    // indices where strictly larger (the first maximum wins ties).
+                    while c + 16 <= channels {
+                        var best = load16(image + first + c)
+                        var index = SIMD16<Int32>(repeating: Int32(first + c)) &+ Self.lanes
+                        for ky in 0..<kernel {
+                            for kx in 0..<kernel where ky != 0 || kx != 0 {
+                                let pixel = ((oy * stride + ky) * width + ox * stride + kx) * channels + c
+                                let values = load16(image + pixel)
+                                let larger = values .> best
+                                best.replace(with: values, where: larger)
+                                index.replace(with: SIMD16<Int32>(repeating: Int32(pixel)) &+ Self.lanes, where: larger)
                             }
                         }
+                        store16(best, pooled + out + c)
+                        UnsafeMutableRawPointer(chosen + out + c).storeBytes(of: index, as: SIMD16<Int32>.self)
+                        c += 16
+                    }
+                    while c < channels {
+                        var best = image[first + c], index = first + c
+                        for ky in 0..<kernel {
+                            for kx in 0..<kernel where ky != 0 || kx != 0 {
+                                let pixel = ((oy * stride + ky) * width + ox * stride + kx) * channels + c
+                                if image[pixel] > best { best = image[pixel]; index = pixel }
+                            }
+                        }
+                        pooled[out + c] = best
+                        chosen[out + c] = Int32(index)
+                        c += 1
                     }
                 }
             }
