@@ -44,9 +44,11 @@ public final class Activation: Layer {
         let x = input.data, y = output.data, n = input.count
         switch function {
         case .relu:
-            var i = 0
-            while i + 16 <= n { let v = load16(x + i); store16(v.replacing(with: 0, where: v .< 0), y + i); i += 16 }
-            while i < n { y[i] = max(x[i], 0); i += 1 }
+            Parallel.split(n, minimumPerWorker: 1 << 16, alignment: 16) { part in
+                var i = part.lowerBound
+                while i + 16 <= part.upperBound { let v = load16(x + i); store16(v.replacing(with: 0, where: v .< 0), y + i); i += 16 }
+                while i < part.upperBound { y[i] = max(x[i], 0); i += 1 }
+            }
         case .leakyRelu:
             for i in 0..<n { y[i] = x[i] > 0 ? x[i] : ActivationFunction.leak * x[i] }
         case .sigmoid:
@@ -75,12 +77,14 @@ public final class Activation: Layer {
         let dy = outputGradient.data, x = input.data, y = output.data, n = input.count
         switch function {
         case .relu:
-            var i = 0
-            while i + 16 <= n {
-                store16(load16(dy + i).replacing(with: 0, where: load16(x + i) .<= 0), dx + i)
-                i += 16
+            Parallel.split(n, minimumPerWorker: 1 << 16, alignment: 16) { part in
+                var i = part.lowerBound
+                while i + 16 <= part.upperBound {
+                    store16(load16(dy + i).replacing(with: 0, where: load16(x + i) .<= 0), dx + i)
+                    i += 16
+                }
+                while i < part.upperBound { dx[i] = x[i] > 0 ? dy[i] : 0; i += 1 }
             }
-            while i < n { dx[i] = x[i] > 0 ? dy[i] : 0; i += 1 }
         case .leakyRelu:
             for i in 0..<n { dx[i] = x[i] > 0 ? dy[i] : ActivationFunction.leak * dy[i] }
         case .sigmoid:

@@ -42,8 +42,8 @@ public final class Conv2D: Layer, WeightedLayer {
     private let samplesPerChunk: Int
     private var gemmWeight: Tensor             // (O, kh, kw, C): the weight in im2col's order
     private var gemmWeightGradient: Tensor     // (O, kh, kw, C)
-    private var columns: Tensor                // (chunk·OH·OW, K): one chunk's im2col
-    private var columnGradient: Tensor         // (chunk·OH·OW, K)
+    private var columns: Tensor?               // (B·OH·OW, K): the batch's im2col, kept for backward
+    private var columnGradient: Tensor         // (chunk·OH·OW, K): one chunk's dCols
     private var inputReference: Tensor?        // (B, H·W·C), the previous layer's output
     private var outputBuffer: Tensor?          // (B, OH·OW·O)
     private var inputGradient: Tensor?         // (B, H·W·C)
@@ -67,7 +67,6 @@ public final class Conv2D: Layer, WeightedLayer {
         gemmWeightGradient = Tensor(shape: [outputChannels, patchSize])
         let positions = outputHeight * outputWidth
         samplesPerChunk = max(1, (1 << 19) / (positions * patchSize))
-        columns = Tensor(shape: [samplesPerChunk * positions, patchSize])
         columnGradient = Tensor(shape: [samplesPerChunk * positions, patchSize])
     }
 
@@ -85,18 +84,15 @@ public final class Conv2D: Layer, WeightedLayer {
         let y = ensure(&outputBuffer, rows: batch, features: output.count)
         permuteWeight()
         let positions = output.height * output.width, outputChannels = output.channels
+        let rows = batch * positions
+        let columns = ensure(&columns, rows: rows, features: patchSize)
+        im2col(x.data, into: columns.data, firstSample: 0, samples: batch)
         let b = bias.value.data
-        for first in Swift.stride(from: 0, to: batch, by: samplesPerChunk) {
-            let samples = min(samplesPerChunk, batch - first)
-            im2col(x.data, firstSample: first, samples: samples)
-            let rows = samples * positions
-            let destination = y.data + first * output.count
-            for row in 0..<rows { (destination + row * outputChannels).update(from: b, count: outputChannels) }
-            // Y (rows, O) += cols (rows, K) · Wᵀ (K, O)
-            BLAS.sgemm(transposeB: true, m: rows, n: outputChannels, k: patchSize,
-                       a: columns.data, lda: patchSize, b: gemmWeight.data, ldb: patchSize,
-                       beta: 1, c: destination, ldc: outputChannels)
-        }
+        for row in 0..<rows { (y.data + row * outputChannels).update(from: b, count: outputChannels) }
+        // Y (B·OH·OW, O) += cols (B·OH·OW, K) · Wᵀ (K, O)
+        BLAS.sgemm(transposeB: true, m: rows, n: outputChannels, k: patchSize,
+                   a: columns.data, lda: patchSize, b: gemmWeight.data, ldb: patchSize,
+                   beta: 1, c: y.data, ldc: outputChannels)
         inputReference = x
         return y
     }
@@ -107,25 +103,23 @@ public final class Conv2D: Layer, WeightedLayer {
         let positions = output.height * output.width, outputChannels = output.channels
         let dx = ensure(&inputGradient, rows: batch, features: input.count)
         if computesInputGradient { dx.zero() }
-        gemmWeightGradient.zero()
-        let db = bias.gradient.data
-        for first in Swift.stride(from: 0, to: batch, by: samplesPerChunk) {
-            let samples = min(samplesPerChunk, batch - first)
-            let rows = samples * positions
-            let dy = outputGradient.data + first * output.count
-            im2col(x.data, firstSample: first, samples: samples)
-            // dW (O, K) += dYᵀ (O, rows) · cols (rows, K)
-            BLAS.sgemm(transposeA: true, m: outputChannels, n: patchSize, k: rows,
-                       a: dy, lda: outputChannels, b: columns.data, ldb: patchSize,
-                       beta: 1, c: gemmWeightGradient.data, ldc: patchSize)
-            for row in 0..<rows {
-                let dyRow = dy + row * outputChannels
-                for channel in 0..<outputChannels { db[channel] += dyRow[channel] }
-            }
-            if computesInputGradient {
+        guard let columns else { preconditionFailure("\(self).backward before forward") }
+        let rows = batch * positions
+        // dW (O, K) = dYᵀ (O, B·OH·OW) · cols (B·OH·OW, K)
+        BLAS.sgemm(transposeA: true, m: outputChannels, n: patchSize, k: rows,
+                   a: outputGradient.data, lda: outputChannels, b: columns.data, ldb: patchSize,
+                   beta: 0, c: gemmWeightGradient.data, ldc: patchSize)
+        let db = bias.gradient.data, dyAll = outputGradient.data
+        for row in 0..<rows {
+            let dyRow = dyAll + row * outputChannels
+            for channel in 0..<outputChannels { db[channel] += dyRow[channel] }
+        }
+        if computesInputGradient {
+            for first in Swift.stride(from: 0, to: batch, by: samplesPerChunk) {
+                let samples = min(samplesPerChunk, batch - first)
                 // dCols (rows, K) = dY (rows, O) · W (O, K), then scattered back onto the image.
-                BLAS.sgemm(m: rows, n: patchSize, k: outputChannels,
-                           a: dy, lda: outputChannels, b: gemmWeight.data, ldb: patchSize,
+                BLAS.sgemm(m: samples * positions, n: patchSize, k: outputChannels,
+                           a: dyAll + first * output.count, lda: outputChannels, b: gemmWeight.data, ldb: patchSize,
                            beta: 0, c: columnGradient.data, ldc: patchSize)
                 col2im(dx.data, firstSample: first, samples: samples)
             }
@@ -162,10 +156,12 @@ public final class Conv2D: Layer, WeightedLayer {
 
     /// Row (n, oy, ox) of `columns` = the kh×kw×C patch under output position (oy, ox) of
     /// sample `firstSample + n`, zeros where it hangs over the padding.
-    private func im2col(_ x: UnsafePointer<Float>, firstSample: Int, samples: Int) {
+    private func im2col(_ x: UnsafePointer<Float>, into columns: UnsafeMutablePointer<Float>, firstSample: Int, samples: Int) {
         let channels = input.channels, height = input.height, width = input.width
-        var row = columns.data
-        for n in firstSample..<(firstSample + samples) {
+        let positions = output.height * output.width
+        Parallel.split(samples, minimumPerWorker: 2) { part in
+        var row = columns + part.lowerBound * positions * patchSize
+        for n in (firstSample + part.lowerBound)..<(firstSample + part.upperBound) {
             let image = x + n * input.count
             for oy in 0..<output.height {
                 for ox in 0..<output.width {
@@ -194,6 +190,7 @@ public final class Conv2D: Layer, WeightedLayer {
                 }
             }
         }
+        }
     }
 
     /// A short copy without a memmove call: the runs are kw·C floats, often only 3.
@@ -207,8 +204,10 @@ public final class Conv2D: Layer, WeightedLayer {
     /// The adjoint of im2col: adds each row of `columnGradient` back onto the pixels it came from.
     private func col2im(_ dx: UnsafeMutablePointer<Float>, firstSample: Int, samples: Int) {
         let channels = input.channels, height = input.height, width = input.width
-        var row = UnsafePointer(columnGradient.data)
-        for n in firstSample..<(firstSample + samples) {
+        let positions = output.height * output.width
+        Parallel.split(samples, minimumPerWorker: 2) { part in
+        var row = UnsafePointer(columnGradient.data + part.lowerBound * positions * patchSize)
+        for n in (firstSample + part.lowerBound)..<(firstSample + part.upperBound) {
             let image = dx + n * input.count
             for oy in 0..<output.height {
                 for ox in 0..<output.width {
@@ -231,6 +230,7 @@ public final class Conv2D: Layer, WeightedLayer {
                     row += patchSize
                 }
             }
+        }
         }
     }
 }

@@ -41,7 +41,9 @@ public final class MaxPool2D: Layer {
             winners = .allocate(capacity: winnerCapacity)
         }
         let channels = input.channels, width = input.width
-        for n in 0..<batch {
+        let winners = self.winners
+        Parallel.split(batch, minimumPerWorker: 8) { samples in
+        for n in samples {
             let image = x.data + n * input.count
             let pooled = y.data + n * output.count
             let chosen = winners + n * output.count
@@ -84,18 +86,22 @@ public final class MaxPool2D: Layer {
                 }
             }
         }
+        }
         return y
     }
 
     public func backward(_ outputGradient: Tensor) -> Tensor {
         let batch = outputGradient.rows
         let dx = ensure(&inputGradient, rows: batch, features: input.count)
-        dx.zero()
-        for n in 0..<batch {
-            let dy = outputGradient.data + n * output.count
-            let chosen = winners + n * output.count
-            let image = dx.data + n * input.count
-            for index in 0..<output.count { image[Int(chosen[index])] += dy[index] }
+        let winners = self.winners
+        Parallel.split(batch, minimumPerWorker: 8) { samples in
+            (dx.data + samples.lowerBound * input.count).update(repeating: 0, count: samples.count * input.count)
+            for n in samples {
+                let dy = outputGradient.data + n * output.count
+                let chosen = winners + n * output.count
+                let image = dx.data + n * input.count
+                for index in 0..<output.count { image[Int(chosen[index])] += dy[index] }
+            }
         }
         return dx
     }

@@ -14,9 +14,24 @@ public enum BLAS {
     }
 
     public static var threads: Int {
-        get { Int(openblas_get_num_threads()) }
-        set { openblas_set_num_threads(Int32(newValue)) }
+        get { Parallel.workers }
+        set {
+            Parallel.workers = max(1, newValue)
+            openblas_set_num_threads(splitsProducts ? 1 : Int32(Parallel.workers))
+        }
     }
+
+    /// Who runs large products on several threads. false: OpenBLAS's own threads, which spin
+    /// between calls, so the many small products of the MLP start at once. true: sgemm below
+    /// splits each large product into one single-threaded part per worker, on the same workers
+    /// as the loops between the products (im2col, pooling), which OpenBLAS's spinning threads
+    /// would otherwise slow down. The convolutional models train about 10% faster this way.
+    nonisolated(unsafe) public static var splitsProducts = false {
+        didSet { threads = Parallel.workers }
+    }
+
+    /// Products smaller than this many multiply-adds run on one thread when splitting.
+    static let splitThreshold = 1 << 20
 
     /// C (m×n) = alpha · op(A) · op(B) + beta · C, where op(A) is m×k and op(B) is k×n.
     /// `lda`, `ldb` and `ldc` are the row strides of A, B and C as stored.
@@ -26,6 +41,32 @@ public enum BLAS {
                              b: UnsafePointer<Float>, ldb: Int,
                              beta: Float = 0,
                              c: UnsafeMutablePointer<Float>, ldc: Int) {
+        if splitsProducts && Parallel.workers > 1 && m * n * k >= splitThreshold && max(m, n) >= 2 * Parallel.workers {
+            // Disjoint blocks of C: rows when C is tall, columns otherwise. Each element is
+            // computed by one call, the same way whatever the timing.
+            let (a, b, c) = (UncheckedSendable(a), UncheckedSendable(b), UncheckedSendable(c))
+            if m >= n {
+                Parallel.split(m) { rows in
+                    let aBlock = transposeA ? a.value + rows.lowerBound : a.value + rows.lowerBound * lda
+                    single(transposeA, transposeB, rows.count, n, k, alpha, aBlock, lda, b.value, ldb, beta,
+                           c.value + rows.lowerBound * ldc, ldc)
+                }
+            } else {
+                Parallel.split(n) { columns in
+                    let bBlock = transposeB ? b.value + columns.lowerBound * ldb : b.value + columns.lowerBound
+                    single(transposeA, transposeB, m, columns.count, k, alpha, a.value, lda, bBlock, ldb, beta,
+                           c.value + columns.lowerBound, ldc)
+                }
+            }
+            return
+        }
+        single(transposeA, transposeB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+    }
+
+    @inline(__always)
+    private static func single(_ transposeA: Bool, _ transposeB: Bool, _ m: Int, _ n: Int, _ k: Int, _ alpha: Float,
+                               _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>, _ ldb: Int,
+                               _ beta: Float, _ c: UnsafeMutablePointer<Float>, _ ldc: Int) {
         cblas_sgemm(CblasRowMajor,
                     transposeA ? CblasTrans : CblasNoTrans,
                     transposeB ? CblasTrans : CblasNoTrans,

@@ -121,6 +121,9 @@ public struct Architecture: Codable, Equatable, Sendable {
                             normalization: .mnist, layers: layers)
     }
 
+    /// True when the model has convolutions (which run best with BLAS.splitsProducts).
+    public var isConvolutional: Bool { layers.contains { $0.kind == .conv2d } }
+
     public func json() -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
