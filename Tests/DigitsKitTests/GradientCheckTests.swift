@@ -11,10 +11,11 @@ import Testing
 /// rounding error about ε·|L|/h ≈ 1e−5·|L|; so |analytic − numeric| ≤ 2e−3 + 2e−2·|numeric|
 /// separates a correct gradient (errors ~1e−4) from a wrong one (errors ~1e−1 or more).
 /// Inputs are kept at least 0.1 away from ReLU's kink so the function is smooth there.
-func checkGradients(of layer: any Layer, input: Tensor, beforeForward: () -> Void = {}, sourceLocation: SourceLocation = #_sourceLocation) {
+func checkGradients(of layer: any Layer, input: Tensor, training: Bool = true, beforeForward: () -> Void = {},
+                    sourceLocation: SourceLocation = #_sourceLocation) {
     let random = RandomGenerator(seed: 99)
     beforeForward()
-    let output = layer.forward(input, training: true)
+    let output = layer.forward(input, training: training)
     let weights = Tensor(shape: output.shape, values: (0..<output.count).map { _ in random.nextUnitFloat() * 2 - 1 })
     for parameter in layer.parameters { parameter.gradient.zero() }
     let analyticInput = layer.backward(weights).array
@@ -22,7 +23,7 @@ func checkGradients(of layer: any Layer, input: Tensor, beforeForward: () -> Voi
 
     func loss() -> Double {
         beforeForward()
-        let y = layer.forward(input, training: true)
+        let y = layer.forward(input, training: training)
         return (0..<y.count).reduce(0.0) { $0 + Double(y[$1]) * Double(weights[$1]) }
     }
     func numeric(_ tensor: Tensor, _ index: Int) -> Double {
@@ -40,7 +41,7 @@ func checkGradients(of layer: any Layer, input: Tensor, beforeForward: () -> Voi
         #expect(error <= 2e-3 + 2e-2 * abs(numeric), "\(layer) \(what): analytic \(analytic), numeric \(numeric)",
                 sourceLocation: sourceLocation)
     }
-    if !(layer is Linear) || (layer as! Linear).computesInputGradient {
+    if (layer as? any WeightedLayer)?.computesInputGradient ?? true {
         for index in 0..<input.count { compare(analyticInput[index], numeric(input, index), "dInput[\(index)]") }
     }
     for (parameter, analytic) in zip(layer.parameters, analyticParameters) {

@@ -9,8 +9,9 @@ public struct EvaluationResult: Sendable {
 
 public enum Evaluator {
     public static func evaluate(_ model: Sequential, on dataset: DigitDataset, indices: [Int],
-                                batchSize: Int = 1000) -> EvaluationResult {
-        let assembler = BatchAssembler(dataset: dataset, normalization: model.architecture.normalization, batchSize: batchSize)
+                                batchSize: Int? = nil) -> EvaluationResult {
+        let assembler = BatchAssembler(dataset: dataset, normalization: model.architecture.normalization,
+                                       batchSize: batchSize ?? model.architecture.inferenceBatchSize)
         return evaluate(model, assembler: assembler, indices: indices)
     }
 

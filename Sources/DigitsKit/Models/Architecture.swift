@@ -124,6 +124,10 @@ public struct Architecture: Codable, Equatable, Sendable {
     /// True when the model has convolutions (which run best with BLAS.splitsProducts).
     public var isConvolutional: Bool { layers.contains { $0.kind == .conv2d } }
 
+    /// Images per inference batch: large for the MLP, whose layers are small; 128 for the CNNs,
+    /// whose per-layer buffers grow with the batch (1000 images would need gigabytes).
+    public var inferenceBatchSize: Int { isConvolutional ? 128 : 1000 }
+
     public func json() -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]

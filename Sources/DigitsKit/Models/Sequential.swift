@@ -40,10 +40,12 @@ public final class Sequential {
                 source: String = "<model>") throws {
         func invalid(_ reason: String) -> ModelError { .invalidArchitecture(path: source, reason: reason) }
         let input = architecture.input
-        guard input.count == 3, input.allSatisfy({ $0 > 0 }), input.reduce(1, *) <= 1 << 24 else {
-            throw invalid("input shape \(input) is not [channels, height, width]")
+        guard !input.isEmpty, input.count <= 3, input.allSatisfy({ $0 > 0 && $0 <= 1 << 24 }), input.reduce(1, *) <= 1 << 24 else {
+            throw invalid("input shape \(input) is not [features] or [channels, height, width]")
         }
-        var shape = Shape.image(ImageShape(channels: input[0], height: input[1], width: input[2]))
+        // [C, H, W] is an image; any other shape is a flat vector of features.
+        var shape = input.count == 3 ? Shape.image(ImageShape(channels: input[0], height: input[1], width: input[2]))
+            : Shape.flat(input.reduce(1, *))
         var layers: [any Layer] = []
         var pending: (any WeightedLayer)?
         func positive(_ values: Int?...) -> Bool { values.allSatisfy { ($0 ?? 0) > 0 } }

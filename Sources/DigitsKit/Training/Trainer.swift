@@ -142,7 +142,8 @@ public final class Trainer {
         validationIndices = Array(trainCount..<dataset.count)
         order = trainIndices
         assembler = BatchAssembler(dataset: dataset, normalization: architecture.normalization, batchSize: options.batchSize)
-        evaluationAssembler = BatchAssembler(dataset: dataset, normalization: architecture.normalization, batchSize: 1000)
+        evaluationAssembler = BatchAssembler(dataset: dataset, normalization: architecture.normalization,
+                                             batchSize: architecture.inferenceBatchSize)
         logitsGradient = Tensor(shape: [options.batchSize, architecture.classes])
         bestWeights = model.savedTensors.map { $0.value.array }
         let augmentation = options.augmentation

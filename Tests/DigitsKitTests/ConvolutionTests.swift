@@ -1,0 +1,210 @@
+// The convolutional layers: gradient checks against central differences (Conv2D with several
+// kernels, strides and paddings; MaxPool2D; Flatten; BatchNorm in training and inference), a
+// direct reference convolution in PyTorch's layout, deterministic max-pool ties, and the CNN
+// models built, saved and reloaded.
+import Foundation
+import Testing
+@testable import DigitsKit
+
+/// Values spaced at least 0.05 apart, shuffled: no two within a max-pool window come closer
+/// than the check's 2h = 0.02, so the winner never changes during the check.
+func distinctInput(rows: Int, features: Int, seed: UInt64) -> Tensor {
+    var order = Array(0..<rows * features)
+    RandomGenerator(seed: seed).shuffle(&order)
+    return Tensor(shape: [rows, features], values: order.map { Float($0) * 0.05 - Float(rows * features) * 0.025 })
+}
+
+/// out[n, oy, ox, o] = b[o] + Σ_c,ky,kx w[o, c, ky, kx] · x[n, oy·s + ky − p, ox·s + kx − p, c]
+/// (NHWC activations, PyTorch's weight layout, zero padding), the slow obvious way.
+func referenceConvolution(_ conv: Conv2D, _ x: Tensor) -> [Float] {
+    let input = conv.input, output = conv.output
+    var result: [Float] = []
+    for n in 0..<x.rows {
+        for oy in 0..<output.height {
+            for ox in 0..<output.width {
+                for o in 0..<output.channels {
+                    var sum = Double(conv.bias.value[o])
+                    for c in 0..<input.channels {
+                        for ky in 0..<conv.kernelHeight {
+                            for kx in 0..<conv.kernelWidth {
+                                let iy = oy * conv.stride + ky - conv.padding, ix = ox * conv.stride + kx - conv.padding
+                                guard iy >= 0, iy < input.height, ix >= 0, ix < input.width else { continue }
+                                let w = conv.weight.value[((o * input.channels + c) * conv.kernelHeight + ky) * conv.kernelWidth + kx]
+                                sum += Double(w) * Double(x[n * input.count + (iy * input.width + ix) * input.channels + c])
+                            }
+                        }
+                    }
+                    result.append(Float(sum))
+                }
+            }
+        }
+    }
+    return result
+}
+
+@Suite struct ConvolutionTests {
+    static let geometries: [(kernelHeight: Int, kernelWidth: Int, stride: Int, padding: Int)] = [
+        (3, 3, 1, 0), (3, 3, 2, 1), (2, 3, 1, 2), (3, 3, 2, 0), (1, 1, 1, 0),
+    ]
+
+    static func conv(_ geometry: (kernelHeight: Int, kernelWidth: Int, stride: Int, padding: Int), seed: UInt64) -> Conv2D {
+        let conv = Conv2D(name: "conv", input: ImageShape(channels: 2, height: 5, width: 6), outputChannels: 3,
+                          kernelHeight: geometry.kernelHeight, kernelWidth: geometry.kernelWidth,
+                          stride: geometry.stride, padding: geometry.padding)
+        conv.initialize(.he, using: RandomGenerator(seed: seed))
+        for o in 0..<3 { conv.bias.value[o] = Float(o) * 0.2 - 0.2 }
+        return conv
+    }
+
+    @Test(arguments: 0..<5)
+    func convolutionGradients(geometry index: Int) {
+        let layer = Self.conv(Self.geometries[index], seed: UInt64(index))
+        checkGradients(of: layer, input: smoothInput(rows: 2, features: layer.input.count, seed: 10 + UInt64(index)))
+    }
+
+    @Test(arguments: 0..<5)
+    func convolutionMatchesTheReference(geometry index: Int) {
+        let layer = Self.conv(Self.geometries[index], seed: 20 + UInt64(index))
+        let x = smoothInput(rows: 3, features: layer.input.count, seed: 30)
+        let y = layer.forward(x, training: false).array
+        let expected = referenceConvolution(layer, x)
+        #expect(y.count == expected.count)
+        let worst = zip(y, expected).map { abs($0 - $1) }.max() ?? 0
+        #expect(worst < 1e-5, "largest difference \(worst)")
+    }
+
+    /// Larger than one im2col chunk and more than one worker: the chunks and the split loops
+    /// must give exactly what one worker gives.
+    @Test func convolutionIsTheSameOnTwoWorkers() {
+        let make = { () -> Conv2D in
+            let conv = Conv2D(name: "c", input: ImageShape(channels: 8, height: 12, width: 12), outputChannels: 16,
+                              kernelHeight: 3, kernelWidth: 3, padding: 1)
+            conv.initialize(.he, using: RandomGenerator(seed: 4))
+            return conv
+        }
+        let x = smoothInput(rows: 70, features: 8 * 12 * 12, seed: 5)
+        let dy = smoothInput(rows: 70, features: 16 * 12 * 12, seed: 6)
+        func run(workers: Int) -> ([Float], [Float], [Float]) {
+            let saved = Parallel.workers
+            defer { Parallel.workers = saved }
+            Parallel.workers = workers
+            let conv = make()
+            let y = conv.forward(x, training: true).array
+            let dx = conv.backward(dy).array
+            return (y, dx, conv.weight.gradient.array)
+        }
+        let one = run(workers: 1), two = run(workers: 2)
+        let same = one.0 == two.0 && one.1 == two.1 && one.2 == two.2
+        #expect(same)
+    }
+
+    @Test func maxPoolGradients() {
+        let pool = MaxPool2D(input: ImageShape(channels: 3, height: 6, width: 6), kernel: 2)
+        checkGradients(of: pool, input: distinctInput(rows: 2, features: 3 * 36, seed: 1))
+        // Overlapping windows (3×3, stride 2), and 17 channels: the 16-wide path and the rest.
+        let overlapping = MaxPool2D(input: ImageShape(channels: 17, height: 7, width: 7), kernel: 3, stride: 2)
+        checkGradients(of: overlapping, input: distinctInput(rows: 1, features: 17 * 49, seed: 2))
+    }
+
+    @Test func maxPoolPicksTheMaximum() {
+        let pool = MaxPool2D(input: ImageShape(channels: 1, height: 2, width: 4), kernel: 2)
+        let y = pool.forward(Tensor(shape: [1, 8], values: [1, 5, -3, -1, 2, 0, -2, -4]), training: true)
+        #expect(y.array == [5, -1])
+    }
+
+    /// Equal values: the first in row-major window order wins, in both code paths.
+    @Test(arguments: [1, 16, 19])
+    func maxPoolTiesGoToTheFirst(channels: Int) {
+        let pool = MaxPool2D(input: ImageShape(channels: channels, height: 2, width: 2), kernel: 2)
+        _ = pool.forward(Tensor(shape: [1, 4 * channels], values: Array(repeating: 7, count: 4 * channels)), training: true)
+        let dx = pool.backward(Tensor(shape: [1, channels], values: Array(repeating: 1, count: channels))).array
+        #expect(Array(dx[0..<channels]) == Array(repeating: 1, count: channels))
+        #expect(dx[channels...].allSatisfy { $0 == 0 })
+    }
+
+    @Test func flattenGivesPyTorchsOrder() {
+        let flatten = Flatten(input: ImageShape(channels: 2, height: 2, width: 3))
+        // NHWC: value = 100·c + 10·y + x, so PyTorch's (C, H, W) order reads them sorted.
+        var nhwc: [Float] = []
+        for y in 0..<2 { for x in 0..<3 { for c in 0..<2 { nhwc.append(Float(100 * c + 10 * y + x)) } } }
+        let out = flatten.forward(Tensor(shape: [1, 12], values: nhwc), training: true).array
+        #expect(out == [0, 1, 2, 10, 11, 12, 100, 101, 102, 110, 111, 112])
+        checkGradients(of: flatten, input: smoothInput(rows: 2, features: 12, seed: 3))
+    }
+
+    @Test func batchNormGradientsInTraining() {
+        let norm = BatchNorm(name: "bn", channels: 3)
+        for c in 0..<3 { norm.weight.value[c] = 0.5 + Float(c) * 0.4; norm.bias.value[c] = Float(c) * 0.1 }
+        // Images: 2 samples × 2×2 pixels × 3 channels, statistics over 8 values per channel.
+        checkGradients(of: norm, input: smoothInput(rows: 2, features: 12, seed: 4))
+        // Flat features: statistics over the 5 samples.
+        let flat = BatchNorm(name: "bn", channels: 4)
+        checkGradients(of: flat, input: smoothInput(rows: 5, features: 4, seed: 5))
+    }
+
+    @Test func batchNormGradientsInInference() {
+        let norm = BatchNorm(name: "bn", channels: 3)
+        for c in 0..<3 {
+            norm.weight.value[c] = 1.5 - Float(c) * 0.3
+            norm.runningMean.value[c] = Float(c) * 0.2 - 0.1
+            norm.runningVariance.value[c] = 0.5 + Float(c)
+        }
+        checkGradients(of: norm, input: smoothInput(rows: 3, features: 6, seed: 6), training: false)
+    }
+
+    @Test func batchNormStatistics() {
+        let norm = BatchNorm(name: "bn", channels: 2)
+        // Channel 0 holds 1, 2, 3, 4; channel 1 holds 10, 10, 10, 14.
+        let x = Tensor(shape: [2, 4], values: [1, 10, 2, 10, 3, 10, 4, 14])
+        let y = norm.forward(x, training: true).array
+        let channel0 = [y[0], y[2], y[4], y[6]]
+        let mean0 = channel0.reduce(0, +) / 4
+        let variance0 = channel0.map { ($0 - mean0) * ($0 - mean0) }.reduce(0, +) / 4
+        #expect(abs(mean0) < 1e-6 && abs(variance0 - 1.25 / (1.25 + 1e-5)) < 1e-4)
+        // Running estimates move 10% of the way, with the unbiased variance (5/3 and 4).
+        #expect(abs(norm.runningMean.value[0] - 0.25) < 1e-6 && abs(norm.runningMean.value[1] - 1.1) < 1e-5)
+        #expect(abs(norm.runningVariance.value[0] - (0.9 + 0.1 * 5 / 3)) < 1e-6)
+        #expect(abs(norm.runningVariance.value[1] - (0.9 + 0.1 * 4)) < 1e-5)
+        #expect(norm.batchesTracked.value[0] == 1)
+        // Inference uses the running estimates, not the batch.
+        let inference = norm.forward(x, training: false).array
+        #expect(abs(inference[0] - (1 - 0.25) / (0.9 + 0.1 * 5 / 3 + 1e-5).squareRoot()) < 1e-5)
+    }
+
+    @Test(arguments: ["cnn", "cnn-basic"])
+    func modelsBuildSaveAndReload(name: String) throws {
+        let architecture = Recipe.named(name)!.architecture()
+        let model = try Sequential(architecture, random: RandomGenerator(seed: 1), dropoutRandom: RandomGenerator(seed: 2))
+        let names = Set(model.savedTensors.map(\.name))
+        #expect(names.isSuperset(of: ["conv1.weight", "conv2.bias", "fc1.weight", "fc2.bias"]))
+        #expect(model.parameter(named: "conv2.weight")?.value.shape == [name == "cnn" ? 32 : 64, 32, 3, 3])
+        if name == "cnn" {
+            #expect(names.isSuperset(of: ["bn1.running_mean", "bn4.running_var", "bn5.num_batches_tracked"]))
+            #expect(model.parameters.count == model.savedTensors.count - 15)  // 5 BatchNorms × 3 buffers
+        }
+        let x = smoothInput(rows: 4, features: 784, seed: 8)
+        _ = model.forward(x, training: true)  // moves the running statistics
+        let before = model.forward(x, training: false).array
+        let path = "/tmp/digits-test-\(name)-\(UInt32.random(in: 0...UInt32.max)).safetensors"
+        defer { unlink(path) }
+        try Checkpoint.save(model, metadata: [:], to: path)
+        let (reloaded, _) = try Checkpoint.loadModel(from: path)
+        #expect(reloaded.architecture == architecture)
+        let after = reloaded.forward(x, training: false).array
+        #expect(after == before)
+    }
+
+    @Test func invalidConvolutionalArchitecturesAreRefused() {
+        var architecture = Architecture.cnnBasic()
+        architecture.layers.remove(at: 6)  // the flatten before fc1
+        #expect(throws: ModelError.self) { _ = try Sequential(architecture, random: RandomGenerator(seed: 1), dropoutRandom: RandomGenerator(seed: 1)) }
+        architecture = Architecture.cnnBasic()
+        architecture.layers[3].inChannels = 16  // conv2 after 32 channels
+        #expect(throws: ModelError.self) { _ = try Sequential(architecture, random: RandomGenerator(seed: 1), dropoutRandom: RandomGenerator(seed: 1)) }
+        architecture = Architecture.cnn()
+        architecture.layers[1].numFeatures = 64  // bn1 after 32 channels
+        #expect(throws: ModelError.self) { _ = try Sequential(architecture, random: RandomGenerator(seed: 1), dropoutRandom: RandomGenerator(seed: 1)) }
+        architecture = Architecture.cnnBasic(input: [1, 4, 4])  // too small for two 3×3 + pool stages
+        #expect(throws: ModelError.self) { _ = try Sequential(architecture, random: RandomGenerator(seed: 1), dropoutRandom: RandomGenerator(seed: 1)) }
+    }
+}
