@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """Reads a digits checkpoint with Python's safetensors package and numpy alone, rebuilds the
 model from the architecture in its metadata, runs it on the MNIST test set, and compares the
-accuracy with the one digits recorded. This proves the file is usable outside Swift.
+accuracy with the one digits recorded. This proves the file is usable outside Swift: the
+convolutions here work in PyTorch's NCHW layout with (out, in, kh, kw) weights, independently
+of how digits computes them.
 
     python3 scripts/check-checkpoint.py [CHECKPOINT] [--data DIR]
 
@@ -59,6 +61,36 @@ def activate(name, x):
     raise SystemExit(f"unknown activation {name}")
 
 
+def conv2d(x, weight, bias, stride, padding):
+    """x (N, C, H, W), weight (O, C, kh, kw): cross-correlation as PyTorch's Conv2d."""
+    if padding:
+        x = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
+    n, c, h, w = x.shape
+    o, _, kh, kw = weight.shape
+    oh, ow = (h - kh) // stride + 1, (w - kw) // stride + 1
+    windows = np.lib.stride_tricks.as_strided(
+        x, shape=(n, c, oh, ow, kh, kw),
+        strides=(x.strides[0], x.strides[1], x.strides[2] * stride, x.strides[3] * stride, x.strides[2], x.strides[3]))
+    return (np.einsum("ncyxij,ocij->noyx", windows, weight, optimize=True) + bias[None, :, None, None]).astype(np.float32)
+
+
+def max_pool(x, kernel, stride):
+    n, c, h, w = x.shape
+    oh, ow = (h - kernel) // stride + 1, (w - kernel) // stride + 1
+    windows = np.lib.stride_tricks.as_strided(
+        x, shape=(n, c, oh, ow, kernel, kernel),
+        strides=(x.strides[0], x.strides[1], x.strides[2] * stride, x.strides[3] * stride, x.strides[2], x.strides[3]))
+    return windows.max(axis=(4, 5))
+
+
+def batch_norm(x, tensors, name):
+    """Inference: the running statistics, per channel (axis 1), ε = 1e-5."""
+    shape = (1, -1) + (1,) * (x.ndim - 2)
+    mean, var = tensors[name + ".running_mean"].reshape(shape), tensors[name + ".running_var"].reshape(shape)
+    weight, bias = tensors[name + ".weight"].reshape(shape), tensors[name + ".bias"].reshape(shape)
+    return ((x - mean) / np.sqrt(var + np.float32(1e-5)) * weight + bias).astype(np.float32)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("checkpoint", nargs="?", default="checkpoints/mlp.safetensors")
@@ -72,7 +104,8 @@ def main():
 
     images = read_idx(find(args.data, ["t10k-images-idx3-ubyte.gz", "t10k-images-idx3-ubyte"]))
     labels = read_idx(find(args.data, ["t10k-labels-idx1-ubyte.gz", "t10k-labels-idx1-ubyte"]))
-    x = images.reshape(len(images), -1).astype(np.float32) / 255
+    channels, height, width = architecture["input"]
+    x = images.reshape(len(images), channels, height, width).astype(np.float32) / 255
     normalization = architecture.get("normalization")
     if normalization:
         x = (x - np.float32(normalization["mean"])) / np.float32(normalization["std"])
@@ -81,7 +114,17 @@ def main():
         if layer["kind"] == "linear":
             weight, bias = tensors[layer["name"] + ".weight"], tensors[layer["name"] + ".bias"]
             assert weight.shape == (layer["out_features"], layer["in_features"]), weight.shape
-            x = x @ weight.T + bias
+            x = x.reshape(len(x), -1) @ weight.T + bias
+        elif layer["kind"] == "conv2d":
+            weight, bias = tensors[layer["name"] + ".weight"], tensors[layer["name"] + ".bias"]
+            assert weight.shape == (layer["out_channels"], layer["in_channels"], *layer["kernel_size"]), weight.shape
+            x = conv2d(x, weight, bias, layer.get("stride", 1), layer.get("padding", 0))
+        elif layer["kind"] == "maxpool2d":
+            x = max_pool(x, layer["kernel_size"][0], layer.get("stride", layer["kernel_size"][0]))
+        elif layer["kind"] == "flatten":
+            x = x.reshape(len(x), -1)
+        elif layer["kind"] == "batchnorm":
+            x = batch_norm(x, tensors, layer["name"])
         elif layer["kind"] == "activation":
             x = activate(layer["function"], x).astype(np.float32)
         elif layer["kind"] == "dropout":

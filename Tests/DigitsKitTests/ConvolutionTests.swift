@@ -208,3 +208,36 @@ func referenceConvolution(_ conv: Conv2D, _ x: Tensor) -> [Float] {
         #expect(throws: ModelError.self) { _ = try Sequential(architecture, random: RandomGenerator(seed: 1), dropoutRandom: RandomGenerator(seed: 1)) }
     }
 }
+
+/// A small CNN with every convolutional layer kind, trained on the 8×8 synthetic digits.
+@Suite struct ConvolutionalTrainingTests {
+    static let architecture = Architecture(
+        model: "tiny-cnn", input: [1, 8, 8], classes: 10, activation: "relu", dropout: 0.2, normalization: .mnist,
+        layers: [.conv2d("conv1", 1, 8, kernel: 3, padding: 1), .batchnorm("bn1", 8), .activation(.relu), .maxpool2d(2),
+                 .conv2d("conv2", 8, 16, kernel: 3), .activation(.relu), .flatten,
+                 .linear("fc1", 64, 10)])
+
+    /// It learns, two runs are identical to the bit (BatchNorm statistics included), and one
+    /// epoch plus a resume equals the straight run.
+    @Test func learnsDeterministicallyAndResumes() throws {
+        let dataset = try SyntheticDigits.dataset(count: 600)
+        var options = SyntheticDigits.options(epochs: 4)
+        options.augment = "noise=0.05"  // the classes are rows of pixels: shifts would blur them
+        let straight = try Trainer(architecture: Self.architecture, options: options, dataset: dataset)
+        while !straight.isFinished { _ = try straight.runEpoch() }
+        #expect(straight.bestValidationAccuracy > 0.9)
+        let again = try Trainer(architecture: Self.architecture, options: options, dataset: dataset)
+        while !again.isFinished { _ = try again.runEpoch() }
+        let identical = again.checkpointFile().encoded() == straight.checkpointFile().encoded()
+        #expect(identical)
+        #expect(straight.checkpointFile()["bn1.num_batches_tracked"]?.values.first ?? 0 > 0)
+
+        let first = try Trainer(architecture: Self.architecture, options: options, dataset: dataset)
+        _ = try first.runEpoch()
+        let saved = first.stateFile().encoded()
+        let resumed = try Trainer(resumingFrom: SafeTensorsFile.decode(saved, path: "s"), path: "s", dataset: dataset)
+        while !resumed.isFinished { _ = try resumed.runEpoch() }
+        let resumedMatches = resumed.checkpointFile().encoded() == straight.checkpointFile().encoded()
+        #expect(resumedMatches)
+    }
+}
