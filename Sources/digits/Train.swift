@@ -19,7 +19,7 @@ extension DigitsCommand {
 
                 After every epoch the best weights so far go to --output, and everything needed \
                 to continue (current weights, optimizer moments, random states) to the training \
-                state beside it (mlp.state.safetensors). Both are written atomically, so Ctrl-C \
+                state beside it (such as mlp.state.safetensors). Both are written atomically, so Ctrl-C \
                 or a crash never destroys them; --resume continues exactly where they left off.
 
                 Each epoch's mini-batches come from a seeded shuffle; the last, partial batch is \
@@ -30,7 +30,7 @@ extension DigitsCommand {
                 dropout, augmentation), written to checkpoints/MODEL.safetensors:
                   mlp         784-128-64-10 perceptron (30 epochs, lr 0.002, --augment shift=1)
                   cnn         conv32-conv32-pool-conv64-conv64-pool-fc256-fc10 with BatchNorm \
-                (15 epochs, lr 0.002, --augment shift=2,rotate=10,scale=0.1)
+                (20 epochs, lr 0.002, --augment shift=2,rotate=10,scale=0.1)
                   cnn-basic   conv32-pool-conv64-pool-fc128-fc10, PyTorch's side-by-side case \
                 (10 epochs, lr 0.001, no augmentation)
 
@@ -58,7 +58,7 @@ extension DigitsCommand {
         @Flag(help: "Continue the run saved at --output (its options are kept; --epochs may extend it).")
         var resume = false
 
-        @Option(help: "Epochs to train (default: 30 for mlp, 15 for cnn, 10 for cnn-basic).")
+        @Option(help: "Epochs to train (default: 30 for mlp, 20 for cnn, 10 for cnn-basic).")
         var epochs: Int?
 
         @Option(help: "Images per mini-batch (default 128).")

@@ -23,8 +23,8 @@ public final class BatchNorm: Layer {
     private let inverseDeviation: UnsafeMutablePointer<Float>  // 1/√(var + ε) of the last forward
     private let blockSum: UnsafeMutablePointer<Float>
     private let blockProducts: UnsafeMutablePointer<Float>
-    private var sum: [Double]
-    private var sumOfProducts: [Double]
+    private let sum: UnsafeMutablePointer<Double>
+    private let sumOfProducts: UnsafeMutablePointer<Double>
     private var lastWasTraining = false
     private static let block = 64
 
@@ -43,8 +43,8 @@ public final class BatchNorm: Layer {
         inverseDeviation = .allocate(capacity: channels)
         blockSum = .allocate(capacity: channels)
         blockProducts = .allocate(capacity: channels)
-        sum = Array(repeating: 0, count: channels)
-        sumOfProducts = sum
+        sum = .allocate(capacity: channels)
+        sumOfProducts = .allocate(capacity: channels)
     }
 
     deinit {
@@ -52,25 +52,37 @@ public final class BatchNorm: Layer {
         inverseDeviation.deallocate()
         blockSum.deallocate()
         blockProducts.deallocate()
+        sum.deallocate()
+        sumOfProducts.deallocate()
     }
 
     /// sum[c] = Σ_rows a[row, c] and sumOfProducts[c] = Σ_rows a[row, c]·(b[row, c] − shift[c]),
     /// or just the first when b is nil.
     private func channelSums(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>?, shift: UnsafePointer<Float>?, rows: Int) {
+        let channels = self.channels, blockSum = self.blockSum, blockProducts = self.blockProducts
+        let sum = self.sum, sumOfProducts = self.sumOfProducts
         for c in 0..<channels { sum[c] = 0; sumOfProducts[c] = 0 }
         for first in stride(from: 0, to: rows, by: Self.block) {
             blockSum.update(repeating: 0, count: channels)
             blockProducts.update(repeating: 0, count: channels)
             for row in first..<min(first + Self.block, rows) {
                 let x = a + row * channels
-                for c in 0..<channels { blockSum[c] += x[c] }
-                if let b {
-                    let y = b + row * channels
-                    if let shift {
-                        for c in 0..<channels { blockProducts[c] += x[c] * (y[c] - shift[c]) }
-                    } else {
-                        for c in 0..<channels { blockProducts[c] += x[c] * y[c] }
+                var c = 0
+                // 16 channels per step; the pointers may alias as far as the compiler knows.
+                while c + 16 <= channels {
+                    let values = load16(x + c)
+                    store16(load16(blockSum + c) + values, blockSum + c)
+                    if let b {
+                        let other = load16(b + row * channels + c)
+                        let shifted = shift.map { other - load16($0 + c) } ?? other
+                        store16(load16(blockProducts + c) + values * shifted, blockProducts + c)
                     }
+                    c += 16
+                }
+                while c < channels {
+                    blockSum[c] += x[c]
+                    if let b { blockProducts[c] += x[c] * (b[row * channels + c] - (shift?[c] ?? 0)) }
+                    c += 1
                 }
             }
             for c in 0..<channels {
@@ -94,7 +106,7 @@ public final class BatchNorm: Layer {
             channelSums(x.data, nil, shift: nil, rows: rows)
             for c in 0..<channels { mean[c] = Float(sum[c] / Double(rows)) }
             channelSums(x.data, x.data, shift: mean, rows: rows)  // Σ x·(x − μ) = Σ (x − μ)²
-            let shiftedSums = sum
+            let shiftedSums = Array(UnsafeBufferPointer(start: sum, count: channels))
             for c in 0..<channels {
                 // Σ(x − μ)² = Σ x(x − μ) − μ·Σ(x − μ), and Σ(x − μ) is ~0 but not exactly.
                 let squares = max(sumOfProducts[c] - Double(mean[c]) * (shiftedSums[c] - Double(rows) * Double(mean[c])), 0)
@@ -112,11 +124,22 @@ public final class BatchNorm: Layer {
             }
         }
         let gamma = weight.value.data, beta = bias.value.data, mean = self.mean, inverse = inverseDeviation
-        for row in 0..<rows {
-            let values = x.data + row * channels, hat = xhat.data + row * channels, out = y.data + row * channels
-            for c in 0..<channels {
-                hat[c] = (values[c] - mean[c]) * inverse[c]
-                out[c] = gamma[c] * hat[c] + beta[c]
+        let channels = self.channels
+        Parallel.split(rows, minimumPerWorker: 4096) { part in
+            for row in part {
+                let values = x.data + row * channels, hat = xhat.data + row * channels, out = y.data + row * channels
+                var c = 0
+                while c + 16 <= channels {
+                    let normalized = (load16(values + c) - load16(mean + c)) * load16(inverse + c)
+                    store16(normalized, hat + c)
+                    store16(load16(gamma + c) * normalized + load16(beta + c), out + c)
+                    c += 16
+                }
+                while c < channels {
+                    hat[c] = (values[c] - mean[c]) * inverse[c]
+                    out[c] = gamma[c] * hat[c] + beta[c]
+                    c += 1
+                }
             }
         }
         return y
@@ -141,9 +164,17 @@ public final class BatchNorm: Layer {
             slope[c] = lastWasTraining ? -scale[c] * Float(sumOfProducts[c] / Double(rows)) : 0
             offset[c] = lastWasTraining ? -scale[c] * Float(sum[c] / Double(rows)) : 0
         }
-        for row in 0..<rows {
-            let g = dy + row * channels, h = hat + row * channels, out = dx.data + row * channels
-            for c in 0..<channels { out[c] = scale[c] * g[c] + slope[c] * h[c] + offset[c] }
+        let channels = self.channels
+        Parallel.split(rows, minimumPerWorker: 4096) { part in
+            for row in part {
+                let g = dy + row * channels, h = hat + row * channels, out = dx.data + row * channels
+                var c = 0
+                while c + 16 <= channels {
+                    store16(load16(scale + c) * load16(g + c) + load16(slope + c) * load16(h + c) + load16(offset + c), out + c)
+                    c += 16
+                }
+                while c < channels { out[c] = scale[c] * g[c] + slope[c] * h[c] + offset[c]; c += 1 }
+            }
         }
         return dx
     }
