@@ -3,6 +3,35 @@
 // the `digits` executable is a thin command line over it; C libraries come in as system modules.
 import PackageDescription
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The vector instructions to compile DigitsKit's SIMD loops for, from the CPU that builds it:
+/// SwiftPM builds from source on the machine that runs the program, and the default target
+/// (baseline x86-64, SSE2) splits every 16-float vector step into four. DIGITS_TARGET_CPU
+/// overrides the choice ("x86-64" for a binary to copy to other machines).
+func targetCPUFlags() -> [String] {
+    #if arch(x86_64) && os(Linux)
+    if let forced = getenv("DIGITS_TARGET_CPU").map({ String(cString: $0) }), !forced.isEmpty {
+        return forced == "x86-64" ? [] : ["-target-cpu", forced]
+    }
+    guard let file = fopen("/proc/cpuinfo", "r") else { return [] }
+    defer { fclose(file) }
+    var flags = Set<Substring>()
+    var line: UnsafeMutablePointer<CChar>? = nil
+    var capacity = 0
+    while getline(&line, &capacity, file) > 0, flags.isEmpty {
+        let text = String(cString: line!)
+        if text.hasPrefix("flags") { flags = Set(text.split(separator: " ").map { $0.split(separator: "\n").first ?? $0 }) }
+    }
+    free(line)
+    if ["avx512f", "avx512bw", "avx512vl", "avx512dq"].allSatisfy({ flags.contains(Substring($0)) }) { return ["-target-cpu", "skylake-avx512"] }
+    if ["avx2", "fma", "bmi2"].allSatisfy({ flags.contains(Substring($0)) }) { return ["-target-cpu", "haswell"] }
+    #endif
+    return []
+}
+
 let package = Package(
     name: "digits",
     products: [
@@ -20,7 +49,8 @@ let package = Package(
 
         .target(
             name: "DigitsKit",
-            dependencies: ["CZlib", "CPNG", "CBLAS"]
+            dependencies: ["CZlib", "CPNG", "CBLAS"],
+            swiftSettings: [.unsafeFlags(targetCPUFlags())]
         ),
         .executableTarget(
             name: "digits",

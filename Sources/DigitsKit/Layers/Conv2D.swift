@@ -43,6 +43,11 @@ public final class Conv2D: Layer, WeightedLayer {
     private var gemmWeight: Tensor             // (O, kh, kw, C): the weight in im2col's order
     private var gemmWeightGradient: Tensor     // (O, kh, kw, C)
     private var columns: Tensor?               // (B·OH·OW, K): the batch's im2col, kept for backward
+    /// Small first layers (K ≤ 32, O a multiple of 16 up to 64, no input gradient) skip im2col
+    /// and GEMM: a product with K = 9 spends more time packing than multiplying.
+    private let direct: Bool
+    private var directWeight: Tensor           // (K, O): the weight for the direct path
+    private var partials: Tensor               // (workers, K + 1, O): per-worker dW and db sums
     private var columnGradient: Tensor         // (chunk·OH·OW, K): one chunk's dCols
     private var inputReference: Tensor?        // (B, H·W·C), the previous layer's output
     private var outputBuffer: Tensor?          // (B, OH·OW·O)
@@ -66,8 +71,11 @@ public final class Conv2D: Layer, WeightedLayer {
         gemmWeight = Tensor(shape: [outputChannels, patchSize])
         gemmWeightGradient = Tensor(shape: [outputChannels, patchSize])
         let positions = outputHeight * outputWidth
-        samplesPerChunk = max(1, (1 << 19) / (positions * patchSize))
+        samplesPerChunk = max(1, (1 << 23) / (positions * patchSize))
         columnGradient = Tensor(shape: [samplesPerChunk * positions, patchSize])
+        direct = patchSize <= 32 && outputChannels % 16 == 0 && outputChannels <= 64
+        directWeight = Tensor(shape: [direct ? patchSize : 0, outputChannels])
+        partials = Tensor(shape: [0, patchSize + 1, outputChannels])
     }
 
     public var parameters: [Parameter] { [weight, bias] }
@@ -85,6 +93,11 @@ public final class Conv2D: Layer, WeightedLayer {
         permuteWeight()
         let positions = output.height * output.width, outputChannels = output.channels
         let rows = batch * positions
+        inputReference = x
+        if direct && !computesInputGradient {
+            directForward(x.data, into: y.data, batch: batch)
+            return y
+        }
         let columns = ensure(&columns, rows: rows, features: patchSize)
         im2col(x.data, into: columns.data, firstSample: 0, samples: batch)
         let b = bias.value.data
@@ -103,6 +116,10 @@ public final class Conv2D: Layer, WeightedLayer {
         let positions = output.height * output.width, outputChannels = output.channels
         let dx = ensure(&inputGradient, rows: batch, features: input.count)
         if computesInputGradient { dx.zero() }
+        if direct && !computesInputGradient {
+            directWeightGradient(x.data, outputGradient.data, batch: batch)
+            return dx
+        }
         guard let columns else { preconditionFailure("\(self).backward before forward") }
         let rows = batch * positions
         // dW (O, K) = dYᵀ (O, B·OH·OW) · cols (B·OH·OW, K)
@@ -112,7 +129,9 @@ public final class Conv2D: Layer, WeightedLayer {
         let db = bias.gradient.data, dyAll = outputGradient.data
         for row in 0..<rows {
             let dyRow = dyAll + row * outputChannels
-            for channel in 0..<outputChannels { db[channel] += dyRow[channel] }
+            var channel = 0
+            while channel + 16 <= outputChannels { store16(load16(db + channel) + load16(dyRow + channel), db + channel); channel += 16 }
+            while channel < outputChannels { db[channel] += dyRow[channel]; channel += 1 }
         }
         if computesInputGradient {
             for first in Swift.stride(from: 0, to: batch, by: samplesPerChunk) {
@@ -126,6 +145,92 @@ public final class Conv2D: Layer, WeightedLayer {
         }
         accumulateWeightGradient()
         return dx
+    }
+
+    // MARK: The direct path (small first layers)
+
+    /// Calls `body(n, oy, ox, position)` for every output position of samples `samples`, after
+    /// gathering the kh×kw×C patch under it into `patch` (zeros over the padding).
+    @inline(__always)
+    private func forEachPatch(_ x: UnsafePointer<Float>, samples: Range<Int>, patch: UnsafeMutablePointer<Float>,
+                              _ body: (Int) -> Void) {
+        let channels = input.channels, height = input.height, width = input.width
+        for n in samples {
+            let image = x + n * input.count
+            for oy in 0..<output.height {
+                for ox in 0..<output.width {
+                    var t = 0
+                    for ky in 0..<kernelHeight {
+                        let iy = oy * stride + ky - padding
+                        for kx in 0..<kernelWidth {
+                            let ix = ox * stride + kx - padding
+                            let inside = iy >= 0 && iy < height && ix >= 0 && ix < width
+                            for c in 0..<channels {
+                                patch[t] = inside ? image[(iy * width + ix) * channels + c] : 0
+                                t += 1
+                            }
+                        }
+                    }
+                    body((n * output.height + oy) * output.width + ox)
+                }
+            }
+        }
+    }
+
+    /// Y[p, :] = b + Σ_t patch[t] · W[:, t], 16 output channels per vector.
+    private func directForward(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, batch: Int) {
+        let outputChannels = output.channels, taps = patchSize
+        let w = directWeight.data, g = gemmWeight.data
+        for o in 0..<outputChannels { for t in 0..<taps { w[t * outputChannels + o] = g[o * taps + t] } }
+        let b = UnsafePointer(bias.value.data), weights = UnsafePointer(w)
+        Parallel.split(batch, minimumPerWorker: 4) { samples in
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: 32) { patch in
+                forEachPatch(x, samples: samples, patch: patch.baseAddress!) { position in
+                    let out = y + position * outputChannels
+                    var block = 0
+                    while block < outputChannels {
+                        var sum = load16(b + block)
+                        for t in 0..<taps { sum += patch[t] * load16(weights + t * outputChannels + block) }
+                        store16(sum, out + block)
+                        block += 16
+                    }
+                }
+            }
+        }
+    }
+
+    /// dW[:, t] = Σ_p dY[p, :] · patch_p[t] and db = Σ_p dY[p, :], summed per worker in Float
+    /// and the workers' sums added in order.
+    private func directWeightGradient(_ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, batch: Int) {
+        let outputChannels = output.channels, taps = patchSize, stride = (taps + 1) * outputChannels
+        if partials.rows < Parallel.workers { partials = Tensor(shape: [Parallel.workers, taps + 1, outputChannels]) }
+        partials.zero()
+        let sums = partials.data
+        Parallel.splitParts(batch, minimumPerWorker: 4) { part, samples in
+            let sum = sums + part * stride
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: 32) { patch in
+                forEachPatch(x, samples: samples, patch: patch.baseAddress!) { position in
+                    let gradient = dy + position * outputChannels
+                    var block = 0
+                    while block < outputChannels {
+                        let g = load16(gradient + block)
+                        for t in 0..<taps { store16(load16(sum + t * outputChannels + block) + patch[t] * g, sum + t * outputChannels + block) }
+                        store16(load16(sum + taps * outputChannels + block) + g, sum + taps * outputChannels + block)
+                        block += 16
+                    }
+                }
+            }
+        }
+        let dW = gemmWeightGradient.data, db = bias.gradient.data
+        gemmWeightGradient.zero()
+        for part in 0..<partials.rows {
+            let sum = sums + part * stride
+            for o in 0..<outputChannels {
+                for t in 0..<taps { dW[o * taps + t] += sum[t * outputChannels + o] }
+                db[o] += sum[taps * outputChannels + o]
+            }
+        }
+        accumulateWeightGradient()
     }
 
     // MARK: Weight layout

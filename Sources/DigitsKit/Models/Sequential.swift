@@ -49,7 +49,8 @@ public final class Sequential {
         var layers: [any Layer] = []
         var pending: (any WeightedLayer)?
         func positive(_ values: Int?...) -> Bool { values.allSatisfy { ($0 ?? 0) > 0 } }
-        for spec in architecture.layers {
+        var specs = architecture.layers[...]
+        while let spec = specs.popFirst() {
             switch spec.kind {
             case .linear:
                 // A one-channel image is its own flat vector (the MLP's input); otherwise Flatten first.
@@ -109,6 +110,16 @@ public final class Sequential {
                 }
                 pending?.initialize(function.initialization, using: random)
                 pending = nil
+                // ReLU then max-pooling: one layer that pools, then rectifies (the same function).
+                if function == .relu, let next = specs.first, next.kind == .maxpool2d, case .image(let image) = shape,
+                   let kernel = next.kernelSize, kernel.count == 2, kernel[0] == kernel[1],
+                   positive(kernel[0], next.stride ?? kernel[0]), kernel[0] <= min(image.height, image.width) {
+                    specs.removeFirst()
+                    let pool = MaxPool2D(input: image, kernel: kernel[0], stride: next.stride ?? kernel[0], rectifies: true)
+                    layers.append(pool)
+                    shape = .image(pool.output)
+                    continue
+                }
                 layers.append(Activation(function))
             case .dropout:
                 guard let p = spec.p, p >= 0, p < 1 else {
