@@ -43,8 +43,8 @@ public final class Conv2D: Layer, WeightedLayer {
     private var gemmWeight: Tensor             // (O, kh, kw, C): the weight in im2col's order
     private var gemmWeightGradient: Tensor     // (O, kh, kw, C)
     private var columns: Tensor?               // (B·OH·OW, K): the batch's im2col, kept for backward
-    /// Small first layers (K ≤ 32, O a multiple of 16 up to 64, no input gradient) skip im2col
-    /// and GEMM: a product with K = 9 spends more time packing than multiplying.
+    /// 3×3 single-channel first layers (K = 9, O a multiple of 16, no input gradient) skip
+    /// im2col and GEMM: a product with K = 9 spends more time packing than multiplying.
     private let direct: Bool
     private var directWeight: Tensor           // (K, O): the weight for the direct path
     private var partials: Tensor               // (workers, K + 1, O): per-worker dW and db sums
@@ -73,7 +73,7 @@ public final class Conv2D: Layer, WeightedLayer {
         let positions = outputHeight * outputWidth
         samplesPerChunk = max(1, (1 << 23) / (positions * patchSize))
         columnGradient = Tensor(shape: [samplesPerChunk * positions, patchSize])
-        direct = patchSize <= 32 && outputChannels % 16 == 0 && outputChannels <= 64
+        direct = input.channels == 1 && kernelHeight == 3 && kernelWidth == 3 && outputChannels % 16 == 0
         directWeight = Tensor(shape: [direct ? patchSize : 0, outputChannels])
         partials = Tensor(shape: [0, patchSize + 1, outputChannels])
     }
@@ -147,34 +147,28 @@ public final class Conv2D: Layer, WeightedLayer {
         return dx
     }
 
-    // MARK: The direct path (small first layers)
+    // MARK: The direct path (3×3 single-channel first layers)
 
-    /// Calls `body(n, oy, ox, position)` for every output position of samples `samples`, after
-    /// gathering the kh×kw×C patch under it into `patch` (zeros over the padding).
+    /// The 9 input values under output position (oy, ox), zeros over the padding, in lanes 0–8.
     @inline(__always)
-    private func forEachPatch(_ x: UnsafePointer<Float>, samples: Range<Int>, patch: UnsafeMutablePointer<Float>,
-                              _ body: (Int) -> Void) {
-        let channels = input.channels, height = input.height, width = input.width
-        for n in samples {
-            let image = x + n * input.count
-            for oy in 0..<output.height {
-                for ox in 0..<output.width {
-                    var t = 0
-                    for ky in 0..<kernelHeight {
-                        let iy = oy * stride + ky - padding
-                        for kx in 0..<kernelWidth {
-                            let ix = ox * stride + kx - padding
-                            let inside = iy >= 0 && iy < height && ix >= 0 && ix < width
-                            for c in 0..<channels {
-                                patch[t] = inside ? image[(iy * width + ix) * channels + c] : 0
-                                t += 1
-                            }
-                        }
-                    }
-                    body((n * output.height + oy) * output.width + ox)
-                }
+    private func patch(_ image: UnsafePointer<Float>, _ oy: Int, _ ox: Int) -> SIMD16<Float> {
+        let height = input.height, width = input.width
+        if padding == 0 {
+            // Always inside: nine plain loads.
+            let top = image + (oy * stride) * width + ox * stride, middle = top + width, bottom = middle + width
+            return SIMD16(top[0], top[1], top[2], middle[0], middle[1], middle[2], bottom[0], bottom[1], bottom[2],
+                          0, 0, 0, 0, 0, 0, 0)
+        }
+        var values = SIMD16<Float>()
+        for ky in 0..<3 {
+            let iy = oy * stride + ky - padding
+            guard iy >= 0 && iy < height else { continue }
+            for kx in 0..<3 {
+                let ix = ox * stride + kx - padding
+                if ix >= 0 && ix < width { values[ky * 3 + kx] = image[iy * width + ix] }
             }
         }
+        return values
     }
 
     /// Y[p, :] = b + Σ_t patch[t] · W[:, t], 16 output channels per vector.
@@ -183,42 +177,59 @@ public final class Conv2D: Layer, WeightedLayer {
         let w = directWeight.data, g = gemmWeight.data
         for o in 0..<outputChannels { for t in 0..<taps { w[t * outputChannels + o] = g[o * taps + t] } }
         let b = UnsafePointer(bias.value.data), weights = UnsafePointer(w)
+        let outputHeight = output.height, outputWidth = output.width, sampleSize = input.count
         Parallel.split(batch, minimumPerWorker: 4) { samples in
-            withUnsafeTemporaryAllocation(of: Float.self, capacity: 32) { patch in
-                forEachPatch(x, samples: samples, patch: patch.baseAddress!) { position in
-                    let out = y + position * outputChannels
-                    var block = 0
-                    while block < outputChannels {
-                        var sum = load16(b + block)
-                        for t in 0..<taps { sum += patch[t] * load16(weights + t * outputChannels + block) }
-                        store16(sum, out + block)
-                        block += 16
+            for n in samples {
+                let image = x + n * sampleSize
+                for oy in 0..<outputHeight {
+                    for ox in 0..<outputWidth {
+                        let values = patch(image, oy, ox)
+                        let out = y + ((n * outputHeight + oy) * outputWidth + ox) * outputChannels
+                        var block = 0
+                        while block < outputChannels {
+                            var sum = load16(b + block)
+                            for t in 0..<9 { sum += values[t] * load16(weights + t * outputChannels + block) }
+                            store16(sum, out + block)
+                            block += 16
+                        }
                     }
                 }
             }
         }
     }
 
-    /// dW[:, t] = Σ_p dY[p, :] · patch_p[t] and db = Σ_p dY[p, :], summed per worker in Float
-    /// and the workers' sums added in order.
+    /// dW[:, t] = Σ_p dY[p, :] · patch_p[t] and db = Σ_p dY[p, :], 16 output channels at a time
+    /// in registers, summed per worker in Float and the workers' sums added in order.
     private func directWeightGradient(_ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, batch: Int) {
         let outputChannels = output.channels, taps = patchSize, stride = (taps + 1) * outputChannels
         if partials.rows < Parallel.workers { partials = Tensor(shape: [Parallel.workers, taps + 1, outputChannels]) }
         partials.zero()
         let sums = partials.data
+        let outputHeight = output.height, outputWidth = output.width, sampleSize = input.count
         Parallel.splitParts(batch, minimumPerWorker: 4) { part, samples in
             let sum = sums + part * stride
-            withUnsafeTemporaryAllocation(of: Float.self, capacity: 32) { patch in
-                forEachPatch(x, samples: samples, patch: patch.baseAddress!) { position in
-                    let gradient = dy + position * outputChannels
-                    var block = 0
-                    while block < outputChannels {
-                        let g = load16(gradient + block)
-                        for t in 0..<taps { store16(load16(sum + t * outputChannels + block) + patch[t] * g, sum + t * outputChannels + block) }
-                        store16(load16(sum + taps * outputChannels + block) + g, sum + taps * outputChannels + block)
-                        block += 16
+            var block = 0
+            while block < outputChannels {
+                var a0 = SIMD16<Float>(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0, a8 = a0, bias = a0
+                for n in samples {
+                    let image = x + n * sampleSize
+                    for oy in 0..<outputHeight {
+                        for ox in 0..<outputWidth {
+                            let g = load16(dy + ((n * outputHeight + oy) * outputWidth + ox) * outputChannels + block)
+                            let v = patch(image, oy, ox)
+                            a0 += v[0] * g; a1 += v[1] * g; a2 += v[2] * g
+                            a3 += v[3] * g; a4 += v[4] * g; a5 += v[5] * g
+                            a6 += v[6] * g; a7 += v[7] * g; a8 += v[8] * g
+                            bias += g
+                        }
                     }
                 }
+                let row = sum + block
+                store16(a0, row); store16(a1, row + outputChannels); store16(a2, row + 2 * outputChannels)
+                store16(a3, row + 3 * outputChannels); store16(a4, row + 4 * outputChannels); store16(a5, row + 5 * outputChannels)
+                store16(a6, row + 6 * outputChannels); store16(a7, row + 7 * outputChannels); store16(a8, row + 8 * outputChannels)
+                store16(bias, row + 9 * outputChannels)
+                block += 16
             }
         }
         let dW = gemmWeightGradient.data, db = bias.gradient.data
