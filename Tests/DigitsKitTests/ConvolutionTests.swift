@@ -7,11 +7,12 @@ import Testing
 @testable import DigitsKit
 
 /// Values spaced at least 0.05 apart, shuffled: no two within a max-pool window come closer
-/// than the check's 2h = 0.02, so the winner never changes during the check.
+/// than the check's 2h = 0.02, so the winner never changes during the check. None is within
+/// 0.0125 of zero, so a ReLU's kink is never crossed either.
 func distinctInput(rows: Int, features: Int, seed: UInt64) -> Tensor {
     var order = Array(0..<rows * features)
     RandomGenerator(seed: seed).shuffle(&order)
-    return Tensor(shape: [rows, features], values: order.map { Float($0) * 0.05 - Float(rows * features) * 0.025 })
+    return Tensor(shape: [rows, features], values: order.map { Float($0) * 0.05 - Float(rows * features) * 0.025 + 0.0125 })
 }
 
 /// out[n, oy, ox, o] = b[o] + Σ_c,ky,kx w[o, c, ky, kx] · x[n, oy·s + ky − p, ox·s + kx − p, c]
@@ -104,6 +105,28 @@ func referenceConvolution(_ conv: Conv2D, _ x: Tensor) -> [Float] {
         // Overlapping windows (3×3, stride 2), and 17 channels: the 16-wide path and the rest.
         let overlapping = MaxPool2D(input: ImageShape(channels: 17, height: 7, width: 7), kernel: 3, stride: 2)
         checkGradients(of: overlapping, input: distinctInput(rows: 1, features: 17 * 49, seed: 2))
+    }
+
+    /// Non-overlapping windows over whole vectors of channels take the path without indices;
+    /// 5 rows leave a last row outside every window, which must get no gradient.
+    @Test(arguments: [false, true])
+    func tiledMaxPoolGradients(rectifies: Bool) {
+        let pool = MaxPool2D(input: ImageShape(channels: 16, height: 5, width: 4), kernel: 2, rectifies: rectifies)
+        checkGradients(of: pool, input: distinctInput(rows: 2, features: 16 * 20, seed: 9))
+    }
+
+    /// The fused layer computes exactly what ReLU followed by max-pooling computes.
+    @Test(arguments: [3, 16])
+    func rectifiedPoolEqualsReLUThenPool(channels: Int) {
+        let shape = ImageShape(channels: channels, height: 6, width: 6)
+        let x = smoothInput(rows: 3, features: shape.count, seed: 12)
+        let dy = smoothInput(rows: 3, features: shape.count / 4, seed: 13)
+        let relu = Activation(.relu), pool = MaxPool2D(input: shape, kernel: 2)
+        let fused = MaxPool2D(input: shape, kernel: 2, rectifies: true)
+        let expected = pool.forward(relu.forward(x, training: true), training: true).array
+        let expectedGradient = relu.backward(pool.backward(dy)).array
+        #expect(fused.forward(x, training: true).array == expected)
+        #expect(fused.backward(dy).array == expectedGradient)
     }
 
     @Test func maxPoolPicksTheMaximum() {

@@ -40,10 +40,21 @@ public final class MaxPool2D: Layer {
         (rectifies ? "ReLU + " : "") + "MaxPool2D(\(kernel)×\(kernel)" + (stride != kernel ? ", stride \(stride)" : "") + ")"
     }
 
+    /// Non-overlapping windows and whole vectors of channels: forward keeps no indices, and
+    /// backward finds each window's first maximum again while it writes every input gradient
+    /// (one pass, no zeroing and no scatter).
+    private var tiled: Bool { stride == kernel && input.channels % 16 == 0 }
+    private var inputReference: Tensor?  // (B, H·W·C), for the tiled backward
+
     public func forward(_ x: Tensor, training: Bool) -> Tensor {
         precondition(x.rowSize == input.count, "\(self) got \(x.rowSize) features per sample, expected \(input)")
         let batch = x.rows
         let y = ensure(&outputBuffer, rows: batch, features: output.count)
+        if tiled {
+            inputReference = x
+            tiledForward(x, y)
+            return y
+        }
         if batch * output.count > winnerCapacity {
             winners.deallocate()
             winnerCapacity = batch * output.count
@@ -105,9 +116,78 @@ public final class MaxPool2D: Layer {
         return y
     }
 
+    private func tiledForward(_ x: Tensor, _ y: Tensor) {
+        let channels = input.channels, width = input.width, kernel = self.kernel, rectifies = self.rectifies
+        let output = self.output, inputCount = input.count
+        Parallel.split(x.rows, minimumPerWorker: 8) { samples in
+            for n in samples {
+                let image = x.data + n * inputCount, pooled = y.data + n * output.count
+                for oy in 0..<output.height {
+                    for ox in 0..<output.width {
+                        let corner = image + ((oy * kernel) * width + ox * kernel) * channels
+                        let out = pooled + (oy * output.width + ox) * channels
+                        var c = 0
+                        while c < channels {
+                            var best = load16(corner + c)
+                            for ky in 0..<kernel {
+                                for kx in 0..<kernel where ky != 0 || kx != 0 {
+                                    let values = load16(corner + (ky * width + kx) * channels + c)
+                                    best.replace(with: values, where: values .> best)
+                                }
+                            }
+                            if rectifies { best.replace(with: 0, where: best .< 0) }
+                            store16(best, out + c)
+                            c += 16
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    private func tiledBackward(_ outputGradient: Tensor, _ dx: Tensor) {
+        guard let x = inputReference, let y = outputBuffer else { preconditionFailure("\(self).backward before forward") }
+        let channels = input.channels, width = input.width, kernel = self.kernel, rectifies = self.rectifies
+        let output = self.output, inputCount = input.count
+        // Pixels beyond the last whole window get no gradient.
+        let covers = output.height * kernel == input.height && output.width * kernel == input.width
+        Parallel.split(x.rows, minimumPerWorker: 8) { samples in
+            for n in samples {
+                let image = x.data + n * inputCount, pooled = y.data + n * output.count
+                let dy = outputGradient.data + n * output.count, gradient = dx.data + n * inputCount
+                if !covers { gradient.update(repeating: 0, count: inputCount) }
+                for oy in 0..<output.height {
+                    for ox in 0..<output.width {
+                        let offset = ((oy * kernel) * width + ox * kernel) * channels
+                        let out = (oy * output.width + ox) * channels
+                        var c = 0
+                        while c < channels {
+                            let best = load16(pooled + out + c), g = load16(dy + out + c)
+                            // A rectified window whose maximum was ≤ 0 passes nothing back.
+                            var open = rectifies ? best .> 0 : best .== best
+                            for ky in 0..<kernel {
+                                for kx in 0..<kernel {
+                                    let at = offset + (ky * width + kx) * channels + c
+                                    let wins = open .& (load16(image + at) .== best)
+                                    store16(SIMD16<Float>().replacing(with: g, where: wins), gradient + at)
+                                    open = open .& .!wins
+                                }
+                            }
+                            c += 16
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     public func backward(_ outputGradient: Tensor) -> Tensor {
         let batch = outputGradient.rows
         let dx = ensure(&inputGradient, rows: batch, features: input.count)
+        if tiled {
+            tiledBackward(outputGradient, dx)
+            return dx
+        }
         let winners = self.winners
         Parallel.split(batch, minimumPerWorker: 8) { samples in
             (dx.data + samples.lowerBound * input.count).update(repeating: 0, count: samples.count * input.count)
