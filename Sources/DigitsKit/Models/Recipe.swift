@@ -17,8 +17,11 @@ public struct Recipe: Sendable {
         // without augmentation; shift=2 98.47%, shift=2,rotate=10,scale=0.1 98.58% (seed 1).
         Recipe(model: "mlp", epochs: 30, learningRate: 2e-3, dropout: 0.15, augmentation: "shift=1",
                summary: "784-128-64-10 perceptron, ReLU, dropout 0.15"),
+        // 20 epochs with shift=2,rotate=10,scale=0.1: 99.71% (seed 1, 11.5 min); 15 epochs gave 99.59%.
         Recipe(model: "cnn", epochs: 20, learningRate: 2e-3, dropout: 0.4, augmentation: "shift=2,rotate=10,scale=0.1",
                summary: "conv32-conv32-pool-conv64-conv64-pool-fc256-fc10 with BatchNorm"),
+        // PyTorch's side-by-side case. 10 epochs: 99.20% without augmentation, 99.17% with
+        // shift=2,rotate=10,scale=0.1 (seed 1): too few epochs for augmentation to pay.
         Recipe(model: "cnn-basic", epochs: 10, learningRate: 1e-3, dropout: 0.5, augmentation: "none",
                summary: "conv32-pool-conv64-pool-fc128-fc10, PyTorch's side-by-side case"),
     ]
