@@ -99,6 +99,35 @@ func referenceConvolution(_ conv: Conv2D, _ x: Tensor) -> [Float] {
         #expect(same)
     }
 
+    /// The first layer of cnn-basic, fused: conv 3×3 → ReLU → max-pool 2, as one layer. It must
+    /// compute what the three layers compute, each of which is checked against finite
+    /// differences above. (A finite-difference check of the fused layer itself would move
+    /// window maxima past each other: perturbing a weight moves all of a window's values.)
+    @Test(arguments: [(0, 2), (1, 2), (0, 3)])
+    func fusedConvolutionPoolEqualsTheThreeLayers(padding: Int, pool: Int) {
+        let image = ImageShape(channels: 1, height: 9, width: 8)
+        let fused = Conv2D(name: "c", input: image, outputChannels: 32, kernelHeight: 3, kernelWidth: 3, padding: padding, fusedPool: pool)
+        let plain = Conv2D(name: "c", input: image, outputChannels: 32, kernelHeight: 3, kernelWidth: 3, padding: padding)
+        fused.computesInputGradient = false
+        plain.computesInputGradient = false
+        fused.initialize(.he, using: RandomGenerator(seed: 3))
+        plain.initialize(.he, using: RandomGenerator(seed: 3))
+        for o in 0..<32 { fused.bias.value[o] = Float(o % 5) * 0.1 - 0.2; plain.bias.value[o] = fused.bias.value[o] }
+        let relu = Activation(.relu), maxPool = MaxPool2D(input: plain.output, kernel: pool)
+        #expect(fused.output == maxPool.output)
+        let x = smoothInput(rows: 3, features: image.count, seed: 14)
+        let expected = maxPool.forward(relu.forward(plain.forward(x, training: true), training: true), training: true).array
+        #expect(fused.forward(x, training: true).array == expected)
+        let dy = smoothInput(rows: 3, features: fused.output.count, seed: 15)
+        _ = plain.backward(relu.backward(maxPool.backward(dy)))
+        _ = fused.backward(dy)
+        for (a, b) in zip(fused.parameters, plain.parameters) {
+            let worst = zip(a.gradient.array, b.gradient.array).map { abs($0 - $1) / max(1, abs($1)) }.max() ?? 0
+            #expect(worst < 1e-5, "\(a.name): largest difference \(worst)")
+        }
+        #expect(fused.weight.gradient.squaredNorm > 0)
+    }
+
     @Test func maxPoolGradients() {
         let pool = MaxPool2D(input: ImageShape(channels: 3, height: 6, width: 6), kernel: 2)
         checkGradients(of: pool, input: distinctInput(rows: 2, features: 3 * 36, seed: 1))

@@ -28,7 +28,17 @@ public struct ImageShape: Equatable, Sendable, CustomStringConvertible {
 
 public final class Conv2D: Layer, WeightedLayer {
     public let input: ImageShape
+    /// What the layer outputs: the convolution, or its pooled maximum when fused with a pool.
     public let output: ImageShape
+    /// The convolution's own output shape (before any fused pooling).
+    public let convolved: ImageShape
+    /// A fused ReLU + max-pool over non-overlapping k×k windows (0: none). Only the direct path
+    /// fuses: the large first activation is then never written, read back or differentiated
+    /// whole. Forward keeps, per pooled value, which window position won (−1 for a window
+    /// whose maximum was ≤ 0), and backward sends the gradient only there.
+    public let fusedPool: Int
+    private var poolWinners: UnsafeMutablePointer<Int32>  // (B, PH·PW·O)
+    private var poolWinnerCapacity = 0
     public let kernelHeight: Int
     public let kernelWidth: Int
     public let stride: Int
@@ -54,13 +64,19 @@ public final class Conv2D: Layer, WeightedLayer {
     private var inputGradient: Tensor?         // (B, H·W·C)
 
     public init(name: String, input: ImageShape, outputChannels: Int, kernelHeight: Int, kernelWidth: Int,
-                stride: Int = 1, padding: Int = 0) {
+                stride: Int = 1, padding: Int = 0, fusedPool: Int = 0) {
         precondition(kernelHeight > 0 && kernelWidth > 0 && stride > 0 && padding >= 0)
         let outputHeight = (input.height + 2 * padding - kernelHeight) / stride + 1
         let outputWidth = (input.width + 2 * padding - kernelWidth) / stride + 1
         precondition(outputHeight > 0 && outputWidth > 0, "a \(kernelHeight)×\(kernelWidth) kernel does not fit \(input)")
         self.input = input
-        output = ImageShape(channels: outputChannels, height: outputHeight, width: outputWidth)
+        convolved = ImageShape(channels: outputChannels, height: outputHeight, width: outputWidth)
+        precondition(fusedPool == 0 || (Self.canFusePool(input: input, outputChannels: outputChannels, kernelHeight: kernelHeight,
+                                                          kernelWidth: kernelWidth) && fusedPool <= min(outputHeight, outputWidth)))
+        self.fusedPool = fusedPool
+        output = fusedPool == 0 ? convolved
+            : ImageShape(channels: outputChannels, height: outputHeight / fusedPool, width: outputWidth / fusedPool)
+        poolWinners = .allocate(capacity: 1)
         self.kernelHeight = kernelHeight
         self.kernelWidth = kernelWidth
         self.stride = stride
@@ -73,17 +89,27 @@ public final class Conv2D: Layer, WeightedLayer {
         let positions = outputHeight * outputWidth
         samplesPerChunk = max(1, (1 << 23) / (positions * patchSize))
         columnGradient = Tensor(shape: [samplesPerChunk * positions, patchSize])
-        direct = input.channels == 1 && kernelHeight == 3 && kernelWidth == 3 && outputChannels % 16 == 0
+        direct = Self.canFusePool(input: input, outputChannels: outputChannels, kernelHeight: kernelHeight, kernelWidth: kernelWidth)
         directWeight = Tensor(shape: [direct ? patchSize : 0, outputChannels])
         partials = Tensor(shape: [0, patchSize + 1, outputChannels])
+    }
+
+    deinit { poolWinners.deallocate() }
+
+    /// Whether the direct path applies (3×3, one input channel, whole vectors of outputs), and
+    /// so whether a following ReLU + max-pool can be fused in. The fused layer must also be
+    /// the first (it computes no input gradient).
+    public static func canFusePool(input: ImageShape, outputChannels: Int, kernelHeight: Int, kernelWidth: Int) -> Bool {
+        input.channels == 1 && kernelHeight == 3 && kernelWidth == 3 && outputChannels % 16 == 0
     }
 
     public var parameters: [Parameter] { [weight, bias] }
     public var fanIn: Int { patchSize }
     public func outputFeatures(inputFeatures: Int) -> Int { output.count }
     public var description: String {
-        "Conv2D(\(input.channels) → \(output.channels), \(kernelHeight)×\(kernelWidth)"
+        "Conv2D(\(input.channels) → \(convolved.channels), \(kernelHeight)×\(kernelWidth)"
             + (stride != 1 ? ", stride \(stride)" : "") + (padding != 0 ? ", pad \(padding)" : "") + ")"
+            + (fusedPool > 0 ? " + ReLU + MaxPool2D(\(fusedPool)×\(fusedPool))" : "")
     }
 
     public func forward(_ x: Tensor, training: Bool) -> Tensor {
@@ -91,9 +117,14 @@ public final class Conv2D: Layer, WeightedLayer {
         let batch = x.rows
         let y = ensure(&outputBuffer, rows: batch, features: output.count)
         permuteWeight()
-        let positions = output.height * output.width, outputChannels = output.channels
+        let positions = convolved.height * convolved.width, outputChannels = convolved.channels
         let rows = batch * positions
         inputReference = x
+        precondition(fusedPool == 0 || !computesInputGradient, "a fused \(self) must be the first layer")
+        if fusedPool > 0 {
+            fusedForward(x.data, into: y.data, batch: batch)
+            return y
+        }
         if direct && !computesInputGradient {
             directForward(x.data, into: y.data, batch: batch)
             return y
@@ -113,9 +144,13 @@ public final class Conv2D: Layer, WeightedLayer {
     public func backward(_ outputGradient: Tensor) -> Tensor {
         guard let x = inputReference else { preconditionFailure("\(self).backward before forward") }
         let batch = outputGradient.rows
-        let positions = output.height * output.width, outputChannels = output.channels
+        let positions = convolved.height * convolved.width, outputChannels = convolved.channels
         let dx = ensure(&inputGradient, rows: batch, features: input.count)
         if computesInputGradient { dx.zero() }
+        if fusedPool > 0 {
+            fusedWeightGradient(x.data, outputGradient.data, batch: batch)
+            return dx
+        }
         if direct && !computesInputGradient {
             directWeightGradient(x.data, outputGradient.data, batch: batch)
             return dx
@@ -138,7 +173,7 @@ public final class Conv2D: Layer, WeightedLayer {
                 let samples = min(samplesPerChunk, batch - first)
                 // dCols (rows, K) = dY (rows, O) · W (O, K), then scattered back onto the image.
                 BLAS.sgemm(m: samples * positions, n: patchSize, k: outputChannels,
-                           a: dyAll + first * output.count, lda: outputChannels, b: gemmWeight.data, ldb: patchSize,
+                           a: dyAll + first * convolved.count, lda: outputChannels, b: gemmWeight.data, ldb: patchSize,
                            beta: 0, c: columnGradient.data, ldc: patchSize)
                 col2im(dx.data, firstSample: first, samples: samples)
             }
@@ -173,11 +208,11 @@ public final class Conv2D: Layer, WeightedLayer {
 
     /// Y[p, :] = b + Σ_t patch[t] · W[:, t], 16 output channels per vector.
     private func directForward(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, batch: Int) {
-        let outputChannels = output.channels, taps = patchSize
+        let outputChannels = convolved.channels, taps = patchSize
         let w = directWeight.data, g = gemmWeight.data
         for o in 0..<outputChannels { for t in 0..<taps { w[t * outputChannels + o] = g[o * taps + t] } }
         let b = UnsafePointer(bias.value.data), weights = UnsafePointer(w)
-        let outputHeight = output.height, outputWidth = output.width, sampleSize = input.count
+        let outputHeight = convolved.height, outputWidth = convolved.width, sampleSize = input.count
         Parallel.split(batch, minimumPerWorker: 4) { samples in
             for n in samples {
                 let image = x + n * sampleSize
@@ -201,11 +236,11 @@ public final class Conv2D: Layer, WeightedLayer {
     /// dW[:, t] = Σ_p dY[p, :] · patch_p[t] and db = Σ_p dY[p, :], 16 output channels at a time
     /// in registers, summed per worker in Float and the workers' sums added in order.
     private func directWeightGradient(_ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, batch: Int) {
-        let outputChannels = output.channels, taps = patchSize, stride = (taps + 1) * outputChannels
+        let outputChannels = convolved.channels, taps = patchSize, stride = (taps + 1) * outputChannels
         if partials.rows < Parallel.workers { partials = Tensor(shape: [Parallel.workers, taps + 1, outputChannels]) }
         partials.zero()
         let sums = partials.data
-        let outputHeight = output.height, outputWidth = output.width, sampleSize = input.count
+        let outputHeight = convolved.height, outputWidth = convolved.width, sampleSize = input.count
         Parallel.splitParts(batch, minimumPerWorker: 4) { part, samples in
             let sum = sums + part * stride
             var block = 0
@@ -244,13 +279,115 @@ public final class Conv2D: Layer, WeightedLayer {
         accumulateWeightGradient()
     }
 
+    // MARK: Fused ReLU + max-pool (direct path only)
+
+    /// For each pooled cell: the convolution at each window position (row-major), the first
+    /// maximum, then ReLU.
+    private func fusedForward(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, batch: Int) {
+        let outputChannels = convolved.channels, taps = patchSize, pool = fusedPool
+        let w = directWeight.data, g = gemmWeight.data
+        for o in 0..<outputChannels { for t in 0..<taps { w[t * outputChannels + o] = g[o * taps + t] } }
+        if batch * output.count > poolWinnerCapacity {
+            poolWinners.deallocate()
+            poolWinnerCapacity = batch * output.count
+            poolWinners = .allocate(capacity: poolWinnerCapacity)
+        }
+        let b = UnsafePointer(bias.value.data), weights = UnsafePointer(w), winners = poolWinners
+        let pooledHeight = output.height, pooledWidth = output.width, sampleSize = input.count, pooledSize = output.count
+        Parallel.split(batch, minimumPerWorker: 4) { samples in
+            for n in samples {
+                let image = x + n * sampleSize
+                for py in 0..<pooledHeight {
+                    for px in 0..<pooledWidth {
+                        let cell = n * pooledSize + (py * pooledWidth + px) * outputChannels
+                        var block = 0
+                        while block < outputChannels {
+                            var best = SIMD16<Float>(), winner = SIMD16<Int32>()
+                            for position in 0..<(pool * pool) {
+                                let values = patch(image, py * pool + position / pool, px * pool + position % pool)
+                                var sum = load16(b + block)
+                                for t in 0..<9 { sum += values[t] * load16(weights + t * outputChannels + block) }
+                                if position == 0 {
+                                    best = sum
+                                } else {
+                                    let larger = sum .> best
+                                    best.replace(with: sum, where: larger)
+                                    winner.replace(with: Int32(position), where: larger)
+                                }
+                            }
+                            let dead = best .<= 0
+                            best.replace(with: 0, where: dead)
+                            winner.replace(with: -1, where: dead)
+                            store16(best, y + cell + block)
+                            UnsafeMutableRawPointer(winners + cell + block).storeBytes(of: winner, as: SIMD16<Int32>.self)
+                            block += 16
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// dW and db from the pooled gradient: each pooled value's gradient goes to the window
+    /// position that won, so only those positions' patches contribute.
+    private func fusedWeightGradient(_ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, batch: Int) {
+        let outputChannels = convolved.channels, taps = patchSize, stride = (taps + 1) * outputChannels, pool = fusedPool
+        if partials.rows < Parallel.workers { partials = Tensor(shape: [Parallel.workers, taps + 1, outputChannels]) }
+        partials.zero()
+        let sums = partials.data, winners = UnsafePointer(poolWinners)
+        let pooledHeight = output.height, pooledWidth = output.width, sampleSize = input.count, pooledSize = output.count
+        Parallel.splitParts(batch, minimumPerWorker: 4) { part, samples in
+            let sum = sums + part * stride
+            var block = 0
+            while block < outputChannels {
+                var a0 = SIMD16<Float>(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0, a8 = a0, bias = a0
+                for n in samples {
+                    let image = x + n * sampleSize
+                    for py in 0..<pooledHeight {
+                        for px in 0..<pooledWidth {
+                            let cell = n * pooledSize + (py * pooledWidth + px) * outputChannels + block
+                            let gradient = load16(dy + cell)
+                            let winner = UnsafeRawPointer(winners + cell).loadUnaligned(as: SIMD16<Int32>.self)
+                            for position in 0..<(pool * pool) {
+                                let chosen = winner .== Int32(position)
+                                guard any(chosen) else { continue }
+                                let g = SIMD16<Float>().replacing(with: gradient, where: chosen)
+                                let v = patch(image, py * pool + position / pool, px * pool + position % pool)
+                                a0 += v[0] * g; a1 += v[1] * g; a2 += v[2] * g
+                                a3 += v[3] * g; a4 += v[4] * g; a5 += v[5] * g
+                                a6 += v[6] * g; a7 += v[7] * g; a8 += v[8] * g
+                                bias += g
+                            }
+                        }
+                    }
+                }
+                let row = sum + block
+                store16(a0, row); store16(a1, row + outputChannels); store16(a2, row + 2 * outputChannels)
+                store16(a3, row + 3 * outputChannels); store16(a4, row + 4 * outputChannels); store16(a5, row + 5 * outputChannels)
+                store16(a6, row + 6 * outputChannels); store16(a7, row + 7 * outputChannels); store16(a8, row + 8 * outputChannels)
+                store16(bias, row + 9 * outputChannels)
+                block += 16
+            }
+        }
+        let dW = gemmWeightGradient.data, db = bias.gradient.data
+        gemmWeightGradient.zero()
+        for part in 0..<partials.rows {
+            let sum = sums + part * stride
+            for o in 0..<outputChannels {
+                for t in 0..<taps { dW[o * taps + t] += sum[t * outputChannels + o] }
+                db[o] += sum[taps * outputChannels + o]
+            }
+        }
+        accumulateWeightGradient()
+    }
+
     // MARK: Weight layout
 
     /// (O, C, kh, kw) → (O, kh, kw, C).
     private func permuteWeight() {
         let channels = input.channels, taps = kernelHeight * kernelWidth
         let source = weight.value.data, destination = gemmWeight.data
-        for o in 0..<output.channels {
+        for o in 0..<convolved.channels {
             for c in 0..<channels {
                 for tap in 0..<taps { destination[o * patchSize + tap * channels + c] = source[o * patchSize + c * taps + tap] }
             }
@@ -261,7 +398,7 @@ public final class Conv2D: Layer, WeightedLayer {
     private func accumulateWeightGradient() {
         let channels = input.channels, taps = kernelHeight * kernelWidth
         let source = gemmWeightGradient.data, destination = weight.gradient.data
-        for o in 0..<output.channels {
+        for o in 0..<convolved.channels {
             for c in 0..<channels {
                 for tap in 0..<taps { destination[o * patchSize + c * taps + tap] += source[o * patchSize + tap * channels + c] }
             }
@@ -274,13 +411,13 @@ public final class Conv2D: Layer, WeightedLayer {
     /// sample `firstSample + n`, zeros where it hangs over the padding.
     private func im2col(_ x: UnsafePointer<Float>, into columns: UnsafeMutablePointer<Float>, firstSample: Int, samples: Int) {
         let channels = input.channels, height = input.height, width = input.width
-        let positions = output.height * output.width
+        let positions = convolved.height * convolved.width
         Parallel.split(samples, minimumPerWorker: 2) { part in
         var row = columns + part.lowerBound * positions * patchSize
         for n in (firstSample + part.lowerBound)..<(firstSample + part.upperBound) {
             let image = x + n * input.count
-            for oy in 0..<output.height {
-                for ox in 0..<output.width {
+            for oy in 0..<convolved.height {
+                for ox in 0..<convolved.width {
                     var destination = row
                     for ky in 0..<kernelHeight {
                         let iy = oy * stride + ky - padding
@@ -320,13 +457,13 @@ public final class Conv2D: Layer, WeightedLayer {
     /// The adjoint of im2col: adds each row of `columnGradient` back onto the pixels it came from.
     private func col2im(_ dx: UnsafeMutablePointer<Float>, firstSample: Int, samples: Int) {
         let channels = input.channels, height = input.height, width = input.width
-        let positions = output.height * output.width
+        let positions = convolved.height * convolved.width
         Parallel.split(samples, minimumPerWorker: 2) { part in
         var row = UnsafePointer(columnGradient.data + part.lowerBound * positions * patchSize)
         for n in (firstSample + part.lowerBound)..<(firstSample + part.upperBound) {
             let image = dx + n * input.count
-            for oy in 0..<output.height {
-                for ox in 0..<output.width {
+            for oy in 0..<convolved.height {
+                for ox in 0..<convolved.width {
                     var source = row
                     for ky in 0..<kernelHeight {
                         let iy = oy * stride + ky - padding

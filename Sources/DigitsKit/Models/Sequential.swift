@@ -76,12 +76,27 @@ public final class Sequential {
                     throw invalid("conv2d layer \(spec.name ?? "?") does not fit \(image) images")
                 }
                 pending?.initialize(.he, using: random)
+                // A first 3×3 single-channel convolution followed by ReLU and a non-overlapping
+                // max-pool runs as one layer, which never materializes the large activation.
+                var fusedPool = 0
+                if layers.isEmpty, Conv2D.canFusePool(input: image, outputChannels: outputs, kernelHeight: kernel[0], kernelWidth: kernel[1]),
+                   specs.count >= 2, specs[specs.startIndex].kind == .activation, specs[specs.startIndex].function == "relu",
+                   case let next = specs[specs.startIndex + 1], next.kind == .maxpool2d, let window = next.kernelSize,
+                   window.count == 2, window[0] == window[1], window[0] > 0, (next.stride ?? window[0]) == window[0] {
+                    let side = { (size: Int) in (size + 2 * (spec.padding ?? 0) - 3) / (spec.stride ?? 1) + 1 }
+                    if window[0] <= min(side(image.height), side(image.width)) { fusedPool = window[0] }
+                }
                 let conv = Conv2D(name: name, input: image, outputChannels: outputs, kernelHeight: kernel[0], kernelWidth: kernel[1],
-                                  stride: spec.stride ?? 1, padding: spec.padding ?? 0)
+                                  stride: spec.stride ?? 1, padding: spec.padding ?? 0, fusedPool: fusedPool)
                 conv.computesInputGradient = !layers.isEmpty
                 layers.append(conv)
                 pending = conv
                 shape = .image(conv.output)
+                if fusedPool > 0 {
+                    specs.removeFirst(2)
+                    conv.initialize(ActivationFunction.relu.initialization, using: random)
+                    pending = nil
+                }
             case .maxpool2d:
                 guard case .image(let image) = shape, let kernel = spec.kernelSize, kernel.count == 2, kernel[0] == kernel[1],
                       positive(kernel[0], spec.stride ?? kernel[0]), kernel[0] <= min(image.height, image.width) else {
