@@ -8,7 +8,7 @@ cnn (digits' default CNN, with BatchNorm). Adam at 1e-3, batch 128, the first 55
 training images, no augmentation, N threads. Epoch time is the training loop only (no
 validation), median over the epochs after the first.
 
-    VENV/bin/python scripts/compare-peers.py [--model mlp|cnn-basic|cnn] [--threads 2] [--epochs 4]
+    VENV/bin/python scripts/compare-peers.py [--model mlp|cnn-basic|cnn] [--threads 2] [--epochs 4] [--rounds 1]
 
 Needs, in the Python that runs it: torch, numpy, safetensors (for example
 pip install torch==2.13.0+cpu numpy safetensors in a virtualenv outside the repository).
@@ -124,6 +124,8 @@ def main():
     parser.add_argument("--model", choices=sorted(MODELS), default="mlp")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--epochs", type=int, default=4)
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="alternate digits and PyTorch this many times; the ratio of each round is printed")
     parser.add_argument("--data", default="datasets/mnist")
     parser.add_argument("--digits", default=".build/release/digits")
     args = parser.parse_args()
@@ -137,8 +139,12 @@ def main():
 
     with tempfile.TemporaryDirectory() as directory:
         checkpoint = os.path.join(directory, "model.safetensors")
-        ours, final, blas = digits_epochs(args.model, args.digits, args.data, args.epochs, args.threads, checkpoint)
-        theirs = pytorch_epochs(args.model, x, y, args.epochs, 128)
+        rounds = []
+        for _ in range(args.rounds):
+            # Alternating keeps both programs exposed to the same drift in the machine's speed.
+            ours, final, blas = digits_epochs(args.model, args.digits, args.data, args.epochs, args.threads, checkpoint)
+            theirs = pytorch_epochs(args.model, x, y, args.epochs, 128)
+            rounds.append((ours, theirs))
 
         # Interop: PyTorch loads the digits checkpoint by name, strictly, and agrees on accuracy.
         from safetensors.torch import load_file
@@ -151,12 +157,19 @@ def main():
         with torch.no_grad():
             torch_accuracy = (model(test_x).argmax(1) == test_labels).float().mean().item()
 
-    ours_median, theirs_median = statistics.median(ours[1:]), statistics.median(theirs[1:])
     print(f"{blas}")
     print(f"model {args.model}; torch {torch.__version__}, {args.threads} threads")
-    print(f"digits  epoch seconds: {', '.join(f'{t:.3f}' for t in ours)}  median {ours_median:.3f}")
-    print(f"PyTorch epoch seconds: {', '.join(f'{t:.3f}' for t in theirs)}  median {theirs_median:.3f}")
-    print(f"ratio digits/PyTorch: {ours_median / theirs_median:.2f}")
+    ratios = []
+    for index, (ours, theirs) in enumerate(rounds):
+        ours_median, theirs_median = statistics.median(ours[1:]), statistics.median(theirs[1:])
+        ratios.append(ours_median / theirs_median)
+        label = f"round {index + 1}: " if len(rounds) > 1 else ""
+        print(f"{label}digits  epoch seconds: {', '.join(f'{t:.3f}' for t in ours)}  median {ours_median:.3f}")
+        print(f"{label}PyTorch epoch seconds: {', '.join(f'{t:.3f}' for t in theirs)}  median {theirs_median:.3f}")
+        print(f"{label}ratio digits/PyTorch: {ratios[-1]:.2f}")
+    if len(rounds) > 1:
+        print(f"ratio digits/PyTorch over {len(rounds)} rounds: median {statistics.median(ratios):.2f}, "
+              f"min {min(ratios):.2f}, max {max(ratios):.2f}")
     print(f"digits checkpoint in PyTorch (load_state_dict, strict): test accuracy {torch_accuracy:.4f}; "
           f"digits recorded {final['test_accuracy']:.4f}")
 
