@@ -184,26 +184,35 @@ public final class Conv2D: Layer, WeightedLayer {
 
     // MARK: The direct path (3×3 single-channel first layers)
 
-    /// The 9 input values under output position (oy, ox), zeros over the padding, in lanes 0–8.
+    /// The 9 input values under output position (oy, ox), zeros over the padding. Scalars, not
+    /// a vector: each is broadcast where it multiplies, which costs less than assembling lanes.
+    typealias Patch = (Float, Float, Float, Float, Float, Float, Float, Float, Float)
+
     @inline(__always)
-    private func patch(_ image: UnsafePointer<Float>, _ oy: Int, _ ox: Int) -> SIMD16<Float> {
+    private func patch(_ image: UnsafePointer<Float>, _ oy: Int, _ ox: Int) -> Patch {
         let height = input.height, width = input.width
+        let top = oy * stride - padding, left = ox * stride - padding
         if padding == 0 {
-            // Always inside: nine plain loads.
-            let top = image + (oy * stride) * width + ox * stride, middle = top + width, bottom = middle + width
-            return SIMD16(top[0], top[1], top[2], middle[0], middle[1], middle[2], bottom[0], bottom[1], bottom[2],
-                          0, 0, 0, 0, 0, 0, 0)
+            let a = image + top * width + left, b = a + width, c = b + width
+            return (a[0], a[1], a[2], b[0], b[1], b[2], c[0], c[1], c[2])
         }
-        var values = SIMD16<Float>()
-        for ky in 0..<3 {
-            let iy = oy * stride + ky - padding
-            guard iy >= 0 && iy < height else { continue }
-            for kx in 0..<3 {
-                let ix = ox * stride + kx - padding
-                if ix >= 0 && ix < width { values[ky * 3 + kx] = image[iy * width + ix] }
-            }
+        @inline(__always) func value(_ ky: Int, _ kx: Int) -> Float {
+            let iy = top + ky, ix = left + kx
+            return iy >= 0 && iy < height && ix >= 0 && ix < width ? image[iy * width + ix] : 0
         }
-        return values
+        return (value(0, 0), value(0, 1), value(0, 2), value(1, 0), value(1, 1), value(1, 2), value(2, 0), value(2, 1), value(2, 2))
+    }
+
+    /// b + Σ_t p_t · W[t, block..<block+16], with W as (9, O).
+    @inline(__always)
+    private static func dot(_ p: Patch, _ weights: UnsafePointer<Float>, _ outputChannels: Int, _ start: SIMD16<Float>) -> SIMD16<Float> {
+        var sum = start
+        sum += p.0 * load16(weights); sum += p.1 * load16(weights + outputChannels)
+        sum += p.2 * load16(weights + 2 * outputChannels); sum += p.3 * load16(weights + 3 * outputChannels)
+        sum += p.4 * load16(weights + 4 * outputChannels); sum += p.5 * load16(weights + 5 * outputChannels)
+        sum += p.6 * load16(weights + 6 * outputChannels); sum += p.7 * load16(weights + 7 * outputChannels)
+        sum += p.8 * load16(weights + 8 * outputChannels)
+        return sum
     }
 
     /// Y[p, :] = b + Σ_t patch[t] · W[:, t], 16 output channels per vector.
@@ -222,9 +231,7 @@ public final class Conv2D: Layer, WeightedLayer {
                         let out = y + ((n * outputHeight + oy) * outputWidth + ox) * outputChannels
                         var block = 0
                         while block < outputChannels {
-                            var sum = load16(b + block)
-                            for t in 0..<9 { sum += values[t] * load16(weights + t * outputChannels + block) }
-                            store16(sum, out + block)
+                            store16(Self.dot(values, weights + block, outputChannels, load16(b + block)), out + block)
                             block += 16
                         }
                     }
@@ -252,9 +259,9 @@ public final class Conv2D: Layer, WeightedLayer {
                         for ox in 0..<outputWidth {
                             let g = load16(dy + ((n * outputHeight + oy) * outputWidth + ox) * outputChannels + block)
                             let v = patch(image, oy, ox)
-                            a0 += v[0] * g; a1 += v[1] * g; a2 += v[2] * g
-                            a3 += v[3] * g; a4 += v[4] * g; a5 += v[5] * g
-                            a6 += v[6] * g; a7 += v[7] * g; a8 += v[8] * g
+                            a0 += v.0 * g; a1 += v.1 * g; a2 += v.2 * g
+                            a3 += v.3 * g; a4 += v.4 * g; a5 += v.5 * g
+                            a6 += v.6 * g; a7 += v.7 * g; a8 += v.8 * g
                             bias += g
                         }
                     }
@@ -305,8 +312,7 @@ public final class Conv2D: Layer, WeightedLayer {
                             var best = SIMD16<Float>(), winner = SIMD16<Int32>()
                             for position in 0..<(pool * pool) {
                                 let values = patch(image, py * pool + position / pool, px * pool + position % pool)
-                                var sum = load16(b + block)
-                                for t in 0..<9 { sum += values[t] * load16(weights + t * outputChannels + block) }
+                                let sum = Self.dot(values, weights + block, outputChannels, load16(b + block))
                                 if position == 0 {
                                     best = sum
                                 } else {
@@ -349,13 +355,13 @@ public final class Conv2D: Layer, WeightedLayer {
                             let gradient = load16(dy + cell)
                             let winner = UnsafeRawPointer(winners + cell).loadUnaligned(as: SIMD16<Int32>.self)
                             for position in 0..<(pool * pool) {
-                                let chosen = winner .== Int32(position)
-                                guard any(chosen) else { continue }
-                                let g = SIMD16<Float>().replacing(with: gradient, where: chosen)
+                                // No branch on whether any lane won here: winners are
+                                // random, and a mispredicted branch costs more than the sums.
+                                let g = SIMD16<Float>().replacing(with: gradient, where: winner .== Int32(position))
                                 let v = patch(image, py * pool + position / pool, px * pool + position % pool)
-                                a0 += v[0] * g; a1 += v[1] * g; a2 += v[2] * g
-                                a3 += v[3] * g; a4 += v[4] * g; a5 += v[5] * g
-                                a6 += v[6] * g; a7 += v[7] * g; a8 += v[8] * g
+                                a0 += v.0 * g; a1 += v.1 * g; a2 += v.2 * g
+                                a3 += v.3 * g; a4 += v.4 * g; a5 += v.5 * g
+                                a6 += v.6 * g; a7 += v.7 * g; a8 += v.8 * g
                                 bias += g
                             }
                         }
