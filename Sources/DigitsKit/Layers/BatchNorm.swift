@@ -106,10 +106,10 @@ public final class BatchNorm: Layer {
             channelSums(x.data, nil, shift: nil, rows: rows)
             for c in 0..<channels { mean[c] = Float(sum[c] / Double(rows)) }
             channelSums(x.data, x.data, shift: mean, rows: rows)  // Σ x·(x − μ) = Σ (x − μ)²
-            let shiftedSums = Array(UnsafeBufferPointer(start: sum, count: channels))
             for c in 0..<channels {
                 // Σ(x − μ)² = Σ x(x − μ) − μ·Σ(x − μ), and Σ(x − μ) is ~0 but not exactly.
-                let squares = max(sumOfProducts[c] - Double(mean[c]) * (shiftedSums[c] - Double(rows) * Double(mean[c])), 0)
+                // The second pass left Σx in `sum` again.
+                let squares = max(sumOfProducts[c] - Double(mean[c]) * (sum[c] - Double(rows) * Double(mean[c])), 0)
                 let variance = squares / Double(rows)
                 inverseDeviation[c] = Float(1 / (variance + Double(epsilon)).squareRoot())
                 let unbiased = rows > 1 ? squares / Double(rows - 1) : variance

@@ -215,12 +215,18 @@ public final class Conv2D: Layer, WeightedLayer {
         return sum
     }
 
-    /// Y[p, :] = b + Σ_t patch[t] · W[:, t], 16 output channels per vector.
-    private func directForward(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, batch: Int) {
+    /// The weight as (9, O), so one tap's 16 output channels are one vector load.
+    private func transposeDirectWeight() {
         let outputChannels = convolved.channels, taps = patchSize
         let w = directWeight.data, g = gemmWeight.data
         for o in 0..<outputChannels { for t in 0..<taps { w[t * outputChannels + o] = g[o * taps + t] } }
-        let b = UnsafePointer(bias.value.data), weights = UnsafePointer(w)
+    }
+
+    /// Y[p, :] = b + Σ_t patch[t] · W[:, t], 16 output channels per vector.
+    private func directForward(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, batch: Int) {
+        transposeDirectWeight()
+        let outputChannels = convolved.channels
+        let b = UnsafePointer(bias.value.data), weights = UnsafePointer(directWeight.data)
         let outputHeight = convolved.height, outputWidth = convolved.width, sampleSize = input.count
         Parallel.split(batch, minimumPerWorker: 4) { samples in
             for n in samples {
@@ -240,37 +246,44 @@ public final class Conv2D: Layer, WeightedLayer {
         }
     }
 
-    /// dW[:, t] = Σ_p dY[p, :] · patch_p[t] and db = Σ_p dY[p, :], 16 output channels at a time
-    /// in registers, summed per worker in Float and the workers' sums added in order.
-    private func directWeightGradient(_ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, batch: Int) {
+    /// dW[:, t] and db for 16 output channels, held in registers while positions are added.
+    struct PatchSums {
+        var a0 = SIMD16<Float>(), a1 = SIMD16<Float>(), a2 = SIMD16<Float>(), a3 = SIMD16<Float>(), a4 = SIMD16<Float>()
+        var a5 = SIMD16<Float>(), a6 = SIMD16<Float>(), a7 = SIMD16<Float>(), a8 = SIMD16<Float>(), bias = SIMD16<Float>()
+
+        /// One position: its patch times its output gradient g.
+        @inline(__always)
+        mutating func add(_ v: Patch, _ g: SIMD16<Float>) {
+            a0 += v.0 * g; a1 += v.1 * g; a2 += v.2 * g
+            a3 += v.3 * g; a4 += v.4 * g; a5 += v.5 * g
+            a6 += v.6 * g; a7 += v.7 * g; a8 += v.8 * g
+            bias += g
+        }
+
+        /// Rows 0–8 (the taps) and 9 (the bias) of a (10, O) block of sums.
+        @inline(__always)
+        func store(_ row: UnsafeMutablePointer<Float>, stride: Int) {
+            store16(a0, row); store16(a1, row + stride); store16(a2, row + 2 * stride)
+            store16(a3, row + 3 * stride); store16(a4, row + 4 * stride); store16(a5, row + 5 * stride)
+            store16(a6, row + 6 * stride); store16(a7, row + 7 * stride); store16(a8, row + 8 * stride)
+            store16(bias, row + 9 * stride)
+        }
+    }
+
+    /// dW and db for the direct paths. `accumulate(samples, block, &sums)` adds every position
+    /// of `samples` for output channels block..<block+16. The sums are taken per worker in
+    /// Float, and the workers' sums added in order.
+    private func directGradient(batch: Int, _ accumulate: (Range<Int>, Int, inout PatchSums) -> Void) {
         let outputChannels = convolved.channels, taps = patchSize, stride = (taps + 1) * outputChannels
         if partials.rows < Parallel.workers { partials = Tensor(shape: [Parallel.workers, taps + 1, outputChannels]) }
         partials.zero()
         let sums = partials.data
-        let outputHeight = convolved.height, outputWidth = convolved.width, sampleSize = input.count
         Parallel.splitParts(batch, minimumPerWorker: 4) { part, samples in
-            let sum = sums + part * stride
             var block = 0
             while block < outputChannels {
-                var a0 = SIMD16<Float>(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0, a8 = a0, bias = a0
-                for n in samples {
-                    let image = x + n * sampleSize
-                    for oy in 0..<outputHeight {
-                        for ox in 0..<outputWidth {
-                            let g = load16(dy + ((n * outputHeight + oy) * outputWidth + ox) * outputChannels + block)
-                            let v = patch(image, oy, ox)
-                            a0 += v.0 * g; a1 += v.1 * g; a2 += v.2 * g
-                            a3 += v.3 * g; a4 += v.4 * g; a5 += v.5 * g
-                            a6 += v.6 * g; a7 += v.7 * g; a8 += v.8 * g
-                            bias += g
-                        }
-                    }
-                }
-                let row = sum + block
-                store16(a0, row); store16(a1, row + outputChannels); store16(a2, row + 2 * outputChannels)
-                store16(a3, row + 3 * outputChannels); store16(a4, row + 4 * outputChannels); store16(a5, row + 5 * outputChannels)
-                store16(a6, row + 6 * outputChannels); store16(a7, row + 7 * outputChannels); store16(a8, row + 8 * outputChannels)
-                store16(bias, row + 9 * outputChannels)
+                var blockSums = PatchSums()
+                accumulate(samples, block, &blockSums)
+                blockSums.store(sums + part * stride + block, stride: outputChannels)
                 block += 16
             }
         }
@@ -286,20 +299,38 @@ public final class Conv2D: Layer, WeightedLayer {
         accumulateWeightGradient()
     }
 
+    /// dW[:, t] = Σ_p dY[p, :] · patch_p[t] and db = Σ_p dY[p, :].
+    private func directWeightGradient(_ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, batch: Int) {
+        let outputChannels = convolved.channels
+        let outputHeight = convolved.height, outputWidth = convolved.width, sampleSize = input.count
+        directGradient(batch: batch) { samples, block, result in
+            var sums = result  // a local, so the sums stay in registers
+            for n in samples {
+                let image = x + n * sampleSize
+                for oy in 0..<outputHeight {
+                    for ox in 0..<outputWidth {
+                        let g = load16(dy + ((n * outputHeight + oy) * outputWidth + ox) * outputChannels + block)
+                        sums.add(patch(image, oy, ox), g)
+                    }
+                }
+            }
+            result = sums
+        }
+    }
+
     // MARK: Fused ReLU + max-pool (direct path only)
 
     /// For each pooled cell: the convolution at each window position (row-major), the first
     /// maximum, then ReLU.
     private func fusedForward(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, batch: Int) {
-        let outputChannels = convolved.channels, taps = patchSize, pool = fusedPool
-        let w = directWeight.data, g = gemmWeight.data
-        for o in 0..<outputChannels { for t in 0..<taps { w[t * outputChannels + o] = g[o * taps + t] } }
+        transposeDirectWeight()
+        let outputChannels = convolved.channels, pool = fusedPool
         if batch * output.count > poolWinnerCapacity {
             poolWinners.deallocate()
             poolWinnerCapacity = batch * output.count
             poolWinners = .allocate(capacity: poolWinnerCapacity)
         }
-        let b = UnsafePointer(bias.value.data), weights = UnsafePointer(w), winners = poolWinners
+        let b = UnsafePointer(bias.value.data), weights = UnsafePointer(directWeight.data), winners = poolWinners
         let pooledHeight = output.height, pooledWidth = output.width, sampleSize = input.count, pooledSize = output.count
         Parallel.split(batch, minimumPerWorker: 4) { samples in
             for n in samples {
@@ -337,54 +368,28 @@ public final class Conv2D: Layer, WeightedLayer {
     /// dW and db from the pooled gradient: each pooled value's gradient goes to the window
     /// position that won, so only those positions' patches contribute.
     private func fusedWeightGradient(_ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, batch: Int) {
-        let outputChannels = convolved.channels, taps = patchSize, stride = (taps + 1) * outputChannels, pool = fusedPool
-        if partials.rows < Parallel.workers { partials = Tensor(shape: [Parallel.workers, taps + 1, outputChannels]) }
-        partials.zero()
-        let sums = partials.data, winners = UnsafePointer(poolWinners)
+        let outputChannels = convolved.channels, pool = fusedPool, winners = UnsafePointer(poolWinners)
         let pooledHeight = output.height, pooledWidth = output.width, sampleSize = input.count, pooledSize = output.count
-        Parallel.splitParts(batch, minimumPerWorker: 4) { part, samples in
-            let sum = sums + part * stride
-            var block = 0
-            while block < outputChannels {
-                var a0 = SIMD16<Float>(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0, a8 = a0, bias = a0
-                for n in samples {
-                    let image = x + n * sampleSize
-                    for py in 0..<pooledHeight {
-                        for px in 0..<pooledWidth {
-                            let cell = n * pooledSize + (py * pooledWidth + px) * outputChannels + block
-                            let gradient = load16(dy + cell)
-                            let winner = UnsafeRawPointer(winners + cell).loadUnaligned(as: SIMD16<Int32>.self)
-                            for position in 0..<(pool * pool) {
-                                // No branch on whether any lane won here: winners are
-                                // random, and a mispredicted branch costs more than the sums.
-                                let g = SIMD16<Float>().replacing(with: gradient, where: winner .== Int32(position))
-                                let v = patch(image, py * pool + position / pool, px * pool + position % pool)
-                                a0 += v.0 * g; a1 += v.1 * g; a2 += v.2 * g
-                                a3 += v.3 * g; a4 += v.4 * g; a5 += v.5 * g
-                                a6 += v.6 * g; a7 += v.7 * g; a8 += v.8 * g
-                                bias += g
-                            }
+        directGradient(batch: batch) { samples, block, result in
+            var sums = result  // a local, so the sums stay in registers
+            for n in samples {
+                let image = x + n * sampleSize
+                for py in 0..<pooledHeight {
+                    for px in 0..<pooledWidth {
+                        let cell = n * pooledSize + (py * pooledWidth + px) * outputChannels + block
+                        let gradient = load16(dy + cell)
+                        let winner = UnsafeRawPointer(winners + cell).loadUnaligned(as: SIMD16<Int32>.self)
+                        for position in 0..<(pool * pool) {
+                            // No branch on whether any lane won here: winners are
+                            // random, and a mispredicted branch costs more than the sums.
+                            let g = SIMD16<Float>().replacing(with: gradient, where: winner .== Int32(position))
+                            sums.add(patch(image, py * pool + position / pool, px * pool + position % pool), g)
                         }
                     }
                 }
-                let row = sum + block
-                store16(a0, row); store16(a1, row + outputChannels); store16(a2, row + 2 * outputChannels)
-                store16(a3, row + 3 * outputChannels); store16(a4, row + 4 * outputChannels); store16(a5, row + 5 * outputChannels)
-                store16(a6, row + 6 * outputChannels); store16(a7, row + 7 * outputChannels); store16(a8, row + 8 * outputChannels)
-                store16(bias, row + 9 * outputChannels)
-                block += 16
             }
+            result = sums
         }
-        let dW = gemmWeightGradient.data, db = bias.gradient.data
-        gemmWeightGradient.zero()
-        for part in 0..<partials.rows {
-            let sum = sums + part * stride
-            for o in 0..<outputChannels {
-                for t in 0..<taps { dW[o * taps + t] += sum[t * outputChannels + o] }
-                db[o] += sum[taps * outputChannels + o]
-            }
-        }
-        accumulateWeightGradient()
     }
 
     // MARK: Weight layout

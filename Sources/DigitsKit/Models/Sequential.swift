@@ -49,6 +49,12 @@ public final class Sequential {
         var layers: [any Layer] = []
         var pending: (any WeightedLayer)?
         func positive(_ values: Int?...) -> Bool { values.allSatisfy { ($0 ?? 0) > 0 } }
+        /// A max-pool spec's square window and stride, if it is one and fits `image`.
+        func poolWindow(_ spec: LayerSpec, over image: ImageShape) -> (kernel: Int, stride: Int)? {
+            guard spec.kind == .maxpool2d, let kernel = spec.kernelSize, kernel.count == 2, kernel[0] == kernel[1],
+                  positive(kernel[0], spec.stride ?? kernel[0]), kernel[0] <= min(image.height, image.width) else { return nil }
+            return (kernel[0], spec.stride ?? kernel[0])
+        }
         var specs = architecture.layers[...]
         while let spec = specs.popFirst() {
             switch spec.kind {
@@ -80,11 +86,12 @@ public final class Sequential {
                 // max-pool runs as one layer, which never materializes the large activation.
                 var fusedPool = 0
                 if layers.isEmpty, Conv2D.canFusePool(input: image, outputChannels: outputs, kernelHeight: kernel[0], kernelWidth: kernel[1]),
-                   specs.count >= 2, specs[specs.startIndex].kind == .activation, specs[specs.startIndex].function == "relu",
-                   case let next = specs[specs.startIndex + 1], next.kind == .maxpool2d, let window = next.kernelSize,
-                   window.count == 2, window[0] == window[1], window[0] > 0, (next.stride ?? window[0]) == window[0] {
+                   specs.count >= 2, specs[specs.startIndex].kind == .activation, specs[specs.startIndex].function == "relu" {
                     let side = { (size: Int) in (size + 2 * (spec.padding ?? 0) - 3) / (spec.stride ?? 1) + 1 }
-                    if window[0] <= min(side(image.height), side(image.width)) { fusedPool = window[0] }
+                    let convolved = ImageShape(channels: outputs, height: side(image.height), width: side(image.width))
+                    if let window = poolWindow(specs[specs.startIndex + 1], over: convolved), window.stride == window.kernel {
+                        fusedPool = window.kernel
+                    }
                 }
                 let conv = Conv2D(name: name, input: image, outputChannels: outputs, kernelHeight: kernel[0], kernelWidth: kernel[1],
                                   stride: spec.stride ?? 1, padding: spec.padding ?? 0, fusedPool: fusedPool)
@@ -98,11 +105,10 @@ public final class Sequential {
                     pending = nil
                 }
             case .maxpool2d:
-                guard case .image(let image) = shape, let kernel = spec.kernelSize, kernel.count == 2, kernel[0] == kernel[1],
-                      positive(kernel[0], spec.stride ?? kernel[0]), kernel[0] <= min(image.height, image.width) else {
+                guard case .image(let image) = shape, let window = poolWindow(spec, over: image) else {
                     throw invalid("maxpool2d needs images at least as large as its square window")
                 }
-                let pool = MaxPool2D(input: image, kernel: kernel[0], stride: spec.stride ?? kernel[0])
+                let pool = MaxPool2D(input: image, kernel: window.kernel, stride: window.stride)
                 layers.append(pool)
                 shape = .image(pool.output)
             case .flatten:
@@ -126,11 +132,9 @@ public final class Sequential {
                 pending?.initialize(function.initialization, using: random)
                 pending = nil
                 // ReLU then max-pooling: one layer that pools, then rectifies (the same function).
-                if function == .relu, let next = specs.first, next.kind == .maxpool2d, case .image(let image) = shape,
-                   let kernel = next.kernelSize, kernel.count == 2, kernel[0] == kernel[1],
-                   positive(kernel[0], next.stride ?? kernel[0]), kernel[0] <= min(image.height, image.width) {
+                if function == .relu, let next = specs.first, case .image(let image) = shape, let window = poolWindow(next, over: image) {
                     specs.removeFirst()
-                    let pool = MaxPool2D(input: image, kernel: kernel[0], stride: next.stride ?? kernel[0], rectifies: true)
+                    let pool = MaxPool2D(input: image, kernel: window.kernel, stride: window.stride, rectifies: true)
                     layers.append(pool)
                     shape = .image(pool.output)
                     continue
