@@ -76,6 +76,34 @@ public struct Canvas: Sendable {
         return cursor - x
     }
 
+    /// A straight line `width` pixels thick with round ends, drawn as discs every half pixel
+    /// (plots are small, so simplicity beats a scanline algorithm).
+    public mutating func drawLine(from start: (x: Double, y: Double), to end: (x: Double, y: Double),
+                                  width: Double = 2, color: RGB) {
+        let length = ((end.x - start.x) * (end.x - start.x) + (end.y - start.y) * (end.y - start.y)).squareRoot()
+        let steps = max(1, Int((length * 2).rounded(.up)))
+        let radius = max(width / 2, 0.5)
+        let reach = Int(radius.rounded(.up))
+        for step in 0...steps {
+            let t = Double(step) / Double(steps)
+            let x = start.x + (end.x - start.x) * t, y = start.y + (end.y - start.y) * t
+            let cx = Int(x.rounded()), cy = Int(y.rounded())
+            for dy in -reach...reach {
+                for dx in -reach...reach where Double(dx * dx + dy * dy) <= radius * radius + 0.25 {
+                    set(x: cx + dx, y: cy + dy, color)
+                }
+            }
+        }
+    }
+
+    /// An outline `thickness` pixels wide, inside the rectangle.
+    public mutating func strokeRectangle(x: Int, y: Int, width w: Int, height h: Int, thickness: Int = 1, color: RGB) {
+        fill(x: x, y: y, width: w, height: thickness, color: color)
+        fill(x: x, y: y + h - thickness, width: w, height: thickness, color: color)
+        fill(x: x, y: y, width: thickness, height: h, color: color)
+        fill(x: x + w - thickness, y: y, width: thickness, height: h, color: color)
+    }
+
     public func write(to path: String) throws {
         try PNG.write(width: width, height: height, layout: .rgb, samples: samples, to: path)
     }

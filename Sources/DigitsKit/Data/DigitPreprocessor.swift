@@ -1,0 +1,468 @@
+// Turns any picture of a digit into what the models were trained on, the way MNIST itself
+// was made (LeCun et al.): ink as bright pixels on black, the digit scaled with anti-aliasing
+// so that its longer side is 20 pixels, then placed in 28×28 by its centre of mass.
+//
+// The steps, in order:
+//  1. grayscale (the PNG reader composites alpha onto white paper);
+//  2. a smooth background is fitted (a quadratic surface through block medians, refitted
+//     without outliers), so uneven lighting and gray paper are measured, not guessed;
+//  3. polarity: whichever side of that background holds more mass is the ink, and it is made
+//     bright; ink fainter than 30% of the strongest (ruled lines, paper texture) and noise are
+//     suppressed, and the rest stretched to full strength;
+//  4. specks (connected pieces under 8% of the largest piece's mass) are dropped, and the
+//     picture is cropped to the ink;
+//  5. stroke width: at 64 pixels a side the width is measured (2·area / perimeter) and brought
+//     into MNIST's range (widths 6.5–16% of the digit's longer side) by dilating or eroding;
+//  6. the longer side is scaled to 20 pixels by area averaging, keeping the aspect ratio;
+//  7. the result is placed in 28×28 with its centre of mass on the centre (14, 14), as MNIST's
+//     digits are (their centres of mass are within 0.52 pixels of it).
+// The models' own normalization ((x/255 − mean)/std) is applied when a batch is assembled.
+//
+// A 28×28 image that already looks like an MNIST digit (a clean black background once the
+// polarity is fixed, ink inside a 20×20 box, centre of mass within a pixel of the centre)
+// passes through unchanged, so MNIST digits saved as PNG classify exactly as their IDX originals.
+import Foundation
+
+public enum PreprocessError: DigitsError, Equatable {
+    case noInk(path: String, width: Int, height: Int)
+    case tooSmall(path: String, width: Int, height: Int, minimum: Int)
+
+    public var message: String {
+        switch self {
+        case .noInk(let path, let width, let height):
+            return "\(path): no ink found: the \(width)×\(height) image is all background (or its strokes are too faint to tell from noise)"
+        case .tooSmall(let path, let width, let height, let minimum):
+            return "\(path): the image is \(width)×\(height) pixels; a digit needs at least \(minimum)×\(minimum)"
+        }
+    }
+
+    public var hint: String? {
+        switch self {
+        case .noInk: return "draw the digit darker or thicker, or check that this is the right picture"
+        case .tooSmall: return "use a larger picture of the digit"
+        }
+    }
+}
+
+/// A digit ready for the model, and what was done to get it there.
+public struct PreparedDigit: Sendable {
+    /// (side, side) bright ink on black: exactly what the model reads.
+    public var image: GrayImage
+    /// The image was already MNIST-style and is used as it is (polarity aside).
+    public var passedThrough: Bool
+    /// The ink was dark on a light background and has been turned bright.
+    public var inverted: Bool
+    /// Where the ink was found, in the source image's pixels.
+    public var inkBox: (x: Int, y: Int, width: Int, height: Int)
+    /// Stroke width change at the normalization size: > 0 thickened, < 0 thinned, 0 as drawn.
+    public var strokeAdjustment: Float
+}
+
+public struct DigitPreprocessor: Sendable {
+    /// Output side (MNIST: 28) and the box the digit's longer side is scaled to (MNIST: 20).
+    public var side = 28
+    public var box = 20
+    /// Pictures larger than this (longer side) are first reduced by area averaging.
+    public var workingSize = 512
+    /// The size at which stroke width is measured and adjusted.
+    public var strokeSize = 64
+    public static let minimumSide = 5
+
+    /// Stroke width as a share of the digit's longer side: MNIST's 5th–95th percentiles are
+    /// 0.064–0.15 (median 0.098); widths outside the band are brought to `strokeTarget`.
+    public var strokeBand: ClosedRange<Float> = 0.065...0.16
+    public var thinTarget: Float = 0.09
+    public var thickTarget: Float = 0.13
+
+    public init() {}
+
+    public func prepare(_ source: GrayImage, path: String) throws -> PreparedDigit {
+        guard source.width >= Self.minimumSide, source.height >= Self.minimumSide else {
+            throw PreprocessError.tooSmall(path: path, width: source.width, height: source.height, minimum: Self.minimumSide)
+        }
+        if source.width == side, source.height == side, let ready = passThrough(source) { return ready }
+
+        // 1–2. Work in 0–1 floats at a bounded size.
+        let scaleDown = max(1, Double(max(source.width, source.height)) / Double(workingSize))
+        var work = FloatImage(source)
+        if scaleDown > 1 {
+            work = work.resized(width: max(1, Int((Double(source.width) / scaleDown).rounded())),
+                                height: max(1, Int((Double(source.height) / scaleDown).rounded())))
+        }
+        let background = Background.fit(work)
+
+        // 3. Polarity, then ink as a 0–1 strength.
+        var residual = work
+        for index in residual.values.indices { residual.values[index] -= background.value(at: index, width: work.width, height: work.height) }
+        let noise = Self.noiseLevel(residual.values)
+        let margin = 3 * noise + 2 / 255
+        var darkMass: Float = 0, brightMass: Float = 0
+        for r in residual.values {
+            if r > margin { brightMass += r - margin } else if r < -margin { darkMass += -r - margin }
+        }
+        let inverted = darkMass > brightMass
+        var ink = residual
+        for index in ink.values.indices { ink.values[index] = max(0, inverted ? -residual.values[index] : residual.values[index]) }
+        let strong = ink.values.filter { $0 > margin }
+        guard strong.count >= 3 else { throw PreprocessError.noInk(path: path, width: source.width, height: source.height) }
+        let peak = Self.percentile(strong, 0.995)
+        guard peak >= max(4.5 * noise, 20 / 255) else {
+            throw PreprocessError.noInk(path: path, width: source.width, height: source.height)
+        }
+        let floor = max(margin, 0.3 * peak)
+        for index in ink.values.indices { ink.values[index] = min(1, max(0, (ink.values[index] - floor) / (peak - floor))) }
+
+        // 4. Drop specks, crop to the ink.
+        guard let crop = Self.keepMainInk(&ink) else {
+            throw PreprocessError.noInk(path: path, width: source.width, height: source.height)
+        }
+        var digit = ink.cropped(x: crop.x, y: crop.y, width: crop.width, height: crop.height)
+
+        // 5. Stroke width at a fixed size.
+        let longer = max(digit.width, digit.height)
+        let normalScale = Double(strokeSize) / Double(longer)
+        digit = digit.resized(width: max(1, Int((Double(digit.width) * normalScale).rounded())),
+                              height: max(1, Int((Double(digit.height) * normalScale).rounded())))
+        let adjustment = adjustStroke(&digit)
+
+        // 6. Longer side to `box` pixels, by area averaging.
+        let boxScale = Double(box) / Double(max(digit.width, digit.height))
+        digit = digit.resized(width: max(1, Int((Double(digit.width) * boxScale).rounded())),
+                              height: max(1, Int((Double(digit.height) * boxScale).rounded())))
+        let maximum = digit.values.max() ?? 0
+        guard maximum > 0 else { throw PreprocessError.noInk(path: path, width: source.width, height: source.height) }
+        for index in digit.values.indices { digit.values[index] /= maximum }
+
+        // 7. Centre of mass to the centre.
+        let placed = place(digit)
+        let factor = scaleDown
+        let box = (x: Int(Double(crop.x) * factor), y: Int(Double(crop.y) * factor),
+                   width: max(1, Int((Double(crop.width) * factor).rounded())), height: max(1, Int((Double(crop.height) * factor).rounded())))
+        return PreparedDigit(image: placed, passedThrough: false, inverted: inverted, inkBox: box, strokeAdjustment: adjustment)
+    }
+
+    /// The image unchanged (inverted if its background is light) when it is already an
+    /// MNIST-style digit; nil otherwise.
+    func passThrough(_ source: GrayImage) -> PreparedDigit? {
+        var border: [UInt8] = []
+        for x in 0..<source.width { border.append(source[x, 0]); border.append(source[x, source.height - 1]) }
+        for y in 1..<source.height - 1 { border.append(source[0, y]); border.append(source[source.width - 1, y]) }
+        let inverted = border.sorted()[border.count / 2] > 127
+        let pixels = inverted ? source.pixels.map { 255 - $0 } : source.pixels
+        guard pixels.filter({ $0 == 0 }).count * 2 >= pixels.count else { return nil }
+        var minX = side, minY = side, maxX = -1, maxY = -1
+        var mass = 0.0, sumX = 0.0, sumY = 0.0
+        for y in 0..<side {
+            for x in 0..<side where pixels[y * side + x] > 0 {
+                let value = Double(pixels[y * side + x])
+                minX = min(minX, x); maxX = max(maxX, x); minY = min(minY, y); maxY = max(maxY, y)
+                mass += value; sumX += value * Double(x); sumY += value * Double(y)
+            }
+        }
+        guard mass > 0, maxX - minX + 1 <= box, maxY - minY + 1 <= box else { return nil }
+        let centre = Double(side) / 2
+        guard abs(sumX / mass - centre) <= 1, abs(sumY / mass - centre) <= 1 else { return nil }
+        return PreparedDigit(image: GrayImage(width: side, height: side, pixels: pixels), passedThrough: true, inverted: inverted,
+                             inkBox: (minX, minY, maxX - minX + 1, maxY - minY + 1), strokeAdjustment: 0)
+    }
+
+    /// Brings the stroke width into MNIST's band. Returns the radius applied (+ dilate, − erode).
+    func adjustStroke(_ digit: inout FloatImage) -> Float {
+        let longer = Float(max(digit.width, digit.height))
+        guard let width = digit.strokeWidth() else { return 0 }
+        let ratio = width / longer
+        if ratio < strokeBand.lowerBound {
+            let radius = (thinTarget * longer - width) / 2
+            digit = digit.filtered(radius: radius, keepMaximum: true)
+            return radius
+        }
+        if ratio > strokeBand.upperBound {
+            var radius = (width - thickTarget * longer) / 2
+            let mass = digit.values.reduce(0, +)
+            // Thinning must not erase the digit: back off while too much ink would vanish.
+            while radius >= 0.75 {
+                let thinned = digit.filtered(radius: radius, keepMaximum: false)
+                if thinned.values.reduce(0, +) >= 0.4 * mass { digit = thinned; return -radius }
+                radius /= 2
+            }
+        }
+        return 0
+    }
+
+    /// Pads the `box`-sized digit into side×side with its centre of mass at the centre.
+    func place(_ digit: FloatImage) -> GrayImage {
+        var mass: Float = 0, sumX: Float = 0, sumY: Float = 0
+        for y in 0..<digit.height {
+            for x in 0..<digit.width {
+                let v = digit.values[y * digit.width + x]
+                mass += v; sumX += v * Float(x); sumY += v * Float(y)
+            }
+        }
+        let centre = Float(side) / 2
+        let offsetX = min(max(Int((centre - sumX / max(mass, 1e-12)).rounded()), 0), side - digit.width)
+        let offsetY = min(max(Int((centre - sumY / max(mass, 1e-12)).rounded()), 0), side - digit.height)
+        var pixels = [UInt8](repeating: 0, count: side * side)
+        for y in 0..<digit.height {
+            for x in 0..<digit.width {
+                pixels[(y + offsetY) * side + x + offsetX] = UInt8((min(max(digit.values[y * digit.width + x], 0), 1) * 255).rounded())
+            }
+        }
+        return GrayImage(width: side, height: side, pixels: pixels)
+    }
+
+    /// Pixel noise: 1.4826 × the median absolute residual (the MAD), which the ink, being a
+    /// minority of the pixels, barely moves. Computed on a 1/1024 grid of 0–1 values.
+    static func noiseLevel(_ residuals: [Float]) -> Float {
+        var histogram = [Int](repeating: 0, count: 1025)
+        for r in residuals { histogram[min(1024, Int(abs(r) * 1024))] += 1 }
+        var seen = 0
+        for (bin, count) in histogram.enumerated() {
+            seen += count
+            if seen * 2 >= residuals.count { return 1.4826 * (Float(bin) + 0.5) / 1024 }
+        }
+        return 0
+    }
+
+    static func percentile(_ values: [Float], _ q: Double) -> Float {
+        let sorted = values.sorted()
+        return sorted[min(sorted.count - 1, Int(Double(sorted.count - 1) * q))]
+    }
+
+    /// Zeroes connected pieces of ink (8-connected) with less than 8% of the largest piece's
+    /// mass, and returns the bounding box of what is left, or nil when there is no ink.
+    static func keepMainInk(_ ink: inout FloatImage) -> (x: Int, y: Int, width: Int, height: Int)? {
+        let width = ink.width, height = ink.height
+        var labels = [Int32](repeating: -1, count: width * height)
+        var masses: [Float] = []
+        var stack: [Int] = []
+        for start in 0..<labels.count where ink.values[start] > 0 && labels[start] < 0 {
+            let label = Int32(masses.count)
+            var mass: Float = 0
+            labels[start] = label
+            stack.append(start)
+            while let index = stack.popLast() {
+                mass += ink.values[index]
+                let x = index % width, y = index / width
+                for dy in -1...1 {
+                    for dx in -1...1 {
+                        let nx = x + dx, ny = y + dy
+                        guard nx >= 0, ny >= 0, nx < width, ny < height else { continue }
+                        let neighbour = ny * width + nx
+                        if labels[neighbour] < 0 && ink.values[neighbour] > 0 {
+                            labels[neighbour] = label
+                            stack.append(neighbour)
+                        }
+                    }
+                }
+            }
+            masses.append(mass)
+        }
+        guard let largest = masses.max(), largest > 0 else { return nil }
+        var minX = width, minY = height, maxX = -1, maxY = -1
+        for index in labels.indices where labels[index] >= 0 {
+            if masses[Int(labels[index])] < 0.08 * largest {
+                ink.values[index] = 0
+            } else {
+                let x = index % width, y = index / width
+                minX = min(minX, x); maxX = max(maxX, x); minY = min(minY, y); maxY = max(maxY, y)
+            }
+        }
+        return maxX < 0 ? nil : (minX, minY, maxX - minX + 1, maxY - minY + 1)
+    }
+}
+
+/// A grayscale picture as 0–1 floats, row-major: the preprocessor's working form.
+struct FloatImage: Sendable {
+    var width: Int
+    var height: Int
+    /// (height, width)
+    var values: [Float]
+
+    init(width: Int, height: Int, values: [Float]) {
+        self.width = width; self.height = height; self.values = values
+    }
+
+    init(_ image: GrayImage) {
+        self.init(width: image.width, height: image.height, values: image.pixels.map { Float($0) / 255 })
+    }
+
+    func cropped(x: Int, y: Int, width w: Int, height h: Int) -> FloatImage {
+        var values = [Float](repeating: 0, count: w * h)
+        for row in 0..<h {
+            for column in 0..<w { values[row * w + column] = self.values[(y + row) * width + x + column] }
+        }
+        return FloatImage(width: w, height: h, values: values)
+    }
+
+    /// Resampled to `w`×`h`, one axis at a time. Shrinking averages each output pixel's
+    /// footprint exactly (area averaging: fractional overlaps weighted by their length), which
+    /// is the anti-aliasing MNIST used; enlarging interpolates linearly.
+    func resized(width w: Int, height h: Int) -> FloatImage {
+        if w == width && h == height { return self }
+        let horizontal = Self.weights(from: width, to: w)
+        var across = [Float](repeating: 0, count: w * height)
+        for row in 0..<height {
+            for (column, taps) in horizontal.enumerated() {
+                var sum: Float = 0
+                for tap in taps { sum += values[row * width + tap.index] * tap.weight }
+                across[row * w + column] = sum
+            }
+        }
+        let vertical = Self.weights(from: height, to: h)
+        var result = [Float](repeating: 0, count: w * h)
+        for (row, taps) in vertical.enumerated() {
+            for tap in taps {
+                for column in 0..<w { result[row * w + column] += across[tap.index * w + column] * tap.weight }
+            }
+        }
+        return FloatImage(width: w, height: h, values: result)
+    }
+
+    /// For each output pixel along an axis, the input pixels it reads and their weights
+    /// (summing to 1).
+    static func weights(from input: Int, to output: Int) -> [[(index: Int, weight: Float)]] {
+        let scale = Double(input) / Double(output)
+        return (0..<output).map { o in
+            if scale >= 1 {
+                let start = Double(o) * scale, end = start + scale
+                var taps: [(index: Int, weight: Float)] = []
+                var i = Int(start)
+                while Double(i) < end && i < input {
+                    let overlap = min(end, Double(i + 1)) - max(start, Double(i))
+                    if overlap > 1e-9 { taps.append((i, Float(overlap / scale))) }
+                    i += 1
+                }
+                return taps
+            }
+            let position = min(max((Double(o) + 0.5) * scale - 0.5, 0), Double(input - 1))
+            let low = Int(position), high = min(low + 1, input - 1)
+            let t = Float(position - Double(low))
+            return high == low ? [(index: low, weight: Float(1))] : [(index: low, weight: 1 - t), (index: high, weight: t)]
+        }
+    }
+
+    /// Stroke width of the ink at half strength: 2·area / perimeter, which is exact for a
+    /// long stroke of constant width. nil when there is no such ink.
+    func strokeWidth() -> Float? {
+        var area = 0, perimeter = 0
+        func inked(_ x: Int, _ y: Int) -> Bool {
+            x >= 0 && y >= 0 && x < width && y < height && values[y * width + x] >= 0.5
+        }
+        for y in 0..<height {
+            for x in 0..<width where inked(x, y) {
+                area += 1
+                if !inked(x - 1, y) { perimeter += 1 }
+                if !inked(x + 1, y) { perimeter += 1 }
+                if !inked(x, y - 1) { perimeter += 1 }
+                if !inked(x, y + 1) { perimeter += 1 }
+            }
+        }
+        return perimeter == 0 ? nil : 2 * Float(area) / Float(perimeter)
+    }
+
+    /// Grayscale dilation (maximum) or erosion (minimum) over a disc of `radius` pixels. The
+    /// image is padded with background, so erosion eats strokes at the border too.
+    func filtered(radius: Float, keepMaximum: Bool) -> FloatImage {
+        let reach = Int(radius.rounded(.up))
+        var offsets: [(Int, Int)] = []
+        for dy in -reach...reach {
+            for dx in -reach...reach where Float(dx * dx + dy * dy) <= radius * radius + 0.5 { offsets.append((dx, dy)) }
+        }
+        var result = values
+        for y in 0..<height {
+            for x in 0..<width {
+                var value: Float = keepMaximum ? 0 : 1
+                for (dx, dy) in offsets {
+                    let nx = x + dx, ny = y + dy
+                    let sample: Float = nx >= 0 && ny >= 0 && nx < width && ny < height ? values[ny * width + nx] : 0
+                    value = keepMaximum ? max(value, sample) : min(value, sample)
+                }
+                result[y * width + x] = value
+            }
+        }
+        return FloatImage(width: width, height: height, values: result)
+    }
+}
+
+/// The paper's brightness as a smooth surface b(x, y) = c0 + c1·x + c2·y + c3·x² + c4·xy + c5·y²
+/// (x, y in −1…1), which follows uneven lighting and vignetting. It is fitted to the medians
+/// of a grid of blocks (a median ignores strokes thinner than half a block), then refitted
+/// four times without the blocks more than 2.5 robust deviations away (those full of ink).
+struct Background {
+    var coefficients: [Double]
+
+    func value(at index: Int, width: Int, height: Int) -> Float {
+        let x = width > 1 ? 2 * Double(index % width) / Double(width - 1) - 1 : 0
+        let y = height > 1 ? 2 * Double(index / width) / Double(height - 1) - 1 : 0
+        let c = coefficients
+        return Float(c[0] + c[1] * x + c[2] * y + c[3] * x * x + c[4] * x * y + c[5] * y * y)
+    }
+
+    static func fit(_ image: FloatImage) -> Background {
+        let grid = max(2, min(32, min(image.width, image.height) / 4))
+        var points: [(x: Double, y: Double, value: Double)] = []
+        var histogram = [Int](repeating: 0, count: 256)
+        for gy in 0..<grid {
+            let y0 = gy * image.height / grid, y1 = (gy + 1) * image.height / grid
+            for gx in 0..<grid {
+                let x0 = gx * image.width / grid, x1 = (gx + 1) * image.width / grid
+                guard x1 > x0, y1 > y0 else { continue }
+                for bin in histogram.indices { histogram[bin] = 0 }
+                for y in y0..<y1 {
+                    for x in x0..<x1 { histogram[min(255, Int(image.values[y * image.width + x] * 255 + 0.5))] += 1 }
+                }
+                let half = (x1 - x0) * (y1 - y0) / 2
+                var seen = 0, median = 0
+                for (bin, count) in histogram.enumerated() {
+                    seen += count
+                    if seen > half { median = bin; break }
+                }
+                let cx = (Double(x0 + x1 - 1) / 2), cy = (Double(y0 + y1 - 1) / 2)
+                points.append((image.width > 1 ? 2 * cx / Double(image.width - 1) - 1 : 0,
+                               image.height > 1 ? 2 * cy / Double(image.height - 1) - 1 : 0, Double(median) / 255))
+            }
+        }
+        var weights = [Double](repeating: 1, count: points.count)
+        var coefficients = [Double](repeating: 0, count: 6)
+        for _ in 0..<5 {
+            guard let solved = solve(points, weights) else { break }
+            coefficients = solved
+            let residuals = points.map { p -> Double in
+                let c = coefficients
+                return p.value - (c[0] + c[1] * p.x + c[2] * p.y + c[3] * p.x * p.x + c[4] * p.x * p.y + c[5] * p.y * p.y)
+            }
+            let spread = 1.4826 * residuals.map(abs).sorted()[residuals.count / 2]
+            let limit = 2.5 * spread + 1.0 / 255
+            weights = residuals.map { abs($0) <= limit ? 1 : 0 }
+        }
+        if coefficients == [0, 0, 0, 0, 0, 0] {
+            // Too few blocks for a surface: a flat background at the median.
+            let sorted = image.values.sorted()
+            coefficients[0] = Double(sorted[sorted.count / 2])
+        }
+        return Background(coefficients: coefficients)
+    }
+
+    /// Weighted least squares for the six coefficients (normal equations, Gaussian elimination
+    /// with partial pivoting). nil when the system is singular.
+    static func solve(_ points: [(x: Double, y: Double, value: Double)], _ weights: [Double]) -> [Double]? {
+        var matrix = [[Double]](repeating: [Double](repeating: 0, count: 7), count: 6)
+        for (point, weight) in zip(points, weights) where weight > 0 {
+            let basis = [1, point.x, point.y, point.x * point.x, point.x * point.y, point.y * point.y]
+            for i in 0..<6 {
+                for j in 0..<6 { matrix[i][j] += weight * basis[i] * basis[j] }
+                matrix[i][6] += weight * basis[i] * point.value
+            }
+        }
+        for column in 0..<6 {
+            guard let pivot = (column..<6).max(by: { abs(matrix[$0][column]) < abs(matrix[$1][column]) }),
+                  abs(matrix[pivot][column]) > 1e-9 else { return nil }
+            matrix.swapAt(column, pivot)
+            for row in 0..<6 where row != column {
+                let factor = matrix[row][column] / matrix[column][column]
+                for k in column..<7 { matrix[row][k] -= factor * matrix[column][k] }
+            }
+        }
+        return (0..<6).map { matrix[$0][6] / matrix[$0][$0] }
+    }
+}

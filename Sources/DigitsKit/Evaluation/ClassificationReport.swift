@@ -1,0 +1,108 @@
+// What a reviewer asks of a classifier: accuracy and loss, the confusion matrix (true classes
+// as rows, predictions as columns), precision, recall and F1 per class with their macro and
+// support-weighted averages, and the most frequent confusions. Built from labels and
+// predictions alone, so it can be checked against hand-counted examples.
+
+public struct ClassMetrics: Equatable, Sendable {
+    public var precision: Double
+    public var recall: Double
+    public var f1: Double
+    /// Images whose true class this is.
+    public var support: Int
+}
+
+public struct Confusion: Equatable, Sendable {
+    public var label: Int
+    public var predicted: Int
+    public var count: Int
+}
+
+public struct ClassificationReport: Sendable {
+    public let classes: Int
+    /// (C, C): confusion[true][predicted] counts.
+    public let confusion: [[Int]]
+    public let count: Int
+    public let correct: Int
+    /// Mean cross-entropy over the images.
+    public let loss: Double
+    public let perClass: [ClassMetrics]
+    /// Unweighted mean over the classes.
+    public let macro: ClassMetrics
+    /// Mean weighted by each class's support.
+    public let weighted: ClassMetrics
+    /// Off-diagonal cells with at least one image, largest first (ties: by true, then predicted class).
+    public let confusions: [Confusion]
+
+    public var accuracy: Double { count == 0 ? 0 : Double(correct) / Double(count) }
+
+    /// - Parameters:
+    ///   - labels: (N) true classes
+    ///   - predicted: (N) predicted classes
+    ///   - losses: (N) per-image cross-entropy
+    public init(labels: [Int], predicted: [Int], losses: [Double], classes: Int) {
+        precondition(labels.count == predicted.count && labels.count == losses.count, "one label, prediction and loss per image")
+        var confusion = [[Int]](repeating: [Int](repeating: 0, count: classes), count: classes)
+        for (label, guess) in zip(labels, predicted) { confusion[label][guess] += 1 }
+        self.classes = classes
+        self.confusion = confusion
+        count = labels.count
+        correct = (0..<classes).reduce(0) { $0 + confusion[$1][$1] }
+        loss = losses.isEmpty ? 0 : losses.reduce(0, +) / Double(losses.count)
+
+        // A class never predicted has precision 0 (scikit-learn's zero_division=0 convention),
+        // and F1 is 0 when precision and recall are both 0.
+        let perClass = (0..<classes).map { c in
+            let truePositives = Double(confusion[c][c])
+            let predictedAs = Double((0..<classes).reduce(0) { $0 + confusion[$1][c] })
+            let support = confusion[c].reduce(0, +)
+            let precision = predictedAs == 0 ? 0 : truePositives / predictedAs
+            let recall = support == 0 ? 0 : truePositives / Double(support)
+            let f1 = precision + recall == 0 ? 0 : 2 * precision * recall / (precision + recall)
+            return ClassMetrics(precision: precision, recall: recall, f1: f1, support: support)
+        }
+        self.perClass = perClass
+        let total = perClass.reduce(0) { $0 + $1.support }
+        func average(_ weight: (ClassMetrics) -> Double, _ sum: Double) -> ClassMetrics {
+            let scale = sum == 0 ? 0 : 1 / sum
+            return ClassMetrics(precision: perClass.reduce(0) { $0 + weight($1) * $1.precision } * scale,
+                                recall: perClass.reduce(0) { $0 + weight($1) * $1.recall } * scale,
+                                f1: perClass.reduce(0) { $0 + weight($1) * $1.f1 } * scale,
+                                support: total)
+        }
+        macro = average({ _ in 1 }, Double(classes))
+        weighted = average({ Double($0.support) }, Double(total))
+
+        var confusions: [Confusion] = []
+        for label in 0..<classes {
+            for guess in 0..<classes where guess != label && confusion[label][guess] > 0 {
+                confusions.append(Confusion(label: label, predicted: guess, count: confusion[label][guess]))
+            }
+        }
+        self.confusions = confusions.sorted {
+            ($0.count, -$0.label, -$0.predicted) > ($1.count, -$1.label, -$1.predicted)
+        }
+    }
+
+    /// Column sums: how often each class was predicted.
+    public var predictedTotals: [Int] { (0..<classes).map { c in confusion.reduce(0) { $0 + $1[c] } } }
+
+    /// Everything as JSON-ready values: `accuracy`, `loss`, `count`, `correct`,
+    /// `per_class` (precision, recall, f1, support per class), `macro_avg`, `weighted_avg`,
+    /// `confusion` (C arrays of C counts) and `top_confusions`.
+    public var jsonObject: [String: Any] {
+        func metrics(_ m: ClassMetrics) -> [String: Any] {
+            ["precision": m.precision, "recall": m.recall, "f1": m.f1, "support": m.support]
+        }
+        return [
+            "accuracy": accuracy,
+            "loss": loss,
+            "count": count,
+            "correct": correct,
+            "per_class": perClass.enumerated().map { ["class": $0.offset] .merging(metrics($0.element)) { a, _ in a } },
+            "macro_avg": metrics(macro),
+            "weighted_avg": metrics(weighted),
+            "confusion": confusion,
+            "top_confusions": confusions.map { ["label": $0.label, "predicted": $0.predicted, "count": $0.count] },
+        ]
+    }
+}

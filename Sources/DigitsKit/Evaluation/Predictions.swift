@@ -1,0 +1,95 @@
+// Class probabilities for every image of a dataset, in inference mode: the model runs on
+// batches gathered into buffers allocated once, then a numerically stable softmax per row.
+// `digits evaluate` and `digits classify` both go through here, so an image gets the same
+// probabilities whichever command asks.
+import Foundation
+
+/// The model's answer for each image of a dataset, in dataset order.
+public struct Predictions: Sendable {
+    public let classes: Int
+    /// (N, C) softmax probabilities, row-major.
+    public let probabilities: [Float]
+    /// (N) argmax of each row; the first maximum on ties, as SoftmaxCrossEntropy counts.
+    public let predicted: [Int]
+    /// (N) −log p(label): the cross-entropy of each image against its label.
+    public let losses: [Double]
+
+    public var count: Int { predicted.count }
+
+    /// Probability of the predicted class.
+    public func confidence(at index: Int) -> Float { probabilities[index * classes + predicted[index]] }
+
+    /// Row `index` of the probabilities.
+    public func probabilities(at index: Int) -> ArraySlice<Float> {
+        probabilities[index * classes..<(index + 1) * classes]
+    }
+
+    /// The `k` most probable classes of image `index`, most probable first.
+    public func top(_ k: Int, at index: Int) -> [(digit: Int, probability: Float)] {
+        let row = probabilities(at: index)
+        return row.indices.map { ($0 - row.startIndex, row[$0]) }
+            .sorted { $0.1 != $1.1 ? $0.1 > $1.1 : $0.0 < $1.0 }
+            .prefix(max(k, 0)).map { (digit: $0.0, probability: $0.1) }
+    }
+
+    /// Runs `model` over every image of `dataset` (batches of the model's inference size).
+    public static func compute(_ model: Sequential, on dataset: DigitDataset, batchSize: Int? = nil) -> Predictions {
+        let classes = model.architecture.classes
+        let count = dataset.count
+        let assembler = BatchAssembler(dataset: dataset, normalization: model.architecture.normalization,
+                                       batchSize: max(1, min(batchSize ?? model.architecture.inferenceBatchSize, max(count, 1))))
+        let batchSize = assembler.inputs.rows
+        var probabilities = [Float](repeating: 0, count: count * classes)
+        var predicted = [Int](repeating: 0, count: count)
+        var losses = [Double](repeating: 0, count: count)
+        let indices = Array(0..<count)
+        probabilities.withUnsafeMutableBufferPointer { output in
+            for start in stride(from: 0, to: count, by: batchSize) {
+                let batch = indices[start..<min(start + batchSize, count)]
+                assembler.assemble(batch)
+                let logits = model.forward(assembler.inputs, training: false)
+                for row in 0..<batch.count {
+                    let z = logits.data + row * classes
+                    let p = output.baseAddress! + (start + row) * classes
+                    var maximum = z[0], best = 0
+                    for c in 1..<classes where z[c] > maximum { maximum = z[c]; best = c }
+                    var sum: Float = 0
+                    for c in 0..<classes { sum += expf(z[c] - maximum) }
+                    let logSum = logf(sum)
+                    for c in 0..<classes { p[c] = expf(z[c] - maximum - logSum) }
+                    predicted[start + row] = best
+                    let label = Int(assembler.labels[row])
+                    losses[start + row] = Double(logSum - (z[label] - maximum))
+                }
+            }
+        }
+        return Predictions(classes: classes, probabilities: probabilities, predicted: predicted, losses: losses)
+    }
+}
+
+public enum InputError: DigitsError, Equatable {
+    case wrongImageSize(path: String, rows: Int, columns: Int, model: String, expected: [Int])
+
+    public var message: String {
+        switch self {
+        case .wrongImageSize(let path, let rows, let columns, let model, let expected):
+            return "\(path): images are \(rows)×\(columns), but the model (\(model)) takes \(expected.map(String.init).joined(separator: "×"))"
+        }
+    }
+
+    public var hint: String? { "use images the size the model was trained on, or a model trained on these images" }
+}
+
+extension Sequential {
+    /// Checks that `dataset`'s images are what this model reads: one channel of H×W.
+    public func checkInput(_ dataset: DigitDataset) throws {
+        let input = architecture.input
+        let expectedPixels = input.reduce(1, *)
+        let matches = input.count == 3 ? (input[0] == 1 && input[1] == dataset.rows && input[2] == dataset.columns)
+            : expectedPixels == dataset.pixelsPerImage
+        guard matches else {
+            throw InputError.wrongImageSize(path: dataset.imagesPath, rows: dataset.rows, columns: dataset.columns,
+                                            model: architecture.model, expected: input)
+        }
+    }
+}

@@ -1,0 +1,109 @@
+// `digits evaluate`: a model scored on a labelled dataset: accuracy and loss, the confusion
+// matrix, per-class precision, recall and F1, the most frequent confusions; optionally a report
+// directory with pictures, a CSV of every prediction, or JSON.
+import ArgumentParser
+import DigitsKit
+import Foundation
+
+extension DigitsCommand {
+    struct Evaluate: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Score a model on a labelled dataset: accuracy, confusion matrix, per-class metrics, a report.",
+            discussion: """
+                Runs the model (in inference mode) over every image of an MNIST split, or of any \
+                IDX image/label pair given with --images and --labels, and prints the accuracy, \
+                the mean cross-entropy loss, the 10×10 confusion matrix (true classes as rows, \
+                predictions as columns, with totals; the diagonal is green on a color terminal), \
+                precision, recall, F1 and support per class with macro and weighted averages, \
+                and the most frequent confusions.
+
+                --report DIR writes report.md (everything above, with the pictures embedded), \
+                report.json (every number), confusion.png (a heatmap with the counts), \
+                errors.png (misclassified digits captioned true→predicted and confidence, most \
+                confidently wrong first) and training.png (loss and accuracy per epoch, from the \
+                checkpoint's history).
+
+                Examples:
+                  digits evaluate
+                  digits evaluate --model checkpoints/mlp.safetensors --report out/mlp-report
+                  digits evaluate --images my-images.idx --labels my-labels.idx --json
+                  digits evaluate --predictions out/predictions.csv
+                """
+        )
+
+        @Option(help: "The checkpoint to evaluate (default: checkpoints/cnn.safetensors).")
+        var model: String?
+
+        @Option(help: "Directory holding the MNIST files.")
+        var data: String = MNIST.defaultDirectory
+
+        @Option(help: "Which MNIST split: test or train.")
+        var split: MNISTSplit = .test
+
+        @Option(help: "IDX image file to evaluate on instead of an MNIST split (needs --labels).")
+        var images: String?
+
+        @Option(help: "IDX label file that goes with --images.")
+        var labels: String?
+
+        @Option(help: "Write report.md, report.json, confusion.png, errors.png and training.png into this directory.")
+        var report: String?
+
+        @Option(help: "Write a CSV with index,label,predicted,confidence for every image, in dataset order.")
+        var predictions: String?
+
+        @Option(help: "Most misclassified digits drawn in errors.png.")
+        var errors: Int = 100
+
+        @Option(help: "BLAS threads (default: one per core).")
+        var threads: Int?
+
+        @Flag(help: "Print the result as JSON on stdout (accuracy, loss, per_class, confusion, ...), and nothing else there.")
+        var json = false
+
+        func validate() throws {
+            guard (images == nil) == (labels == nil) else {
+                throw ValidationError("--images and --labels go together: pass both, or neither to use --data and --split")
+            }
+            if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
+            guard errors >= 0 else { throw ValidationError("--errors must be 0 or more, got \(errors)") }
+        }
+
+        func run() throws {
+            let (network, modelPath, metadata) = try ModelFile.load(model, threads: threads ?? ProcessInfo.processInfo.activeProcessorCount)
+            let dataset: DigitDataset
+            let name: String
+            if let images, let labels {
+                dataset = try DigitDataset.load(images: images, labels: labels)
+                name = (images as NSString).lastPathComponent
+            } else {
+                dataset = try MNIST.load(from: data, split: split)
+                name = "MNIST \(split.rawValue)"
+            }
+            let evaluation = try Evaluation(model: network, modelPath: modelPath, metadata: metadata, dataset: dataset, datasetName: name)
+
+            var written: [String] = []
+            if let predictions {
+                let parent = (predictions as NSString).deletingLastPathComponent
+                if !parent.isEmpty { try? FileManager.default.createDirectory(atPath: parent, withIntermediateDirectories: true) }
+                try Files.writeAtomically(Array(evaluation.predictionsCSV.utf8), to: predictions)
+                written.append(predictions)
+            }
+            if let report { written += try evaluation.writeReport(to: report, maxErrorsShown: errors) }
+
+            if json {
+                var object = evaluation.jsonObject
+                if !written.isEmpty { object["written"] = written }
+                print(try Evaluation.json(object))
+                return
+            }
+            let color = isatty(STDOUT_FILENO) == 1 && ProcessInfo.processInfo.environment["NO_COLOR"] == nil
+            evaluation.terminalLines(color: color).forEach { print($0) }
+            if let recorded = metadata["test_accuracy"].flatMap(Double.init), images == nil, split == .test {
+                print(String(format: "the checkpoint records %.2f%% test accuracy%@", recorded * 100,
+                             abs(recorded - evaluation.report.accuracy) < 5e-5 ? " (matches)" : "; this run differs"))
+            }
+            for path in written { print("wrote \(path)") }
+        }
+    }
+}

@@ -1,0 +1,38 @@
+// Where `evaluate` and `classify` find a model: --model, or the shipped CNN. The default is
+// looked up in the working directory first, then beside the executable's repository
+// (.build/release/digits → checkpoints/), so the command works from anywhere in a clone.
+import DigitsKit
+import Foundation
+
+enum ModelFile {
+    static let defaultPath = "checkpoints/cnn.safetensors"
+
+    struct Missing: DigitsError {
+        let path: String
+        let isDefault: Bool
+        var message: String { "\(path): no such model file" }
+        var hint: String? {
+            isDefault ? "the shipped models are in checkpoints/ of the repository; run from the clone, pass --model, or train one with digits train --model cnn"
+                : "pass the path of a checkpoint written by digits train (checkpoints/cnn.safetensors, checkpoints/mlp.safetensors)"
+        }
+    }
+
+    static func resolve(_ requested: String?) -> String {
+        if let requested { return requested }
+        if FileManager.default.fileExists(atPath: defaultPath) { return defaultPath }
+        let executable = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+        let repository = executable.deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let beside = repository.appendingPathComponent(defaultPath).path
+        return FileManager.default.fileExists(atPath: beside) ? beside : defaultPath
+    }
+
+    /// The model and its checkpoint's metadata, with BLAS set up for inference.
+    static func load(_ requested: String?, threads: Int) throws -> (model: Sequential, path: String, metadata: [String: String]) {
+        let path = resolve(requested)
+        guard FileManager.default.fileExists(atPath: path) else { throw Missing(path: path, isDefault: requested == nil) }
+        let (model, file) = try Checkpoint.loadModel(from: path)
+        BLAS.splitsProducts = model.architecture.isConvolutional
+        BLAS.threads = threads
+        return (model, path, file.metadata)
+    }
+}

@@ -1,0 +1,719 @@
+#!/usr/bin/env python3
+"""Generates digit pictures the way real users make them, to test `digits classify` off MNIST.
+
+    make-drawings.py OUTDIR [--per-digit N] [--seed S]
+
+Writes OUTDIR/<digit>/<style>-<nnn>.png and OUTDIR/labels.csv (file,label,style,source). Nothing
+comes from MNIST: about 70% of the digits are hand-authored pen-stroke templates with natural
+variation, rendered with a round brush; the rest are characters of hand-writing-like and plain
+fonts. Each picture is then captured in one of STYLES (drawing-app canvases, paper and pen, scans,
+photos, thumbnails, extreme stroke widths). Every picture has a generator of its own seeded with
+(seed, digit, index), so the same seed gives byte-identical files, and the fonts a machine lacks
+change only the pictures that would have used them. Needs numpy and Pillow (scripts/make-drawings
+sets them up).
+"""
+import argparse
+import csv
+import math
+import re
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFilter, ImageFont
+
+STYLES = ["canvas-bw", "canvas-wb", "canvas-rgba", "color-pen", "scan", "photo", "small", "thin-thick"]
+
+# Font families, each a list of (name, file). A family is picked first so the six Comic Neue
+# weights do not crowd out the others; files missing on this machine are skipped.
+FONT_FAMILIES = [
+    [("Humor-Sans", "/usr/share/fonts/truetype/humor-sans/Humor-Sans.ttf")],
+    [(name, f"/usr/share/fonts/opentype/comic-neue/{name}.otf") for name in
+     ["ComicNeue-Regular", "ComicNeue-Bold", "ComicNeue-Light",
+      "ComicNeue-Italic", "ComicNeue-BoldItalic", "ComicNeue-LightItalic"]],
+    [(name, f"/usr/share/fonts/opentype/dancingscript/{name}.otf") for name in
+     ["DancingScript-Regular", "DancingScript-Bold"]],
+    [(name, f"/usr/share/fonts/truetype/dejavu/{name}.ttf") for name in ["DejaVuSans", "DejaVuSans-Bold"]],
+    [(name, f"/usr/share/fonts/truetype/dejavu/{name}.ttf") for name in ["DejaVuSerif", "DejaVuSerif-Bold"]],
+]
+
+
+# ---------------------------------------------------------------------------------------------
+# Pen-stroke templates. Coordinates are in a unit box, x to the right and y DOWN (as on screen);
+# angles of arcs are counter-clockwise as seen on screen, 0° pointing right, 90° up. The aspect
+# ratio is normalised later, so a template only has to get the proportions within a digit right.
+
+def ellipse_points(cx, cy, rx, ry, a0, a1):
+    """Points of an elliptical arc from angle a0 to a1 (degrees), dense enough to look round."""
+    n = max(8, int(abs(a1 - a0) / 3))
+    t = np.radians(np.linspace(a0, a1, n))
+    return np.stack([cx + rx * np.cos(t), cy - ry * np.sin(t)], axis=1)
+
+
+def catmull_rom(points, samples=24):
+    """Centripetal Catmull-Rom spline through the points (no cusps or loops between them)."""
+    p = np.asarray(points, dtype=float)
+    # Ghost points beyond the ends continue the first and last segments straight.
+    p = np.vstack([2 * p[0] - p[1], p, 2 * p[-1] - p[-2]])
+    out = [p[1:2]]
+    for i in range(1, len(p) - 2):
+        p0, p1, p2, p3 = p[i - 1], p[i], p[i + 1], p[i + 2]
+        t0 = 0.0
+        t1 = t0 + max(np.linalg.norm(p1 - p0), 1e-6) ** 0.5
+        t2 = t1 + max(np.linalg.norm(p2 - p1), 1e-6) ** 0.5
+        t3 = t2 + max(np.linalg.norm(p3 - p2), 1e-6) ** 0.5
+        t = np.linspace(t1, t2, samples + 1)[1:, None]
+        a1 = (t1 - t) / (t1 - t0) * p0 + (t - t0) / (t1 - t0) * p1
+        a2 = (t2 - t) / (t2 - t1) * p1 + (t - t1) / (t2 - t1) * p2
+        a3 = (t3 - t) / (t3 - t2) * p2 + (t - t2) / (t3 - t2) * p3
+        b1 = (t2 - t) / (t2 - t0) * a1 + (t - t0) / (t2 - t0) * a2
+        b2 = (t3 - t) / (t3 - t1) * a2 + (t - t1) / (t3 - t1) * a3
+        out.append((t2 - t) / (t2 - t1) * b1 + (t - t1) / (t2 - t1) * b2)
+    return np.vstack(out)
+
+
+class Pen:
+    """Collects strokes from pieces (lines, smooth curves, arcs), jittering their control points.
+
+    Pieces added to the same stroke are joined: each is moved so it starts where the last ended,
+    so jitter never tears a stroke apart."""
+
+    def __init__(self, rng, jitter):
+        self.rng, self.jitter = rng, jitter
+        self.strokes = []
+
+    def stroke(self):
+        self.strokes.append(np.zeros((0, 2)))
+        return self
+
+    def _jittered(self, points):
+        points = np.asarray(points, dtype=float)
+        return points + self.rng.normal(0, self.jitter, points.shape)
+
+    def _add(self, points):
+        current = self.strokes[-1]
+        if len(current):
+            points = points + (current[-1] - points[0])
+            points = points[1:]
+        self.strokes[-1] = np.vstack([current, points])
+        return self
+
+    def line(self, *points):
+        return self._add(self._jittered(points))
+
+    def curve(self, *points):
+        return self._add(catmull_rom(self._jittered(points)))
+
+    def arc(self, cx, cy, rx, ry, a0, a1):
+        j, rng = self.jitter, self.rng
+        cx, cy = cx + rng.normal(0, j), cy + rng.normal(0, j)
+        rx, ry = rx * (1 + rng.normal(0, j)), ry * (1 + rng.normal(0, j))
+        return self._add(ellipse_points(cx, cy, rx, ry, a0, a1))
+
+
+# Each template draws one way people write the digit. `u` is a uniform draw for the template's
+# own proportions (loop sizes, where a loop closes), so those vary too.
+
+def zero_ellipse(p, u):
+    start = u(70, 130)
+    sweep = 360 + u(-25, 20)  # not quite closed, or overlapping
+    direction = 1 if u(0, 1) < 0.7 else -1  # most people go counter-clockwise
+    p.stroke().arc(0.5, 0.5, 0.5, 0.5, start, start + direction * sweep)
+
+
+def zero_egg(p, u):
+    # Narrower at the top where the pen starts and ends, as a quick 0 often is.
+    p.stroke().curve((0.58, 0.0), (0.28, 0.08), (0.06, 0.45), (0.2, 0.88), (0.5, 1.0),
+                     (0.82, 0.88), (0.95, 0.45), (0.8, 0.1), (0.55, u(0.0, 0.06)))
+
+
+def one_plain(p, u):
+    p.stroke().line((0.5, 0.0), (0.5 + u(-0.04, 0.04), 1.0))
+
+
+def one_flag(p, u):
+    p.stroke().line((0.5 - u(0.25, 0.35), u(0.22, 0.32)), (0.55, 0.0), (0.55, 1.0))
+
+
+def one_flag_base(p, u):
+    p.stroke().line((0.5 - u(0.25, 0.35), u(0.22, 0.32)), (0.55, 0.0), (0.55, 1.0))
+    p.stroke().line((0.55 - u(0.25, 0.35), 1.0), (0.55 + u(0.25, 0.35), 1.0))
+
+
+def two_plain(p, u):
+    p.stroke().curve((0.08, 0.3), (0.3, 0.04), (0.62, 0.02), (0.88, 0.22), (0.82, 0.45),
+                     (0.5, 0.72), (0.05, 0.98)).line((0.05, 0.98), (0.95, 0.97))
+
+
+def two_loop(p, u):
+    # The diagonal curls into a small loop at the bottom left before the base.
+    p.stroke().curve((0.1, 0.3), (0.32, 0.04), (0.65, 0.03), (0.88, 0.25), (0.75, 0.5),
+                     (0.45, 0.74), (0.22, 0.92), (0.1, 0.99), (0.02, 0.9), (0.12, 0.78),
+                     (0.24, 0.88), (0.42, 0.98), (0.7, 0.99), (0.95, 0.95))
+
+
+def three_round(p, u):
+    p.stroke().arc(0.48, 0.27, 0.38, 0.25, 155, -95).arc(0.48, 0.75, 0.44, 0.25, 95, -155)
+
+
+def three_flat(p, u):
+    p.stroke().line((0.1, 0.02), (0.85, 0.02), (0.42, 0.42)).arc(0.48, 0.7, 0.45, 0.29, 100, -150)
+
+
+def four_open(p, u):
+    bar = u(0.55, 0.68)
+    p.stroke().line((0.2, 0.0), (0.05, bar), (0.95, bar))
+    p.stroke().line((0.7, u(0.0, 0.1)), (0.68, 1.0))
+
+
+def four_closed(p, u):
+    bar = u(0.6, 0.7)
+    p.stroke().line((0.62, 0.0), (0.04, bar), (0.95, bar))
+    p.stroke().line((0.62, 0.0), (0.64, 1.0))
+
+
+def five_bar_apart(p, u):
+    # Stem and belly first, the top bar as a second stroke.
+    p.stroke().line((0.2, 0.03), (0.16, 0.46)).arc(0.48, 0.69, 0.4, 0.3, 145, -150)
+    p.stroke().line((0.2, 0.03), (0.85, 0.01))
+
+
+def five_one_stroke(p, u):
+    p.stroke().line((0.85, 0.01), (0.2, 0.03), (0.16, 0.46)).arc(0.48, 0.69, 0.4, 0.3, 145, -150)
+
+
+def six_curved(p, u):
+    ry, rx = u(0.2, 0.32), u(0.3, 0.42)
+    cx, cy = 0.5, 1.0 - ry
+    p.stroke().curve((0.8, 0.02), (0.42, 0.14), (cx - rx + 0.02, cy - ry * 0.8),
+                     (cx - rx, cy)).arc(cx, cy, rx, ry, 180, 180 + u(330, 365))
+
+
+def six_straight(p, u):
+    ry, rx = u(0.2, 0.32), u(0.3, 0.42)
+    cx, cy = 0.5, 1.0 - ry
+    p.stroke().line((0.72, 0.0), (cx - rx, cy)).arc(cx, cy, rx, ry, 180 - 15, 180 + u(330, 360))
+
+
+def seven_plain(p, u):
+    p.stroke().line((0.05, 0.04), (0.95, 0.03), (0.4, 1.0))
+
+
+def seven_bar(p, u):
+    p.stroke().line((0.05, 0.04), (0.95, 0.03), (0.4, 1.0))
+    p.stroke().line((0.38, 0.52), (0.9, 0.5))
+
+
+def seven_curved(p, u):
+    p.stroke().line((0.05, 0.05), (0.95, 0.03)).curve((0.95, 0.03), (0.62, 0.45), (0.48, 1.0))
+
+
+def eight_figure(p, u):
+    p.stroke().curve((0.8, 0.14), (0.5, 0.0), (0.2, 0.15), (0.3, 0.38), (0.5, 0.48),
+                     (0.78, 0.66), (0.76, 0.92), (0.5, 1.0), (0.22, 0.9), (0.24, 0.65),
+                     (0.5, 0.48), (0.72, 0.32), (0.8, 0.12))
+
+
+def eight_two_loops(p, u):
+    top = u(0.21, 0.25)
+    start = u(30, 100)
+    p.stroke().arc(0.5, top, 0.28, top, start, start + 360)
+    bottom = (1.0 - 2 * top + 0.04) / 2
+    p.stroke().arc(0.5, 1.0 - bottom, 0.38, bottom, 90, 90 + 360)
+
+
+def nine_loop(p, u):
+    ry, rx = u(0.18, 0.3), u(0.32, 0.42)
+    cx, cy = 0.5, ry
+    p.stroke().arc(cx, cy, rx, ry, u(0, 40), 360)
+    return cx, cy, rx
+
+
+def nine_straight(p, u):
+    cx, cy, rx = nine_loop(p, u)
+    p.line((cx + rx, cy), (cx + rx - u(0.0, 0.1), 1.0))
+
+
+def nine_curved(p, u):
+    cx, cy, rx = nine_loop(p, u)
+    p.curve((cx + rx, cy), (cx + rx - 0.02, cy + 0.35), (cx + 0.12, 0.95), (cx - 0.22, 0.97))
+
+
+TEMPLATES = {
+    0: [zero_ellipse, zero_egg],
+    1: [one_plain, one_flag, one_flag_base],
+    2: [two_plain, two_loop],
+    3: [three_round, three_flat],
+    4: [four_open, four_closed],
+    5: [five_bar_apart, five_one_stroke],
+    6: [six_curved, six_straight],
+    7: [seven_plain, seven_bar, seven_curved],
+    8: [eight_figure, eight_two_loops],
+    9: [nine_straight, nine_curved],
+}
+
+
+def resample(points, spacing):
+    """Points along a polyline at (about) equal arc-length spacing, with their arc length."""
+    lengths = np.linalg.norm(np.diff(points, axis=0), axis=1)
+    s = np.concatenate([[0.0], np.cumsum(lengths)])
+    n = max(2, int(math.ceil(s[-1] / spacing)) + 1)
+    t = np.linspace(0, s[-1], n)
+    return np.stack([np.interp(t, s, points[:, 0]), np.interp(t, s, points[:, 1])], axis=1), t
+
+
+def extend_ends(points, start, end):
+    """Lengthens (positive) or shortens (negative) a stroke at both ends, as a hand overshoots
+    or stops short."""
+    points, s = resample(points, 0.004)
+    if start < 0:
+        points, s = points[s >= -start], s[s >= -start]
+    if end < 0:
+        points = points[s <= s[-1] + end]
+    if len(points) < 2:
+        return points
+    if start > 0:
+        d = points[0] - points[min(3, len(points) - 1)]
+        points = np.vstack([points[0] + d / max(np.linalg.norm(d), 1e-9) * start, points])
+    if end > 0:
+        d = points[-1] - points[max(-4, -len(points))]
+        points = np.vstack([points, points[-1] + d / max(np.linalg.norm(d), 1e-9) * end])
+    return points
+
+
+class StrokeDigit:
+    """A digit written with a pen: a template, varied like a hand varies it, then a round brush."""
+    source = "strokes"
+
+    def __init__(self, rng, digit, slant=(-15, 20), rotation=(-10, 10)):
+        u = lambda lo, hi: float(rng.uniform(lo, hi))
+        templates = TEMPLATES[digit]
+        template = templates[int(rng.integers(len(templates)))]
+        pen = Pen(rng, jitter=u(0.006, 0.02))
+        template(pen, u)
+        strokes = [extend_ends(s, u(-0.03, 0.04), u(-0.03, 0.05)) for s in pen.strokes]
+        strokes = [s for s in strokes if len(s) >= 2]
+
+        # A smooth wobble over the whole digit: the hand is not a plotter.
+        points = np.vstack(strokes)
+        k = rng.uniform(2, 5, (2, 2))
+        phase = rng.uniform(0, 2 * np.pi, (2, 2))
+        amplitude = u(0.005, 0.02)
+
+        def wobble(q):
+            dx = amplitude * np.sin(k[0, 0] * q[:, 0] + k[0, 1] * q[:, 1] + phase[0, 0])
+            dy = amplitude * np.sin(k[1, 0] * q[:, 0] + k[1, 1] * q[:, 1] + phase[1, 0])
+            return q + np.stack([dx, dy], axis=1)
+        strokes = [wobble(s) for s in strokes]
+
+        # Aspect ratio: any width 0.6–1.2 of the height, except that a 1 keeps its own narrowness.
+        points = np.vstack(strokes)
+        width = np.ptp(points[:, 0])
+        height = np.ptp(points[:, 1])
+        if digit == 1:
+            sx = u(0.7, 1.2)
+        else:
+            sx = (u(0.6, 1.0) if rng.random() < 0.8 else u(1.0, 1.2)) * height / width
+        center = points.mean(axis=0)
+        shear = math.tan(math.radians(u(*slant)))  # positive leans right
+        angle = math.radians(u(*rotation))
+        c, s = math.cos(angle), math.sin(angle)
+        rotate = np.array([[c, -s], [s, c]])
+
+        def transform(q):
+            q = (q - center) * [sx, 1.0]
+            q = np.stack([q[:, 0] - shear * q[:, 1], q[:, 1]], axis=1)
+            return q @ rotate.T
+        self.strokes = [transform(s) for s in strokes]
+
+        # Pressure: some hands (and some apps) vary the width along the stroke.
+        self.pressure = u(0.1, 0.3) if rng.random() < 0.4 else 0.0
+        self.pressure_cycles = u(0.5, 2.0)
+        self.pressure_phase = u(0, 2 * np.pi)
+        self.taper = rng.random() < 0.25
+
+    def mask(self, ink_height, stroke_px):
+        """Coverage (0–1) of the digit drawn ink_height pixels tall with a brush stroke_px wide."""
+        stroke_px = min(stroke_px, ink_height * 0.3)
+        ss = 4 if stroke_px >= 3 else 8  # supersampling for anti-aliasing; more for hairlines
+        points = np.vstack(self.strokes)
+        low, high = points.min(axis=0), points.max(axis=0)
+        scale = (ink_height - stroke_px) / max(high[1] - low[1], 1e-6)
+        radius = stroke_px / 2 * ss
+        max_radius = radius * (1 + self.pressure)
+        pad = max_radius + 2 * ss
+        size = np.ceil((high - low) * scale * ss + 2 * pad).astype(int) + 1
+        image = Image.new("L", tuple(int(v) for v in size), 0)
+        draw = ImageDraw.Draw(image)
+        for stroke in self.strokes:
+            path = (stroke - low) * scale * ss + pad
+            spacing = max(0.75, 0.2 * radius)
+            path, s = resample(path, spacing)
+            r = np.full(len(path), radius)
+            if self.pressure:
+                r *= 1 + self.pressure * np.sin(2 * np.pi * self.pressure_cycles * s / max(s[-1], 1)
+                                                + self.pressure_phase)
+            if self.taper:  # lifting the pen thins the last stretch
+                r *= np.clip(0.4 + 0.6 * (s[-1] - s) / (6 * radius + 1e-9), 0.4, 1.0)
+            r = np.maximum(r, 0.5 * ss)
+            for (x, y), ri in zip(path, r):
+                draw.ellipse([x - ri, y - ri, x + ri, y + ri], fill=255)
+        return crop(np.asarray(image.reduce(ss), dtype=np.float32) / 255)
+
+
+class FontDigit:
+    """A digit typed in a font, slanted, rotated and stretched a little."""
+
+    def __init__(self, rng, digit, font, slant=(-10, 15), rotation=(-8, 8)):
+        u = lambda lo, hi: float(rng.uniform(lo, hi))
+        self.digit = digit
+        self.name, self.path = font
+        self.source = f"font:{self.name}"
+        self.sx = u(0.85, 1.2)
+        self.shear = math.tan(math.radians(u(*slant)))
+        self.angle = math.radians(u(*rotation))
+
+    def mask(self, ink_height, stroke_px):
+        """Coverage of the glyph about ink_height pixels tall; the font sets the stroke width."""
+        ss = 4
+        char = str(self.digit)
+        probe = ImageFont.truetype(self.path, 200).getbbox(char)
+        size = max(4, int(round(200 * ink_height * ss / (probe[3] - probe[1]))))
+        font = ImageFont.truetype(self.path, size)
+        x0, y0, x1, y1 = font.getbbox(char)
+        pad = 4 * ss
+        glyph = Image.new("L", (x1 - x0 + 2 * pad, y1 - y0 + 2 * pad), 0)
+        ImageDraw.Draw(glyph).text((pad - x0, pad - y0), char, font=font, fill=255)
+        c, s = math.cos(self.angle), math.sin(self.angle)
+        forward = np.array([[c, -s], [s, c]]) @ np.array([[1, -self.shear], [0, 1]]) @ np.diag([self.sx, 1])
+        glyph = affine(glyph, forward)
+        # Keep the requested height after rotation and shear.
+        coverage = crop(np.asarray(glyph.reduce(ss), dtype=np.float32) / 255)
+        return coverage
+
+
+def affine(image, forward):
+    """Applies a 2×2 linear map about the image centre, growing the image to hold the result."""
+    w, h = image.size
+    corners = np.array([[0, 0], [w, 0], [0, h], [w, h]], dtype=float) - [w / 2, h / 2]
+    mapped = corners @ forward.T
+    out_w, out_h = (np.ceil(np.ptp(mapped, axis=0)) + 2).astype(int)
+    inverse = np.linalg.inv(forward)
+    # Output pixel (x, y) -> input: inverse @ ((x, y) - out centre) + in centre.
+    offset = np.array([w / 2, h / 2]) - inverse @ np.array([out_w / 2, out_h / 2])
+    data = (inverse[0, 0], inverse[0, 1], offset[0], inverse[1, 0], inverse[1, 1], offset[1])
+    return image.transform((int(out_w), int(out_h)), Image.Transform.AFFINE, data,
+                           resample=Image.Resampling.BICUBIC)
+
+
+def perspective(coverage, rng, amount):
+    """A small keystone/rotation distortion of the ink, as a camera not square to the paper."""
+    h, w = coverage.shape
+    pad = int(max(h, w) * amount * 2) + 2
+    image = Image.fromarray(np.pad(np.round(coverage * 255).astype(np.uint8), pad))
+    W, H = image.size
+    src = np.array([[0, 0], [W, 0], [W, H], [0, H]], dtype=float)
+    dst = src + rng.uniform(-amount, amount, (4, 2)) * [w, h]
+    # PIL wants the map from output to input: solve for the homography dst -> src.
+    a = []
+    b = []
+    for (x, y), (X, Y) in zip(dst, src):
+        a.append([x, y, 1, 0, 0, 0, -X * x, -X * y])
+        a.append([0, 0, 0, x, y, 1, -Y * x, -Y * y])
+        b += [X, Y]
+    coefficients = np.linalg.solve(np.array(a), np.array(b))
+    out = image.transform((W, H), Image.Transform.PERSPECTIVE, tuple(coefficients),
+                          resample=Image.Resampling.BICUBIC)
+    return crop(np.asarray(out, dtype=np.float32) / 255)
+
+
+def crop(coverage):
+    """The coverage cut down to the rows and columns that have ink."""
+    rows = np.flatnonzero(coverage.max(axis=1) > 0)
+    cols = np.flatnonzero(coverage.max(axis=0) > 0)
+    return coverage[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
+
+
+# ---------------------------------------------------------------------------------------------
+# Capture styles. Each takes the picture's generator and digit, and returns a PIL image.
+
+def fitted(digit, ink_height, stroke_px, max_w, max_h, post=None):
+    """The digit's coverage at about ink_height, shrunk until it fits in max_w × max_h."""
+    for _ in range(6):
+        coverage = digit.mask(ink_height, stroke_px)
+        if post is not None:
+            coverage = post(coverage)
+        h, w = coverage.shape
+        if w <= max_w and h <= max_h:
+            return coverage
+        shrink = min(max_w / w, max_h / h) * 0.97
+        ink_height *= shrink
+        stroke_px *= shrink
+    raise RuntimeError("digit does not fit its canvas")
+
+
+def place(rng, coverage, width, height, margin):
+    """A width × height coverage array with the digit at a random spot, fully inside."""
+    h, w = coverage.shape
+    x = int(rng.integers(margin, width - w - margin + 1))
+    y = int(rng.integers(margin, height - h - margin + 1))
+    full = np.zeros((height, width), dtype=np.float32)
+    full[y:y + h, x:x + w] = coverage
+    return full
+
+
+def stroke_width(rng, ink_height, low=0.015, high=0.18, min_px=1.0):
+    """Brush width in pixels: log-uniform in [low, high] × the digit's height."""
+    fraction = math.exp(rng.uniform(math.log(low), math.log(high)))
+    return max(min_px, fraction * ink_height)
+
+
+def to_image(array, mode):
+    return Image.fromarray(np.clip(np.round(array), 0, 255).astype(np.uint8), mode)
+
+
+def paint(background, coverage, ink):
+    """Ink over a background (both H×W×C floats or broadcastable), by coverage."""
+    a = coverage[..., None] if background.ndim == 3 else coverage
+    return background * (1 - a) + np.asarray(ink, dtype=np.float32) * a
+
+
+def square_or_common(rng, low, high, common_chance, common):
+    if rng.random() < common_chance:
+        return common[int(rng.integers(len(common)))]
+    side = int(rng.integers(low, high + 1))
+    return side, side
+
+
+def canvas_bw(rng, digit):
+    # A drawing app's export: black on white, saved as RGB, grayscale or opaque RGBA.
+    side = int(rng.integers(200, 1001))
+    ink_height = rng.uniform(0.4, 0.9) * side
+    coverage = place(rng, fitted(digit, ink_height, stroke_width(rng, ink_height), side - 4, side - 4),
+                     side, side, 2)
+    gray = 255 * (1 - coverage)
+    mode = ["RGB", "L", "RGBA"][int(rng.choice(3, p=[0.6, 0.2, 0.2]))]
+    if mode == "L":
+        return to_image(gray, "L")
+    channels = [gray] * 3 + ([np.full_like(gray, 255)] if mode == "RGBA" else [])
+    return to_image(np.stack(channels, axis=2), mode)
+
+
+def canvas_wb(rng, digit):
+    # Dark-mode drawing app: light ink on black or near-black, sometimes a screen-shaped canvas.
+    width, height = square_or_common(rng, 200, 1000, 0.4,
+                                     [(640, 480), (800, 600), (480, 640), (1024, 768), (1280, 720)])
+    ink_height = rng.uniform(0.4, 0.9) * min(width, height)
+    coverage = place(rng, fitted(digit, ink_height, stroke_width(rng, ink_height), width - 4, height - 4),
+                     width, height, 2)
+    background = 0.0 if rng.random() < 0.6 else rng.uniform(15, 40)
+    ink = 255.0 if rng.random() < 0.6 else rng.uniform(200, 250)
+    gray = paint(np.full((height, width), background, np.float32), coverage, ink)
+    return to_image(np.stack([gray] * 3, axis=2), "RGB")
+
+
+INK_COLORS = {  # how a browser canvas or a pen might colour the digit
+    "black": (0, 0, 0), "dark-gray": (45, 45, 45), "navy": (20, 30, 120), "blue": (30, 80, 230),
+    "red": (225, 30, 30), "green": (20, 120, 50), "purple": (110, 40, 160),
+}
+
+
+def canvas_rgba(rng, digit):
+    # A browser canvas exported with toDataURL: transparent black where nothing was drawn,
+    # straight (not premultiplied) colour with alpha at the ink.
+    width, height = square_or_common(rng, 200, 1000, 0.25, [(400, 300), (300, 400), (600, 400), (280, 280)])
+    ink_height = rng.uniform(0.4, 0.9) * min(width, height)
+    coverage = place(rng, fitted(digit, ink_height, stroke_width(rng, ink_height), width - 4, height - 4),
+                     width, height, 2)
+    names = sorted(INK_COLORS)
+    color = INK_COLORS[names[int(rng.integers(len(names)))]]
+    opacity = 1.0 if rng.random() < 0.6 else rng.uniform(0.6, 0.95)
+    alpha = np.round(255 * opacity * coverage)
+    rgb = np.where(alpha[..., None] > 0, np.array(color, np.float32), 0.0)
+    return to_image(np.dstack([rgb, alpha]), "RGBA")
+
+
+PAPERS = [(246, 243, 235), (250, 240, 190), (226, 236, 250), (255, 255, 255), (240, 236, 226)]
+PENS = [(25, 45, 140), (35, 35, 45), (190, 30, 35), (20, 130, 60), (40, 60, 170)]
+
+
+def color_pen(rng, digit):
+    # Ballpoint or marker on coloured paper, scanned or photographed flat.
+    width, height = square_or_common(rng, 300, 1000, 0.4, [(800, 600), (600, 800), (1000, 750)])
+    ink_height = rng.uniform(0.35, 0.85) * min(width, height)
+    coverage = place(rng, fitted(digit, ink_height, stroke_width(rng, ink_height, 0.02, 0.16),
+                                 width - 4, height - 4), width, height, 2)
+    paper = np.array(PAPERS[int(rng.integers(len(PAPERS)))], np.float32) + rng.uniform(-6, 6, 3)
+    pen = np.array(PENS[int(rng.integers(len(PENS)))], np.float32) + rng.uniform(-15, 15, 3)
+    # Ballpoint ink is uneven; a marker is not.
+    coverage = coverage * (1 - rng.uniform(0, 0.2) * rng.random((height, width), dtype=np.float32))
+    image = paint(np.broadcast_to(paper, (height, width, 3)), coverage, pen)
+    image += rng.normal(0, rng.uniform(0.5, 2.5), (height, width, 1))
+    return to_image(image, "RGB")
+
+
+def illumination(rng, width, height, amount, radial_chance=0.5):
+    """An uneven-lighting offset in [-amount, amount]: a linear ramp or a radial falloff."""
+    y, x = np.mgrid[0:height, 0:width].astype(np.float32)
+    x, y = x / width - 0.5, y / height - 0.5
+    if rng.random() < radial_chance:
+        cx, cy = rng.uniform(-0.3, 0.3, 2)
+        r = np.sqrt((x - cx) ** 2 + (y - cy) ** 2)
+        return amount * (1 - 2 * r / r.max())
+    angle = rng.uniform(0, 2 * np.pi)
+    ramp = x * math.cos(angle) + y * math.sin(angle)
+    return amount * ramp / max(np.abs(ramp).max(), 1e-6)
+
+
+def scan(rng, digit):
+    # A gray scan of paper: uneven light, paper grain, not-quite-black ink, a little blur,
+    # and sometimes faint ruled lines.
+    width, height = square_or_common(rng, 300, 1000, 0.5, [(850, 1100), (1100, 850), (600, 800), (800, 600)])
+    ink_height = rng.uniform(0.3, 0.8) * min(width, height)
+    coverage = fitted(digit, ink_height, stroke_width(rng, ink_height, 0.03, 0.16, 1.5),
+                      width - 8, height - 8)
+    blur = rng.uniform(0.5, 1.3)
+    coverage = place(rng, np.pad(coverage, 4), width, height, 0)
+    coverage = np.asarray(Image.fromarray(np.round(coverage * 255).astype(np.uint8))
+                          .filter(ImageFilter.GaussianBlur(blur)), np.float32) / 255
+    paper = rng.uniform(170, 235)
+    background = paper + illumination(rng, width, height, rng.uniform(-25, 25))
+    ruled = rng.random() < 1 / 3
+    blue = ruled and rng.random() < 0.5
+    if ruled:
+        spacing = rng.uniform(0.3, 0.6) * ink_height
+        offset = rng.uniform(0, spacing)
+        thickness = int(rng.integers(1, 3))
+        rows = np.zeros(height, bool)
+        for y in np.arange(offset, height, spacing).astype(int):
+            rows[y:y + thickness] = True
+        lines = np.where(rows[:, None], rng.uniform(12, 25), 0.0).astype(np.float32)
+        background = np.broadcast_to(background, (height, width))
+        lines = np.broadcast_to(lines, (height, width))
+    else:
+        lines = np.zeros((height, width), np.float32)
+    ink = rng.uniform(20, 90)
+    noise = rng.normal(0, rng.uniform(3, 8), (height, width))
+    if blue:  # light blue rules on gray: less red and green there
+        channels = [background - lines * 1.6, background - lines * 0.8, background]
+        image = np.stack([paint(c, coverage, ink) + noise for c in channels], axis=2)
+        return to_image(image, "RGB")
+    return to_image(paint(background - lines, coverage, ink) + noise, "L")
+
+
+def photo(rng, digit):
+    # A phone photo of a drawing: big, low contrast, vignetted, blurred, noisy, tinted, skewed.
+    long_side = int(math.exp(rng.uniform(math.log(800), math.log(2000))))
+    ratio = [4 / 3, 16 / 9, 3 / 2][int(rng.integers(3))]
+    width, height = long_side, int(long_side / ratio)
+    if rng.random() < 0.4:
+        width, height = height, width
+    blur = rng.uniform(1.0, 2.5)
+    ink_height = rng.uniform(0.15, 0.5) * height
+    # Thin strokes would vanish under this blur: at least 2.5 σ wide.
+    stroke = max(stroke_width(rng, ink_height, 0.04, 0.16), 2.5 * blur)
+    amount = rng.uniform(0.02, 0.06)
+    coverage = fitted(digit, ink_height, stroke, width - 20, height - 20,
+                      post=lambda c: perspective(c, rng, amount))
+    coverage = place(rng, np.pad(coverage, 8), width, height, 2)
+    coverage = np.asarray(Image.fromarray(np.round(coverage * 255).astype(np.uint8))
+                          .filter(ImageFilter.GaussianBlur(blur)), np.float32) / 255
+    paper = rng.uniform(150, 210)
+    ink = rng.uniform(40, min(110, paper - 60))
+    gray = paint(paper + illumination(rng, width, height, rng.uniform(10, 25), 0.3), coverage, ink)
+    # Vignetting: darker towards the corners, around a centre that is not quite the middle.
+    y, x = np.mgrid[0:height, 0:width].astype(np.float32)
+    cx, cy = width * rng.uniform(0.35, 0.65), height * rng.uniform(0.35, 0.65)
+    r2 = ((x - cx) ** 2 + (y - cy) ** 2) / (0.25 * (width ** 2 + height ** 2))
+    gray *= 1 - rng.uniform(0.2, 0.4) * r2
+    cast = 1 + rng.uniform(-0.08, 0.08, 3)  # white balance off: a warm or cool tint
+    sigma = rng.uniform(4, 10)
+    noise = rng.normal(0, sigma, (height, width, 1)) + rng.normal(0, sigma / 3, (height, width, 3))
+    return to_image(gray[..., None] * cast + noise, "RGB")
+
+
+def small(rng, digit):
+    # Thumbnails: 28–64 px, either polarity, often not centred; some exactly 28 × 28.
+    if rng.random() < 0.4:
+        width = height = 28
+    else:
+        width = int(rng.integers(28, 65))
+        height = width if rng.random() < 0.7 else int(rng.integers(28, 65))
+    ink_height = rng.uniform(0.5, 0.9) * min(width, height)
+    stroke = stroke_width(rng, ink_height, 0.06, 0.2, 1.2)
+    coverage = place(rng, fitted(digit, ink_height, stroke, width, height), width, height, 0)
+    if rng.random() < 0.5:
+        return to_image(255 * (1 - coverage), "L")
+    return to_image(255 * coverage, "L")
+
+
+def thin_thick(rng, digit):
+    # The extremes of brush width, black on white: hairlines on a big canvas, or fat blobs.
+    if rng.random() < 0.5:
+        side = int(rng.integers(600, 1001))
+        ink_height = rng.uniform(0.4, 0.9) * side
+        stroke = rng.uniform(1.0, 2.0)
+    else:
+        side = int(rng.integers(200, 1001))
+        ink_height = rng.uniform(0.4, 0.9) * side
+        stroke = rng.uniform(0.15, 0.2) * ink_height
+    coverage = place(rng, fitted(digit, ink_height, stroke, side - 4, side - 4), side, side, 2)
+    return to_image(255 * (1 - coverage), "L")
+
+
+CAPTURES = {
+    "canvas-bw": canvas_bw, "canvas-wb": canvas_wb, "canvas-rgba": canvas_rgba, "color-pen": color_pen,
+    "scan": scan, "photo": photo, "small": small, "thin-thick": thin_thick,
+}
+
+
+def make_digit(rng, digit, style, fonts):
+    """Pen strokes for most pictures, a font for about 30% (never for the stroke-width extremes)."""
+    families = [[f for f in family if f in fonts] for family in FONT_FAMILIES]
+    families = [family for family in families if family]
+    use_font = style != "thin-thick" and families and rng.random() < 0.34
+    if not use_font:
+        if style == "photo":  # the perspective distortion rotates the ink as well
+            return StrokeDigit(rng, digit, rotation=(-6, 6))
+        return StrokeDigit(rng, digit)
+    family = families[int(rng.integers(len(families)))]
+    return FontDigit(rng, digit, family[int(rng.integers(len(family)))])
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("outdir", type=Path)
+    parser.add_argument("--per-digit", type=int, default=30)
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args()
+    if args.per_digit < 1 or args.seed < 0:
+        parser.error("--per-digit must be at least 1 and --seed not negative")
+
+    fonts = [f for family in FONT_FAMILIES for f in family if Path(f[1]).is_file()]
+    # A smaller set after a larger one must not leave stale pictures behind.
+    stale = re.compile(r"^(%s)-\d+\.png$" % "|".join(map(re.escape, STYLES)))
+    rows = []
+    for digit in range(10):
+        directory = args.outdir / str(digit)
+        directory.mkdir(parents=True, exist_ok=True)
+        for old in sorted(directory.iterdir()):
+            if stale.match(old.name):
+                old.unlink()
+        counters = dict.fromkeys(STYLES, 0)
+        for index in range(args.per_digit):
+            # Styles go round, shifted per digit, so every style gets its share of every digit.
+            style = STYLES[(index + digit) % len(STYLES)]
+            rng = np.random.default_rng([args.seed, digit, index])
+            shape = make_digit(rng, digit, style, fonts)
+            image = CAPTURES[style](rng, shape)
+            name = f"{digit}/{style}-{counters[style]:03d}.png"
+            counters[style] += 1
+            image.save(args.outdir / name)
+            rows.append([name, digit, style, shape.source])
+    with open(args.outdir / "labels.csv", "w", newline="") as f:
+        writer = csv.writer(f, lineterminator="\n")
+        writer.writerow(["file", "label", "style", "source"])
+        writer.writerows(rows)
+
+
+if __name__ == "__main__":
+    main()
