@@ -35,6 +35,9 @@ FONT_FAMILIES = [
     [(name, f"/usr/share/fonts/truetype/dejavu/{name}.ttf") for name in ["DejaVuSans", "DejaVuSans-Bold"]],
     [(name, f"/usr/share/fonts/truetype/dejavu/{name}.ttf") for name in ["DejaVuSerif", "DejaVuSerif-Bold"]],
 ]
+# Humor Sans draws its digits so heavily that the holes of 4, 6, 8 and 9 all but close at small
+# sizes: thin its strokes by this fraction of the glyph height on each side.
+THINNED = {"Humor-Sans": 0.03}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -117,7 +120,7 @@ def zero_ellipse(p, u):
     start = u(70, 130)
     sweep = 360 + u(-25, 20)  # not quite closed, or overlapping
     direction = 1 if u(0, 1) < 0.7 else -1  # most people go counter-clockwise
-    p.stroke().arc(0.5, 0.5, 0.5, 0.5, start, start + direction * sweep)
+    p.stroke().arc(0.5, 0.5, 0.38, 0.5, start, start + direction * sweep)
 
 
 def zero_egg(p, u):
@@ -131,12 +134,13 @@ def one_plain(p, u):
 
 
 def one_flag(p, u):
-    p.stroke().line((0.5 - u(0.25, 0.35), u(0.22, 0.32)), (0.55, 0.0), (0.55, 1.0))
+    # A short, steep flag: a long flat one would make it a 7.
+    p.stroke().line((0.55 - u(0.16, 0.24), u(0.24, 0.34)), (0.55, 0.0), (0.55, 1.0))
 
 
 def one_flag_base(p, u):
-    p.stroke().line((0.5 - u(0.25, 0.35), u(0.22, 0.32)), (0.55, 0.0), (0.55, 1.0))
-    p.stroke().line((0.55 - u(0.25, 0.35), 1.0), (0.55 + u(0.25, 0.35), 1.0))
+    p.stroke().line((0.55 - u(0.16, 0.24), u(0.24, 0.34)), (0.55, 0.0), (0.55, 1.0))
+    p.stroke().line((0.55 - u(0.2, 0.3), 1.0), (0.55 + u(0.2, 0.3), 1.0))
 
 
 def two_plain(p, u):
@@ -305,17 +309,23 @@ class StrokeDigit:
             return q + np.stack([dx, dy], axis=1)
         strokes = [wobble(s) for s in strokes]
 
-        # Aspect ratio: any width 0.6–1.2 of the height, except that a 1 keeps its own narrowness.
+        # Aspect ratio: narrower or wider than the template's own, kept within 0.6–1.2 (a 6
+        # stretched to the width of a 0 stops looking like a 6). A 1 keeps its narrowness.
         points = np.vstack(strokes)
-        width = np.ptp(points[:, 0])
-        height = np.ptp(points[:, 1])
+        natural = np.ptp(points[:, 0]) / np.ptp(points[:, 1])
         if digit == 1:
-            sx = u(0.7, 1.2)
+            sx = u(0.75, 1.1)
+            # A flagged 1 leaning hard right reads as a 7, and one leaning left as a backslash.
+            slant, rotation = (-8, 12), (-6, 6)
         else:
-            sx = (u(0.6, 1.0) if rng.random() < 0.8 else u(1.0, 1.2)) * height / width
+            sx = min(max(natural * u(0.75, 1.3), 0.6), 1.2) / natural
         center = points.mean(axis=0)
-        shear = math.tan(math.radians(u(*slant)))  # positive leans right
-        angle = math.radians(u(*rotation))
+        lean = u(*slant)
+        # Slant and rotation both lean the digit (positive: to the right); a hand that slants
+        # far does not also turn the paper the same way, so their sum stays within -18°..22°.
+        turn = min(max(u(*rotation), -18 - lean), 22 - lean)
+        shear = math.tan(math.radians(lean))
+        angle = math.radians(turn)
         c, s = math.cos(angle), math.sin(angle)
         rotate = np.array([[c, -s], [s, c]])
 
@@ -383,12 +393,22 @@ class FontDigit:
         pad = 4 * ss
         glyph = Image.new("L", (x1 - x0 + 2 * pad, y1 - y0 + 2 * pad), 0)
         ImageDraw.Draw(glyph).text((pad - x0, pad - y0), char, font=font, fill=255)
+        if self.name in THINNED:
+            glyph = thin(glyph, THINNED[self.name] * (y1 - y0))
         c, s = math.cos(self.angle), math.sin(self.angle)
         forward = np.array([[c, -s], [s, c]]) @ np.array([[1, -self.shear], [0, 1]]) @ np.diag([self.sx, 1])
         glyph = affine(glyph, forward)
-        # Keep the requested height after rotation and shear.
-        coverage = crop(np.asarray(glyph.reduce(ss), dtype=np.float32) / 255)
-        return coverage
+        return crop(np.asarray(glyph.reduce(ss), dtype=np.float32) / 255)
+
+
+def thin(glyph, amount):
+    """Erodes a glyph by about `amount` pixels: blur, then keep only what stays dark enough.
+    (Blurring rounds the erosion where a min-filter would make it square.)"""
+    sigma = amount / 0.84  # a straight edge blurred by sigma crosses 0.8 at 0.84 sigma inside
+    blurred = np.asarray(glyph.filter(ImageFilter.GaussianBlur(sigma)), dtype=np.float32) / 255
+    # A ramp a few pixels wide around the threshold keeps the edge anti-aliased.
+    edge = np.clip((blurred - 0.8) / 0.08 + 0.5, 0, 1)
+    return Image.fromarray(np.round(edge * 255).astype(np.uint8))
 
 
 def affine(image, forward):

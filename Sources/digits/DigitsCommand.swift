@@ -18,8 +18,13 @@ struct DigitsCommand: ParsableCommand {
         subcommands: [Train.self, Evaluate.self, Classify.self, Inspect.self, Augment.self]
     )
 
+    /// Subcommands whose speed depends on BLAS kernels. The others (classify one picture,
+    /// inspect, augment, help) would spend more on re-executing the process (about 18 ms:
+    /// a second start and OpenBLAS load) than the kernels could save.
+    static let kernelBound: Set<String> = ["train", "evaluate"]
+
     static func main() {
-        selectBLASCore()
+        if CommandLine.arguments.count > 1, kernelBound.contains(CommandLine.arguments[1]) { selectBLASCore() }
         do {
             var command = try parseAsRoot()
             try command.run()

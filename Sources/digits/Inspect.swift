@@ -22,6 +22,7 @@ extension DigitsCommand {
                   digits inspect datasets/mnist/t10k-labels-idx1-ubyte.gz drawing.png
                   digits inspect --split test --count 16 --grid grid.png
                   digits inspect --images my-images.idx --labels my-labels.idx --json
+                  digits inspect --split test --export out/mnist-test-png
                 """
         )
 
@@ -40,11 +41,14 @@ extension DigitsCommand {
         @Option(help: "IDX label file that goes with --images.")
         var labels: String?
 
-        @Option(help: "Number of digits drawn in the --grid picture.")
-        var count: Int = 64
+        @Option(help: "Number of digits drawn in the --grid picture (default 64), or exported with --export (default all).")
+        var count: Int?
 
         @Option(help: "Write a PNG of the first --count digits, each labelled.")
         var grid: String?
+
+        @Option(help: "Write every image (up to --count when given) as a PNG file, INDEX-LABEL.png, into this directory.")
+        var export: String?
 
         @Flag(help: "Print the summary as JSON on stdout.")
         var json = false
@@ -53,10 +57,10 @@ extension DigitsCommand {
             guard (images == nil) == (labels == nil) else {
                 throw ValidationError("--images and --labels go together: pass both, or neither to use --data")
             }
-            guard files.isEmpty || (images == nil && grid == nil && !json) else {
+            guard files.isEmpty || (images == nil && grid == nil && export == nil && !json) else {
                 throw ValidationError("FILE arguments are described one by one; --images, --grid and --json apply to datasets")
             }
-            guard count >= 1 else { throw ValidationError("--count must be at least 1, got \(count)") }
+            if let count, count < 1 { throw ValidationError("--count must be at least 1, got \(count)") }
         }
 
         func run() throws {
@@ -81,10 +85,21 @@ extension DigitsCommand {
 
             var gridPath: String?
             if let grid {
-                let shown = Array(0..<min(count, dataset.count))
+                let shown = Array(0..<min(count ?? 64, dataset.count))
                 let title = "\(name): \(shown.count == dataset.count ? "all" : "first \(shown.count)")"
                 try DigitGrid.render(dataset, indices: shown, title: title, path: grid).write(to: grid)
                 gridPath = grid
+            }
+
+            var exported = 0
+            if let export {
+                exported = min(count ?? dataset.count, dataset.count)
+                try FileManager.default.createDirectory(atPath: export, withIntermediateDirectories: true)
+                let width = max(5, String(dataset.count - 1).count)
+                for index in 0..<exported {
+                    let name = "\(String(index).leftPadded(to: width))-\(dataset.labels[index]).png"
+                    try PNG.write(dataset.image(at: index), to: (export as NSString).appendingPathComponent(name))
+                }
             }
 
             if json {
@@ -116,6 +131,7 @@ extension DigitsCommand {
             print(String(format: "pixels: mean %.2f, std %.2f (0–255); mean %.4f, std %.4f (0–1)",
                          mean, deviation, mean / 255, deviation / 255))
             if let gridPath { print("wrote \(gridPath)") }
+            if let export { print("wrote \(formatCount(exported)) PNG files to \(export) (INDEX-LABEL.png)") }
         }
     }
 }

@@ -89,7 +89,7 @@ public enum Checkpoint {
     public static func loadModel(from path: String) throws -> (model: Sequential, file: SafeTensorsFile) {
         let file = try SafeTensorsFile.read(contentsOf: path)
         let architecture = try architecture(of: file, path: path)
-        let model = try Sequential(architecture, random: RandomGenerator(seed: 0), dropoutRandom: RandomGenerator(seed: 0), source: path)
+        let model = try Sequential(architecture, random: nil, dropoutRandom: RandomGenerator(seed: 0), source: path)
         try load(file, into: model.savedTensors, path: path)
         return (model, file)
     }

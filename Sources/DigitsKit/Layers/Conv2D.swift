@@ -58,7 +58,8 @@ public final class Conv2D: Layer, WeightedLayer {
     private let direct: Bool
     private var directWeight: Tensor           // (K, O): the weight for the direct path
     private var partials: Tensor               // (workers, K + 1, O): per-worker dW and db sums
-    private var columnGradient: Tensor         // (chunk·OH·OW, K): one chunk's dCols
+    private var columnGradient: Tensor         // (chunk·OH·OW, K): one chunk's dCols; sized at the first backward,
+                                               // so inference never pays for it (up to 32 MB per layer)
     private var inputReference: Tensor?        // (B, H·W·C), the previous layer's output
     private var outputBuffer: Tensor?          // (B, OH·OW·O)
     private var inputGradient: Tensor?         // (B, H·W·C)
@@ -88,7 +89,7 @@ public final class Conv2D: Layer, WeightedLayer {
         gemmWeightGradient = Tensor(shape: [outputChannels, patchSize])
         let positions = outputHeight * outputWidth
         samplesPerChunk = max(1, (1 << 23) / (positions * patchSize))
-        columnGradient = Tensor(shape: [samplesPerChunk * positions, patchSize])
+        columnGradient = Tensor(shape: [0, patchSize])
         direct = Self.canFusePool(input: input, outputChannels: outputChannels, kernelHeight: kernelHeight, kernelWidth: kernelWidth)
         directWeight = Tensor(shape: [direct ? patchSize : 0, outputChannels])
         partials = Tensor(shape: [0, patchSize + 1, outputChannels])
@@ -169,6 +170,7 @@ public final class Conv2D: Layer, WeightedLayer {
             while channel < outputChannels { db[channel] += dyRow[channel]; channel += 1 }
         }
         if computesInputGradient {
+            columnGradient.setRows(max(columnGradient.rows, min(samplesPerChunk, batch) * positions))
             for first in Swift.stride(from: 0, to: batch, by: samplesPerChunk) {
                 let samples = min(samplesPerChunk, batch - first)
                 // dCols (rows, K) = dY (rows, O) · W (O, K), then scattered back onto the image.

@@ -35,8 +35,10 @@ public final class Sequential {
     }
 
     /// Builds the layers. Weights are initialized from `random` (He or Xavier per layer, from
-    /// the activation that follows); dropout layers draw their masks from `dropoutRandom`.
-    public init(_ architecture: Architecture, random: RandomGenerator, dropoutRandom: RandomGenerator,
+    /// the activation that follows), or left at zero when it is nil because a checkpoint will
+    /// fill them (drawing 300,000 normal numbers is a third of `digits classify`'s own time);
+    /// dropout layers draw their masks from `dropoutRandom`.
+    public init(_ architecture: Architecture, random: RandomGenerator?, dropoutRandom: RandomGenerator,
                 source: String = "<model>") throws {
         func invalid(_ reason: String) -> ModelError { .invalidArchitecture(path: source, reason: reason) }
         let input = architecture.input
@@ -67,7 +69,7 @@ public final class Sequential {
                       inputs == shape.count, positive(outputs), outputs <= 1 << 20 else {
                     throw invalid("linear layer \(spec.name ?? "?") does not take \(shape.count) inputs")
                 }
-                pending?.initialize(.he, using: random)
+                if let random { pending?.initialize(.he, using: random) }
                 let linear = Linear(name: name, inputSize: inputs, outputSize: outputs)
                 linear.computesInputGradient = !layers.isEmpty
                 layers.append(linear)
@@ -81,7 +83,7 @@ public final class Sequential {
                       image.height + 2 * (spec.padding ?? 0) >= kernel[0], image.width + 2 * (spec.padding ?? 0) >= kernel[1] else {
                     throw invalid("conv2d layer \(spec.name ?? "?") does not fit \(image) images")
                 }
-                pending?.initialize(.he, using: random)
+                if let random { pending?.initialize(.he, using: random) }
                 // A first 3×3 single-channel convolution followed by ReLU and a non-overlapping
                 // max-pool runs as one layer, which never materializes the large activation.
                 var fusedPool = 0
@@ -101,7 +103,7 @@ public final class Sequential {
                 shape = .image(conv.output)
                 if fusedPool > 0 {
                     specs.removeFirst(2)
-                    conv.initialize(ActivationFunction.relu.initialization, using: random)
+                    if let random { conv.initialize(ActivationFunction.relu.initialization, using: random) }
                     pending = nil
                 }
             case .maxpool2d:
@@ -129,7 +131,7 @@ public final class Sequential {
                 guard let name = spec.function, let function = ActivationFunction(rawValue: name) else {
                     throw invalid("unknown activation \(spec.function ?? "?")")
                 }
-                pending?.initialize(function.initialization, using: random)
+                if let random { pending?.initialize(function.initialization, using: random) }
                 pending = nil
                 // ReLU then max-pooling: one layer that pools, then rectifies (the same function).
                 if function == .relu, let next = specs.first, case .image(let image) = shape, let window = poolWindow(next, over: image) {
@@ -148,7 +150,7 @@ public final class Sequential {
             }
         }
         // The output layer has no activation after it: Xavier keeps the logits' variance near 1.
-        pending?.initialize(.xavier, using: random)
+        if let random { pending?.initialize(.xavier, using: random) }
         guard case .flat(let features) = shape, features == architecture.classes else {
             throw invalid("the last layer gives \(shape.count) outputs for \(architecture.classes) classes")
         }
