@@ -195,7 +195,8 @@ def six_curved(p, u):
 def six_straight(p, u):
     ry, rx = u(0.2, 0.32), u(0.3, 0.42)
     cx, cy = 0.5, 1.0 - ry
-    p.stroke().line((0.72, 0.0), (cx - rx, cy)).arc(cx, cy, rx, ry, 180 - 15, 180 + u(330, 360))
+    # The stem stays steep: slanted and stretched, a flat one makes a loop with a stick.
+    p.stroke().line((cx - rx + u(0.3, 0.45), 0.0), (cx - rx, cy)).arc(cx, cy, rx, ry, 180 - 15, 180 + u(330, 360))
 
 
 def seven_plain(p, u):
@@ -294,11 +295,10 @@ class StrokeDigit:
         template = templates[int(rng.integers(len(templates)))]
         pen = Pen(rng, jitter=u(0.006, 0.02))
         template(pen, u)
-        strokes = [extend_ends(s, u(-0.03, 0.04), u(-0.03, 0.05)) for s in pen.strokes]
-        strokes = [s for s in strokes if len(s) >= 2]
+        strokes = [extend_ends(stroke, u(-0.03, 0.04), u(-0.03, 0.05)) for stroke in pen.strokes]
+        strokes = [stroke for stroke in strokes if len(stroke) >= 2]
 
         # A smooth wobble over the whole digit: the hand is not a plotter.
-        points = np.vstack(strokes)
         k = rng.uniform(2, 5, (2, 2))
         phase = rng.uniform(0, 2 * np.pi, (2, 2))
         amplitude = u(0.005, 0.02)
@@ -307,7 +307,7 @@ class StrokeDigit:
             dx = amplitude * np.sin(k[0, 0] * q[:, 0] + k[0, 1] * q[:, 1] + phase[0, 0])
             dy = amplitude * np.sin(k[1, 0] * q[:, 0] + k[1, 1] * q[:, 1] + phase[1, 0])
             return q + np.stack([dx, dy], axis=1)
-        strokes = [wobble(s) for s in strokes]
+        strokes = [wobble(stroke) for stroke in strokes]
 
         # Aspect ratio: narrower or wider than the template's own, kept within 0.6–1.2 (a 6
         # stretched to the width of a 0 stops looking like a 6). A 1 keeps its narrowness.
@@ -326,14 +326,13 @@ class StrokeDigit:
         turn = min(max(u(*rotation), -18 - lean), 22 - lean)
         shear = math.tan(math.radians(lean))
         angle = math.radians(turn)
-        c, s = math.cos(angle), math.sin(angle)
-        rotate = np.array([[c, -s], [s, c]])
+        rotate = np.array([[math.cos(angle), -math.sin(angle)], [math.sin(angle), math.cos(angle)]])
 
         def transform(q):
             q = (q - center) * [sx, 1.0]
             q = np.stack([q[:, 0] - shear * q[:, 1], q[:, 1]], axis=1)
             return q @ rotate.T
-        self.strokes = [transform(s) for s in strokes]
+        self.strokes = [transform(stroke) for stroke in strokes]
 
         # Pressure: some hands (and some apps) vary the width along the stroke.
         self.pressure = u(0.1, 0.3) if rng.random() < 0.4 else 0.0
@@ -405,9 +404,9 @@ def thin(glyph, amount):
     """Erodes a glyph by about `amount` pixels: blur, then keep only what stays dark enough.
     (Blurring rounds the erosion where a min-filter would make it square.)"""
     sigma = amount / 0.84  # a straight edge blurred by sigma crosses 0.8 at 0.84 sigma inside
-    blurred = np.asarray(glyph.filter(ImageFilter.GaussianBlur(sigma)), dtype=np.float32) / 255
+    soft = np.asarray(glyph.filter(ImageFilter.GaussianBlur(sigma)), dtype=np.float32) / 255
     # A ramp a few pixels wide around the threshold keeps the edge anti-aliased.
-    edge = np.clip((blurred - 0.8) / 0.08 + 0.5, 0, 1)
+    edge = np.clip((soft - 0.8) / 0.08 + 0.5, 0, 1)
     return Image.fromarray(np.round(edge * 255).astype(np.uint8))
 
 
@@ -485,6 +484,12 @@ def stroke_width(rng, ink_height, low=0.015, high=0.18, min_px=1.0):
     """Brush width in pixels: log-uniform in [low, high] × the digit's height."""
     fraction = math.exp(rng.uniform(math.log(low), math.log(high)))
     return max(min_px, fraction * ink_height)
+
+
+def blurred(coverage, sigma):
+    """Gaussian blur of a coverage array (lens or scanner softness)."""
+    image = Image.fromarray(np.round(coverage * 255).astype(np.uint8))
+    return np.asarray(image.filter(ImageFilter.GaussianBlur(sigma)), np.float32) / 255
 
 
 def to_image(array, mode):
@@ -592,25 +597,19 @@ def scan(rng, digit):
     coverage = fitted(digit, ink_height, stroke_width(rng, ink_height, 0.03, 0.16, 1.5),
                       width - 8, height - 8)
     blur = rng.uniform(0.5, 1.3)
-    coverage = place(rng, np.pad(coverage, 4), width, height, 0)
-    coverage = np.asarray(Image.fromarray(np.round(coverage * 255).astype(np.uint8))
-                          .filter(ImageFilter.GaussianBlur(blur)), np.float32) / 255
+    coverage = blurred(place(rng, np.pad(coverage, 4), width, height, 0), blur)  # pad: blur stays inside
     paper = rng.uniform(170, 235)
     background = paper + illumination(rng, width, height, rng.uniform(-25, 25))
+    # Ruled paper in a third of them: rules 12–25 levels below the paper, where the ink is 80+.
+    lines = np.zeros((height, 1), np.float32)
     ruled = rng.random() < 1 / 3
     blue = ruled and rng.random() < 0.5
     if ruled:
-        spacing = rng.uniform(0.3, 0.6) * ink_height
-        offset = rng.uniform(0, spacing)
+        spacing = rng.uniform(0.5, 1.2) * ink_height
         thickness = int(rng.integers(1, 3))
-        rows = np.zeros(height, bool)
-        for y in np.arange(offset, height, spacing).astype(int):
-            rows[y:y + thickness] = True
-        lines = np.where(rows[:, None], rng.uniform(12, 25), 0.0).astype(np.float32)
-        background = np.broadcast_to(background, (height, width))
-        lines = np.broadcast_to(lines, (height, width))
-    else:
-        lines = np.zeros((height, width), np.float32)
+        depth = rng.uniform(12, 25)
+        for y in np.arange(rng.uniform(0, spacing), height, spacing).astype(int):
+            lines[y:y + thickness] = depth
     ink = rng.uniform(20, 90)
     noise = rng.normal(0, rng.uniform(3, 8), (height, width))
     if blue:  # light blue rules on gray: less red and green there
@@ -634,9 +633,7 @@ def photo(rng, digit):
     amount = rng.uniform(0.02, 0.06)
     coverage = fitted(digit, ink_height, stroke, width - 20, height - 20,
                       post=lambda c: perspective(c, rng, amount))
-    coverage = place(rng, np.pad(coverage, 8), width, height, 2)
-    coverage = np.asarray(Image.fromarray(np.round(coverage * 255).astype(np.uint8))
-                          .filter(ImageFilter.GaussianBlur(blur)), np.float32) / 255
+    coverage = blurred(place(rng, np.pad(coverage, 8), width, height, 2), blur)  # pad: blur stays inside
     paper = rng.uniform(150, 210)
     ink = rng.uniform(40, min(110, paper - 60))
     gray = paint(paper + illumination(rng, width, height, rng.uniform(10, 25), 0.3), coverage, ink)
@@ -645,7 +642,7 @@ def photo(rng, digit):
     cx, cy = width * rng.uniform(0.35, 0.65), height * rng.uniform(0.35, 0.65)
     r2 = ((x - cx) ** 2 + (y - cy) ** 2) / (0.25 * (width ** 2 + height ** 2))
     gray *= 1 - rng.uniform(0.2, 0.4) * r2
-    cast = 1 + rng.uniform(-0.08, 0.08, 3)  # white balance off: a warm or cool tint
+    cast = 1 + rng.uniform(-0.05, 0.05, 3)  # white balance off: a warm or cool tint
     sigma = rng.uniform(4, 10)
     noise = rng.normal(0, sigma, (height, width, 1)) + rng.normal(0, sigma / 3, (height, width, 3))
     return to_image(gray[..., None] * cast + noise, "RGB")

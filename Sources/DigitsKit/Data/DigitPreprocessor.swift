@@ -92,24 +92,39 @@ public struct DigitPreprocessor: Sendable {
         let background = Background.fit(work)
 
         // 3. Polarity, then ink as a 0–1 strength.
-        var residual = work
-        for index in residual.values.indices { residual.values[index] -= background.value(at: index, width: work.width, height: work.height) }
-        let noise = Self.noiseLevel(residual.values)
+        var paper = work, residual = work
+        for y in 0..<work.height {
+            for x in 0..<work.width {
+                let index = y * work.width + x
+                paper.values[index] = background.value(atX: x, y: y, width: work.width, height: work.height)
+                residual.values[index] -= paper.values[index]
+            }
+        }
+        let noise = background.noise
         let margin = 3 * noise + 2 / 255
         var darkMass: Float = 0, brightMass: Float = 0
         for r in residual.values {
             if r > margin { brightMass += r - margin } else if r < -margin { darkMass += -r - margin }
         }
         let inverted = darkMass > brightMass
+        // Contrast relative to the paper: under uneven light, ink and paper dim together
+        // (both are reflectances times the light), so dark ink is (b − v)/b wherever it is;
+        // light ink on a dark ground is (v − b)/(1 − b).
         var ink = residual
-        for index in ink.values.indices { ink.values[index] = max(0, inverted ? -residual.values[index] : residual.values[index]) }
-        let strong = ink.values.filter { $0 > margin }
-        guard strong.count >= 3 else { throw PreprocessError.noInk(path: path, width: source.width, height: source.height) }
-        let peak = Self.percentile(strong, 0.995)
-        guard peak >= max(4.5 * noise, 20 / 255) else {
+        var strongContrast: [Float] = [], strongRelative: [Float] = []
+        for index in ink.values.indices {
+            let contrast = inverted ? -residual.values[index] : residual.values[index]
+            guard contrast > margin else { ink.values[index] = 0; continue }
+            let relative = contrast / max(inverted ? paper.values[index] : 1 - paper.values[index], 0.1)
+            ink.values[index] = relative
+            strongContrast.append(contrast)
+            strongRelative.append(relative)
+        }
+        guard strongContrast.count >= 3, Self.percentile(strongContrast, 0.995) >= max(4.5 * noise, 20 / 255) else {
             throw PreprocessError.noInk(path: path, width: source.width, height: source.height)
         }
-        let floor = max(margin, 0.3 * peak)
+        let peak = Self.percentile(strongRelative, 0.995)
+        let floor = 0.3 * peak
         for index in ink.values.indices { ink.values[index] = min(1, max(0, (ink.values[index] - floor) / (peak - floor))) }
 
         // 4. Drop specks, crop to the ink.
@@ -123,6 +138,9 @@ public struct DigitPreprocessor: Sendable {
         let normalScale = Double(strokeSize) / Double(longer)
         digit = digit.resized(width: max(1, Int((Double(digit.width) * normalScale).rounded())),
                               height: max(1, Int((Double(digit.height) * normalScale).rounded())))
+        // Shrinking turns a hairline into a faint line: its core is made full strength again so
+        // that it reads as a thin stroke, not as weak ink.
+        digit.stretch()
         let adjustment = adjustStroke(&digit)
 
         // 6. Longer side to `box` pixels, by area averaging.
@@ -172,9 +190,17 @@ public struct DigitPreprocessor: Sendable {
         guard let width = digit.strokeWidth() else { return 0 }
         let ratio = width / longer
         if ratio < strokeBand.lowerBound {
-            let radius = (thinTarget * longer - width) / 2
-            digit = digit.filtered(radius: radius, keepMaximum: true)
-            return radius
+            // A max filter widens a faint or uneven line by less than its diameter, so measure
+            // again and widen the rest of the way (three rounds at most).
+            var total: Float = 0, current = width
+            for _ in 0..<3 where current < 0.9 * thinTarget * longer {
+                let radius = max(0.5, (thinTarget * longer - current) / 2)
+                digit = digit.filtered(radius: radius, keepMaximum: true)
+                digit.stretch()
+                total += radius
+                current = digit.strokeWidth() ?? current
+            }
+            return total
         }
         if ratio > strokeBand.upperBound {
             var radius = (width - thickTarget * longer) / 2
@@ -341,23 +367,33 @@ struct FloatImage: Sendable {
         }
     }
 
-    /// Stroke width of the ink at half strength: 2·area / perimeter, which is exact for a
-    /// long stroke of constant width. nil when there is no such ink.
+    /// Divides by the median of the inked values (clamping at 1), so that the cores
+    /// of strokes are full strength however faint they were.
+    mutating func stretch() {
+        let inked = values.filter { $0 > 0.05 }
+        guard !inked.isEmpty else { return }
+        let strength = DigitPreprocessor.percentile(inked, 0.5)
+        for index in values.indices { values[index] = min(1, values[index] / strength) }
+    }
+
+    /// Stroke width: 2·mass / perimeter, which is exact for a long stroke of constant width.
+    /// The mass is the sum of the values (anti-aliased edges count by their strength); the
+    /// perimeter is that of the pixels with any ink. nil when there is no ink.
     func strokeWidth() -> Float? {
-        var area = 0, perimeter = 0
+        var area: Float = 0, perimeter = 0
         func inked(_ x: Int, _ y: Int) -> Bool {
-            x >= 0 && y >= 0 && x < width && y < height && values[y * width + x] >= 0.5
+            x >= 0 && y >= 0 && x < width && y < height && values[y * width + x] > 0.05
         }
         for y in 0..<height {
             for x in 0..<width where inked(x, y) {
-                area += 1
+                area += values[y * width + x]
                 if !inked(x - 1, y) { perimeter += 1 }
                 if !inked(x + 1, y) { perimeter += 1 }
                 if !inked(x, y - 1) { perimeter += 1 }
                 if !inked(x, y + 1) { perimeter += 1 }
             }
         }
-        return perimeter == 0 ? nil : 2 * Float(area) / Float(perimeter)
+        return perimeter == 0 ? nil : 2 * area / Float(perimeter)
     }
 
     /// Grayscale dilation (maximum) or erosion (minimum) over a disc of `radius` pixels. The
@@ -386,20 +422,28 @@ struct FloatImage: Sendable {
 
 /// The paper's brightness as a smooth surface b(x, y) = c0 + c1·x + c2·y + c3·x² + c4·xy + c5·y²
 /// (x, y in −1…1), which follows uneven lighting and vignetting. It is fitted to the medians
-/// of a grid of blocks (a median ignores strokes thinner than half a block), then refitted
-/// four times without the blocks more than 2.5 robust deviations away (those full of ink).
+/// of a grid of blocks (a median ignores strokes thinner than half a block). The fit starts
+/// from the outermost ring of pixels, which is paper around almost any digit, and keeps only
+/// the blocks within 2.5 robust deviations of the surface (sigma clipping), so blocks full of
+/// ink never pull the surface towards the ink, however many of them there are.
 struct Background {
     var coefficients: [Double]
+    /// Pixel noise on the paper: 1.4826 × the median absolute residual of the paper's pixels.
+    var noise: Float
 
-    func value(at index: Int, width: Int, height: Int) -> Float {
-        let x = width > 1 ? 2 * Double(index % width) / Double(width - 1) - 1 : 0
-        let y = height > 1 ? 2 * Double(index / width) / Double(height - 1) - 1 : 0
+    func value(atX x: Int, y: Int, width: Int, height: Int) -> Float {
+        Float(surface(width > 1 ? 2 * Double(x) / Double(width - 1) - 1 : 0,
+                      height > 1 ? 2 * Double(y) / Double(height - 1) - 1 : 0))
+    }
+
+    func surface(_ x: Double, _ y: Double) -> Double {
         let c = coefficients
-        return Float(c[0] + c[1] * x + c[2] * y + c[3] * x * x + c[4] * x * y + c[5] * y * y)
+        return c[0] + c[1] * x + c[2] * y + c[3] * x * x + c[4] * x * y + c[5] * y * y
     }
 
     static func fit(_ image: FloatImage) -> Background {
         let grid = max(2, min(32, min(image.width, image.height) / 4))
+        var blocks: [(x0: Int, x1: Int, y0: Int, y1: Int)] = []
         var points: [(x: Double, y: Double, value: Double)] = []
         var histogram = [Int](repeating: 0, count: 256)
         for gy in 0..<grid {
@@ -417,30 +461,42 @@ struct Background {
                     seen += count
                     if seen > half { median = bin; break }
                 }
-                let cx = (Double(x0 + x1 - 1) / 2), cy = (Double(y0 + y1 - 1) / 2)
+                let cx = Double(x0 + x1 - 1) / 2, cy = Double(y0 + y1 - 1) / 2
+                blocks.append((x0, x1, y0, y1))
                 points.append((image.width > 1 ? 2 * cx / Double(image.width - 1) - 1 : 0,
                                image.height > 1 ? 2 * cy / Double(image.height - 1) - 1 : 0, Double(median) / 255))
             }
         }
-        var weights = [Double](repeating: 1, count: points.count)
-        var coefficients = [Double](repeating: 0, count: 6)
+        var ring: [Double] = []
+        for x in 0..<image.width { ring.append(Double(image.values[x])); ring.append(Double(image.values[(image.height - 1) * image.width + x])) }
+        for y in 1..<max(1, image.height - 1) { ring.append(Double(image.values[y * image.width])); ring.append(Double(image.values[y * image.width + image.width - 1])) }
+        let level = median(ring)
+        var background = Background(coefficients: [level, 0, 0, 0, 0, 0], noise: 0)
+        var limit = 2.5 * 1.4826 * median(ring.map { abs($0 - level) }) + 6.0 / 255
+        var inliers = [Bool](repeating: true, count: points.count)
         for _ in 0..<5 {
-            guard let solved = solve(points, weights) else { break }
-            coefficients = solved
-            let residuals = points.map { p -> Double in
-                let c = coefficients
-                return p.value - (c[0] + c[1] * p.x + c[2] * p.y + c[3] * p.x * p.x + c[4] * p.x * p.y + c[5] * p.y * p.y)
+            inliers = points.map { abs($0.value - background.surface($0.x, $0.y)) <= limit }
+            guard inliers.filter({ $0 }).count >= 12,
+                  let solved = solve(points, inliers.map { $0 ? 1 : 0 }) else { break }
+            background.coefficients = solved
+            let residuals = zip(points, inliers).filter(\.1).map { abs($0.0.value - background.surface($0.0.x, $0.0.y)) }
+            limit = 2.5 * 1.4826 * median(residuals) + 6.0 / 255
+        }
+        inliers = points.map { abs($0.value - background.surface($0.x, $0.y)) <= limit }
+        var residuals: [Float] = []
+        for (block, inlier) in zip(blocks, inliers) where inlier {
+            for y in block.y0..<block.y1 {
+                for x in block.x0..<block.x1 {
+                    residuals.append(image.values[y * image.width + x] - background.value(atX: x, y: y, width: image.width, height: image.height))
+                }
             }
-            let spread = 1.4826 * residuals.map(abs).sorted()[residuals.count / 2]
-            let limit = 2.5 * spread + 1.0 / 255
-            weights = residuals.map { abs($0) <= limit ? 1 : 0 }
         }
-        if coefficients == [0, 0, 0, 0, 0, 0] {
-            // Too few blocks for a surface: a flat background at the median.
-            let sorted = image.values.sorted()
-            coefficients[0] = Double(sorted[sorted.count / 2])
-        }
-        return Background(coefficients: coefficients)
+        background.noise = residuals.isEmpty ? 0 : DigitPreprocessor.noiseLevel(residuals)
+        return background
+    }
+
+    static func median(_ values: [Double]) -> Double {
+        values.isEmpty ? 0 : values.sorted()[values.count / 2]
     }
 
     /// Weighted least squares for the six coefficients (normal equations, Gaussian elimination

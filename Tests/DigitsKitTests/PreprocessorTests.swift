@@ -1,0 +1,170 @@
+// The classify preprocessing on pictures drawn here with known geometry: MNIST digits pass
+// through untouched; any size, polarity, background and stroke comes out as a 20-pixel digit
+// centred by mass in 28×28; blank and tiny pictures are refused.
+import Foundation
+import Testing
+@testable import DigitsKit
+
+@Suite struct PreprocessorTests {
+    /// A "7"-like stroke path (a top bar and a slanted leg) in a unit box.
+    static let sevenPath: [(Double, Double)] = [(0.1, 0.05), (0.9, 0.05), (0.45, 0.95)]
+
+    /// Paints `path` (unit coordinates mapped into the box at x, y of size w×h) with a round
+    /// brush of `stroke` pixels, ink `ink` on `paper`.
+    static func draw(width: Int, height: Int, box: (x: Double, y: Double, w: Double, h: Double), path: [(Double, Double)],
+                     stroke: Double, ink: (UInt8) -> UInt8 = { _ in 0 }, paper: (Int, Int) -> UInt8 = { _, _ in 255 }) -> GrayImage {
+        var pixels = [UInt8](repeating: 0, count: width * height)
+        for y in 0..<height { for x in 0..<width { pixels[y * width + x] = paper(x, y) } }
+        let points = path.map { (box.x + $0.0 * box.w, box.y + $0.1 * box.h) }
+        let radius = stroke / 2
+        for y in 0..<height {
+            for x in 0..<width {
+                let px = Double(x) + 0.5, py = Double(y) + 0.5
+                var nearest = Double.infinity
+                for (a, b) in zip(points, points.dropFirst()) {
+                    let (dx, dy) = (b.0 - a.0, b.1 - a.1)
+                    let t = max(0, min(1, ((px - a.0) * dx + (py - a.1) * dy) / (dx * dx + dy * dy)))
+                    nearest = min(nearest, hypot(px - a.0 - t * dx, py - a.1 - t * dy))
+                }
+                if nearest <= radius { pixels[y * width + x] = ink(pixels[y * width + x]) }
+            }
+        }
+        return GrayImage(width: width, height: height, pixels: pixels)
+    }
+
+    static func inkBox(_ image: GrayImage) -> (width: Int, height: Int) {
+        var minX = image.width, maxX = -1, minY = image.height, maxY = -1
+        for y in 0..<image.height { for x in 0..<image.width where image[x, y] > 0 {
+            minX = min(minX, x); maxX = max(maxX, x); minY = min(minY, y); maxY = max(maxY, y)
+        } }
+        return (maxX - minX + 1, maxY - minY + 1)
+    }
+
+    static func centreOfMass(_ image: GrayImage) -> (x: Double, y: Double) {
+        var mass = 0.0, sx = 0.0, sy = 0.0
+        for y in 0..<image.height { for x in 0..<image.width {
+            let v = Double(image[x, y]); mass += v; sx += v * Double(x); sy += v * Double(y)
+        } }
+        return (sx / mass, sy / mass)
+    }
+
+    static func meanAbsoluteDifference(_ a: GrayImage, _ b: GrayImage) -> Double {
+        zip(a.pixels, b.pixels).reduce(0.0) { $0 + abs(Double($1.0) - Double($1.1)) } / Double(a.pixels.count)
+    }
+
+    @Test func mnistDigitsPassThroughUnchanged() throws {
+        guard let directory = TestFiles.mnist else {
+            Issue.record("MNIST not found: run scripts/fetch-mnist, or set DIGITS_MNIST_DIR")
+            return
+        }
+        let test = try MNIST.load(from: directory, split: .test)
+        let preprocessor = DigitPreprocessor()
+        for index in 0..<test.count {
+            let image = test.image(at: index)
+            let prepared = try preprocessor.prepare(image, path: "#\(index)")
+            #expect(prepared.passedThrough && !prepared.inverted && prepared.image == image, "test image \(index) was changed")
+            if !prepared.passedThrough { return }
+        }
+        // Saved the other way round (black on white), they come back as the original.
+        let inverted = GrayImage(width: 28, height: 28, pixels: test.image(at: 0).pixels.map { 255 - $0 })
+        let prepared = try preprocessor.prepare(inverted, path: "inverted")
+        #expect(prepared.passedThrough && prepared.inverted && prepared.image == test.image(at: 0))
+    }
+
+    /// A big off-centre drawing: cropped, longer side 20, centred by mass within half a pixel.
+    @Test func largeOffCentreDrawingIsScaledAndCentred() throws {
+        let picture = Self.draw(width: 640, height: 480, box: (40, 30, 160, 220), path: Self.sevenPath, stroke: 22)
+        let prepared = try DigitPreprocessor().prepare(picture, path: "seven.png")
+        #expect(!prepared.passedThrough && prepared.inverted)
+        let box = Self.inkBox(prepared.image)
+        #expect(box.height == 20 && box.width >= 12 && box.width <= 15, "ink box \(box)")  // 151×221 drawn
+        let centre = Self.centreOfMass(prepared.image)
+        #expect(abs(centre.x - 14) <= 0.5 && abs(centre.y - 14) <= 0.5, "centre of mass \(centre)")
+        #expect(prepared.image.pixels.max() == 255)
+        #expect(abs(prepared.inkBox.x - 45) <= 3 && abs(prepared.inkBox.y - 30) <= 3 && abs(prepared.inkBox.height - 221) <= 4,
+                "ink found at \(prepared.inkBox)")
+    }
+
+    @Test func polarityDoesNotMatter() throws {
+        let dark = Self.draw(width: 300, height: 300, box: (60, 50, 150, 200), path: Self.sevenPath, stroke: 18)
+        let light = GrayImage(width: 300, height: 300, pixels: dark.pixels.map { 255 - $0 })
+        let a = try DigitPreprocessor().prepare(dark, path: "dark")
+        let b = try DigitPreprocessor().prepare(light, path: "light")
+        #expect(a.inverted && !b.inverted)
+        #expect(a.image == b.image)
+    }
+
+    /// Gray paper lit unevenly (a ramp of 80 levels plus a vignette), with ink a third as
+    /// bright as the paper under the same light, gives nearly the same digit as clean black on white.
+    @Test func unevenGrayBackgroundIsRemoved() throws {
+        let clean = try DigitPreprocessor().prepare(
+            Self.draw(width: 400, height: 400, box: (100, 80, 170, 240), path: Self.sevenPath, stroke: 20), path: "clean")
+        let random = RandomGenerator(seed: 5)
+        let lit = Self.draw(width: 400, height: 400, box: (100, 80, 170, 240), path: Self.sevenPath, stroke: 20, ink: { $0 / 3 }) { x, y in
+            let ramp = 150 + 80 * Double(x) / 400
+            let vignette = 25 * (pow(Double(x - 200) / 200, 2) + pow(Double(y - 200) / 200, 2))
+            return UInt8(max(0, min(255, ramp - vignette + Double(random.nextNormal()) * 4)))
+        }
+        let prepared = try DigitPreprocessor().prepare(lit, path: "lit")
+        #expect(prepared.inverted)
+        let difference = Self.meanAbsoluteDifference(prepared.image, clean.image)
+        #expect(difference < 8, "mean difference \(difference) from the clean drawing")
+    }
+
+    @Test func specksAreIgnored() throws {
+        var specked = Self.draw(width: 400, height: 400, box: (120, 100, 150, 200), path: Self.sevenPath, stroke: 18)
+        let clean = try DigitPreprocessor().prepare(specked, path: "clean")
+        var pixels = specked.pixels
+        for (x, y) in [(10, 10), (380, 30), (20, 390), (390, 390), (300, 350)] {
+            for dy in 0..<3 { for dx in 0..<3 { pixels[(y + dy) * 400 + x + dx] = 0 } }
+        }
+        specked = GrayImage(width: 400, height: 400, pixels: pixels)
+        let prepared = try DigitPreprocessor().prepare(specked, path: "specked")
+        #expect(prepared.image == clean.image)
+    }
+
+    /// Hairline strokes are thickened and fat ones thinned into MNIST's range; ordinary ones are
+    /// left alone.
+    @Test func strokeWidthIsNormalized() throws {
+        let thin = try DigitPreprocessor().prepare(
+            Self.draw(width: 900, height: 900, box: (200, 100, 400, 700), path: Self.sevenPath, stroke: 3), path: "thin")
+        let normal = try DigitPreprocessor().prepare(
+            Self.draw(width: 900, height: 900, box: (200, 100, 400, 700), path: Self.sevenPath, stroke: 70), path: "normal")
+        let fat = try DigitPreprocessor().prepare(
+            Self.draw(width: 900, height: 900, box: (200, 100, 400, 700), path: Self.sevenPath, stroke: 190), path: "fat")
+        #expect(thin.strokeAdjustment > 0 && normal.strokeAdjustment == 0 && fat.strokeAdjustment < 0)
+        func inkMass(_ image: GrayImage) -> Double { image.pixels.reduce(0.0) { $0 + Double($1) } / 255 }
+        // Ink mass in 28×28 is a proxy for stroke width: all three end near MNIST's typical 100.
+        for (name, prepared) in [("thin", thin), ("normal", normal), ("fat", fat)] {
+            let mass = inkMass(prepared.image)
+            #expect(mass > 45 && mass < 150, "\(name): ink mass \(mass)")
+        }
+    }
+
+    @Test func blankAndTinyPicturesAreRefused() {
+        let blank = GrayImage(width: 200, height: 100, pixels: [UInt8](repeating: 255, count: 20_000))
+        #expect(throws: PreprocessError.noInk(path: "blank.png", width: 200, height: 100)) {
+            try DigitPreprocessor().prepare(blank, path: "blank.png")
+        }
+        let random = RandomGenerator(seed: 9)
+        let noisy = GrayImage(width: 300, height: 300, pixels: (0..<90_000).map { _ in UInt8(200 + random.nextInt(below: 9)) })
+        #expect(throws: PreprocessError.noInk(path: "noise.png", width: 300, height: 300)) {
+            try DigitPreprocessor().prepare(noisy, path: "noise.png")
+        }
+        #expect(throws: PreprocessError.tooSmall(path: "dot.png", width: 1, height: 1, minimum: 5)) {
+            try DigitPreprocessor().prepare(GrayImage(width: 1, height: 1, pixels: [0]), path: "dot.png")
+        }
+    }
+
+    /// Area averaging: each output pixel is the mean of its exact footprint.
+    @Test func areaAveragingIsExact() {
+        let image = FloatImage(width: 3, height: 1, values: [0.3, 0.6, 0.9])
+        let halved = image.resized(width: 2, height: 1)
+        #expect(abs(halved.values[0] - (0.3 + 0.3) / 1.5) < 1e-6)  // 0.3·1 + 0.6·0.5 over 1.5
+        #expect(abs(halved.values[1] - (0.3 + 0.9) / 1.5) < 1e-6)  // 0.6·0.5 + 0.9·1 over 1.5
+        let square = FloatImage(width: 4, height: 4, values: (0..<16).map(Float.init))
+        let quarter = square.resized(width: 2, height: 2)
+        #expect(quarter.values == [2.5, 4.5, 10.5, 12.5])
+        #expect(abs(square.resized(width: 1, height: 1).values[0] - 7.5) < 1e-6)
+    }
+}
