@@ -7,7 +7,9 @@ accuracy overall, per capture style and per source (pen strokes or font), with t
 DIR holds labels.csv (file,label,style,source; paths relative to DIR), as written by
 scripts/make-drawings. Standard library only.
 """
-import argparse, collections, csv, json, os, subprocess, sys
+import argparse, collections, csv, json, os, signal, subprocess, sys
+
+signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # quiet when piped into head
 
 parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
 parser.add_argument("directory")

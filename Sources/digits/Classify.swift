@@ -19,8 +19,10 @@ extension DigitsCommand {
 
                 A directory argument means every .png file inside it (and its subdirectories), \
                 in name order. A file that cannot be read gets its own error line; the others \
-                are still classified, and the exit status is 1 at the end. Blank pictures and \
-                low confidence get a warning.
+                are still classified, and the exit status is 1 at the end. A blank picture is \
+                reported as such (no ink found), never given a digit; low confidence gets a \
+                warning. A photo of a sheet of paper on a table is also read as the sheet \
+                alone, and that reading is used when the model is surer of it.
 
                 Examples:
                   digits classify drawing.png
@@ -81,16 +83,20 @@ extension DigitsCommand {
                 }
             }
 
-            // All readable pictures go through the model together, as evaluate's batches do.
-            let ready = outcomes.compactMap { outcome -> GrayImage? in
-                if case .prepared(let digit) = outcome { return digit.image }
-                return nil
+            // All readable pictures go through the model together, as evaluate's batches do;
+            // a picture with a second reading (a sheet of paper on a table) sends both.
+            var images: [GrayImage] = []
+            var rows: [(primary: Int, alternative: Int?)] = []
+            for outcome in outcomes {
+                guard case .prepared(let digit) = outcome else { continue }
+                images.append(digit.image)
+                rows.append((images.count - 1, digit.alternative.map { images.append($0.image); return images.count - 1 }))
             }
             var predictions: Predictions?
-            if !ready.isEmpty {
-                let dataset = try DigitDataset(images: IDXArray(shape: [ready.count, side, side], values: .ubyte(ready.flatMap(\.pixels))),
+            if !images.isEmpty {
+                let dataset = try DigitDataset(images: IDXArray(shape: [images.count, side, side], values: .ubyte(images.flatMap(\.pixels))),
                                                imagesPath: "<pictures>",
-                                               labels: IDXArray(shape: [ready.count], values: .ubyte([UInt8](repeating: 0, count: ready.count))),
+                                               labels: IDXArray(shape: [images.count], values: .ubyte([UInt8](repeating: 0, count: images.count))),
                                                labelsPath: "<pictures>")
                 try network.checkInput(dataset)
                 predictions = Predictions.compute(network, on: dataset)
@@ -106,10 +112,17 @@ extension DigitsCommand {
                     failures += 1
                     records.append(["file": file, "error": error.message])
                     if !json { report(error) }
-                case .prepared(let digit):
-                    let index = position
-                    position += 1
+                case .prepared(var digit):
                     guard let predictions else { continue }
+                    let row = rows[position]
+                    position += 1
+                    var index = row.primary
+                    // The second reading wins only when the first is unsure and it is surer.
+                    if let other = row.alternative, let alternative = digit.alternative,
+                       predictions.confidence(at: index) < 0.8, predictions.confidence(at: other) > predictions.confidence(at: index) {
+                        index = other
+                        digit = alternative
+                    }
                     let best = predictions.top(top, at: index)
                     let confidence = Double(predictions.confidence(at: index))
                     var warning: String?

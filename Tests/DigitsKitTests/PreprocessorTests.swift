@@ -141,6 +141,25 @@ import Testing
         }
     }
 
+    /// A photographed sheet of paper on a darker table: the first reading takes the sheet for
+    /// ink, the alternative finds the digit on the sheet, as a clean drawing of it would give.
+    @Test func sheetOnATableHasAnAlternativeReading() throws {
+        let clean = try DigitPreprocessor().prepare(
+            Self.draw(width: 500, height: 500, box: (150, 120, 200, 260), path: Self.sevenPath, stroke: 24), path: "clean")
+        let photo = Self.draw(width: 900, height: 700, box: (350, 220, 200, 260), path: Self.sevenPath, stroke: 24,
+                              ink: { _ in 40 }) { x, y in
+            (200..<700).contains(x) && (100..<600).contains(y) ? 230 : 70  // the sheet, and the table around it
+        }
+        let prepared = try DigitPreprocessor().prepare(photo, path: "photo")
+        let alternative = try #require(prepared.alternative)
+        #expect(!prepared.inverted && alternative.inverted)
+        let difference = Self.meanAbsoluteDifference(alternative.image, clean.image)
+        #expect(difference < 6, "mean difference \(difference) from the clean drawing")
+        #expect(abs(alternative.inkBox.x - 355) <= 4 && abs(alternative.inkBox.height - 261) <= 6, "ink at \(alternative.inkBox)")
+        // An ordinary drawing has no second reading.
+        #expect(clean.alternative == nil)
+    }
+
     @Test func blankAndTinyPicturesAreRefused() {
         let blank = GrayImage(width: 200, height: 100, pixels: [UInt8](repeating: 255, count: 20_000))
         #expect(throws: PreprocessError.noInk(path: "blank.png", width: 200, height: 100)) {

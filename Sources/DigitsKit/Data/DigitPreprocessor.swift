@@ -56,6 +56,22 @@ public struct PreparedDigit: Sendable {
     public var inkBox: (x: Int, y: Int, width: Int, height: Int)
     /// Stroke width change at the normalization size: > 0 thickened, < 0 thinned, 0 as drawn.
     public var strokeAdjustment: Float
+    /// Another reading of the same picture, when it seems to show a sheet of paper on a table:
+    /// the digit on the sheet alone. `digits classify` uses it when the model is surer of it.
+    public var alternative: PreparedDigit? {
+        get { alternatives.first }
+        set { alternatives = newValue.map { [$0] } ?? [] }
+    }
+    private var alternatives: [PreparedDigit] = []
+
+    public init(image: GrayImage, passedThrough: Bool, inverted: Bool, inkBox: (x: Int, y: Int, width: Int, height: Int),
+                strokeAdjustment: Float) {
+        self.image = image
+        self.passedThrough = passedThrough
+        self.inverted = inverted
+        self.inkBox = inkBox
+        self.strokeAdjustment = strokeAdjustment
+    }
 }
 
 public struct DigitPreprocessor: Sendable {
@@ -82,15 +98,28 @@ public struct DigitPreprocessor: Sendable {
         }
         if source.width == side, source.height == side, let ready = passThrough(source) { return ready }
 
-        // 1–2. Work in 0–1 floats at a bounded size.
+        // 1. Work in 0–1 floats at a bounded size.
         let scaleDown = max(1, Double(max(source.width, source.height)) / Double(workingSize))
         var work = FloatImage(source)
         if scaleDown > 1 {
             work = work.resized(width: max(1, Int((Double(source.width) / scaleDown).rounded())),
                                 height: max(1, Int((Double(source.height) / scaleDown).rounded())))
         }
-        let background = Background.fit(work)
+        let noInk = PreprocessError.noInk(path: path, width: source.width, height: source.height)
+        var prepared = try prepare(working: work, origin: (0, 0), scale: scaleDown, noInk: noInk, lookForSheet: true)
+        if let sheet = prepared.sheet {
+            prepared.digit.alternative = try? prepare(working: sheet.image, origin: sheet.origin, scale: scaleDown,
+                                                      noInk: noInk, lookForSheet: false).digit
+        }
+        return prepared.digit
+    }
 
+    /// Steps 2–7 on the working image. `origin` and `scale` map its pixels back to the source's.
+    /// With `lookForSheet`, a picture that holds a sheet of paper also yields that sheet alone.
+    func prepare(working work: FloatImage, origin: (x: Int, y: Int), scale: Double, noInk: PreprocessError,
+                 lookForSheet: Bool) throws -> (digit: PreparedDigit, sheet: (image: FloatImage, origin: (x: Int, y: Int))?) {
+        // 2. The paper.
+        let background = Background.fit(work)
         // 3. Polarity, then ink as a 0–1 strength.
         var paper = work, residual = work
         for y in 0..<work.height {
@@ -121,15 +150,17 @@ public struct DigitPreprocessor: Sendable {
             strongRelative.append(relative)
         }
         guard strongContrast.count >= 3, Self.percentile(strongContrast, 0.995) >= max(4.5 * noise, 20 / 255) else {
-            throw PreprocessError.noInk(path: path, width: source.width, height: source.height)
+            throw noInk
         }
         let peak = Self.percentile(strongRelative, 0.995)
         let floor = 0.3 * peak
         for index in ink.values.indices { ink.values[index] = min(1, max(0, (ink.values[index] - floor) / (peak - floor))) }
 
-        // 4. Drop specks, crop to the ink.
+        // 4. Drop specks, crop to the ink. A piece of "ink" that fills a quarter of the picture is
+        // more likely a sheet of paper photographed on a table: keep that reading in reserve.
+        let sheet = lookForSheet ? Self.sheet(in: ink, gray: work) : nil
         guard let crop = Self.keepMainInk(&ink) else {
-            throw PreprocessError.noInk(path: path, width: source.width, height: source.height)
+            throw noInk
         }
         var digit = ink.cropped(x: crop.x, y: crop.y, width: crop.width, height: crop.height)
 
@@ -148,16 +179,62 @@ public struct DigitPreprocessor: Sendable {
         digit = digit.resized(width: max(1, Int((Double(digit.width) * boxScale).rounded())),
                               height: max(1, Int((Double(digit.height) * boxScale).rounded())))
         let maximum = digit.values.max() ?? 0
-        guard maximum > 0 else { throw PreprocessError.noInk(path: path, width: source.width, height: source.height) }
+        guard maximum > 0 else { throw noInk }
         for index in digit.values.indices { digit.values[index] /= maximum }
 
         // 7. Centre of mass to the centre.
         let placed = place(digit)
-        let factor = scaleDown
-        let box = (x: Int(Double(crop.x) * factor), y: Int(Double(crop.y) * factor),
-                   width: max(1, Int((Double(crop.width) * factor).rounded())), height: max(1, Int((Double(crop.height) * factor).rounded())))
-        return PreparedDigit(image: placed, passedThrough: false, inverted: inverted, inkBox: box, strokeAdjustment: adjustment)
+        let box = (x: Int(Double(origin.x + crop.x) * scale), y: Int(Double(origin.y + crop.y) * scale),
+                   width: max(1, Int((Double(crop.width) * scale).rounded())), height: max(1, Int((Double(crop.height) * scale).rounded())))
+        let prepared = PreparedDigit(image: placed, passedThrough: false, inverted: inverted, inkBox: box, strokeAdjustment: adjustment)
+        return (prepared, sheet.map { ($0.image, (origin.x + $0.origin.x, origin.y + $0.origin.y)) })
     }
+
+    /// When the largest piece of ink covers a quarter of the picture or more, it may be a sheet
+    /// of paper on a darker or lighter table, with the digit in its holes. Returns the sheet
+    /// alone: its holes filled to find its outline, the outline shrunk by 2% to lose the edge,
+    /// everything outside painted with the sheet's median brightness, cropped to the sheet.
+    static func sheet(in ink: FloatImage, gray: FloatImage) -> (image: FloatImage, origin: (x: Int, y: Int))? {
+        let width = ink.width, height = ink.height, count = width * height
+        let pieces = components(of: ink)
+        guard let largest = pieces.areas.indices.max(by: { pieces.areas[$0] < pieces.areas[$1] }),
+              pieces.areas[largest] * 4 >= count else { return nil }
+        // Outside = reachable from the border without crossing the sheet.
+        var outside = [Bool](repeating: false, count: count)
+        var stack: [Int] = []
+        func visit(_ index: Int) {
+            if !outside[index] && pieces.labels[index] != Int32(largest) { outside[index] = true; stack.append(index) }
+        }
+        for x in 0..<width { visit(x); visit((height - 1) * width + x) }
+        for y in 0..<height { visit(y * width); visit(y * width + width - 1) }
+        while let index = stack.popLast() {
+            let x = index % width, y = index / width
+            if x > 0 { visit(index - 1) }
+            if x + 1 < width { visit(index + 1) }
+            if y > 0 { visit(index - width) }
+            if y + 1 < height { visit(index + width) }
+        }
+        let holes = (0..<count).filter { !outside[$0] && pieces.labels[$0] != Int32(largest) }.count
+        guard holes * 500 >= count else { return nil }  // nothing drawn on it
+        let inset = max(2, Int((0.02 * Double(count - outside.filter { $0 }.count).squareRoot()).rounded()))
+        let region = FloatImage(width: width, height: height, values: outside.map { $0 ? 0 : 1 }).eroded(square: inset)
+        var inside: [Float] = []
+        var minX = width, minY = height, maxX = -1, maxY = -1
+        for y in 0..<height {
+            for x in 0..<width where region.values[y * width + x] > 0 {
+                inside.append(gray.values[y * width + x])
+                minX = min(minX, x); maxX = max(maxX, x); minY = min(minY, y); maxY = max(maxY, y)
+            }
+        }
+        guard maxX - minX >= 8, maxY - minY >= 8 else { return nil }
+        let fill = DigitPreprocessor.percentile(inside, 0.5)
+        var image = gray.cropped(x: minX, y: minY, width: maxX - minX + 1, height: maxY - minY + 1)
+        for y in 0..<image.height {
+            for x in 0..<image.width where region.values[(y + minY) * width + x + minX] == 0 { image.values[y * image.width + x] = fill }
+        }
+        return (image, (minX, minY))
+    }
+
 
     /// The image unchanged (inverted if its background is light) when it is already an
     /// MNIST-style digit; nil otherwise.
@@ -254,20 +331,21 @@ public struct DigitPreprocessor: Sendable {
         return sorted[min(sorted.count - 1, Int(Double(sorted.count - 1) * q))]
     }
 
-    /// Zeroes connected pieces of ink (8-connected) with less than 8% of the largest piece's
-    /// mass, and returns the bounding box of what is left, or nil when there is no ink.
-    static func keepMainInk(_ ink: inout FloatImage) -> (x: Int, y: Int, width: Int, height: Int)? {
+    /// Connected pieces of ink (8-connected pixels above 0): a label per pixel (−1 for none),
+    /// and each piece's mass (sum of values) and area (pixels).
+    static func components(of ink: FloatImage) -> (labels: [Int32], masses: [Float], areas: [Int]) {
         let width = ink.width, height = ink.height
         var labels = [Int32](repeating: -1, count: width * height)
-        var masses: [Float] = []
+        var masses: [Float] = [], areas: [Int] = []
         var stack: [Int] = []
         for start in 0..<labels.count where ink.values[start] > 0 && labels[start] < 0 {
             let label = Int32(masses.count)
-            var mass: Float = 0
+            var mass: Float = 0, area = 0
             labels[start] = label
             stack.append(start)
             while let index = stack.popLast() {
                 mass += ink.values[index]
+                area += 1
                 let x = index % width, y = index / width
                 for dy in -1...1 {
                     for dx in -1...1 {
@@ -282,8 +360,17 @@ public struct DigitPreprocessor: Sendable {
                 }
             }
             masses.append(mass)
+            areas.append(area)
         }
+        return (labels, masses, areas)
+    }
+
+    /// Zeroes pieces of ink with less than 8% of the largest piece's mass, and returns the
+    /// bounding box of what is left, or nil when there is no ink.
+    static func keepMainInk(_ ink: inout FloatImage) -> (x: Int, y: Int, width: Int, height: Int)? {
+        let (labels, masses, _) = components(of: ink)
         guard let largest = masses.max(), largest > 0 else { return nil }
+        let width = ink.width, height = ink.height
         var minX = width, minY = height, maxX = -1, maxY = -1
         for index in labels.indices where labels[index] >= 0 {
             if masses[Int(labels[index])] < 0.08 * largest {
@@ -394,6 +481,27 @@ struct FloatImage: Sendable {
             }
         }
         return perimeter == 0 ? nil : 2 * area / Float(perimeter)
+    }
+
+    /// Minimum over a (2r+1)² square, separably (rows, then columns); outside counts as 0.
+    func eroded(square r: Int) -> FloatImage {
+        var across = values
+        for y in 0..<height {
+            for x in 0..<width {
+                var low: Float = 1
+                for nx in (x - r)...(x + r) { low = min(low, nx >= 0 && nx < width ? values[y * width + nx] : 0) }
+                across[y * width + x] = low
+            }
+        }
+        var result = across
+        for y in 0..<height {
+            for x in 0..<width {
+                var low: Float = 1
+                for ny in (y - r)...(y + r) { low = min(low, ny >= 0 && ny < height ? across[ny * width + x] : 0) }
+                result[y * width + x] = low
+            }
+        }
+        return FloatImage(width: width, height: height, values: result)
     }
 
     /// Grayscale dilation (maximum) or erosion (minimum) over a disc of `radius` pixels. The
