@@ -4,13 +4,28 @@
     make-drawings.py OUTDIR [--per-digit N] [--seed S]
 
 Writes OUTDIR/<digit>/<style>-<nnn>.png and OUTDIR/labels.csv (file,label,style,source). Nothing
-comes from MNIST: about 70% of the digits are hand-authored pen-stroke templates with natural
+comes from MNIST: about 75% of the digits are hand-authored pen-stroke templates with natural
 variation, rendered with a round brush; the rest are characters of hand-writing-like and plain
-fonts. Each picture is then captured in one of STYLES (drawing-app canvases, paper and pen, scans,
-photos, thumbnails, extreme stroke widths). Every picture has a generator of its own seeded with
-(seed, digit, index), so the same seed gives byte-identical files, and the fonts a machine lacks
-change only the pictures that would have used them. Needs numpy and Pillow (scripts/make-drawings
-sets them up).
+fonts. Each picture is then captured in one of STYLES, which take turns so each gets the same
+share of every digit:
+
+    canvas-bw, canvas-wb, canvas-rgba   drawing-app exports: black on white, light on dark, and
+                                        transparent browser canvases
+    color-pen, scan, photo              pen on tinted paper; gray scans with uneven light and
+                                        ruled lines; dim, vignetted, skewed phone photos
+    small, thin-thick                   thumbnails of 28-64 px; hairline and blob strokes
+    sheet                               a photo of a sheet of paper on a table (wood, gray desk or
+                                        a light table that can be brighter than the paper's dim
+                                        side), turned, sometimes cut by the frame, with a shadow
+    mouse                               a mouse or finger in a paint app: sparse samples joined by
+                                        straight segments, tremor, one brush width, often aliased,
+                                        sometimes a small digit off in a corner of a big canvas
+    pencil                              grainy gray pencil on plain or light-blue/gray graph paper
+
+Thin-thick, mouse and pencil digits are always pen strokes; the rest use a font a third of the
+time. Every picture has a generator of its own seeded with (seed, digit, index), so the same seed
+gives byte-identical files, and the fonts a machine lacks change only the pictures that would
+have used them. Needs numpy and Pillow (scripts/make-drawings sets them up).
 """
 import argparse
 import csv
@@ -21,7 +36,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
-STYLES = ["canvas-bw", "canvas-wb", "canvas-rgba", "color-pen", "scan", "photo", "small", "thin-thick"]
+STYLES = ["canvas-bw", "canvas-wb", "canvas-rgba", "color-pen", "scan", "photo", "small", "thin-thick",
+          "sheet", "mouse", "pencil"]
 
 # Font families, each a list of (name, file). A family is picked first so the six Comic Neue
 # weights do not crowd out the others; files missing on this machine are skipped.
@@ -677,23 +693,347 @@ def thin_thick(rng, digit):
     return to_image(255 * (1 - coverage), "L")
 
 
+def smooth_noise(rng, width, height, cells):
+    """A smooth random field (zero mean, about unit spread) of width × height: Gaussian noise
+    on a coarse grid of about `cells` cells across, scaled up bicubically."""
+    gw = max(2, int(round(cells)))
+    gh = max(2, int(round(cells * height / width)))
+    coarse = Image.fromarray(rng.normal(0, 1, (gh, gw)).astype(np.float32))
+    return np.asarray(coarse.resize((width, height), Image.Resampling.BICUBIC), np.float32)
+
+
+def fine_blur(array, sigma):
+    """Gaussian blur of a float array by a small sigma (a pixel or two), kept in floats."""
+    radius = max(1, int(math.ceil(3 * sigma)))
+    kernel = np.exp(-0.5 * (np.arange(-radius, radius + 1) / sigma) ** 2)
+    kernel /= kernel.sum()
+    out = np.asarray(array, np.float32)
+    for axis in (0, 1):
+        padded = np.pad(out, [(radius, radius) if a == axis else (0, 0) for a in (0, 1)], mode="edge")
+        n = out.shape[axis]
+        out = sum(k * np.take(padded, np.arange(i, i + n), axis=axis) for i, k in enumerate(kernel))
+    return out.astype(np.float32)
+
+
+def polygon_area(points):
+    x, y = points[:, 0], points[:, 1]
+    return 0.5 * abs(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1)))
+
+
+def clipped_to_frame(points, width, height):
+    """The polygon clipped to the frame 0..width × 0..height (Sutherland–Hodgman)."""
+    edges = [(0, 1, 0.0), (0, -1, -float(width)), (1, 1, 0.0), (1, -1, -float(height))]
+    polygon = [tuple(p) for p in points]
+    for axis, sign, limit in edges:
+        inside = lambda p: sign * p[axis] >= limit
+        out = []
+        for i, current in enumerate(polygon):
+            previous = polygon[i - 1]
+            if inside(current) != inside(previous):
+                t = (limit / sign - previous[axis]) / (current[axis] - previous[axis])
+                out.append(tuple(previous[k] + t * (current[k] - previous[k]) for k in range(2)))
+            if inside(current):
+                out.append(current)
+        polygon = out
+        if not polygon:
+            return np.zeros((0, 2))
+    return np.array(polygon)
+
+
+TABLES = {  # what a sheet of paper may lie on: a kind of table and its colours
+    "dark-wood": [(98, 64, 38), (78, 50, 30), (120, 80, 48), (88, 58, 40)],
+    "gray-desk": [(120, 122, 126), (150, 150, 152), (98, 100, 104), (170, 168, 164)],
+    "light-table": [(228, 218, 198), (222, 222, 218), (232, 226, 212), (210, 200, 180)],
+}
+
+
+def table_surface(rng, width, height):
+    """A table top: dark wood with grain, a gray desk, or a light beige or white table."""
+    kinds = sorted(TABLES)
+    kind = kinds[int(rng.integers(len(kinds)))]
+    colors = TABLES[kind]
+    base = np.array(colors[int(rng.integers(len(colors)))], np.float32) + rng.uniform(-8, 8, 3)
+    shade = 0.04 * smooth_noise(rng, width, height, 4)  # large, soft blotches
+    if kind == "dark-wood":
+        # Grain: streaks of uneven width and depth along one direction (random values along the
+        # cross-grain axis, in two scales), bent a little by a smooth field.
+        y, x = np.mgrid[0:height, 0:width].astype(np.float32)
+        angle = rng.uniform(-0.15, 0.15) + (math.pi / 2 if rng.random() < 0.4 else 0.0)
+        across = -x * math.sin(angle) + y * math.cos(angle)
+        across = across - across.min() + 0.03 * max(width, height) * smooth_noise(rng, width, height, 2.5)
+        grain = np.zeros_like(across)
+        for period, weight in ((0.02, 0.07), (0.004, 0.04)):
+            nodes = rng.normal(0, 1, int(across.max() / (period * max(width, height))) + 8)
+            grain += weight * np.interp(across / (period * max(width, height)) + 2, np.arange(len(nodes)), nodes)
+        shade += grain
+    else:
+        shade += 0.015 * smooth_noise(rng, width, height, 40)
+    return base * (1 + shade[..., None])
+
+
+def sheet(rng, digit):
+    # A phone photo of a sheet of paper lying on a table, the table showing around it: the sheet
+    # turned a little, sometimes cut off by one edge of the frame, casting a soft shadow, lit
+    # unevenly (the paper's dim side may be darker than a light table), a little blurred and noisy.
+    long_side = int(rng.integers(800, 1601))
+    ratio = [4 / 3, 3 / 2, 16 / 9][int(rng.integers(3))]
+    width, height = long_side, int(round(long_side / ratio))
+    if rng.random() < 0.4:
+        width, height = height, width
+    angle = rng.uniform(-12, 12)  # degrees, counter-clockwise on screen
+    cut = rng.random() < 0.35
+    theta = math.radians(angle)
+    rotate = np.array([[math.cos(theta), math.sin(theta)], [-math.sin(theta), math.cos(theta)]])
+    for attempt in range(400):
+        # A4 or letter (or a square-ish note), mostly turned the way the frame is.
+        aspect = [1.414, 1.294, 1.1][int(rng.choice(3, p=[0.5, 0.3, 0.2]))]
+        portrait = (height > width) == (rng.random() < 0.8)
+        area = rng.uniform(0.35, 0.8 if attempt < 200 else 0.6) * width * height
+        sheet_h = math.sqrt(area * aspect) if portrait else math.sqrt(area / aspect)
+        sheet_w = area / sheet_h
+        corners = np.array([[-1, -1], [1, -1], [1, 1], [-1, 1]]) * [sheet_w / 2, sheet_h / 2] @ rotate.T
+        half = corners.max(axis=0)  # half the turned sheet's bounding box
+        margin = 0.01 * min(width, height)
+        if cut:  # over one edge by 5–25% of the sheet's extent there, inside the other three
+            edge = int(rng.integers(4))
+            axis, size = edge % 2, [width, height][edge % 2]
+            over = rng.uniform(0.05, 0.25) * 2 * half[axis]
+            centre = [0.0, 0.0]
+            if 2 * half[axis] - over + margin > size:  # it would cross the far edge too
+                continue
+            centre[axis] = half[axis] - over if edge < 2 else size - half[axis] + over
+            other, other_size = 1 - axis, [width, height][1 - axis]
+            if 2 * half[other] + 2 * margin > other_size:
+                continue
+            centre[other] = rng.uniform(half[other] + margin, other_size - half[other] - margin)
+        else:
+            if 2 * half[0] + 2 * margin > width or 2 * half[1] + 2 * margin > height:
+                continue
+            centre = [rng.uniform(half[0] + margin, width - half[0] - margin),
+                      rng.uniform(half[1] + margin, height - half[1] - margin)]
+        centre = np.array(centre)
+        visible = polygon_area(clipped_to_frame(corners + centre, width, height)) / (width * height)
+        if 0.35 <= visible <= 0.8:
+            break
+    else:
+        raise RuntimeError("no sheet fits the frame")
+
+    # The digit, on the sheet: 25–60% of the sheet's height, upright on the paper, inside the
+    # part of the sheet that is in the frame.
+    blur = rng.uniform(0.6, 1.4)
+    ink_height = rng.uniform(0.25, 0.6) * sheet_h
+    stroke = max(stroke_width(rng, ink_height, 0.04, 0.14), 2.5 * blur)
+    coverage = fitted(digit, ink_height, stroke, 0.8 * sheet_w, 0.8 * sheet_h)
+    for attempt in range(400):
+        h, w = coverage.shape
+        x = rng.uniform(0.06 * sheet_w, sheet_w - w - 0.06 * sheet_w)
+        y = rng.uniform(0.06 * sheet_h, sheet_h - h - 0.06 * sheet_h)
+        box = np.array([[x, y], [x + w, y], [x + w, y + h], [x, y + h]]) - [sheet_w / 2, sheet_h / 2]
+        box = box @ rotate.T + centre
+        if box.min() >= 10 and (box[:, 0] <= width - 10).all() and (box[:, 1] <= height - 10).all():
+            break
+        if attempt % 50 == 49:  # a big digit near a cut edge: smaller
+            coverage = fitted(digit, 0.85 * h, 0.85 * stroke, 0.8 * sheet_w, 0.8 * sheet_h)
+            stroke *= 0.85
+    else:
+        raise RuntimeError("the digit does not fit the sheet")
+
+    # The sheet, flat: paper with a faint texture, and the ink. A 4-pixel rim of paper outside
+    # the sheet's own mask keeps the resampled edge from picking up black.
+    pw, ph = int(math.ceil(sheet_w)) + 8, int(math.ceil(sheet_h)) + 8
+    paper = rng.uniform(228, 250) + rng.uniform(-5, 5, 3) + [0, 0, -rng.uniform(0, 8)]
+    flat = np.broadcast_to(np.asarray(paper, np.float32), (ph, pw, 3)) \
+        * (1 + 0.005 * smooth_noise(rng, pw, ph, 30))[..., None]
+    ink_cov = np.zeros((ph, pw), np.float32)
+    ix, iy = int(round(x)) + 4, int(round(y)) + 4
+    ink_cov[iy:iy + h, ix:ix + w] = coverage
+    pen = np.array(PENS[int(rng.integers(len(PENS)))], np.float32) + rng.uniform(-15, 15, 3)
+    flat = paint(flat, ink_cov * rng.uniform(0.85, 1.0), pen)
+    mask = np.zeros((ph, pw), np.float32)
+    mask[4:4 + int(round(sheet_h)), 4:4 + int(round(sheet_w))] = 1
+
+    # Output pixel -> sheet pixel: the inverse of "turn about the sheet's centre, then move".
+    inverse = rotate.T
+    offset = np.array([4 + sheet_w / 2, 4 + sheet_h / 2]) - inverse @ centre
+    data = (inverse[0, 0], inverse[0, 1], offset[0], inverse[1, 0], inverse[1, 1], offset[1])
+
+    def turned(array, mode):
+        image = to_image(array, "RGB") if mode == "RGB" else Image.fromarray(array)
+        return image.transform((width, height), Image.Transform.AFFINE, data, resample=Image.Resampling.BICUBIC)
+    alpha = np.asarray(turned(mask, "F"), np.float32).clip(0, 1)
+    top = np.asarray(turned(flat, "RGB"), np.float32)
+
+    # The soft shadow: the sheet's mask moved towards one side and blurred, darkening the table.
+    table = table_surface(rng, width, height)
+    direction = rng.uniform(0, 2 * np.pi)
+    shift = rng.uniform(0.006, 0.02) * max(width, height)
+    shadow = Image.fromarray(np.round(alpha * 255).astype(np.uint8)).transform(
+        (width, height), Image.Transform.AFFINE,
+        (1, 0, -shift * math.cos(direction), 0, 1, -shift * math.sin(direction)))
+    softness = rng.uniform(0.008, 0.02) * max(width, height)
+    shadow = np.asarray(shadow.filter(ImageFilter.GaussianBlur(softness)), np.float32) / 255
+    table *= (1 - rng.uniform(0.3, 0.55) * shadow)[..., None]
+    image = table * (1 - alpha[..., None]) + top * alpha[..., None]
+
+    # Light: a ramp or a falloff over the whole scene, and a white balance a little off.
+    image *= (1 + illumination(rng, width, height, rng.uniform(0.1, 0.22), 0.4))[..., None]
+    image *= 1 + rng.uniform(-0.04, 0.04, 3)
+    image = np.asarray(to_image(image, "RGB").filter(ImageFilter.GaussianBlur(blur)), np.float32)
+    sigma = rng.uniform(2, 6)
+    image += rng.normal(0, sigma, (height, width, 1)) + rng.normal(0, sigma / 3, (height, width, 3))
+    return to_image(image, "RGB")
+
+
+class MouseDigit:
+    """A pen-stroke digit as a mouse or a finger draws it in a paint app: the pointer is sampled
+    now and then (every few percent of the digit's size, unevenly, as the hand speeds up and
+    slows down) and the app joins the samples with straight segments of a constant-width round
+    brush; the hand trembles across the path. Aliased (a hard 0/1 edge) or anti-aliased."""
+    source = "strokes"
+
+    def __init__(self, rng, digit):
+        self.rng = rng
+        self.shape = StrokeDigit(rng, digit)
+        self.spacing = rng.uniform(0.03, 0.08)  # of the digit's height
+        self.tremor = rng.uniform(0.002, 0.008)  # likewise, one σ across the path
+        self.antialias = rng.random() < 0.5
+
+    def mask(self, ink_height, stroke_px):
+        rng, strokes = self.rng, self.shape.strokes
+        ss = 4 if self.antialias else 1
+        stroke_px = min(stroke_px, ink_height * 0.25)
+        points = np.vstack(strokes)
+        low, high = points.min(axis=0), points.max(axis=0)
+        scale = (ink_height - stroke_px) / max(high[1] - low[1], 1e-6)
+        spacing = self.spacing * ink_height
+        tremor = max(0.3, self.tremor * ink_height)
+        pad = stroke_px + 4 * tremor + 2
+        size = np.ceil(((high - low) * scale + 2 * pad) * ss).astype(int) + 1
+        image = Image.new("L", tuple(int(v) for v in size), 0)
+        draw = ImageDraw.Draw(image)
+        radius = stroke_px / 2 * ss
+        for stroke in strokes:
+            path = (stroke - low) * scale + pad
+            s = np.concatenate([[0.0], np.cumsum(np.linalg.norm(np.diff(path, axis=0), axis=1))])
+            t = [0.0]
+            while t[-1] + spacing * 1.4 < s[-1]:
+                t.append(t[-1] + spacing * rng.uniform(0.6, 1.4))
+            t.append(float(s[-1]))
+            t = np.array(t)
+            samples = np.stack([np.interp(t, s, path[:, 0]), np.interp(t, s, path[:, 1])], axis=1)
+            if len(samples) > 2:
+                tangent = np.gradient(samples, axis=0)
+                across = np.stack([-tangent[:, 1], tangent[:, 0]], axis=1)
+                across /= np.maximum(np.linalg.norm(across, axis=1, keepdims=True), 1e-9)
+                samples = samples + across * rng.normal(0, tremor, (len(samples), 1))
+            samples = samples * ss
+            draw.line([tuple(p) for p in samples], fill=255, width=max(1, int(round(2 * radius))))
+            r = radius - 0.5  # PIL's ellipse covers both end pixels: one pixel wider than the line
+            for x, y in samples:  # the round brush at every sample (joints and ends)
+                draw.ellipse([x - r, y - r, x + r, y + r], fill=255)
+        return crop(np.asarray(image.reduce(ss) if ss > 1 else image, dtype=np.float32) / 255)
+
+
+def mouse(rng, digit):
+    # A paint app's canvas drawn on with a mouse or a finger: polygonal, trembling strokes of
+    # one width, often aliased, black on white or light on black; sometimes a small digit off
+    # in a corner of a big canvas.
+    if rng.random() < 0.6:
+        width = height = int(rng.integers(280, 601))
+    else:
+        width, height = int(rng.integers(280, 601)), int(rng.integers(280, 601))
+    brush = rng.uniform(0.02, 0.06) * min(width, height)
+    if rng.random() < 0.3:  # small and off-centre
+        ink_height = rng.uniform(0.25, 0.4) * height
+        brush = min(brush, rng.uniform(0.1, 0.16) * ink_height)
+        coverage = fitted(digit, ink_height, brush, width - 4, height - 4)
+        h, w = coverage.shape
+        full = np.zeros((height, width), np.float32)
+        # The centre 12–30% of the canvas away from the middle, in each direction, clamped in.
+        cx = width / 2 + rng.choice([-1, 1]) * rng.uniform(0.12, 0.3) * width
+        cy = height / 2 + rng.choice([-1, 1]) * rng.uniform(0.12, 0.3) * height
+        x = int(min(max(cx - w / 2, 2), width - w - 2))
+        y = int(min(max(cy - h / 2, 2), height - h - 2))
+        full[y:y + h, x:x + w] = coverage
+        coverage = full
+    else:
+        ink_height = rng.uniform(0.45, 0.9) * min(width, height)
+        coverage = place(rng, fitted(digit, ink_height, brush, width - 4, height - 4), width, height, 2)
+    if rng.random() < 0.65:
+        background = np.full(3, 255.0)
+        names = sorted(INK_COLORS)
+        ink = (0, 0, 0) if rng.random() < 0.7 else INK_COLORS[names[int(rng.integers(len(names)))]]
+    else:
+        background = np.zeros(3)
+        ink = (255, 255, 255) if rng.random() < 0.7 else tuple(rng.uniform(180, 255, 3))
+    image = paint(np.broadcast_to(background.astype(np.float32), (height, width, 3)), coverage, ink)
+    return to_image(image, "RGB")
+
+
+def pencil(rng, digit):
+    # A pencil on plain or squared paper, scanned: gray graphite that the paper's tooth breaks up
+    # into grains, over light-blue or gray grid lines much fainter than the strokes.
+    width, height = square_or_common(rng, 400, 900, 0.4, [(600, 800), (800, 600), (480, 640), (640, 480)])
+    ink_height = rng.uniform(0.4, 0.85) * min(width, height)
+    stroke = stroke_width(rng, ink_height, 0.02, 0.05, 2.5)
+    coverage = place(rng, fitted(digit, ink_height, stroke, width - 8, height - 8), width, height, 4)
+    # The tooth: fine grains (about a pixel) where graphite takes or does not, and a slower
+    # variation of pressure along the strokes.
+    tooth = fine_blur(rng.normal(0, 1, (height, width)), rng.uniform(0.6, 1.1))
+    tooth /= max(float(tooth.std()), 1e-6)
+    grains = np.clip(rng.uniform(0.6, 0.8) + rng.uniform(0.35, 0.55) * tooth, 0, 1)
+    pressure = np.clip(1 + 0.12 * smooth_noise(rng, width, height, 12), 0.7, 1.0)
+    paper = rng.uniform(215, 245)
+    ink = rng.uniform(90, 150)
+    darkening = (1 - ink / paper) * coverage * grains * pressure
+    # Graph paper in two thirds: lines every 4–7% of the width, 10–22 levels below the paper.
+    kind = ["plain", "blue-grid", "gray-grid"][int(rng.integers(3))]
+    lines = np.zeros((height, width), np.float32)
+    if kind != "plain":
+        spacing = rng.uniform(0.04, 0.07) * width
+        thickness = 1 if width < 700 or rng.random() < 0.5 else 2
+        depth = rng.uniform(10, 22)
+        for x in np.arange(rng.uniform(0, spacing), width, spacing).astype(int):
+            lines[:, x:x + thickness] = depth
+        for y in np.arange(rng.uniform(0, spacing), height, spacing).astype(int):
+            lines[y:y + thickness, :] = depth
+    background = paper + illumination(rng, width, height, rng.uniform(3, 10))
+    if kind == "blue-grid":  # light blue: less red and green there
+        channels = [background - lines * 1.8, background - lines * 0.9, background - lines * 0.1]
+    else:
+        channels = [background - lines]
+    blur = rng.uniform(0.3, 0.7)
+    out = []
+    for channel in channels:
+        scanned = channel * (1 - darkening)  # graphite darkens the lines and the paper alike
+        out.append(fine_blur(scanned, blur))
+    noise = rng.normal(0, rng.uniform(2, 5), (height, width))
+    if kind == "blue-grid":
+        return to_image(np.stack([c + noise for c in out], axis=2), "RGB")
+    return to_image(out[0] + noise, "L")
+
+
 CAPTURES = {
     "canvas-bw": canvas_bw, "canvas-wb": canvas_wb, "canvas-rgba": canvas_rgba, "color-pen": color_pen,
     "scan": scan, "photo": photo, "small": small, "thin-thick": thin_thick,
+    "sheet": sheet, "mouse": mouse, "pencil": pencil,
 }
 
 
 def make_digit(rng, digit, style, fonts):
-    """Pen strokes for most pictures, a font for about 30% (never for the stroke-width extremes)."""
+    """Pen strokes for most pictures, a font for about 30% (never for the stroke-width extremes,
+    a mouse or a pencil, which are drawn by hand)."""
+    if style == "mouse":
+        return MouseDigit(rng, digit)
     families = [[f for f in family if f in fonts] for family in FONT_FAMILIES]
     families = [family for family in families if family]
-    use_font = style != "thin-thick" and families and rng.random() < 0.34
+    use_font = style not in ("thin-thick", "pencil") and families and rng.random() < 0.34
+    # The photo's perspective and the sheet's own turn rotate the ink as well.
+    rotation = {"photo": (-6, 6), "sheet": (-4, 4)}
     if not use_font:
-        if style == "photo":  # the perspective distortion rotates the ink as well
-            return StrokeDigit(rng, digit, rotation=(-6, 6))
-        return StrokeDigit(rng, digit)
+        return StrokeDigit(rng, digit, rotation=rotation.get(style, (-10, 10)))
     family = families[int(rng.integers(len(families)))]
-    return FontDigit(rng, digit, family[int(rng.integers(len(family)))])
+    return FontDigit(rng, digit, family[int(rng.integers(len(family)))], rotation=rotation.get(style, (-8, 8)))
 
 
 def main():

@@ -60,7 +60,7 @@ extension DigitsCommand {
         }
 
         /// One input file's outcome before prediction.
-        enum Outcome {
+        enum Outcome: Sendable {
             case prepared(PreparedDigit)
             case failed(DigitsError)
         }
@@ -69,17 +69,29 @@ extension DigitsCommand {
             let files = try Self.expand(inputs)
             let (network, _, _) = try ModelFile.load(model, threads: threads)
             let side = network.architecture.input.count == 3 ? network.architecture.input[1] : 28
-            var preprocessor = DigitPreprocessor()
-            preprocessor.side = side
-            preprocessor.box = side * 20 / 28
+            var settings = DigitPreprocessor()
+            settings.side = side
+            settings.box = side * 20 / 28
+            let preprocessor = settings  // a value: each thread reads its own copy
 
-            let outcomes: [Outcome] = files.map { file in
+            // Pictures are read and prepared on every core: each is independent.
+            let prepare = { @Sendable (file: String) -> Outcome in
                 do {
                     return .prepared(try preprocessor.prepare(PNG.readGray(contentsOf: file), path: file))
                 } catch let error as DigitsError {
                     return .failed(error)
                 } catch {
                     return .failed(UnexpectedError(path: file, description: "\(error)"))
+                }
+            }
+            var outcomes = [Outcome](repeating: .failed(UnexpectedError(path: "", description: "")), count: files.count)
+            if files.count == 1 {
+                outcomes[0] = prepare(files[0])
+            } else {
+                outcomes.withUnsafeMutableBufferPointer { buffer in
+                    nonisolated(unsafe) let results = buffer.baseAddress!
+                    let inputs = files
+                    DispatchQueue.concurrentPerform(iterations: inputs.count) { results[$0] = prepare(inputs[$0]) }
                 }
             }
 
