@@ -129,9 +129,11 @@ extension DigitsCommand {
                     let row = rows[position]
                     position += 1
                     var index = row.primary
-                    // The second reading wins only when the first is unsure and it is surer.
+                    // The second reading (the sheet alone) wins when it finds pen strokes where the
+                    // first found a blob, or when the first is unsure and the second surer.
                     if let other = row.alternative, let alternative = digit.alternative,
-                       predictions.confidence(at: index) < 0.8, predictions.confidence(at: other) > predictions.confidence(at: index) {
+                       digit.alternativeLooksRight
+                        || (predictions.confidence(at: index) < 0.8 && predictions.confidence(at: other) > predictions.confidence(at: index)) {
                         index = other
                         digit = alternative
                     }

@@ -56,6 +56,9 @@ public struct PreparedDigit: Sendable {
     public var inkBox: (x: Int, y: Int, width: Int, height: Int)
     /// Stroke width change at the normalization size: > 0 thickened, < 0 thinned, 0 as drawn.
     public var strokeAdjustment: Float
+    /// The ink's stroke width over its longer side, as found (before adjustment): about 0.1
+    /// for pen strokes (MNIST: 0.064–0.15), 0.3 and more for solid blobs such as a sheet of paper.
+    public var strokeRatio: Float = 0
     /// Another reading of the same picture, when it seems to show a sheet of paper on a table:
     /// the digit on the sheet alone. `digits classify` uses it when the model is surer of it.
     public var alternative: PreparedDigit? {
@@ -63,6 +66,13 @@ public struct PreparedDigit: Sendable {
         set { alternatives = newValue.map { [$0] } ?? [] }
     }
     private var alternatives: [PreparedDigit] = []
+
+    /// The alternative reading is clearly the better one when it finds pen strokes where the
+    /// first reading found a blob: a sheet of paper taken for ink, with the digit as its holes.
+    public var alternativeLooksRight: Bool {
+        guard let alternative else { return false }
+        return alternative.strokeRatio < 0.25 && strokeRatio > 1.8 * alternative.strokeRatio
+    }
 
     public init(image: GrayImage, passedThrough: Bool, inverted: Bool, inkBox: (x: Int, y: Int, width: Int, height: Int),
                 strokeAdjustment: Float) {
@@ -172,6 +182,7 @@ public struct DigitPreprocessor: Sendable {
         // Shrinking turns a hairline into a faint line: its core is made full strength again so
         // that it reads as a thin stroke, not as weak ink.
         digit.stretch()
+        let strokeRatio = (digit.strokeWidth() ?? 0) / Float(max(digit.width, digit.height))
         let adjustment = adjustStroke(&digit)
 
         // 6. Longer side to `box` pixels, by area averaging.
@@ -186,12 +197,14 @@ public struct DigitPreprocessor: Sendable {
         let placed = place(digit)
         let box = (x: Int(Double(origin.x + crop.x) * scale), y: Int(Double(origin.y + crop.y) * scale),
                    width: max(1, Int((Double(crop.width) * scale).rounded())), height: max(1, Int((Double(crop.height) * scale).rounded())))
-        let prepared = PreparedDigit(image: placed, passedThrough: false, inverted: inverted, inkBox: box, strokeAdjustment: adjustment)
+        var prepared = PreparedDigit(image: placed, passedThrough: false, inverted: inverted, inkBox: box, strokeAdjustment: adjustment)
+        prepared.strokeRatio = strokeRatio
         return (prepared, sheet.map { ($0.image, (origin.x + $0.origin.x, origin.y + $0.origin.y)) })
     }
 
     /// When the largest piece of ink covers a quarter of the picture or more, it may be a sheet
-    /// of paper on a darker or lighter table, with the digit in its holes. Returns the sheet
+    /// of paper: on a darker table the sheet is the "ink" and the digit its holes; on a lighter
+    /// one the sheet and the digit are ink together. Returns the sheet
     /// alone: its holes filled to find its outline, the outline shrunk by 2% to lose the edge,
     /// everything outside painted with the sheet's median brightness, cropped to the sheet.
     static func sheet(in ink: FloatImage, gray: FloatImage) -> (image: FloatImage, origin: (x: Int, y: Int))? {
@@ -214,8 +227,6 @@ public struct DigitPreprocessor: Sendable {
             if y > 0 { visit(index - width) }
             if y + 1 < height { visit(index + width) }
         }
-        let holes = (0..<count).filter { !outside[$0] && pieces.labels[$0] != Int32(largest) }.count
-        guard holes * 500 >= count else { return nil }  // nothing drawn on it
         let inset = max(2, Int((0.02 * Double(count - outside.filter { $0 }.count).squareRoot()).rounded()))
         let region = FloatImage(width: width, height: height, values: outside.map { $0 ? 0 : 1 }).eroded(square: inset)
         var inside: [Float] = []
@@ -378,22 +389,59 @@ public struct DigitPreprocessor: Sendable {
         return (labels, masses, areas)
     }
 
-    /// Zeroes pieces of ink with less than 8% of the largest piece's mass, and returns the
-    /// bounding box of what is left, or nil when there is no ink.
+    /// Zeroes pieces of ink with less than 8% of the largest piece's mass, and lines that frame
+    /// the rest (see `framingLine`); returns the bounding box of what is left, or nil when
+    /// there is no ink.
     static func keepMainInk(_ ink: inout FloatImage) -> (x: Int, y: Int, width: Int, height: Int)? {
-        let (labels, masses, _) = components(of: ink)
+        let (labels, masses, areas) = components(of: ink)
         guard let largest = masses.max(), largest > 0 else { return nil }
         let width = ink.width, height = ink.height
-        var minX = width, minY = height, maxX = -1, maxY = -1
+        var boxes = [(minX: Int, minY: Int, maxX: Int, maxY: Int)](repeating: (width, height, -1, -1), count: masses.count)
         for index in labels.indices where labels[index] >= 0 {
-            if masses[Int(labels[index])] < 0.08 * largest {
-                ink.values[index] = 0
-            } else {
-                let x = index % width, y = index / width
-                minX = min(minX, x); maxX = max(maxX, x); minY = min(minY, y); maxY = max(maxY, y)
-            }
+            let piece = Int(labels[index]), x = index % width, y = index / width
+            boxes[piece] = (min(boxes[piece].minX, x), min(boxes[piece].minY, y), max(boxes[piece].maxX, x), max(boxes[piece].maxY, y))
         }
-        return maxX < 0 ? nil : (minX, minY, maxX - minX + 1, maxY - minY + 1)
+        var kept = Set(masses.indices.filter { masses[$0] >= 0.08 * largest })
+        while kept.count > 1, let line = framingLine(among: kept, boxes: boxes, areas: areas, labels: labels, width: width) {
+            kept.remove(line)
+        }
+        for index in labels.indices where labels[index] >= 0 && !kept.contains(Int(labels[index])) { ink.values[index] = 0 }
+        guard !kept.isEmpty else { return nil }
+        let box = kept.map { boxes[$0] }.reduce((minX: width, minY: height, maxX: -1, maxY: -1)) {
+            (min($0.minX, $1.minX), min($0.minY, $1.minY), max($0.maxX, $1.maxX), max($0.maxY, $1.maxY))
+        }
+        return (box.minX, box.minY, box.maxX - box.minX + 1, box.maxY - box.minY + 1)
+    }
+
+    /// A piece that is a line around the digit rather than part of it: the edge of a sheet of
+    /// paper and its shadow, a table's edge, an underline. It is thin (its area under a tenth
+    /// of its longer side squared), at least 1.2 times as long as everything else together is
+    /// wide or tall, and it keeps 8% of that size away from it (a digit's own strokes touch or
+    /// nearly touch each other). Returns the longest such piece.
+    static func framingLine(among kept: Set<Int>, boxes: [(minX: Int, minY: Int, maxX: Int, maxY: Int)], areas: [Int],
+                            labels: [Int32], width: Int) -> Int? {
+        var best: (piece: Int, length: Int)?
+        for piece in kept {
+            let box = boxes[piece]
+            let length = max(box.maxX - box.minX, box.maxY - box.minY) + 1
+            guard areas[piece] * 10 < length * length else { continue }
+            let others = kept.subtracting([piece]).map { boxes[$0] }
+            let rest = others.reduce((minX: Int.max, minY: Int.max, maxX: Int.min, maxY: Int.min)) {
+                (min($0.minX, $1.minX), min($0.minY, $1.minY), max($0.maxX, $1.maxX), max($0.maxY, $1.maxY))
+            }
+            let extent = max(rest.maxX - rest.minX, rest.maxY - rest.minY) + 1
+            guard length * 10 >= extent * 12, length > best?.length ?? 0 else { continue }
+            // The nearest pixel of the piece to the others' box.
+            var nearest = Int.max
+            for y in box.minY...box.maxY {
+                for x in box.minX...box.maxX where labels[y * width + x] == Int32(piece) {
+                    let dx = max(rest.minX - x, 0, x - rest.maxX), dy = max(rest.minY - y, 0, y - rest.maxY)
+                    nearest = min(nearest, max(dx, dy))
+                }
+            }
+            if nearest * 100 >= extent * 8 { best = (piece, length) }
+        }
+        return best?.piece
     }
 }
 
