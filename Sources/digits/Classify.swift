@@ -47,8 +47,8 @@ extension DigitsCommand {
         @Option(help: "Warn when the confidence is below this (0–1).")
         var warnBelow: Double = 0.6
 
-        @Option(help: "BLAS threads (default: 1; more help only for many files).")
-        var threads: Int = 1
+        @Option(help: "Threads (default: 1 for one picture, where starting more costs more than it saves; one per core for several).")
+        var threads: Int?
 
         @Flag(help: "Print one JSON array on stdout: {file, digit, confidence, probabilities} per file, or {file, error}.")
         var json = false
@@ -56,7 +56,7 @@ extension DigitsCommand {
         func validate() throws {
             guard (1...10).contains(top) else { throw ValidationError("--top must be 1–10, got \(top)") }
             guard (0...1).contains(warnBelow) else { throw ValidationError("--warn-below must be in 0–1, got \(warnBelow)") }
-            guard threads >= 1 else { throw ValidationError("--threads must be at least 1, got \(threads)") }
+            if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
         }
 
         /// One input file's outcome before prediction.
@@ -67,7 +67,7 @@ extension DigitsCommand {
 
         func run() throws {
             let files = try Self.expand(inputs)
-            let (network, _, _) = try ModelFile.load(model, threads: threads)
+            let (network, _, _) = try ModelFile.load(model, threads: threads ?? (files.count > 1 ? ProcessInfo.processInfo.activeProcessorCount : 1))
             let side = network.architecture.input.count == 3 ? network.architecture.input[1] : 28
             var settings = DigitPreprocessor()
             settings.side = side

@@ -1,6 +1,6 @@
 // Where `evaluate` and `classify` find a model: --model, or the shipped CNN. The default is
-// looked up in the working directory first, then beside the executable's repository
-// (.build/release/digits → checkpoints/), so the command works from anywhere in a clone.
+// looked up in the working directory first, then in the clone that built the executable
+// (.build/release/digits → checkpoints/), so the command works from any directory.
 import DigitsKit
 import Foundation
 
@@ -20,10 +20,14 @@ enum ModelFile {
     static func resolve(_ requested: String?) -> String {
         if let requested { return requested }
         if FileManager.default.fileExists(atPath: defaultPath) { return defaultPath }
-        let executable = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
-        let repository = executable.deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        let beside = repository.appendingPathComponent(defaultPath).path
-        return FileManager.default.fileExists(atPath: beside) ? beside : defaultPath
+        // The clone that built this binary: .build/<triple>/release/digits sits four levels down.
+        var directory = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
+        for _ in 0..<5 {
+            let candidate = directory.appendingPathComponent(defaultPath).path
+            if FileManager.default.fileExists(atPath: candidate) { return candidate }
+            directory.deleteLastPathComponent()
+        }
+        return defaultPath
     }
 
     /// The model and its checkpoint's metadata, with BLAS set up for inference.
