@@ -68,8 +68,12 @@ final class WorkerPool: @unchecked Sendable {
         creation.withLock { _ in
             while helpers.count < count {
                 let helper = Helper(), index = helpers.count + 1
+                // The generation the helper starts from is read now, not when its thread gets
+                // going: a job posted in between must still count as new to it, or the poster
+                // would wait forever for a part that no one runs.
+                let start = generation.load(ordering: .acquiring)
                 helpers.append(helper)
-                let thread = Thread { [unowned self] in self.loop(helper, part: index) }
+                let thread = Thread { [unowned self] in self.loop(helper, part: index, seen: start) }
                 thread.name = "digits-worker-\(index)"
                 thread.start()
             }
@@ -101,8 +105,8 @@ final class WorkerPool: @unchecked Sendable {
         busy.store(false, ordering: .releasing)
     }
 
-    private func loop(_ helper: Helper, part: Int) {
-        var seen = generation.load(ordering: .acquiring)
+    private func loop(_ helper: Helper, part: Int, seen start: Int) {
+        var seen = start
         while true {
             var spins = 0
             while generation.load(ordering: .acquiring) == seen {

@@ -10,7 +10,7 @@ public enum ConfusionPicture {
         let classes = report.classes
         let cell = 58, textScale = 2
         let left = 84, top = 84
-        let width = left + (classes + 1) * cell + 24
+        let width = left + (classes + 1) * cell + 40
         let height = top + (classes + 1) * cell + 40
         var canvas = Canvas(width: width, height: height, background: RGB(250, 250, 250))
         let ink = RGB(30, 30, 36), muted = RGB(110, 110, 120)
@@ -27,10 +27,10 @@ public enum ConfusionPicture {
         }
         for c in 0..<classes {
             centered(String(c), x: left + c * cell, y: top - cell + 14, color: ink)
-            centered(String(c), x: left - cell + 18, y: top + c * cell, color: ink)
+            centered(String(c), x: left - cell, y: top + c * cell, color: ink)
         }
         centered("ALL", x: left + classes * cell, y: top - cell + 14, color: muted)
-        centered("ALL", x: left - cell + 18, y: top + classes * cell, color: muted)
+        centered("ALL", x: left - cell, y: top + classes * cell, color: muted)
         for row in 0..<classes {
             let support = max(report.perClass[row].support, 1)
             for column in 0..<classes {
