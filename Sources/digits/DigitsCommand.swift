@@ -15,13 +15,13 @@ struct DigitsCommand: ParsableCommand {
             `digits classify drawing.png` to read your own digit. Run `digits help <subcommand>` for details.
             """,
         version: DigitsVersion.string,
-        subcommands: [Train.self, Evaluate.self, Classify.self, Inspect.self, Augment.self]
+        subcommands: [Train.self, Evaluate.self, Classify.self, Inspect.self, Augment.self, Bench.self]
     )
 
     /// Subcommands whose speed depends on BLAS kernels. The others (classify one picture,
     /// inspect, augment, help) would spend more on re-executing the process (about 18 ms:
     /// a second start and OpenBLAS load) than the kernels could save.
-    static let kernelBound: Set<String> = ["train", "evaluate"]
+    static let kernelBound: Set<String> = ["train", "evaluate", "bench"]
 
     static func main() {
         if CommandLine.arguments.count > 1, kernelBound.contains(CommandLine.arguments[1]) { selectBLASCore() }

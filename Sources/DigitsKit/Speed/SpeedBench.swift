@@ -1,0 +1,138 @@
+// The measurements behind `digits bench`: training and inference throughput of each model,
+// GEMM speed at the models' own shapes, and IDX loading. Each figure is the median of several
+// timed repetitions after a warm-up, with the fastest and slowest kept, because this kind of
+// machine wanders by tens of percent from one second to the next.
+import Foundation
+
+/// Seconds per repetition: the median, and the range seen.
+public struct Timing: Sendable {
+    public var median: Double
+    public var minimum: Double
+    public var maximum: Double
+
+    /// Times `body` `repetitions` times after `warmup` untimed calls.
+    public static func measure(repetitions: Int, warmup: Int = 1, _ body: () -> Void) -> Timing {
+        for _ in 0..<warmup { body() }
+        var seconds: [Double] = []
+        for _ in 0..<max(repetitions, 1) {
+            let start = DispatchTime.now().uptimeNanoseconds
+            body()
+            seconds.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+        }
+        seconds.sort()
+        let middle = seconds.count / 2
+        let median = seconds.count % 2 == 1 ? seconds[middle] : (seconds[middle - 1] + seconds[middle]) / 2
+        return Timing(median: median, minimum: seconds.first!, maximum: seconds.last!)
+    }
+
+    /// `work` units per second at the median, the slowest and the fastest repetition.
+    public func rate(_ work: Double) -> (median: Double, minimum: Double, maximum: Double) {
+        (work / median, work / maximum, work / minimum)
+    }
+}
+
+/// One throughput figure: units per second at the median repetition, and the range.
+public struct Throughput: Sendable {
+    public var median: Double
+    public var minimum: Double
+    public var maximum: Double
+
+    init(_ timing: Timing, work: Double) {
+        (median, minimum, maximum) = timing.rate(work)
+    }
+}
+
+public struct ModelSpeed: Sendable {
+    public var model: String
+    public var train: Throughput
+    public var inferBatch1: Throughput
+    public var inferBatch1000: Throughput
+
+    public init(model: String, train: Throughput, inferBatch1: Throughput, inferBatch1000: Throughput) {
+        self.model = model
+        self.train = train
+        self.inferBatch1 = inferBatch1
+        self.inferBatch1000 = inferBatch1000
+    }
+}
+
+public struct GEMMSpeed: Sendable {
+    public var name: String
+    public var m: Int, n: Int, k: Int
+    /// GFLOP/s, counting a multiply-add as two operations.
+    public var gflops: Throughput
+}
+
+public enum SpeedBench {
+    /// Training images per second: full steps (forward, fused loss, backward, Adam) on batches
+    /// of `batchSize` real images, without augmentation (which runs on its own thread anyway).
+    public static func training(_ architecture: Architecture, dataset: DigitDataset, steps: Int, repetitions: Int,
+                                batchSize: Int = 128) throws -> Throughput {
+        let model = try Sequential(architecture, random: RandomGenerator(seed: 1, stream: 1), dropoutRandom: RandomGenerator(seed: 1, stream: 2))
+        var options = TrainingOptions()
+        options.batchSize = batchSize
+        let optimizer = options.makeOptimizer()
+        let assembler = BatchAssembler(dataset: dataset, normalization: architecture.normalization, batchSize: batchSize)
+        let gradient = Tensor(shape: [batchSize, architecture.classes])
+        let batches = (0..<steps).map { step in
+            Array((step * batchSize..<(step + 1) * batchSize).map { $0 % dataset.count })
+        }
+        let timing = Timing.measure(repetitions: repetitions) {
+            for batch in batches {
+                assembler.assemble(batch[...])
+                model.zeroGradients()
+                let logits = model.forward(assembler.inputs, training: true)
+                SoftmaxCrossEntropy.evaluate(logits: logits, labels: assembler.labels, gradient: gradient)
+                model.backward(gradient)
+                optimizer.step(model.parameters, learningRate: options.learningRate)
+            }
+        }
+        return Throughput(timing, work: Double(steps * batchSize))
+    }
+
+    /// Inference images per second at a batch size: forward passes in inference mode over
+    /// `images` images, `batchSize` at a time, normalization included.
+    public static func inference(_ model: Sequential, dataset: DigitDataset, batchSize: Int, images: Int,
+                                 repetitions: Int) -> Throughput {
+        let assembler = BatchAssembler(dataset: dataset, normalization: model.architecture.normalization, batchSize: batchSize)
+        let batches = stride(from: 0, to: images, by: batchSize).map { start in
+            Array((start..<min(start + batchSize, images)).map { $0 % dataset.count })
+        }
+        let timing = Timing.measure(repetitions: repetitions) {
+            for batch in batches {
+                assembler.assemble(batch[...])
+                _ = model.forward(assembler.inputs, training: false)
+            }
+        }
+        return Throughput(timing, work: Double(images))
+    }
+
+    /// The products the models spend their time in, at batch 128.
+    public static let gemmShapes: [(name: String, m: Int, n: Int, k: Int)] = [
+        ("mlp fc1 forward (128×784 · 784×128)", 128, 128, 784),
+        ("mlp fc1 weight gradient (128×128 · 128×784)", 128, 784, 128),
+        ("cnn-basic conv2 (im2col 15488×288 · 288×64)", 128 * 11 * 11, 64, 288),
+        ("cnn conv2 (im2col 73728×288 · 288×32)", 128 * 24 * 24, 32, 288),
+        ("cnn conv4 (im2col 8192×576 · 576×64)", 128 * 8 * 8, 64, 576),
+    ]
+
+    /// GFLOP/s of BLAS.sgemm at each of `gemmShapes`, on made-up data.
+    public static func gemm(repetitions: Int) -> [GEMMSpeed] {
+        let random = RandomGenerator(seed: 7)
+        return gemmShapes.map { shape in
+            let a = Tensor(shape: [shape.m, shape.k]), b = Tensor(shape: [shape.k, shape.n]), c = Tensor(shape: [shape.m, shape.n])
+            for index in 0..<a.count { a[index] = random.nextUnitFloat() - 0.5 }
+            for index in 0..<b.count { b[index] = random.nextUnitFloat() - 0.5 }
+            // Enough calls per repetition for about 50 million multiply-adds.
+            let calls = max(1, 50_000_000 / (shape.m * shape.n * shape.k))
+            let timing = Timing.measure(repetitions: repetitions) {
+                for _ in 0..<calls {
+                    BLAS.sgemm(m: shape.m, n: shape.n, k: shape.k, a: a.data, lda: shape.k, b: b.data, ldb: shape.n,
+                               c: c.data, ldc: shape.n)
+                }
+            }
+            let flops = 2 * Double(shape.m * shape.n * shape.k * calls) / 1e9
+            return GEMMSpeed(name: shape.name, m: shape.m, n: shape.n, k: shape.k, gflops: Throughput(timing, work: flops))
+        }
+    }
+}
