@@ -142,6 +142,13 @@ public final class Conv2D: Layer, WeightedLayer {
         return y
     }
 
+    /// im2col alone, into the layer's column buffer: what forward does before its product.
+    /// For the microbenchmarks, which time the lowering apart from the GEMM.
+    public func lowerToColumns(_ x: Tensor) {
+        let columns = ensure(&columns, rows: x.rows * convolved.height * convolved.width, features: patchSize)
+        im2col(x.data, into: columns.data, firstSample: 0, samples: x.rows)
+    }
+
     public func backward(_ outputGradient: Tensor) -> Tensor {
         guard let x = inputReference else { preconditionFailure("\(self).backward before forward") }
         let batch = outputGradient.rows

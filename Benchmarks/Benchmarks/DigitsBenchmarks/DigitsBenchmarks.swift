@@ -1,0 +1,164 @@
+// Microbenchmarks: each layer's forward and backward, the augmentations, IDX parsing, PNG
+// decoding, and whole training and inference steps of every model. Every benchmark counts
+// mallocs: a training or inference step in steady state (after the warm-up that sizes the
+// buffers) must allocate nothing.
+import Benchmark
+import DigitsKit
+import Foundation
+
+/// Benchmarks run from Benchmarks/; MNIST is fetched into the repository's datasets/.
+let mnistDirectory = "../datasets/mnist"
+
+var configuration: Benchmark.Configuration {
+    .init(metrics: [.wallClock, .throughput, .mallocCountTotal], warmupIterations: 3, scalingFactor: .one,
+          maxDuration: .seconds(2), maxIterations: 1_000)
+}
+
+/// A tensor of made-up values in −0.5…0.5.
+func filled(_ shape: [Int], seed: UInt64) -> Tensor {
+    let tensor = Tensor(shape: shape)
+    let random = RandomGenerator(seed: seed)
+    for index in 0..<tensor.count { tensor[index] = random.nextUnitFloat() - 0.5 }
+    return tensor
+}
+
+/// Registers forward and backward benchmarks for a layer fed `input`.
+func layerBenchmarks(_ name: String, _ layer: any Layer, input: Tensor) {
+    Benchmark("\(name) forward", configuration: configuration) { benchmark in
+        for _ in benchmark.scaledIterations { blackHole(layer.forward(input, training: true)) }
+    }
+    let output = layer.forward(input, training: true)
+    let gradient = filled(output.shape, seed: 9)
+    Benchmark("\(name) backward", configuration: configuration) { benchmark in
+        _ = layer.forward(input, training: true)
+        benchmark.startMeasurement()
+        for _ in benchmark.scaledIterations { blackHole(layer.backward(gradient)) }
+    }
+}
+
+let benchmarks: @Sendable () -> Void = {
+    BLAS.threads = ProcessInfo.processInfo.activeProcessorCount
+
+    Benchmark("sgemm 128×784 · 784×128, one thread", configuration: configuration) { benchmark in
+        let a = filled([128, 784], seed: 1), b = filled([784, 128], seed: 2), c = Tensor(shape: [128, 128])
+        BLAS.threads = 1
+        defer { BLAS.threads = ProcessInfo.processInfo.activeProcessorCount }
+        benchmark.startMeasurement()
+        for _ in benchmark.scaledIterations { BLAS.sgemm(m: 128, n: 128, k: 784, a: a.data, lda: 784, b: b.data, ldb: 128, c: c.data, ldc: 128) }
+    }
+    Benchmark("sgemm 128×784 · 784×128, OpenBLAS threads", configuration: configuration) { benchmark in
+        let a = filled([128, 784], seed: 1), b = filled([784, 128], seed: 2), c = Tensor(shape: [128, 128])
+        benchmark.startMeasurement()
+        for _ in benchmark.scaledIterations { BLAS.sgemm(m: 128, n: 128, k: 784, a: a.data, lda: 784, b: b.data, ldb: 128, c: c.data, ldc: 128) }
+    }
+    Benchmark("sgemm 128×784 · 784×128, split on the worker pool", configuration: configuration) { benchmark in
+        let a = filled([128, 784], seed: 1), b = filled([784, 128], seed: 2), c = Tensor(shape: [128, 128])
+        BLAS.splitsProducts = true
+        defer { BLAS.splitsProducts = false }
+        benchmark.startMeasurement()
+        for _ in benchmark.scaledIterations { BLAS.sgemm(m: 128, n: 128, k: 784, a: a.data, lda: 784, b: b.data, ldb: 128, c: c.data, ldc: 128) }
+    }
+
+    // Layers at the shapes the models use, batch 128 (images are NHWC inside).
+    layerBenchmarks("Linear 784→128 (batch 128)", Linear(name: "fc1", inputSize: 784, outputSize: 128),
+                    input: filled([128, 784], seed: 1))
+    let conv = Conv2D(name: "conv2", input: ImageShape(channels: 32, height: 26, width: 26), outputChannels: 32,
+                      kernelHeight: 3, kernelWidth: 3)
+    conv.computesInputGradient = true
+    layerBenchmarks("Conv2D 3×3 32→32 on 26×26 (batch 32)", conv, input: filled([32, 26 * 26 * 32], seed: 2))
+    Benchmark("im2col 3×3 over 32×26×26 (batch 32)", configuration: configuration) { benchmark in
+        let input = filled([32, 26 * 26 * 32], seed: 3)
+        benchmark.startMeasurement()
+        for _ in benchmark.scaledIterations { conv.lowerToColumns(input) }
+    }
+    layerBenchmarks("MaxPool2D 2×2 on 32×24×24 (batch 128)", MaxPool2D(input: ImageShape(channels: 32, height: 24, width: 24), kernel: 2, stride: 2),
+                    input: filled([128, 24 * 24 * 32], seed: 4))
+    layerBenchmarks("BatchNorm 32 channels of 24×24 (batch 128)", BatchNorm(name: "bn2", channels: 32),
+                    input: filled([128, 24 * 24 * 32], seed: 5))
+    layerBenchmarks("ReLU 128×128", Activation(.relu), input: filled([128, 128], seed: 6))
+    layerBenchmarks("Dropout 0.4 128×256", Dropout(probability: 0.4, random: RandomGenerator(seed: 7)),
+                    input: filled([128, 256], seed: 7))
+
+    guard let test = try? MNIST.load(from: mnistDirectory, split: .test) else {
+        fatalError("MNIST not found in \(mnistDirectory): run scripts/fetch-mnist in the repository first")
+    }
+
+    // Augmentation of one image, as the batch pipeline does it.
+    for recipe in ["shift=2", "shift=2,rotate=10,scale=0.1", "elastic=34:4", "noise=0.1"] {
+        Benchmark("augment \(recipe) (one image)", configuration: configuration) { benchmark in
+            let augmenter = Augmenter(spec: try AugmentationSpec.parse(recipe), rows: 28, columns: 28)
+            let random = RandomGenerator(seed: 11)
+            var output = [Float](repeating: 0, count: 784)
+            let image = test.image(at: 0).pixels
+            benchmark.startMeasurement()
+            for _ in benchmark.scaledIterations {
+                image.withUnsafeBufferPointer { pixels in
+                    output.withUnsafeMutableBufferPointer { augmenter.augment(pixels.baseAddress!, into: $0.baseAddress!, random: random) }
+                }
+            }
+            blackHole(output)
+        }
+    }
+
+    // Parsing: the 10,000 test images, raw and gzip.
+    let gzipped = try! Files.read("\(mnistDirectory)/t10k-images-idx3-ubyte.gz", limit: 1 << 30)
+    let raw = try! Gzip.decompress(gzipped, path: "t10k", limit: 1 << 30)
+    Benchmark("IDX parse 10,000 images (raw)", configuration: configuration) { benchmark in
+        for _ in benchmark.scaledIterations { blackHole(try IDXArray.decode(raw, path: "raw")) }
+    }
+    Benchmark("IDX parse 10,000 images (gzip)", configuration: configuration) { benchmark in
+        for _ in benchmark.scaledIterations { blackHole(try IDXArray.decode(gzipped, path: "gzip")) }
+    }
+
+    // PNG decoding: an MNIST digit and a 512×512 drawing.
+    let small = try! PNG.encode(width: 28, height: 28, layout: .gray, samples: test.image(at: 0).pixels)
+    let large = try! PNG.encode(width: 512, height: 512, layout: .rgb,
+                                samples: (0..<512 * 512 * 3).map { UInt8(truncatingIfNeeded: ($0 / 3 % 512) ^ ($0 / 1536)) })
+    Benchmark("PNG decode 28×28 gray", configuration: configuration) { benchmark in
+        for _ in benchmark.scaledIterations { blackHole(try PNG.decodeGray(small, path: "small")) }
+    }
+    Benchmark("PNG decode 512×512 RGB", configuration: configuration) { benchmark in
+        for _ in benchmark.scaledIterations { blackHole(try PNG.decodeGray(large, path: "large")) }
+    }
+
+    // Whole steps of every model. The warm-up sizes every buffer; after it, none may allocate.
+    for name in Recipe.modelNames {
+        let architecture = Recipe.named(name)!.architecture()
+        Benchmark("train step \(name) (batch 128)", configuration: configuration) { benchmark in
+            BLAS.splitsProducts = architecture.isConvolutional
+            BLAS.threads = ProcessInfo.processInfo.activeProcessorCount
+            let model = try Sequential(architecture, random: RandomGenerator(seed: 1), dropoutRandom: RandomGenerator(seed: 2))
+            let optimizer = TrainingOptions().makeOptimizer()
+            let assembler = BatchAssembler(dataset: test, normalization: architecture.normalization, batchSize: 128)
+            let gradient = Tensor(shape: [128, architecture.classes])
+            let indices = Array(0..<128)
+            func step() {
+                assembler.assemble(indices[...])
+                model.zeroGradients()
+                let logits = model.forward(assembler.inputs, training: true)
+                SoftmaxCrossEntropy.evaluate(logits: logits, labels: assembler.labels, gradient: gradient)
+                model.backward(gradient)
+                optimizer.step(model.parameters, learningRate: 1e-3)
+            }
+            for _ in 0..<3 { step() }
+            benchmark.startMeasurement()
+            for _ in benchmark.scaledIterations { step() }
+        }
+        for batch in [1, 1000] {
+            Benchmark("inference \(name) (batch \(batch))", configuration: configuration) { benchmark in
+                BLAS.splitsProducts = architecture.isConvolutional
+                BLAS.threads = ProcessInfo.processInfo.activeProcessorCount
+                let model = try Sequential(architecture, random: RandomGenerator(seed: 1), dropoutRandom: RandomGenerator(seed: 2))
+                let assembler = BatchAssembler(dataset: test, normalization: architecture.normalization, batchSize: batch)
+                let indices = Array(0..<batch)
+                func step() {
+                    assembler.assemble(indices[...])
+                    blackHole(model.forward(assembler.inputs, training: false))
+                }
+                for _ in 0..<3 { step() }
+                benchmark.startMeasurement()
+                for _ in benchmark.scaledIterations { step() }
+            }
+        }
+    }
+}
