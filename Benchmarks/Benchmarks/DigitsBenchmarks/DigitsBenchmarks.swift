@@ -42,9 +42,10 @@ let benchmarks: @Sendable () -> Void = {
     Benchmark("sgemm 128×784 · 784×128, one thread", configuration: configuration) { benchmark in
         let a = filled([128, 784], seed: 1), b = filled([784, 128], seed: 2), c = Tensor(shape: [128, 128])
         BLAS.threads = 1
-        defer { BLAS.threads = ProcessInfo.processInfo.activeProcessorCount }
         benchmark.startMeasurement()
         for _ in benchmark.scaledIterations { BLAS.sgemm(m: 128, n: 128, k: 784, a: a.data, lda: 784, b: b.data, ldb: 128, c: c.data, ldc: 128) }
+        benchmark.stopMeasurement()  // before the threads come back, which allocates
+        BLAS.threads = ProcessInfo.processInfo.activeProcessorCount
     }
     Benchmark("sgemm 128×784 · 784×128, OpenBLAS threads", configuration: configuration) { benchmark in
         let a = filled([128, 784], seed: 1), b = filled([784, 128], seed: 2), c = Tensor(shape: [128, 128])
@@ -54,9 +55,10 @@ let benchmarks: @Sendable () -> Void = {
     Benchmark("sgemm 128×784 · 784×128, split on the worker pool", configuration: configuration) { benchmark in
         let a = filled([128, 784], seed: 1), b = filled([784, 128], seed: 2), c = Tensor(shape: [128, 128])
         BLAS.splitsProducts = true
-        defer { BLAS.splitsProducts = false }
         benchmark.startMeasurement()
         for _ in benchmark.scaledIterations { BLAS.sgemm(m: 128, n: 128, k: 784, a: a.data, lda: 784, b: b.data, ldb: 128, c: c.data, ldc: 128) }
+        benchmark.stopMeasurement()
+        BLAS.splitsProducts = false
     }
 
     // Layers at the shapes the models use, batch 128 (images are NHWC inside).

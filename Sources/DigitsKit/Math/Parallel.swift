@@ -56,7 +56,7 @@ final class WorkerPool: @unchecked Sendable {
     private let busy = Atomic<Bool>(false)
     private let generation = Atomic<Int>(0)
     private let finished = Atomic<Int>(0)
-    private var job: UncheckedSendable<(Int) -> Void>?  // written before `generation` moves
+    private var job: Job?  // written before `generation` moves
     private var jobParts = 0
     private var jobGeneration = 0  // the generation `job` belongs to
     private let creation = Mutex<Void>(())
@@ -86,7 +86,7 @@ final class WorkerPool: @unchecked Sendable {
             return
         }
         withoutActuallyEscaping(body) { body in
-            job = UncheckedSendable(body)
+            job = Job(body: body)
             jobParts = parts
             jobGeneration = generation.load(ordering: .relaxed) + 1
             finished.store(0, ordering: .relaxed)
@@ -128,13 +128,19 @@ final class WorkerPool: @unchecked Sendable {
             // A helper that missed a job (it had no part in it) must not start the next one early.
             if part < jobParts && jobGeneration == seen {
                 do {
-                    let body = job!.value
+                    let body = job!.body
                     body(part)
                 }
                 finished.add(1, ordering: .releasing)
             }
         }
     }
+}
+
+/// A job's body in a concrete (non-generic) box: stored as a generic value, the closure would
+/// be re-abstracted through a thunk allocated on every job.
+struct Job: @unchecked Sendable {
+    let body: (Int) -> Void
 }
 
 struct UncheckedSendable<Value>: @unchecked Sendable {
