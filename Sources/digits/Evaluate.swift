@@ -34,17 +34,7 @@ extension DigitsCommand {
         @Option(help: "The checkpoint to evaluate (default: checkpoints/cnn.safetensors).")
         var model: String?
 
-        @Option(help: "Directory holding the MNIST files.")
-        var data: String = MNIST.defaultDirectory
-
-        @Option(help: "Which MNIST split: test or train.")
-        var split: MNISTSplit = .test
-
-        @Option(help: "IDX image file to evaluate on instead of an MNIST split (needs --labels).")
-        var images: String?
-
-        @Option(help: "IDX label file that goes with --images.")
-        var labels: String?
+        @OptionGroup var source: DatasetOptions
 
         @Option(help: "Write report.md, report.json, confusion.png, errors.png and training.png into this directory.")
         var report: String?
@@ -62,24 +52,14 @@ extension DigitsCommand {
         var json = false
 
         func validate() throws {
-            guard (images == nil) == (labels == nil) else {
-                throw ValidationError("--images and --labels go together: pass both, or neither to use --data and --split")
-            }
             if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
             guard errors >= 0 else { throw ValidationError("--errors must be 0 or more, got \(errors)") }
         }
 
         func run() throws {
             let (network, modelPath, metadata) = try ModelFile.load(model, threads: threads ?? ProcessInfo.processInfo.activeProcessorCount)
-            let dataset: DigitDataset
-            let name: String
-            if let images, let labels {
-                dataset = try DigitDataset.load(images: images, labels: labels)
-                name = (images as NSString).lastPathComponent
-            } else {
-                dataset = try MNIST.load(from: data, split: split)
-                name = "MNIST \(split.rawValue)"
-            }
+            let (dataset, path, split) = try source.load(defaultSplit: .test)
+            let name = split == nil ? (path as NSString).lastPathComponent : path
             let evaluation = try Evaluation(model: network, modelPath: modelPath, metadata: metadata, dataset: dataset, datasetName: name)
 
             var written: [String] = []
@@ -99,7 +79,7 @@ extension DigitsCommand {
             }
             let color = isatty(STDOUT_FILENO) == 1 && ProcessInfo.processInfo.environment["NO_COLOR"] == nil
             evaluation.terminalLines(color: color).forEach { print($0) }
-            if let recorded = metadata["test_accuracy"].flatMap(Double.init), images == nil, split == .test {
+            if let recorded = metadata["test_accuracy"].flatMap(Double.init), split == .test {
                 print(String(format: "the checkpoint records %.2f%% test accuracy%@", recorded * 100,
                              abs(recorded - evaluation.report.accuracy) < 5e-5 ? " (matches)" : "; this run differs"))
             }

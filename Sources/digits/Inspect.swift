@@ -29,17 +29,7 @@ extension DigitsCommand {
         @Argument(help: "IDX or PNG files to describe, instead of a dataset.")
         var files: [String] = []
 
-        @Option(help: "Directory holding the MNIST files (train-images-idx3-ubyte.gz, ...).")
-        var data: String = MNIST.defaultDirectory
-
-        @Option(help: "Which split to load: train or test.")
-        var split: MNISTSplit = .train
-
-        @Option(help: "IDX image file to load instead of an MNIST split (needs --labels).")
-        var images: String?
-
-        @Option(help: "IDX label file that goes with --images.")
-        var labels: String?
+        @OptionGroup var source: DatasetOptions
 
         @Option(help: "Number of digits drawn in the --grid picture (default 64), or exported with --export (default all).")
         var count: Int?
@@ -54,10 +44,7 @@ extension DigitsCommand {
         var json = false
 
         func validate() throws {
-            guard (images == nil) == (labels == nil) else {
-                throw ValidationError("--images and --labels go together: pass both, or neither to use --data")
-            }
-            guard files.isEmpty || (images == nil && grid == nil && export == nil && !json) else {
+            guard files.isEmpty || (source.isMNIST && grid == nil && export == nil && !json) else {
                 throw ValidationError("FILE arguments are described one by one; --images, --grid and --json apply to datasets")
             }
             if let count, count < 1 { throw ValidationError("--count must be at least 1, got \(count)") }
@@ -69,15 +56,7 @@ extension DigitsCommand {
                 return
             }
             let start = DispatchTime.now()
-            let dataset: DigitDataset
-            let name: String
-            if let images, let labels {
-                dataset = try DigitDataset.load(images: images, labels: labels)
-                name = images
-            } else {
-                dataset = try MNIST.load(from: data, split: split)
-                name = "MNIST \(split.rawValue)"
-            }
+            let (dataset, name, _) = try source.load(defaultSplit: .train)
             let seconds = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
 
             let histogram = dataset.labelHistogram()
