@@ -160,6 +160,32 @@ import Testing
         #expect(clean.alternative == nil)
     }
 
+    /// Lined notebook paper: faint full-width rules every 60 pixels and a margin line. The
+    /// rules and the margin go; the digit, crossed by them, stays whole.
+    @Test func ruledLinesAreRemoved() throws {
+        let clean = try DigitPreprocessor().prepare(
+            Self.draw(width: 600, height: 700, box: (220, 150, 220, 300), path: Self.sevenPath, stroke: 24), path: "clean")
+        let lined = Self.draw(width: 600, height: 700, box: (220, 150, 220, 300), path: Self.sevenPath, stroke: 24,
+                              paper: { x, y in y % 60 == 30 || y % 60 == 31 ? 160 : x == 80 || x == 81 ? 150 : 250 })
+        let prepared = try DigitPreprocessor().prepare(lined, path: "lined")
+        let difference = Self.meanAbsoluteDifference(prepared.image, clean.image)
+        #expect(difference < 6, "mean difference \(difference) from the clean drawing")
+        #expect(abs(prepared.inkBox.height - clean.inkBox.height) <= 4, "ink box \(prepared.inkBox) against \(clean.inkBox)")
+    }
+
+    /// A digit whose own bar crosses most of a tight picture keeps it: one line that reaches no
+    /// further than the rest of the ink is not a rule.
+    @Test func aDigitsOwnBarIsNotARule() throws {
+        let tight = Self.draw(width: 100, height: 120, box: (-5, 5, 110, 110), path: Self.sevenPath, stroke: 10)
+        let prepared = try DigitPreprocessor().prepare(tight, path: "tight")
+        // The bar is the top rows of the digit: the top fifth of its box holds much ink.
+        let box = Self.inkBox(prepared.image)
+        #expect(box.height == 20)
+        let top = (0..<28).map { y in (0..<28).reduce(0) { $0 + Int(prepared.image[$1, y]) } }
+        let firstInked = top.firstIndex { $0 > 0 }!
+        #expect(top[firstInked...(firstInked + 3)].reduce(0, +) > 255 * 20, "bar rows \(Array(top[firstInked...(firstInked + 3)]))")
+    }
+
     @Test func blankAndTinyPicturesAreRefused() {
         let blank = GrayImage(width: 200, height: 100, pixels: [UInt8](repeating: 255, count: 20_000))
         #expect(throws: PreprocessError.noInk(path: "blank.png", width: 200, height: 100)) {

@@ -169,6 +169,7 @@ public struct DigitPreprocessor: Sendable {
         // 4. Drop specks, crop to the ink. A piece of "ink" that fills a quarter of the picture is
         // more likely a sheet of paper photographed on a table: keep that reading in reserve.
         let sheet = lookForSheet ? Self.sheet(in: ink, gray: work) : nil
+        Self.removeRuledLines(&ink)
         guard let crop = Self.keepMainInk(&ink) else {
             throw noInk
         }
@@ -353,6 +354,56 @@ public struct DigitPreprocessor: Sendable {
             if seen > rank { return min(high, low + (Float(bin) + 0.5) / scale) }
         }
         return high
+    }
+
+    /// Ruled lines: rows (or columns) whose ink crosses 85% of the picture, in bands at most 3%
+    /// of it thick, as on lined or squared paper, a notebook's margin or a form. They are taken
+    /// out when there are two or more, or when one reaches 1.8 times as far as the ink left
+    /// without it (a digit's own bar never does). Where a stroke crosses a line (ink just above
+    /// and below it), the pixels are kept, so the digit stays in one piece.
+    static func removeRuledLines(_ ink: inout FloatImage) {
+        let width = ink.width, height = ink.height
+        func bands(count: Int, span: Int, inked: (Int, Int) -> Bool) -> [Range<Int>] {
+            var result: [Range<Int>] = []
+            var start: Int?
+            for line in 0...count {
+                let full = line < count && (0..<span).reduce(0) { $0 + (inked(line, $1) ? 1 : 0) } * 100 >= span * 85
+                if full, start == nil { start = line }
+                if !full, let begin = start {
+                    if (line - begin) * 100 <= max(3 * count, 300) { result.append(begin..<line) }
+                    start = nil
+                }
+            }
+            return result
+        }
+        let rows = bands(count: height, span: width) { y, x in ink.values[y * width + x] > 0 }
+        let columns = bands(count: width, span: height) { x, y in ink.values[y * width + x] > 0 }
+        guard !rows.isEmpty || !columns.isEmpty else { return }
+
+        /// The picture without the bands: pixels kept where ink continues on both sides.
+        func without(_ rows: [Range<Int>], _ columns: [Range<Int>]) -> FloatImage {
+            var cleaned = ink
+            for band in rows {
+                for x in 0..<width {
+                    let above = band.lowerBound > 0 && ink.values[(band.lowerBound - 1) * width + x] > 0
+                    let below = band.upperBound < height && ink.values[band.upperBound * width + x] > 0
+                    if !(above && below) { for y in band { cleaned.values[y * width + x] = 0 } }
+                }
+            }
+            for band in columns {
+                for y in 0..<height {
+                    let left = band.lowerBound > 0 && ink.values[y * width + band.lowerBound - 1] > 0
+                    let right = band.upperBound < width && ink.values[y * width + band.upperBound] > 0
+                    if !(left && right) { for x in band { cleaned.values[y * width + x] = 0 } }
+                }
+            }
+            return cleaned
+        }
+        var trial = without(rows, columns)
+        guard let rest = keepMainInk(&trial) else { return }  // nothing but lines: leave them
+        let takeRows = rows.count >= 2 || (rows.count == 1 && width * 85 >= rest.width * 180)
+        let takeColumns = columns.count >= 2 || (columns.count == 1 && height * 85 >= rest.height * 180)
+        if takeRows || takeColumns { ink = without(takeRows ? rows : [], takeColumns ? columns : []) }
     }
 
     /// Connected pieces of ink (8-connected pixels above 0): a label per pixel (−1 for none),
