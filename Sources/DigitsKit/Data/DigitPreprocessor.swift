@@ -7,10 +7,11 @@
 //  2. a smooth background is fitted (a quadratic surface through block medians, refitted
 //     without outliers), so uneven lighting and gray paper are measured, not guessed;
 //  3. polarity: whichever side of that background holds more mass is the ink, and it is made
-//     bright; ink fainter than 30% of the strongest (ruled lines, paper texture) and noise are
-//     suppressed, and the rest stretched to full strength;
-//  4. specks (connected pieces under 8% of the largest piece's mass) are dropped, and the
-//     picture is cropped to the ink;
+//     bright, measured relative to the paper under it; ink fainter than 30% of the strongest
+//     (faint rules, paper texture) and noise are suppressed, the rest stretched to full strength;
+//  4. ruled lines (lined or squared paper, a margin), specks (pieces under 8% of the largest
+//     piece's mass) and lines that frame the digit (a sheet's edge, an underline) are dropped,
+//     and the picture is cropped to the ink;
 //  5. stroke width: at 64 pixels a side the width is measured (2·area / perimeter) and brought
 //     into MNIST's range (widths 6.5–16% of the digit's longer side) by dilating or eroding;
 //  6. the longer side is scaled to 20 pixels by area averaging, keeping the aspect ratio;
@@ -21,6 +22,10 @@
 // A 28×28 image that already looks like an MNIST digit (a clean black background once the
 // polarity is fixed, ink inside a 20×20 box, centre of mass within a pixel of the centre)
 // passes through unchanged, so MNIST digits saved as PNG classify exactly as their IDX originals.
+// A picture whose "ink" covers a quarter of it may be a sheet of paper photographed on a table;
+// it gets a second reading, of the sheet alone (`PreparedDigit.alternative`).
+//
+// The working image type is in FloatImage.swift, the paper's surface in PaperBackground.swift.
 import Foundation
 
 public enum PreprocessError: DigitsError, Equatable {
@@ -493,252 +498,5 @@ public struct DigitPreprocessor: Sendable {
             if nearest * 100 >= extent * 8 { best = (piece, length) }
         }
         return best?.piece
-    }
-}
-
-/// A grayscale picture as 0–1 floats, row-major: the preprocessor's working form.
-struct FloatImage: Sendable {
-    var width: Int
-    var height: Int
-    /// (height, width)
-    var values: [Float]
-
-    init(width: Int, height: Int, values: [Float]) {
-        self.width = width; self.height = height; self.values = values
-    }
-
-    init(_ image: GrayImage) {
-        self.init(width: image.width, height: image.height, values: image.pixels.map { Float($0) / 255 })
-    }
-
-    func cropped(x: Int, y: Int, width w: Int, height h: Int) -> FloatImage {
-        var values = [Float](repeating: 0, count: w * h)
-        for row in 0..<h {
-            for column in 0..<w { values[row * w + column] = self.values[(y + row) * width + x + column] }
-        }
-        return FloatImage(width: w, height: h, values: values)
-    }
-
-    /// Resampled to `w`×`h`, one axis at a time. Shrinking averages each output pixel's
-    /// footprint exactly (area averaging: fractional overlaps weighted by their length), which
-    /// is the anti-aliasing MNIST used; enlarging interpolates linearly.
-    func resized(width w: Int, height h: Int) -> FloatImage {
-        if w == width && h == height { return self }
-        let horizontal = Self.weights(from: width, to: w)
-        var across = [Float](repeating: 0, count: w * height)
-        for row in 0..<height {
-            for (column, taps) in horizontal.enumerated() {
-                var sum: Float = 0
-                for tap in taps { sum += values[row * width + tap.index] * tap.weight }
-                across[row * w + column] = sum
-            }
-        }
-        let vertical = Self.weights(from: height, to: h)
-        var result = [Float](repeating: 0, count: w * h)
-        for (row, taps) in vertical.enumerated() {
-            for tap in taps {
-                for column in 0..<w { result[row * w + column] += across[tap.index * w + column] * tap.weight }
-            }
-        }
-        return FloatImage(width: w, height: h, values: result)
-    }
-
-    /// For each output pixel along an axis, the input pixels it reads and their weights
-    /// (summing to 1).
-    static func weights(from input: Int, to output: Int) -> [[(index: Int, weight: Float)]] {
-        let scale = Double(input) / Double(output)
-        return (0..<output).map { o in
-            if scale >= 1 {
-                let start = Double(o) * scale, end = start + scale
-                var taps: [(index: Int, weight: Float)] = []
-                var i = Int(start)
-                while Double(i) < end && i < input {
-                    let overlap = min(end, Double(i + 1)) - max(start, Double(i))
-                    if overlap > 1e-9 { taps.append((i, Float(overlap / scale))) }
-                    i += 1
-                }
-                return taps
-            }
-            let position = min(max((Double(o) + 0.5) * scale - 0.5, 0), Double(input - 1))
-            let low = Int(position), high = min(low + 1, input - 1)
-            let t = Float(position - Double(low))
-            return high == low ? [(index: low, weight: Float(1))] : [(index: low, weight: 1 - t), (index: high, weight: t)]
-        }
-    }
-
-    /// Divides by the median of the inked values (clamping at 1), so that the cores
-    /// of strokes are full strength however faint they were.
-    mutating func stretch() {
-        let inked = values.filter { $0 > 0.05 }
-        guard !inked.isEmpty else { return }
-        let strength = DigitPreprocessor.percentile(inked, 0.5)
-        for index in values.indices { values[index] = min(1, values[index] / strength) }
-    }
-
-    /// Stroke width: 2·mass / perimeter, which is exact for a long stroke of constant width.
-    /// The mass is the sum of the values (anti-aliased edges count by their strength); the
-    /// perimeter is that of the pixels with any ink. nil when there is no ink.
-    func strokeWidth() -> Float? {
-        var area: Float = 0, perimeter = 0
-        func inked(_ x: Int, _ y: Int) -> Bool {
-            x >= 0 && y >= 0 && x < width && y < height && values[y * width + x] > 0.05
-        }
-        for y in 0..<height {
-            for x in 0..<width where inked(x, y) {
-                area += values[y * width + x]
-                if !inked(x - 1, y) { perimeter += 1 }
-                if !inked(x + 1, y) { perimeter += 1 }
-                if !inked(x, y - 1) { perimeter += 1 }
-                if !inked(x, y + 1) { perimeter += 1 }
-            }
-        }
-        return perimeter == 0 ? nil : 2 * area / Float(perimeter)
-    }
-
-    /// Minimum over a (2r+1)² square, separably (rows, then columns); outside counts as 0.
-    func eroded(square r: Int) -> FloatImage {
-        var across = values
-        for y in 0..<height {
-            for x in 0..<width {
-                var low: Float = 1
-                for nx in (x - r)...(x + r) { low = min(low, nx >= 0 && nx < width ? values[y * width + nx] : 0) }
-                across[y * width + x] = low
-            }
-        }
-        var result = across
-        for y in 0..<height {
-            for x in 0..<width {
-                var low: Float = 1
-                for ny in (y - r)...(y + r) { low = min(low, ny >= 0 && ny < height ? across[ny * width + x] : 0) }
-                result[y * width + x] = low
-            }
-        }
-        return FloatImage(width: width, height: height, values: result)
-    }
-
-    /// Grayscale dilation (maximum) or erosion (minimum) over a disc of `radius` pixels. The
-    /// image is padded with background, so erosion eats strokes at the border too.
-    func filtered(radius: Float, keepMaximum: Bool) -> FloatImage {
-        let reach = Int(radius.rounded(.up))
-        var offsets: [(Int, Int)] = []
-        for dy in -reach...reach {
-            for dx in -reach...reach where Float(dx * dx + dy * dy) <= radius * radius + 0.5 { offsets.append((dx, dy)) }
-        }
-        var result = values
-        for y in 0..<height {
-            for x in 0..<width {
-                var value: Float = keepMaximum ? 0 : 1
-                for (dx, dy) in offsets {
-                    let nx = x + dx, ny = y + dy
-                    let sample: Float = nx >= 0 && ny >= 0 && nx < width && ny < height ? values[ny * width + nx] : 0
-                    value = keepMaximum ? max(value, sample) : min(value, sample)
-                }
-                result[y * width + x] = value
-            }
-        }
-        return FloatImage(width: width, height: height, values: result)
-    }
-}
-
-/// The paper's brightness as a smooth surface b(x, y) = c0 + c1·x + c2·y + c3·x² + c4·xy + c5·y²
-/// (x, y in −1…1), which follows uneven lighting and vignetting. It is fitted to the medians
-/// of a grid of blocks (a median ignores strokes thinner than half a block). The fit starts
-/// from the outermost ring of pixels, which is paper around almost any digit, and keeps only
-/// the blocks within 2.5 robust deviations of the surface (sigma clipping), so blocks full of
-/// ink never pull the surface towards the ink, however many of them there are.
-struct Background {
-    var coefficients: [Double]
-    /// Pixel noise on the paper: 1.4826 × the median absolute residual of the paper's pixels.
-    var noise: Float
-
-    func value(atX x: Int, y: Int, width: Int, height: Int) -> Float {
-        Float(surface(width > 1 ? 2 * Double(x) / Double(width - 1) - 1 : 0,
-                      height > 1 ? 2 * Double(y) / Double(height - 1) - 1 : 0))
-    }
-
-    func surface(_ x: Double, _ y: Double) -> Double {
-        let c = coefficients
-        return c[0] + c[1] * x + c[2] * y + c[3] * x * x + c[4] * x * y + c[5] * y * y
-    }
-
-    static func fit(_ image: FloatImage) -> Background {
-        let grid = max(2, min(32, min(image.width, image.height) / 4))
-        var blocks: [(x0: Int, x1: Int, y0: Int, y1: Int)] = []
-        var points: [(x: Double, y: Double, value: Double)] = []
-        var histogram = [Int](repeating: 0, count: 256)
-        for gy in 0..<grid {
-            let y0 = gy * image.height / grid, y1 = (gy + 1) * image.height / grid
-            for gx in 0..<grid {
-                let x0 = gx * image.width / grid, x1 = (gx + 1) * image.width / grid
-                guard x1 > x0, y1 > y0 else { continue }
-                for bin in histogram.indices { histogram[bin] = 0 }
-                for y in y0..<y1 {
-                    for x in x0..<x1 { histogram[min(255, Int(image.values[y * image.width + x] * 255 + 0.5))] += 1 }
-                }
-                let half = (x1 - x0) * (y1 - y0) / 2
-                var seen = 0, median = 0
-                for (bin, count) in histogram.enumerated() {
-                    seen += count
-                    if seen > half { median = bin; break }
-                }
-                let cx = Double(x0 + x1 - 1) / 2, cy = Double(y0 + y1 - 1) / 2
-                blocks.append((x0, x1, y0, y1))
-                points.append((image.width > 1 ? 2 * cx / Double(image.width - 1) - 1 : 0,
-                               image.height > 1 ? 2 * cy / Double(image.height - 1) - 1 : 0, Double(median) / 255))
-            }
-        }
-        var ring: [Double] = []
-        for x in 0..<image.width { ring.append(Double(image.values[x])); ring.append(Double(image.values[(image.height - 1) * image.width + x])) }
-        for y in 1..<max(1, image.height - 1) { ring.append(Double(image.values[y * image.width])); ring.append(Double(image.values[y * image.width + image.width - 1])) }
-        let level = median(ring)
-        var background = Background(coefficients: [level, 0, 0, 0, 0, 0], noise: 0)
-        var limit = 2.5 * 1.4826 * median(ring.map { abs($0 - level) }) + 6.0 / 255
-        var inliers = [Bool](repeating: true, count: points.count)
-        for _ in 0..<5 {
-            inliers = points.map { abs($0.value - background.surface($0.x, $0.y)) <= limit }
-            guard inliers.filter({ $0 }).count >= 12,
-                  let solved = solve(points, inliers.map { $0 ? 1 : 0 }) else { break }
-            background.coefficients = solved
-            let residuals = zip(points, inliers).filter(\.1).map { abs($0.0.value - background.surface($0.0.x, $0.0.y)) }
-            limit = 2.5 * 1.4826 * median(residuals) + 6.0 / 255
-        }
-        inliers = points.map { abs($0.value - background.surface($0.x, $0.y)) <= limit }
-        var residuals: [Float] = []
-        for (block, inlier) in zip(blocks, inliers) where inlier {
-            for y in block.y0..<block.y1 {
-                for x in block.x0..<block.x1 {
-                    residuals.append(image.values[y * image.width + x] - background.value(atX: x, y: y, width: image.width, height: image.height))
-                }
-            }
-        }
-        background.noise = residuals.isEmpty ? 0 : DigitPreprocessor.noiseLevel(residuals)
-        return background
-    }
-
-    static func median(_ values: [Double]) -> Double {
-        values.isEmpty ? 0 : values.sorted()[values.count / 2]
-    }
-
-    /// Weighted least squares for the six coefficients (normal equations, Gaussian elimination
-    /// with partial pivoting). nil when the system is singular.
-    static func solve(_ points: [(x: Double, y: Double, value: Double)], _ weights: [Double]) -> [Double]? {
-        var matrix = [[Double]](repeating: [Double](repeating: 0, count: 7), count: 6)
-        for (point, weight) in zip(points, weights) where weight > 0 {
-            let basis = [1, point.x, point.y, point.x * point.x, point.x * point.y, point.y * point.y]
-            for i in 0..<6 {
-                for j in 0..<6 { matrix[i][j] += weight * basis[i] * basis[j] }
-                matrix[i][6] += weight * basis[i] * point.value
-            }
-        }
-        for column in 0..<6 {
-            guard let pivot = (column..<6).max(by: { abs(matrix[$0][column]) < abs(matrix[$1][column]) }),
-                  abs(matrix[pivot][column]) > 1e-9 else { return nil }
-            matrix.swapAt(column, pivot)
-            for row in 0..<6 where row != column {
-                let factor = matrix[row][column] / matrix[column][column]
-                for k in column..<7 { matrix[row][k] -= factor * matrix[column][k] }
-            }
-        }
-        return (0..<6).map { matrix[$0][6] / matrix[$0][$0] }
     }
 }

@@ -1,0 +1,146 @@
+// The preprocessor's working picture: 0–1 floats, with the resampling (area averaging when
+// shrinking), cropping, stroke measurement and morphology that preparing a digit needs.
+
+/// A grayscale picture as 0–1 floats, row-major: the preprocessor's working form.
+struct FloatImage: Sendable {
+    var width: Int
+    var height: Int
+    /// (height, width)
+    var values: [Float]
+
+    init(width: Int, height: Int, values: [Float]) {
+        self.width = width; self.height = height; self.values = values
+    }
+
+    init(_ image: GrayImage) {
+        self.init(width: image.width, height: image.height, values: image.pixels.map { Float($0) / 255 })
+    }
+
+    func cropped(x: Int, y: Int, width w: Int, height h: Int) -> FloatImage {
+        var values = [Float](repeating: 0, count: w * h)
+        for row in 0..<h {
+            for column in 0..<w { values[row * w + column] = self.values[(y + row) * width + x + column] }
+        }
+        return FloatImage(width: w, height: h, values: values)
+    }
+
+    /// Resampled to `w`×`h`, one axis at a time. Shrinking averages each output pixel's
+    /// footprint exactly (area averaging: fractional overlaps weighted by their length), which
+    /// is the anti-aliasing MNIST used; enlarging interpolates linearly.
+    func resized(width w: Int, height h: Int) -> FloatImage {
+        if w == width && h == height { return self }
+        let horizontal = Self.weights(from: width, to: w)
+        var across = [Float](repeating: 0, count: w * height)
+        for row in 0..<height {
+            for (column, taps) in horizontal.enumerated() {
+                var sum: Float = 0
+                for tap in taps { sum += values[row * width + tap.index] * tap.weight }
+                across[row * w + column] = sum
+            }
+        }
+        let vertical = Self.weights(from: height, to: h)
+        var result = [Float](repeating: 0, count: w * h)
+        for (row, taps) in vertical.enumerated() {
+            for tap in taps {
+                for column in 0..<w { result[row * w + column] += across[tap.index * w + column] * tap.weight }
+            }
+        }
+        return FloatImage(width: w, height: h, values: result)
+    }
+
+    /// For each output pixel along an axis, the input pixels it reads and their weights
+    /// (summing to 1).
+    static func weights(from input: Int, to output: Int) -> [[(index: Int, weight: Float)]] {
+        let scale = Double(input) / Double(output)
+        return (0..<output).map { o in
+            if scale >= 1 {
+                let start = Double(o) * scale, end = start + scale
+                var taps: [(index: Int, weight: Float)] = []
+                var i = Int(start)
+                while Double(i) < end && i < input {
+                    let overlap = min(end, Double(i + 1)) - max(start, Double(i))
+                    if overlap > 1e-9 { taps.append((i, Float(overlap / scale))) }
+                    i += 1
+                }
+                return taps
+            }
+            let position = min(max((Double(o) + 0.5) * scale - 0.5, 0), Double(input - 1))
+            let low = Int(position), high = min(low + 1, input - 1)
+            let t = Float(position - Double(low))
+            return high == low ? [(index: low, weight: Float(1))] : [(index: low, weight: 1 - t), (index: high, weight: t)]
+        }
+    }
+
+    /// Divides by the median of the inked values (clamping at 1), so that the cores
+    /// of strokes are full strength however faint they were.
+    mutating func stretch() {
+        let inked = values.filter { $0 > 0.05 }
+        guard !inked.isEmpty else { return }
+        let strength = DigitPreprocessor.percentile(inked, 0.5)
+        for index in values.indices { values[index] = min(1, values[index] / strength) }
+    }
+
+    /// Stroke width: 2·mass / perimeter, which is exact for a long stroke of constant width.
+    /// The mass is the sum of the values (anti-aliased edges count by their strength); the
+    /// perimeter is that of the pixels with any ink. nil when there is no ink.
+    func strokeWidth() -> Float? {
+        var area: Float = 0, perimeter = 0
+        func inked(_ x: Int, _ y: Int) -> Bool {
+            x >= 0 && y >= 0 && x < width && y < height && values[y * width + x] > 0.05
+        }
+        for y in 0..<height {
+            for x in 0..<width where inked(x, y) {
+                area += values[y * width + x]
+                if !inked(x - 1, y) { perimeter += 1 }
+                if !inked(x + 1, y) { perimeter += 1 }
+                if !inked(x, y - 1) { perimeter += 1 }
+                if !inked(x, y + 1) { perimeter += 1 }
+            }
+        }
+        return perimeter == 0 ? nil : 2 * area / Float(perimeter)
+    }
+
+    /// Minimum over a (2r+1)² square, separably (rows, then columns); outside counts as 0.
+    func eroded(square r: Int) -> FloatImage {
+        var across = values
+        for y in 0..<height {
+            for x in 0..<width {
+                var low: Float = 1
+                for nx in (x - r)...(x + r) { low = min(low, nx >= 0 && nx < width ? values[y * width + nx] : 0) }
+                across[y * width + x] = low
+            }
+        }
+        var result = across
+        for y in 0..<height {
+            for x in 0..<width {
+                var low: Float = 1
+                for ny in (y - r)...(y + r) { low = min(low, ny >= 0 && ny < height ? across[ny * width + x] : 0) }
+                result[y * width + x] = low
+            }
+        }
+        return FloatImage(width: width, height: height, values: result)
+    }
+
+    /// Grayscale dilation (maximum) or erosion (minimum) over a disc of `radius` pixels. The
+    /// image is padded with background, so erosion eats strokes at the border too.
+    func filtered(radius: Float, keepMaximum: Bool) -> FloatImage {
+        let reach = Int(radius.rounded(.up))
+        var offsets: [(Int, Int)] = []
+        for dy in -reach...reach {
+            for dx in -reach...reach where Float(dx * dx + dy * dy) <= radius * radius + 0.5 { offsets.append((dx, dy)) }
+        }
+        var result = values
+        for y in 0..<height {
+            for x in 0..<width {
+                var value: Float = keepMaximum ? 0 : 1
+                for (dx, dy) in offsets {
+                    let nx = x + dx, ny = y + dy
+                    let sample: Float = nx >= 0 && ny >= 0 && nx < width && ny < height ? values[ny * width + nx] : 0
+                    value = keepMaximum ? max(value, sample) : min(value, sample)
+                }
+                result[y * width + x] = value
+            }
+        }
+        return FloatImage(width: width, height: height, values: result)
+    }
+}
