@@ -77,7 +77,13 @@ extension DigitsCommand {
             // Pictures are read and prepared on every core: each is independent.
             let prepare = { @Sendable (file: String) -> Outcome in
                 do {
-                    return .prepared(try preprocessor.prepare(PNG.readGray(contentsOf: file), path: file))
+                    let bytes = try Files.read(file, limit: PNG.maxFileBytes)
+                    do {
+                        return .prepared(try preprocessor.prepare(PNG.decodeGray(bytes, path: file), path: file))
+                    } catch PreprocessError.noInk where (try? PNG.info(of: bytes, path: file))?.hasAlpha == true {
+                        // Light ink on a transparent canvas vanishes on white paper: try black.
+                        return .prepared(try preprocessor.prepare(PNG.decodeGray(bytes, path: file, onBlack: true), path: file))
+                    }
                 } catch let error as DigitsError {
                     return .failed(error)
                 } catch {

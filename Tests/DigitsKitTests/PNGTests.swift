@@ -63,6 +63,19 @@ import Testing
         }
     }
 
+    /// Onto black instead: white ink on a transparent canvas stays visible.
+    @Test(arguments: [8, 16])
+    func grayAlphaCompositesOntoBlack(bitDepth: Int) throws {
+        let top = bitDepth == 8 ? 255 : 65535
+        let encoder = RawPNGEncoder(width: 3, height: 1, bitDepth: bitDepth, colorType: .grayAlpha)
+        let pixels: [[Int]] = [[top, 0], [top, top], [top, (top + 1) / 2]]  // transparent, opaque white, half
+        let png = encoder.encode { x, _ in pixels[x] }
+        let onWhite = try PNG.decodeGray(png, path: "ga.png")
+        let onBlack = try PNG.decodeGray(png, path: "ga.png", onBlack: true)
+        #expect(onWhite.pixels == [255, 255, 255])  // white ink vanishes on white paper
+        #expect(onBlack.pixels[0] == 0 && onBlack.pixels[1] == 255 && abs(Int(onBlack.pixels[2]) - 128) <= 1)
+    }
+
     @Test func rgba8CompositesOntoWhite() throws {
         let encoder = RawPNGEncoder(width: 4, height: 1, bitDepth: 8, colorType: .rgba)
         let pixels: [[Int]] = [[0, 0, 0, 0], [0, 0, 0, 255], [0, 0, 0, 128], [200, 200, 200, 255]]

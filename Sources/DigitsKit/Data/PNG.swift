@@ -88,7 +88,9 @@ public enum PNG {
     }
 
     /// Decodes any PNG to 8-bit grayscale; see the file comment for alpha and 16-bit files.
-    public static func decodeGray(_ bytes: [UInt8], path: String, maxPixels: Int = maxPixels) throws -> GrayImage {
+    /// `onBlack` composites transparent pixels onto black instead of white paper: for a
+    /// drawing in light ink on a transparent canvas, which on white would vanish.
+    public static func decodeGray(_ bytes: [UInt8], path: String, maxPixels: Int = maxPixels, onBlack: Bool = false) throws -> GrayImage {
         try withImage(bytes, path: path, maxPixels: maxPixels) { image in
             let info = infoFrom(image.pointee)
             let width = info.width, height = info.height
@@ -97,13 +99,13 @@ public enum PNG {
                 let channels = info.hasAlpha ? 2 : 1
                 var samples = [UInt16](repeating: 0, count: width * height * channels)
                 try finishRead(image, format: format, into: &samples, rowStride: width * channels, path: path)
-                return GrayImage(width: width, height: height, pixels: samples16ToGray(samples, hasAlpha: info.hasAlpha))
+                return GrayImage(width: width, height: height, pixels: samples16ToGray(samples, hasAlpha: info.hasAlpha, onBlack: onBlack))
             } else {
                 let format = info.hasAlpha ? digits_png_format_ga : digits_png_format_gray
                 let channels = info.hasAlpha ? 2 : 1
                 var samples = [UInt8](repeating: 0, count: width * height * channels)
                 try finishRead(image, format: format, into: &samples, rowStride: width * channels, path: path)
-                return GrayImage(width: width, height: height, pixels: info.hasAlpha ? compositeOnWhite(samples) : samples)
+                return GrayImage(width: width, height: height, pixels: info.hasAlpha ? composite(samples, onBlack: onBlack) : samples)
             }
         }
     }
@@ -162,27 +164,30 @@ public enum PNG {
         }
     }
 
-    /// Gray+alpha (8-bit, straight alpha) over white: g·a + 255·(1 − a), rounded.
-    static func compositeOnWhite(_ samples: [UInt8]) -> [UInt8] {
+    /// Gray+alpha (8-bit, straight alpha) over white: g·a + 255·(1 − a), rounded; over black:
+    /// g·a, rounded.
+    static func composite(_ samples: [UInt8], onBlack: Bool = false) -> [UInt8] {
         let count = samples.count / 2
+        let paper = onBlack ? 0 : 255
         return [UInt8](unsafeUninitializedCapacity: count) { output, initialized in
             for index in 0..<count {
                 let gray = Int(samples[2 * index]), alpha = Int(samples[2 * index + 1])
-                output[index] = UInt8((gray * alpha + 255 * (255 - alpha) + 127) / 255)
+                output[index] = UInt8((gray * alpha + paper * (255 - alpha) + 127) / 255)
             }
             initialized = count
         }
     }
 
     /// Linear 16-bit gray (alpha premultiplied, as libpng gives linear formats) to 8 bits:
-    /// composite onto white, then scale 0...65535 to 0...255 with rounding.
-    static func samples16ToGray(_ samples: [UInt16], hasAlpha: Bool) -> [UInt8] {
+    /// composite onto white (or, with `onBlack`, keep the premultiplied value: black paper),
+    /// then scale 0...65535 to 0...255 with rounding.
+    static func samples16ToGray(_ samples: [UInt16], hasAlpha: Bool, onBlack: Bool = false) -> [UInt8] {
         let channels = hasAlpha ? 2 : 1
         let count = samples.count / channels
         return [UInt8](unsafeUninitializedCapacity: count) { output, initialized in
             for index in 0..<count {
                 var value = Int(samples[channels * index])
-                if hasAlpha { value = min(value + 65535 - Int(samples[2 * index + 1]), 65535) }
+                if hasAlpha && !onBlack { value = min(value + 65535 - Int(samples[2 * index + 1]), 65535) }
                 output[index] = UInt8((value * 255 + 32767) / 65535)
             }
             initialized = count
