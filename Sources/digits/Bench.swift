@@ -91,16 +91,13 @@ extension DigitsCommand {
                                                   repetitions: repetitions)
                 let large = SpeedBench.inference(model, dataset: dataset, batchSize: 1000, images: convolutional ? 2000 : 10000,
                                                  repetitions: repetitions)
-                let speed = ModelSpeed(model: name, train: train, inferBatch1: single, inferBatch1000: large)
-                say(name.rightPadded(to: 13) + cell(speed.train) + cell(speed.inferBatch1) + cell(speed.inferBatch1000))
-                results[name.replacingOccurrences(of: "-", with: "_")] = [
-                    "train_images_per_second": train.median,
-                    "infer_batch1_images_per_second": single.median,
-                    "infer_batch1000_images_per_second": large.median,
-                    "train_images_per_second_range": [train.minimum, train.maximum],
-                    "infer_batch1_images_per_second_range": [single.minimum, single.maximum],
-                    "infer_batch1000_images_per_second_range": [large.minimum, large.maximum],
-                ]
+                say(name.rightPadded(to: 13) + cell(train) + cell(single) + cell(large))
+                var figures: [String: Any] = [:]
+                for (key, throughput) in [("train", train), ("infer_batch1", single), ("infer_batch1000", large)] {
+                    figures["\(key)_images_per_second"] = throughput.median
+                    figures["\(key)_images_per_second_range"] = [throughput.minimum, throughput.maximum]
+                }
+                results[name.replacingOccurrences(of: "-", with: "_")] = figures
             }
 
             say("")

@@ -103,12 +103,12 @@ extension DigitsCommand {
 
             // All readable pictures go through the model together, as evaluate's batches do;
             // a picture with a second reading (a sheet of paper on a table) sends both.
+            // rows[file]: where that file's readings sit among the images (nil for a failed file).
             var images: [GrayImage] = []
-            var rows: [(primary: Int, alternative: Int?)] = []
-            for outcome in outcomes {
-                guard case .prepared(let digit) = outcome else { continue }
+            let rows: [(primary: Int, alternative: Int?)?] = outcomes.map { outcome in
+                guard case .prepared(let digit) = outcome else { return nil }
                 images.append(digit.image)
-                rows.append((images.count - 1, digit.alternative.map { images.append($0.image); return images.count - 1 }))
+                return (images.count - 1, digit.alternative.map { images.append($0.image); return images.count - 1 })
             }
             var predictions: Predictions?
             if !images.isEmpty {
@@ -121,19 +121,16 @@ extension DigitsCommand {
             }
 
             var failures = 0
-            var position = 0
             var records: [[String: Any]] = []
             var savedNames = Set<String>()
-            for (file, outcome) in zip(files, outcomes) {
+            for (file, (outcome, row)) in zip(files, zip(outcomes, rows)) {
                 switch outcome {
                 case .failed(let error):
                     failures += 1
                     records.append(["file": file, "error": error.message])
                     if !json { report(error) }
                 case .prepared(var digit):
-                    guard let predictions else { continue }
-                    let row = rows[position]
-                    position += 1
+                    guard let predictions, let row else { continue }
                     var index = row.primary
                     // The second reading (the sheet alone) wins when it finds pen strokes where the
                     // first found a blob, or when the first is unsure and the second surer.

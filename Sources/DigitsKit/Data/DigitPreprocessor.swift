@@ -100,7 +100,8 @@ public struct DigitPreprocessor: Sendable {
     public static let minimumSide = 5
 
     /// Stroke width as a share of the digit's longer side: MNIST's 5th–95th percentiles are
-    /// 0.064–0.15 (median 0.098); widths outside the band are brought to `strokeTarget`.
+    /// 0.064–0.15 (median 0.098); thinner strokes are widened to `thinTarget`, thicker ones
+    /// thinned to `thickTarget`.
     public var strokeBand: ClosedRange<Float> = 0.065...0.16
     public var thinTarget: Float = 0.09
     public var thickTarget: Float = 0.13
@@ -116,10 +117,7 @@ public struct DigitPreprocessor: Sendable {
         // 1. Work in 0–1 floats at a bounded size.
         let scaleDown = max(1, Double(max(source.width, source.height)) / Double(workingSize))
         var work = FloatImage(source)
-        if scaleDown > 1 {
-            work = work.resized(width: max(1, Int((Double(source.width) / scaleDown).rounded())),
-                                height: max(1, Int((Double(source.height) / scaleDown).rounded())))
-        }
+        if scaleDown > 1 { work = work.scaled(by: 1 / scaleDown) }
         let noInk = PreprocessError.noInk(path: path, width: source.width, height: source.height)
         var prepared = try prepare(working: work, origin: (0, 0), scale: scaleDown, noInk: noInk, lookForSheet: true)
         if let sheet = prepared.sheet {
@@ -181,10 +179,7 @@ public struct DigitPreprocessor: Sendable {
         var digit = ink.cropped(x: crop.x, y: crop.y, width: crop.width, height: crop.height)
 
         // 5. Stroke width at a fixed size.
-        let longer = max(digit.width, digit.height)
-        let normalScale = Double(strokeSize) / Double(longer)
-        digit = digit.resized(width: max(1, Int((Double(digit.width) * normalScale).rounded())),
-                              height: max(1, Int((Double(digit.height) * normalScale).rounded())))
+        digit = digit.scaled(by: Double(strokeSize) / Double(max(digit.width, digit.height)))
         // Shrinking turns a hairline into a faint line: its core is made full strength again so
         // that it reads as a thin stroke, not as weak ink.
         digit.stretch()
@@ -192,9 +187,7 @@ public struct DigitPreprocessor: Sendable {
         let adjustment = adjustStroke(&digit)
 
         // 6. Longer side to `box` pixels, by area averaging.
-        let boxScale = Double(box) / Double(max(digit.width, digit.height))
-        digit = digit.resized(width: max(1, Int((Double(digit.width) * boxScale).rounded())),
-                              height: max(1, Int((Double(digit.height) * boxScale).rounded())))
+        digit = digit.scaled(by: Double(box) / Double(max(digit.width, digit.height)))
         let maximum = digit.values.max() ?? 0
         guard maximum > 0 else { throw noInk }
         for index in digit.values.indices { digit.values[index] /= maximum }
@@ -251,7 +244,6 @@ public struct DigitPreprocessor: Sendable {
         }
         return (image, (minX, minY))
     }
-
 
     /// The image unchanged (inverted if its background is light) when it is already an
     /// MNIST-style digit; nil otherwise.
@@ -452,7 +444,7 @@ public struct DigitPreprocessor: Sendable {
         let (labels, masses, areas) = components(of: ink)
         guard let largest = masses.max(), largest > 0 else { return nil }
         let width = ink.width, height = ink.height
-        var boxes = [(minX: Int, minY: Int, maxX: Int, maxY: Int)](repeating: (width, height, -1, -1), count: masses.count)
+        var boxes = [Box](repeating: (width, height, -1, -1), count: masses.count)
         for index in labels.indices where labels[index] >= 0 {
             let piece = Int(labels[index]), x = index % width, y = index / width
             boxes[piece] = (min(boxes[piece].minX, x), min(boxes[piece].minY, y), max(boxes[piece].maxX, x), max(boxes[piece].maxY, y))
@@ -463,10 +455,17 @@ public struct DigitPreprocessor: Sendable {
         }
         for index in labels.indices where labels[index] >= 0 && !kept.contains(Int(labels[index])) { ink.values[index] = 0 }
         guard !kept.isEmpty else { return nil }
-        let box = kept.map { boxes[$0] }.reduce((minX: width, minY: height, maxX: -1, maxY: -1)) {
+        let box = union(kept.map { boxes[$0] })
+        return (box.minX, box.minY, box.maxX - box.minX + 1, box.maxY - box.minY + 1)
+    }
+
+    typealias Box = (minX: Int, minY: Int, maxX: Int, maxY: Int)
+
+    /// The smallest box holding all of `boxes` (inverted, minX > maxX, when there are none).
+    static func union(_ boxes: [Box]) -> Box {
+        boxes.reduce((minX: Int.max, minY: Int.max, maxX: Int.min, maxY: Int.min)) {
             (min($0.minX, $1.minX), min($0.minY, $1.minY), max($0.maxX, $1.maxX), max($0.maxY, $1.maxY))
         }
-        return (box.minX, box.minY, box.maxX - box.minX + 1, box.maxY - box.minY + 1)
     }
 
     /// A piece that is a line around the digit rather than part of it: the edge of a sheet of
@@ -474,17 +473,14 @@ public struct DigitPreprocessor: Sendable {
     /// of its longer side squared), at least 1.2 times as long as everything else together is
     /// wide or tall, and it keeps 8% of that size away from it (a digit's own strokes touch or
     /// nearly touch each other). Returns the longest such piece.
-    static func framingLine(among kept: Set<Int>, boxes: [(minX: Int, minY: Int, maxX: Int, maxY: Int)], areas: [Int],
+    static func framingLine(among kept: Set<Int>, boxes: [Box], areas: [Int],
                             labels: [Int32], width: Int) -> Int? {
         var best: (piece: Int, length: Int)?
         for piece in kept {
             let box = boxes[piece]
             let length = max(box.maxX - box.minX, box.maxY - box.minY) + 1
             guard areas[piece] * 10 < length * length else { continue }
-            let others = kept.subtracting([piece]).map { boxes[$0] }
-            let rest = others.reduce((minX: Int.max, minY: Int.max, maxX: Int.min, maxY: Int.min)) {
-                (min($0.minX, $1.minX), min($0.minY, $1.minY), max($0.maxX, $1.maxX), max($0.maxY, $1.maxY))
-            }
+            let rest = union(kept.subtracting([piece]).map { boxes[$0] })
             let extent = max(rest.maxX - rest.minX, rest.maxY - rest.minY) + 1
             guard length * 10 >= extent * 12, length > best?.length ?? 0 else { continue }
             // The nearest pixel of the piece to the others' box.

@@ -48,6 +48,11 @@ struct FloatImage: Sendable {
         return FloatImage(width: w, height: h, values: result)
     }
 
+    /// Resampled by `factor` on both sides (as `resized`), each side rounded and at least 1.
+    func scaled(by factor: Double) -> FloatImage {
+        resized(width: max(1, Int((Double(width) * factor).rounded())), height: max(1, Int((Double(height) * factor).rounded())))
+    }
+
     /// For each output pixel along an axis, the input pixels it reads and their weights
     /// (summing to 1).
     static func weights(from input: Int, to output: Int) -> [[(index: Int, weight: Float)]] {
@@ -102,23 +107,23 @@ struct FloatImage: Sendable {
 
     /// Minimum over a (2r+1)² square, separably (rows, then columns); outside counts as 0.
     func eroded(square r: Int) -> FloatImage {
-        var across = values
-        for y in 0..<height {
-            for x in 0..<width {
-                var low: Float = 1
-                for nx in (x - r)...(x + r) { low = min(low, nx >= 0 && nx < width ? values[y * width + nx] : 0) }
-                across[y * width + x] = low
-            }
-        }
-        var result = across
-        for y in 0..<height {
-            for x in 0..<width {
-                var low: Float = 1
-                for ny in (y - r)...(y + r) { low = min(low, ny >= 0 && ny < height ? across[ny * width + x] : 0) }
-                result[y * width + x] = low
-            }
-        }
+        let across = Self.runningMinimum(values, lines: height, length: width, lineStep: width, step: 1, reach: r)
+        let result = Self.runningMinimum(across, lines: width, length: height, lineStep: 1, step: width, reach: r)
         return FloatImage(width: width, height: height, values: result)
+    }
+
+    /// The minimum within `reach` along each of `lines` lines of `length` samples (sample i of
+    /// line l at l·lineStep + i·step); samples past the ends count as 0.
+    private static func runningMinimum(_ values: [Float], lines: Int, length: Int, lineStep: Int, step: Int, reach: Int) -> [Float] {
+        var result = values
+        for line in 0..<lines {
+            for i in 0..<length {
+                var low: Float = 1
+                for j in (i - reach)...(i + reach) { low = min(low, j >= 0 && j < length ? values[line * lineStep + j * step] : 0) }
+                result[line * lineStep + i * step] = low
+            }
+        }
+        return result
     }
 
     /// Grayscale dilation (maximum) or erosion (minimum) over a disc of `radius` pixels. The

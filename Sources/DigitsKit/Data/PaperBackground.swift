@@ -14,8 +14,12 @@ struct Background {
     var noise: Float
 
     func value(atX x: Int, y: Int, width: Int, height: Int) -> Float {
-        Float(surface(width > 1 ? 2 * Double(x) / Double(width - 1) - 1 : 0,
-                      height > 1 ? 2 * Double(y) / Double(height - 1) - 1 : 0))
+        Float(surface(Self.coordinate(Double(x), size: width), Self.coordinate(Double(y), size: height)))
+    }
+
+    /// A pixel position along a side of `size` pixels, mapped to −1…1.
+    static func coordinate(_ position: Double, size: Int) -> Double {
+        size > 1 ? 2 * position / Double(size - 1) - 1 : 0
     }
 
     func surface(_ x: Double, _ y: Double) -> Double {
@@ -45,8 +49,7 @@ struct Background {
                 }
                 let cx = Double(x0 + x1 - 1) / 2, cy = Double(y0 + y1 - 1) / 2
                 blocks.append((x0, x1, y0, y1))
-                points.append((image.width > 1 ? 2 * cx / Double(image.width - 1) - 1 : 0,
-                               image.height > 1 ? 2 * cy / Double(image.height - 1) - 1 : 0, Double(median) / 255))
+                points.append((coordinate(cx, size: image.width), coordinate(cy, size: image.height), Double(median) / 255))
             }
         }
         var ring: [Double] = []

@@ -1,5 +1,6 @@
 // Class probabilities for every image of a dataset, in inference mode: the model runs on
-// batches gathered into buffers allocated once, then a numerically stable softmax per row.
+// batches gathered into buffers allocated once, then a numerically stable softmax per row
+// (the same log-sum-exp as the fused loss).
 // `digits evaluate` and `digits classify` both go through here, so an image gets the same
 // probabilities whichever command asks.
 import Foundation
@@ -51,11 +52,7 @@ public struct Predictions: Sendable {
                 for row in 0..<batch.count {
                     let z = logits.data + row * classes
                     let p = output.baseAddress! + (start + row) * classes
-                    var maximum = z[0], best = 0
-                    for c in 1..<classes where z[c] > maximum { maximum = z[c]; best = c }
-                    var sum: Float = 0
-                    for c in 0..<classes { sum += expf(z[c] - maximum) }
-                    let logSum = logf(sum)
+                    let (maximum, best, logSum) = SoftmaxCrossEntropy.logSumExp(z, classes: classes)
                     for c in 0..<classes { p[c] = expf(z[c] - maximum - logSum) }
                     predicted[start + row] = best
                     let label = Int(assembler.labels[row])

@@ -16,11 +16,7 @@ public enum SoftmaxCrossEntropy {
         var correct = 0
         for row in 0..<batch {
             let z = logits.data + row * classes
-            var maximum = z[0], best = 0
-            for c in 1..<classes where z[c] > maximum { maximum = z[c]; best = c }
-            var sum: Float = 0
-            for c in 0..<classes { sum += expf(z[c] - maximum) }
-            let logSum = logf(sum)
+            let (maximum, best, logSum) = logSumExp(z, classes: classes)
             let label = Int(labels[row])
             totalLoss += Double(logSum - (z[label] - maximum))
             if best == label { correct += 1 }
@@ -32,5 +28,16 @@ public enum SoftmaxCrossEntropy {
             }
         }
         return (totalLoss / Double(max(batch, 1)), correct)
+    }
+
+    /// One row of logits: its maximum, the first class holding it (the prediction) and
+    /// log Σ exp(z − maximum). log softmax(z)[c] = z[c] − maximum − logSum.
+    @inline(__always)
+    public static func logSumExp(_ z: UnsafePointer<Float>, classes: Int) -> (maximum: Float, best: Int, logSum: Float) {
+        var maximum = z[0], best = 0
+        for c in 1..<classes where z[c] > maximum { maximum = z[c]; best = c }
+        var sum: Float = 0
+        for c in 0..<classes { sum += expf(z[c] - maximum) }
+        return (maximum, best, logf(sum))
     }
 }

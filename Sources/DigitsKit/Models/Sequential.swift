@@ -41,6 +41,9 @@ public final class Sequential {
     public init(_ architecture: Architecture, random: RandomGenerator?, dropoutRandom: RandomGenerator,
                 source: String = "<model>") throws {
         func invalid(_ reason: String) -> ModelError { .invalidArchitecture(path: source, reason: reason) }
+        func initialize(_ layer: (any WeightedLayer)?, _ scheme: Initialization) {
+            if let random { layer?.initialize(scheme, using: random) }
+        }
         let input = architecture.input
         guard !input.isEmpty, input.count <= 3, input.allSatisfy({ $0 > 0 && $0 <= 1 << 24 }), input.reduce(1, *) <= 1 << 24 else {
             throw invalid("input shape \(input) is not [features] or [channels, height, width]")
@@ -69,7 +72,7 @@ public final class Sequential {
                       inputs == shape.count, positive(outputs), outputs <= 1 << 20 else {
                     throw invalid("linear layer \(spec.name ?? "?") does not take \(shape.count) inputs")
                 }
-                if let random { pending?.initialize(.he, using: random) }
+                initialize(pending, .he)
                 let linear = Linear(name: name, inputSize: inputs, outputSize: outputs)
                 linear.computesInputGradient = !layers.isEmpty
                 layers.append(linear)
@@ -83,7 +86,7 @@ public final class Sequential {
                       image.height + 2 * (spec.padding ?? 0) >= kernel[0], image.width + 2 * (spec.padding ?? 0) >= kernel[1] else {
                     throw invalid("conv2d layer \(spec.name ?? "?") does not fit \(image) images")
                 }
-                if let random { pending?.initialize(.he, using: random) }
+                initialize(pending, .he)
                 // A first 3×3 single-channel convolution followed by ReLU and a non-overlapping
                 // max-pool runs as one layer, which never materializes the large activation.
                 var fusedPool = 0
@@ -103,7 +106,7 @@ public final class Sequential {
                 shape = .image(conv.output)
                 if fusedPool > 0 {
                     specs.removeFirst(2)
-                    if let random { conv.initialize(ActivationFunction.relu.initialization, using: random) }
+                    initialize(conv, ActivationFunction.relu.initialization)
                     pending = nil
                 }
             case .maxpool2d:
@@ -131,7 +134,7 @@ public final class Sequential {
                 guard let name = spec.function, let function = ActivationFunction(rawValue: name) else {
                     throw invalid("unknown activation \(spec.function ?? "?")")
                 }
-                if let random { pending?.initialize(function.initialization, using: random) }
+                initialize(pending, function.initialization)
                 pending = nil
                 // ReLU then max-pooling: one layer that pools, then rectifies (the same function).
                 if function == .relu, let next = specs.first, case .image(let image) = shape, let window = poolWindow(next, over: image) {
@@ -150,7 +153,7 @@ public final class Sequential {
             }
         }
         // The output layer has no activation after it: Xavier keeps the logits' variance near 1.
-        if let random { pending?.initialize(.xavier, using: random) }
+        initialize(pending, .xavier)
         guard case .flat(let features) = shape, features == architecture.classes else {
             throw invalid("the last layer gives \(shape.count) outputs for \(architecture.classes) classes")
         }

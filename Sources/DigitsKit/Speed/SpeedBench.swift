@@ -42,20 +42,6 @@ public struct Throughput: Sendable {
     }
 }
 
-public struct ModelSpeed: Sendable {
-    public var model: String
-    public var train: Throughput
-    public var inferBatch1: Throughput
-    public var inferBatch1000: Throughput
-
-    public init(model: String, train: Throughput, inferBatch1: Throughput, inferBatch1000: Throughput) {
-        self.model = model
-        self.train = train
-        self.inferBatch1 = inferBatch1
-        self.inferBatch1000 = inferBatch1000
-    }
-}
-
 public struct GEMMSpeed: Sendable {
     public var name: String
     public var m: Int, n: Int, k: Int
