@@ -81,7 +81,7 @@ extension DigitsCommand {
             for name in modelList {
                 let recipe = Recipe.named(name)!
                 let architecture = recipe.architecture()
-                BLAS.splitsProducts = architecture.isConvolutional
+                BLAS.splitsProducts = true
                 BLAS.threads = threadCount
                 let convolutional = architecture.isConvolutional
                 let train = try SpeedBench.training(architecture, dataset: dataset, steps: convolutional ? (name == "cnn" ? 6 : 12) : 100,

@@ -44,10 +44,11 @@ public final class Activation: Layer {
         let x = input.data, y = output.data, n = input.count
         switch function {
         case .relu:
-            Parallel.split(n, minimumPerWorker: 1 << 16, alignment: 16) { part in
-                var i = part.lowerBound
-                while i + 16 <= part.upperBound { let v = load16(x + i); store16(v.replacing(with: 0, where: v .< 0), y + i); i += 16 }
-                while i < part.upperBound { y[i] = max(x[i], 0); i += 1 }
+            Parallel.split(n, minimumPerWorker: 1 << 16, alignment: 16, (x: UnsafePointer(x), y: y)) { context, _, begin, end in
+                let (x, y) = context.load(as: (x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>).self)
+                var i = begin
+                while i + 16 <= end { let v = load16(x + i); store16(v.replacing(with: 0, where: v .< 0), y + i); i += 16 }
+                while i < end { y[i] = max(x[i], 0); i += 1 }
             }
         case .leakyRelu:
             for i in 0..<n { y[i] = x[i] > 0 ? x[i] : ActivationFunction.leak * x[i] }
@@ -77,13 +78,15 @@ public final class Activation: Layer {
         let dy = outputGradient.data, x = input.data, y = output.data, n = input.count
         switch function {
         case .relu:
-            Parallel.split(n, minimumPerWorker: 1 << 16, alignment: 16) { part in
-                var i = part.lowerBound
-                while i + 16 <= part.upperBound {
+            let pointers = (x: UnsafePointer(x), dy: UnsafePointer(dy), dx: dx)
+            Parallel.split(n, minimumPerWorker: 1 << 16, alignment: 16, pointers) { context, _, begin, end in
+                let (x, dy, dx) = context.load(as: (x: UnsafePointer<Float>, dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>).self)
+                var i = begin
+                while i + 16 <= end {
                     store16(load16(dy + i).replacing(with: 0, where: load16(x + i) .<= 0), dx + i)
                     i += 16
                 }
-                while i < part.upperBound { dx[i] = x[i] > 0 ? dy[i] : 0; i += 1 }
+                while i < end { dx[i] = x[i] > 0 ? dy[i] : 0; i += 1 }
             }
         case .leakyRelu:
             for i in 0..<n { dx[i] = x[i] > 0 ? dy[i] : ActivationFunction.leak * dy[i] }

@@ -96,6 +96,21 @@ public final class BatchNorm: Layer {
     public var buffers: [Parameter] { [runningMean, runningVariance, batchesTracked] }
     public var description: String { "BatchNorm(\(channels))" }
 
+    /// The pointers the parts of forward's normalization need.
+    private struct Normalize {
+        let x: UnsafeMutablePointer<Float>, hat: UnsafeMutablePointer<Float>, y: UnsafeMutablePointer<Float>
+        let gamma: UnsafeMutablePointer<Float>, beta: UnsafeMutablePointer<Float>
+        let mean: UnsafeMutablePointer<Float>, inverse: UnsafeMutablePointer<Float>
+        let channels: Int
+    }
+
+    /// The pointers the parts of backward's dx need.
+    private struct Backward {
+        let dy: UnsafeMutablePointer<Float>, hat: UnsafeMutablePointer<Float>, dx: UnsafeMutablePointer<Float>
+        let scale: UnsafeMutablePointer<Float>, slope: UnsafeMutablePointer<Float>, offset: UnsafeMutablePointer<Float>
+        let channels: Int
+    }
+
     public func forward(_ x: Tensor, training: Bool) -> Tensor {
         precondition(x.rowSize % channels == 0, "\(self) got \(x.rowSize) features per sample")
         let rows = x.count / channels  // values per channel: batch × pixels
@@ -123,11 +138,13 @@ public final class BatchNorm: Layer {
                 inverseDeviation[c] = 1 / (runningVariance.value[c] + epsilon).squareRoot()
             }
         }
-        let gamma = weight.value.data, beta = bias.value.data, mean = self.mean, inverse = inverseDeviation
-        let channels = self.channels
-        Parallel.split(rows, minimumPerWorker: 4096) { part in
-            for row in part {
-                let values = x.data + row * channels, hat = xhat.data + row * channels, out = y.data + row * channels
+        let pointers = Normalize(x: x.data, hat: xhat.data, y: y.data, gamma: weight.value.data, beta: bias.value.data,
+                                 mean: mean, inverse: inverseDeviation, channels: channels)
+        Parallel.split(rows, minimumPerWorker: 4096, pointers) { context, _, begin, end in
+            let p = context.load(as: Normalize.self)
+            let (x, xhat, y, gamma, beta, mean, inverse, channels) = (p.x, p.hat, p.y, p.gamma, p.beta, p.mean, p.inverse, p.channels)
+            for row in begin..<end {
+                let values = x + row * channels, hat = xhat + row * channels, out = y + row * channels
                 var c = 0
                 while c + 16 <= channels {
                     let normalized = (load16(values + c) - load16(mean + c)) * load16(inverse + c)
@@ -164,10 +181,12 @@ public final class BatchNorm: Layer {
             slope[c] = lastWasTraining ? -scale[c] * Float(sumOfProducts[c] / Double(rows)) : 0
             offset[c] = lastWasTraining ? -scale[c] * Float(sum[c] / Double(rows)) : 0
         }
-        let channels = self.channels
-        Parallel.split(rows, minimumPerWorker: 4096) { part in
-            for row in part {
-                let g = dy + row * channels, h = hat + row * channels, out = dx.data + row * channels
+        let pointers = Backward(dy: dy, hat: hat, dx: dx.data, scale: scale, slope: slope, offset: offset, channels: channels)
+        Parallel.split(rows, minimumPerWorker: 4096, pointers) { context, _, begin, end in
+            let p = context.load(as: Backward.self)
+            let (dy, hat, dx, scale, slope, offset, channels) = (p.dy, p.hat, p.dx, p.scale, p.slope, p.offset, p.channels)
+            for row in begin..<end {
+                let g = dy + row * channels, h = hat + row * channels, out = dx + row * channels
                 var c = 0
                 while c + 16 <= channels {
                     store16(load16(scale + c) * load16(g + c) + load16(slope + c) * load16(h + c) + load16(offset + c), out + c)

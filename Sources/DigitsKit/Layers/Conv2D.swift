@@ -234,26 +234,47 @@ public final class Conv2D: Layer, WeightedLayer {
     /// Y[p, :] = b + Σ_t patch[t] · W[:, t], 16 output channels per vector.
     private func directForward(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, batch: Int) {
         transposeDirectWeight()
+        Parallel.split(batch, minimumPerWorker: 4, Pass(self, x: x, y: y)) { context, _, begin, end in
+            let pass = context.load(as: Pass.self)
+            pass.layer.takeUnretainedValue().directForward(begin..<end, pass.x, into: pass.y)
+        }
+    }
+
+    private func directForward(_ samples: Range<Int>, _ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>) {
         let outputChannels = convolved.channels
         let b = UnsafePointer(bias.value.data), weights = UnsafePointer(directWeight.data)
         let outputHeight = convolved.height, outputWidth = convolved.width, sampleSize = input.count
-        Parallel.split(batch, minimumPerWorker: 4) { samples in
-            for n in samples {
-                let image = x + n * sampleSize
-                for oy in 0..<outputHeight {
-                    for ox in 0..<outputWidth {
-                        let values = patch(image, oy, ox)
-                        let out = y + ((n * outputHeight + oy) * outputWidth + ox) * outputChannels
-                        var block = 0
-                        while block < outputChannels {
-                            store16(Self.dot(values, weights + block, outputChannels, load16(b + block)), out + block)
-                            block += 16
-                        }
+        for n in samples {
+            let image = x + n * sampleSize
+            for oy in 0..<outputHeight {
+                for ox in 0..<outputWidth {
+                    let values = patch(image, oy, ox)
+                    let out = y + ((n * outputHeight + oy) * outputWidth + ox) * outputChannels
+                    var block = 0
+                    while block < outputChannels {
+                        store16(Self.dot(values, weights + block, outputChannels, load16(b + block)), out + block)
+                        block += 16
                     }
                 }
             }
         }
     }
+
+    /// What a part of a split pass needs: the layer and the storage it reads and writes.
+    private struct Pass {
+        let layer: Unmanaged<Conv2D>
+        let x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>
+        let kind: GradientSource
+        /// im2col and col2im: the chunk's first sample.
+        let first: Int
+        init(_ layer: Conv2D, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, kind: GradientSource = .direct, first: Int = 0) {
+            self.layer = .passUnretained(layer)
+            (self.x, self.y, self.kind, self.first) = (x, y, kind, first)
+        }
+    }
+
+    /// Which positions the direct weight gradient adds up.
+    private enum GradientSource { case direct, fused }
 
     /// dW[:, t] and db for 16 output channels, held in registers while positions are added.
     struct PatchSums {
@@ -279,23 +300,18 @@ public final class Conv2D: Layer, WeightedLayer {
         }
     }
 
-    /// dW and db for the direct paths. `accumulate(samples, block, &sums)` adds every position
-    /// of `samples` for output channels block..<block+16. The sums are taken per worker in
-    /// Float, and the workers' sums added in order.
-    private func directGradient(batch: Int, _ accumulate: (Range<Int>, Int, inout PatchSums) -> Void) {
+    /// dW and db for the direct paths from the input x and the output gradient dy: every
+    /// position (`.direct`) or the pool's winners (`.fused`). The sums are taken per worker in
+    /// Float, 16 output channels at a time, and the workers' sums added in order.
+    private func directGradient(_ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, batch: Int, _ kind: GradientSource) {
         let outputChannels = convolved.channels, taps = patchSize, stride = (taps + 1) * outputChannels
         if partials.rows < Parallel.workers { partials = Tensor(shape: [Parallel.workers, taps + 1, outputChannels]) }
         partials.zero()
-        let sums = partials.data
-        Parallel.splitParts(batch, minimumPerWorker: 4) { part, samples in
-            var block = 0
-            while block < outputChannels {
-                var blockSums = PatchSums()
-                accumulate(samples, block, &blockSums)
-                blockSums.store(sums + part * stride + block, stride: outputChannels)
-                block += 16
-            }
+        Parallel.split(batch, minimumPerWorker: 4, Pass(self, x: x, y: UnsafeMutablePointer(mutating: dy), kind: kind)) { context, part, begin, end in
+            let pass = context.load(as: Pass.self)
+            pass.layer.takeUnretainedValue().gradientPart(part, begin..<end, pass.x, pass.y, pass.kind)
         }
+        let sums = partials.data
         let dW = gemmWeightGradient.data, db = bias.gradient.data
         gemmWeightGradient.zero()
         for part in 0..<partials.rows {
@@ -308,23 +324,41 @@ public final class Conv2D: Layer, WeightedLayer {
         accumulateWeightGradient()
     }
 
+    private func gradientPart(_ part: Int, _ samples: Range<Int>, _ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, _ kind: GradientSource) {
+        let outputChannels = convolved.channels, stride = (patchSize + 1) * outputChannels
+        var block = 0
+        while block < outputChannels {
+            var blockSums = PatchSums()
+            switch kind {
+            case .direct: directSums(samples, block, x, dy, &blockSums)
+            case .fused: fusedSums(samples, block, x, dy, &blockSums)
+            }
+            blockSums.store(partials.data + part * stride + block, stride: outputChannels)
+            block += 16
+        }
+    }
+
     /// dW[:, t] = Σ_p dY[p, :] · patch_p[t] and db = Σ_p dY[p, :].
     private func directWeightGradient(_ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, batch: Int) {
+        directGradient(x, dy, batch: batch, .direct)
+    }
+
+    @inline(__always)
+    private func directSums(_ samples: Range<Int>, _ block: Int, _ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>,
+                            _ result: inout PatchSums) {
         let outputChannels = convolved.channels
         let outputHeight = convolved.height, outputWidth = convolved.width, sampleSize = input.count
-        directGradient(batch: batch) { samples, block, result in
-            var sums = result  // a local, so the sums stay in registers
-            for n in samples {
-                let image = x + n * sampleSize
-                for oy in 0..<outputHeight {
-                    for ox in 0..<outputWidth {
-                        let g = load16(dy + ((n * outputHeight + oy) * outputWidth + ox) * outputChannels + block)
-                        sums.add(patch(image, oy, ox), g)
-                    }
+        var sums = result  // a local, so the sums stay in registers
+        for n in samples {
+            let image = x + n * sampleSize
+            for oy in 0..<outputHeight {
+                for ox in 0..<outputWidth {
+                    let g = load16(dy + ((n * outputHeight + oy) * outputWidth + ox) * outputChannels + block)
+                    sums.add(patch(image, oy, ox), g)
                 }
             }
-            result = sums
         }
+        result = sums
     }
 
     // MARK: Fused ReLU + max-pool (direct path only)
@@ -333,41 +367,46 @@ public final class Conv2D: Layer, WeightedLayer {
     /// maximum, then ReLU.
     private func fusedForward(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, batch: Int) {
         transposeDirectWeight()
-        let outputChannels = convolved.channels, pool = fusedPool
         if batch * output.count > poolWinnerCapacity {
             poolWinners.deallocate()
             poolWinnerCapacity = batch * output.count
             poolWinners = .allocate(capacity: poolWinnerCapacity)
         }
+        Parallel.split(batch, minimumPerWorker: 4, Pass(self, x: x, y: y)) { context, _, begin, end in
+            let pass = context.load(as: Pass.self)
+            pass.layer.takeUnretainedValue().fusedForward(begin..<end, pass.x, into: pass.y)
+        }
+    }
+
+    private func fusedForward(_ samples: Range<Int>, _ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>) {
+        let outputChannels = convolved.channels, pool = fusedPool
         let b = UnsafePointer(bias.value.data), weights = UnsafePointer(directWeight.data), winners = poolWinners
         let pooledHeight = output.height, pooledWidth = output.width, sampleSize = input.count, pooledSize = output.count
-        Parallel.split(batch, minimumPerWorker: 4) { samples in
-            for n in samples {
-                let image = x + n * sampleSize
-                for py in 0..<pooledHeight {
-                    for px in 0..<pooledWidth {
-                        let cell = n * pooledSize + (py * pooledWidth + px) * outputChannels
-                        var block = 0
-                        while block < outputChannels {
-                            var best = SIMD16<Float>(), winner = SIMD16<Int32>()
-                            for position in 0..<(pool * pool) {
-                                let values = patch(image, py * pool + position / pool, px * pool + position % pool)
-                                let sum = Self.dot(values, weights + block, outputChannels, load16(b + block))
-                                if position == 0 {
-                                    best = sum
-                                } else {
-                                    let larger = sum .> best
-                                    best.replace(with: sum, where: larger)
-                                    winner.replace(with: Int32(position), where: larger)
-                                }
+        for n in samples {
+            let image = x + n * sampleSize
+            for py in 0..<pooledHeight {
+                for px in 0..<pooledWidth {
+                    let cell = n * pooledSize + (py * pooledWidth + px) * outputChannels
+                    var block = 0
+                    while block < outputChannels {
+                        var best = SIMD16<Float>(), winner = SIMD16<Int32>()
+                        for position in 0..<(pool * pool) {
+                            let values = patch(image, py * pool + position / pool, px * pool + position % pool)
+                            let sum = Self.dot(values, weights + block, outputChannels, load16(b + block))
+                            if position == 0 {
+                                best = sum
+                            } else {
+                                let larger = sum .> best
+                                best.replace(with: sum, where: larger)
+                                winner.replace(with: Int32(position), where: larger)
                             }
-                            let dead = best .<= 0
-                            best.replace(with: 0, where: dead)
-                            winner.replace(with: -1, where: dead)
-                            store16(best, y + cell + block)
-                            UnsafeMutableRawPointer(winners + cell + block).storeBytes(of: winner, as: SIMD16<Int32>.self)
-                            block += 16
                         }
+                        let dead = best .<= 0
+                        best.replace(with: 0, where: dead)
+                        winner.replace(with: -1, where: dead)
+                        store16(best, y + cell + block)
+                        UnsafeMutableRawPointer(winners + cell + block).storeBytes(of: winner, as: SIMD16<Int32>.self)
+                        block += 16
                     }
                 }
             }
@@ -377,28 +416,32 @@ public final class Conv2D: Layer, WeightedLayer {
     /// dW and db from the pooled gradient: each pooled value's gradient goes to the window
     /// position that won, so only those positions' patches contribute.
     private func fusedWeightGradient(_ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, batch: Int) {
+        directGradient(x, dy, batch: batch, .fused)
+    }
+
+    @inline(__always)
+    private func fusedSums(_ samples: Range<Int>, _ block: Int, _ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>,
+                           _ result: inout PatchSums) {
         let outputChannels = convolved.channels, pool = fusedPool, winners = UnsafePointer(poolWinners)
         let pooledHeight = output.height, pooledWidth = output.width, sampleSize = input.count, pooledSize = output.count
-        directGradient(batch: batch) { samples, block, result in
-            var sums = result  // a local, so the sums stay in registers
-            for n in samples {
-                let image = x + n * sampleSize
-                for py in 0..<pooledHeight {
-                    for px in 0..<pooledWidth {
-                        let cell = n * pooledSize + (py * pooledWidth + px) * outputChannels + block
-                        let gradient = load16(dy + cell)
-                        let winner = UnsafeRawPointer(winners + cell).loadUnaligned(as: SIMD16<Int32>.self)
-                        for position in 0..<(pool * pool) {
-                            // No branch on whether any lane won here: winners are
-                            // random, and a mispredicted branch costs more than the sums.
-                            let g = SIMD16<Float>().replacing(with: gradient, where: winner .== Int32(position))
-                            sums.add(patch(image, py * pool + position / pool, px * pool + position % pool), g)
-                        }
+        var sums = result  // a local, so the sums stay in registers
+        for n in samples {
+            let image = x + n * sampleSize
+            for py in 0..<pooledHeight {
+                for px in 0..<pooledWidth {
+                    let cell = n * pooledSize + (py * pooledWidth + px) * outputChannels + block
+                    let gradient = load16(dy + cell)
+                    let winner = UnsafeRawPointer(winners + cell).loadUnaligned(as: SIMD16<Int32>.self)
+                    for position in 0..<(pool * pool) {
+                        // No branch on whether any lane won here: winners are
+                        // random, and a mispredicted branch costs more than the sums.
+                        let g = SIMD16<Float>().replacing(with: gradient, where: winner .== Int32(position))
+                        sums.add(patch(image, py * pool + position / pool, px * pool + position % pool), g)
                     }
                 }
             }
-            result = sums
         }
+        result = sums
     }
 
     // MARK: Weight layout
@@ -430,9 +473,16 @@ public final class Conv2D: Layer, WeightedLayer {
     /// Row (n, oy, ox) of `columns` = the kh×kw×C patch under output position (oy, ox) of
     /// sample `firstSample + n`, zeros where it hangs over the padding.
     private func im2col(_ x: UnsafePointer<Float>, into columns: UnsafeMutablePointer<Float>, firstSample: Int, samples: Int) {
+        Parallel.split(samples, minimumPerWorker: 2, Pass(self, x: x, y: columns, first: firstSample)) { context, _, begin, end in
+            let pass = context.load(as: Pass.self)
+            pass.layer.takeUnretainedValue().im2colPart(begin..<end, pass)
+        }
+    }
+
+    private func im2colPart(_ part: Range<Int>, _ pass: Pass) {
         let channels = input.channels, height = input.height, width = input.width
         let positions = convolved.height * convolved.width
-        Parallel.split(samples, minimumPerWorker: 2) { part in
+        let (x, columns, firstSample) = (pass.x, pass.y, pass.first)
         var row = columns + part.lowerBound * positions * patchSize
         for n in (firstSample + part.lowerBound)..<(firstSample + part.upperBound) {
             let image = x + n * input.count
@@ -463,7 +513,6 @@ public final class Conv2D: Layer, WeightedLayer {
                 }
             }
         }
-        }
     }
 
     /// A short copy without a memmove call: the runs are kw·C floats, often only 3.
@@ -476,9 +525,16 @@ public final class Conv2D: Layer, WeightedLayer {
 
     /// The adjoint of im2col: adds each row of `columnGradient` back onto the pixels it came from.
     private func col2im(_ dx: UnsafeMutablePointer<Float>, firstSample: Int, samples: Int) {
+        Parallel.split(samples, minimumPerWorker: 2, Pass(self, x: UnsafePointer(dx), y: dx, first: firstSample)) { context, _, begin, end in
+            let pass = context.load(as: Pass.self)
+            pass.layer.takeUnretainedValue().col2imPart(begin..<end, pass)
+        }
+    }
+
+    private func col2imPart(_ part: Range<Int>, _ pass: Pass) {
         let channels = input.channels, height = input.height, width = input.width
         let positions = convolved.height * convolved.width
-        Parallel.split(samples, minimumPerWorker: 2) { part in
+        let (dx, firstSample) = (pass.y, pass.first)
         var row = UnsafePointer(columnGradient.data + part.lowerBound * positions * patchSize)
         for n in (firstSample + part.lowerBound)..<(firstSample + part.upperBound) {
             let image = dx + n * input.count
@@ -503,7 +559,6 @@ public final class Conv2D: Layer, WeightedLayer {
                     row += patchSize
                 }
             }
-        }
         }
     }
 }

@@ -60,12 +60,56 @@ public final class MaxPool2D: Layer {
             winnerCapacity = batch * output.count
             winners = .allocate(capacity: winnerCapacity)
         }
+        Parallel.split(batch, minimumPerWorker: 8, Pass(layer: .passUnretained(self), x: x.data, y: y.data, dy: y.data, dx: y.data)) { context, _, begin, end in
+            let pass = context.load(as: Pass.self)
+            pass.layer.takeUnretainedValue().generalForward(begin..<end, pass)
+        }
+        return y
+    }
+
+    private func tiledForward(_ x: Tensor, _ y: Tensor) {
+        Parallel.split(x.rows, minimumPerWorker: 8, Pass(layer: .passUnretained(self), x: x.data, y: y.data, dy: y.data, dx: y.data)) { context, _, begin, end in
+            let pass = context.load(as: Pass.self)
+            pass.layer.takeUnretainedValue().tiledForwardPart(begin..<end, pass)
+        }
+    }
+
+    private func tiledBackward(_ outputGradient: Tensor, _ dx: Tensor) {
+        guard let x = inputReference, let y = outputBuffer else { preconditionFailure("\(self).backward before forward") }
+        Parallel.split(x.rows, minimumPerWorker: 8, Pass(layer: .passUnretained(self), x: x.data, y: y.data, dy: outputGradient.data, dx: dx.data)) { context, _, begin, end in
+            let pass = context.load(as: Pass.self)
+            pass.layer.takeUnretainedValue().tiledBackwardPart(begin..<end, pass)
+        }
+    }
+
+    public func backward(_ outputGradient: Tensor) -> Tensor {
+        let batch = outputGradient.rows
+        let dx = ensure(&inputGradient, rows: batch, features: input.count)
+        if tiled {
+            tiledBackward(outputGradient, dx)
+            return dx
+        }
+        Parallel.split(batch, minimumPerWorker: 8, Pass(layer: .passUnretained(self), x: dx.data, y: dx.data, dy: outputGradient.data, dx: dx.data)) { context, _, begin, end in
+            let pass = context.load(as: Pass.self)
+            pass.layer.takeUnretainedValue().generalBackward(begin..<end, pass)
+        }
+        return dx
+    }
+
+    /// What a part of a pass over the batch needs: the layer and the tensors' storage.
+    private struct Pass {
+        let layer: Unmanaged<MaxPool2D>
+        let x: UnsafeMutablePointer<Float>, y: UnsafeMutablePointer<Float>
+        let dy: UnsafeMutablePointer<Float>, dx: UnsafeMutablePointer<Float>
+    }
+
+    private func generalForward(_ samples: Range<Int>, _ pass: Pass) {
         let channels = input.channels, width = input.width
         let winners = self.winners, rectifies = self.rectifies
-        Parallel.split(batch, minimumPerWorker: 8) { samples in
+        let (x, y) = (pass.x, pass.y)
         for n in samples {
-            let image = x.data + n * input.count
-            let pooled = y.data + n * output.count
+            let image = x + n * input.count
+            let pooled = y + n * output.count
             let chosen = winners + n * output.count
             for oy in 0..<output.height {
                 for ox in 0..<output.width {
@@ -113,15 +157,13 @@ public final class MaxPool2D: Layer {
             }
         }
         }
-        return y
-    }
 
-    private func tiledForward(_ x: Tensor, _ y: Tensor) {
+    private func tiledForwardPart(_ samples: Range<Int>, _ pass: Pass) {
         let channels = input.channels, width = input.width, kernel = self.kernel, rectifies = self.rectifies
         let output = self.output, inputCount = input.count
-        Parallel.split(x.rows, minimumPerWorker: 8) { samples in
+        let (x, y) = (pass.x, pass.y)
             for n in samples {
-                let image = x.data + n * inputCount, pooled = y.data + n * output.count
+                let image = x + n * inputCount, pooled = y + n * output.count
                 for oy in 0..<output.height {
                     for ox in 0..<output.width {
                         let corner = image + ((oy * kernel) * width + ox * kernel) * channels
@@ -143,18 +185,16 @@ public final class MaxPool2D: Layer {
                 }
             }
         }
-    }
 
-    private func tiledBackward(_ outputGradient: Tensor, _ dx: Tensor) {
-        guard let x = inputReference, let y = outputBuffer else { preconditionFailure("\(self).backward before forward") }
+    private func tiledBackwardPart(_ samples: Range<Int>, _ pass: Pass) {
         let channels = input.channels, width = input.width, kernel = self.kernel, rectifies = self.rectifies
         let output = self.output, inputCount = input.count
+        let (x, y, outputGradient, dx) = (pass.x, pass.y, pass.dy, pass.dx)
         // Pixels beyond the last whole window get no gradient.
         let covers = output.height * kernel == input.height && output.width * kernel == input.width
-        Parallel.split(x.rows, minimumPerWorker: 8) { samples in
             for n in samples {
-                let image = x.data + n * inputCount, pooled = y.data + n * output.count
-                let dy = outputGradient.data + n * output.count, gradient = dx.data + n * inputCount
+                let image = x + n * inputCount, pooled = y + n * output.count
+                let dy = outputGradient + n * output.count, gradient = dx + n * inputCount
                 if !covers { gradient.update(repeating: 0, count: inputCount) }
                 for oy in 0..<output.height {
                     for ox in 0..<output.width {
@@ -179,25 +219,16 @@ public final class MaxPool2D: Layer {
                 }
             }
         }
-    }
 
-    public func backward(_ outputGradient: Tensor) -> Tensor {
-        let batch = outputGradient.rows
-        let dx = ensure(&inputGradient, rows: batch, features: input.count)
-        if tiled {
-            tiledBackward(outputGradient, dx)
-            return dx
-        }
+    private func generalBackward(_ samples: Range<Int>, _ pass: Pass) {
         let winners = self.winners
-        Parallel.split(batch, minimumPerWorker: 8) { samples in
-            (dx.data + samples.lowerBound * input.count).update(repeating: 0, count: samples.count * input.count)
+        let (outputGradient, dx) = (pass.dy, pass.dx)
+            (dx + samples.lowerBound * input.count).update(repeating: 0, count: samples.count * input.count)
             for n in samples {
-                let dy = outputGradient.data + n * output.count
+                let dy = outputGradient + n * output.count
                 let chosen = winners + n * output.count
-                let image = dx.data + n * input.count
+                let image = dx + n * input.count
                 for index in 0..<output.count where chosen[index] >= 0 { image[Int(chosen[index])] += dy[index] }
             }
         }
-        return dx
-    }
 }

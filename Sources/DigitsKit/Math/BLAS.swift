@@ -44,23 +44,36 @@ public enum BLAS {
         if splitsProducts && Parallel.workers > 1 && m * n * k >= splitThreshold && max(m, n) >= 2 * Parallel.workers {
             // Disjoint blocks of C: rows when C is tall, columns otherwise. Each element is
             // computed by one call, the same way whatever the timing.
-            let (a, b, c) = (UncheckedSendable(a), UncheckedSendable(b), UncheckedSendable(c))
+            let product = Product(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
+                                  a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
             if m >= n {
-                Parallel.split(m) { rows in
-                    let aBlock = transposeA ? a.value + rows.lowerBound : a.value + rows.lowerBound * lda
-                    single(transposeA, transposeB, rows.count, n, k, alpha, aBlock, lda, b.value, ldb, beta,
-                           c.value + rows.lowerBound * ldc, ldc)
+                Parallel.split(m, product) { context, _, begin, end in
+                    let p = context.load(as: Product.self)
+                    let aBlock = p.transposeA ? p.a + begin : p.a + begin * p.lda
+                    BLAS.single(p.transposeA, p.transposeB, end - begin, p.n, p.k, p.alpha, aBlock, p.lda, p.b, p.ldb, p.beta,
+                           p.c + begin * p.ldc, p.ldc)
                 }
             } else {
-                Parallel.split(n) { columns in
-                    let bBlock = transposeB ? b.value + columns.lowerBound * ldb : b.value + columns.lowerBound
-                    single(transposeA, transposeB, m, columns.count, k, alpha, a.value, lda, bBlock, ldb, beta,
-                           c.value + columns.lowerBound, ldc)
+                Parallel.split(n, product) { context, _, begin, end in
+                    let p = context.load(as: Product.self)
+                    let bBlock = p.transposeB ? p.b + begin * p.ldb : p.b + begin
+                    BLAS.single(p.transposeA, p.transposeB, p.m, end - begin, p.k, p.alpha, p.a, p.lda, bBlock, p.ldb, p.beta,
+                           p.c + begin, p.ldc)
                 }
             }
             return
         }
         single(transposeA, transposeB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+    }
+
+    /// One product's arguments, for the parts of a split product.
+    private struct Product {
+        let transposeA: Bool, transposeB: Bool
+        let m: Int, n: Int, k: Int, alpha: Float
+        let a: UnsafePointer<Float>, lda: Int
+        let b: UnsafePointer<Float>, ldb: Int
+        let beta: Float
+        let c: UnsafeMutablePointer<Float>, ldc: Int
     }
 
     @inline(__always)

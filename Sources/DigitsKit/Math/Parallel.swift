@@ -18,47 +18,71 @@ public enum Parallel {
 
     private static let pool = WorkerPool()
 
+    /// A part of a split loop: (context, part number, begin, end). A C function pointer, not a
+    /// closure: a closure handed to other threads would need its context boxed on the heap on
+    /// every call, and training steps are meant to allocate nothing. The state a part needs
+    /// travels in `context`, a pointer to the caller's struct.
+    public typealias Part = @convention(c) (UnsafeRawPointer, Int, Int, Int) -> Void
+
     /// Calls `body` on disjoint parts of 0..<count, in parallel when there is enough work
-    /// (at least `minimumPerWorker` items per worker). Part boundaries are multiples of `alignment`.
+    /// (at least `minimumPerWorker` items per worker), with a pointer to `context`. Part
+    /// boundaries are multiples of `alignment`; part numbers (0..<workers) let each part keep
+    /// partial results that are then combined in part order.
     @inline(__always)
-    static func split(_ count: Int, minimumPerWorker: Int = 1, alignment: Int = 1, _ body: (Range<Int>) -> Void) {
-        splitParts(count, minimumPerWorker: minimumPerWorker, alignment: alignment) { _, range in body(range) }
+    static func split<Context>(_ count: Int, minimumPerWorker: Int = 1, alignment: Int = 1, _ context: Context, _ body: Part) {
+        withUnsafePointer(to: context) { pointer in
+            splitRaw(count, minimumPerWorker: minimumPerWorker, alignment: alignment, UnsafeRawPointer(pointer), body)
+        }
     }
 
-    /// As split, also passing each part's number (0..<workers), for per-part partial results
-    /// that are then combined in part order.
-    static func splitParts(_ count: Int, minimumPerWorker: Int = 1, alignment: Int = 1, _ body: (Int, Range<Int>) -> Void) {
+    static func splitRaw(_ count: Int, minimumPerWorker: Int, alignment: Int, _ context: UnsafeRawPointer, _ body: Part) {
         let parts = min(workers, count / max(minimumPerWorker, 1))
         guard parts > 1 else {
-            body(0, 0..<count)
+            if count > 0 { body(context, 0, 0, count) }
             return
         }
+        pool.run(SplitJob(context: context, body: body, count: count, parts: parts, alignment: max(alignment, 1)))
+    }
+}
+
+/// One split loop as the pool runs it: every part computes its own range.
+struct SplitJob: @unchecked Sendable {
+    let context: UnsafeRawPointer
+    let body: Parallel.Part
+    let count: Int
+    let parts: Int
+    let alignment: Int
+
+    static let empty = SplitJob(context: UnsafeRawPointer(bitPattern: 1)!, body: { _, _, _, _ in }, count: 0, parts: 0, alignment: 1)
+
+    @inline(__always)
+    func run(part: Int) {
         let units = (count + alignment - 1) / alignment
-        func run(_ part: Int) {
-            let begin = min(count, units * part / parts * alignment)
-            let end = part == parts - 1 ? count : min(count, units * (part + 1) / parts * alignment)
-            if begin < end { body(part, begin..<end) }
-        }
-        pool.run(parts: parts, run)
+        let begin = min(count, units * part / parts * alignment)
+        let end = part == parts - 1 ? count : min(count, units * (part + 1) / parts * alignment)
+        if begin < end { body(context, part, begin, end) }
     }
 }
 
 /// Helper threads that take parts 1... of a job while the caller does part 0. One job at a
 /// time: a caller that finds the pool busy (another thread's job, or a job inside a job) runs
 /// every part itself, which gives the same results.
+///
+/// Each helper waits on a counter of its own, which the poster moves only when the helper has
+/// a part: a helper never reads a job that is not its, so the poster may overwrite `job` as
+/// soon as the parts it handed out are finished.
 final class WorkerPool: @unchecked Sendable {
     private final class Helper: @unchecked Sendable {
         let wake = DispatchSemaphore(value: 0)
         let sleeping = Atomic<Bool>(false)
+        /// Jobs handed to this helper so far.
+        let assigned = Atomic<Int>(0)
     }
 
     private var helpers: [Helper] = []
     private let busy = Atomic<Bool>(false)
-    private let generation = Atomic<Int>(0)
     private let finished = Atomic<Int>(0)
-    private var job: Job?  // written before `generation` moves
-    private var jobParts = 0
-    private var jobGeneration = 0  // the generation `job` belongs to
+    private var job = SplitJob.empty  // written before any helper's `assigned` moves
     private let creation = Mutex<Void>(())
 
     /// Spin iterations (each a load, with a yield every 64) before a helper sleeps: ~0.1 ms.
@@ -68,53 +92,45 @@ final class WorkerPool: @unchecked Sendable {
         creation.withLock { _ in
             while helpers.count < count {
                 let helper = Helper(), index = helpers.count + 1
-                // The generation the helper starts from is read now, not when its thread gets
-                // going: a job posted in between must still count as new to it, or the poster
-                // would wait forever for a part that no one runs.
-                let start = generation.load(ordering: .acquiring)
                 helpers.append(helper)
-                let thread = Thread { [unowned self] in self.loop(helper, part: index, seen: start) }
+                let thread = Thread { [unowned self] in self.loop(helper, part: index) }
                 thread.name = "digits-worker-\(index)"
                 thread.start()
             }
         }
     }
 
-    func run(parts: Int, _ body: (Int) -> Void) {
+    func run(_ newJob: SplitJob) {
+        let parts = newJob.parts
         guard parts - 1 <= helpers.count, busy.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged else {
-            for part in 0..<parts { body(part) }
+            for part in 0..<parts { newJob.run(part: part) }
             return
         }
-        withoutActuallyEscaping(body) { body in
-            job = Job(body: body)
-            jobParts = parts
-            jobGeneration = generation.load(ordering: .relaxed) + 1
-            finished.store(0, ordering: .relaxed)
-            generation.add(1, ordering: .sequentiallyConsistent)
-            for helper in helpers.prefix(parts - 1) where helper.sleeping.exchange(false, ordering: .sequentiallyConsistent) {
-                helper.wake.signal()
-            }
-            body(0)
-            var spins = 0
-            while finished.load(ordering: .acquiring) < parts - 1 {
-                spins += 1
-                if spins & 63 == 0 { sched_yield() }
-            }
-            job = nil
+        job = newJob
+        finished.store(0, ordering: .relaxed)
+        for helper in helpers.prefix(parts - 1) {
+            helper.assigned.add(1, ordering: .sequentiallyConsistent)
+            if helper.sleeping.exchange(false, ordering: .sequentiallyConsistent) { helper.wake.signal() }
+        }
+        newJob.run(part: 0)
+        var spins = 0
+        while finished.load(ordering: .acquiring) < parts - 1 {
+            spins += 1
+            if spins & 63 == 0 { sched_yield() }
         }
         busy.store(false, ordering: .releasing)
     }
 
-    private func loop(_ helper: Helper, part: Int, seen start: Int) {
-        var seen = start
+    private func loop(_ helper: Helper, part: Int) {
+        var seen = 0
         while true {
             var spins = 0
-            while generation.load(ordering: .acquiring) == seen {
+            while helper.assigned.load(ordering: .acquiring) == seen {
                 spins += 1
                 if spins & 63 == 0 { sched_yield() }
                 if spins >= Self.spins {
                     helper.sleeping.store(true, ordering: .sequentiallyConsistent)
-                    if generation.load(ordering: .sequentiallyConsistent) != seen {
+                    if helper.assigned.load(ordering: .sequentiallyConsistent) != seen {
                         // A job arrived meanwhile; if its poster already cleared the flag, it
                         // also signalled, and that signal must be consumed.
                         if !helper.sleeping.exchange(false, ordering: .sequentiallyConsistent) { helper.wake.wait() }
@@ -124,23 +140,11 @@ final class WorkerPool: @unchecked Sendable {
                     spins = 0
                 }
             }
-            seen = generation.load(ordering: .acquiring)
-            // A helper that missed a job (it had no part in it) must not start the next one early.
-            if part < jobParts && jobGeneration == seen {
-                do {
-                    let body = job!.body
-                    body(part)
-                }
-                finished.add(1, ordering: .releasing)
-            }
+            seen += 1
+            job.run(part: part)
+            finished.add(1, ordering: .releasing)
         }
     }
-}
-
-/// A job's body in a concrete (non-generic) box: stored as a generic value, the closure would
-/// be re-abstracted through a thunk allocated on every job.
-struct Job: @unchecked Sendable {
-    let body: (Int) -> Void
 }
 
 struct UncheckedSendable<Value>: @unchecked Sendable {
