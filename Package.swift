@@ -32,6 +32,12 @@ func targetCPUFlags() -> [String] {
     return []
 }
 
+/// The same choice for the C kernels (clang's -march), at full optimization.
+func kernelCFlags() -> [String] {
+    let cpu = targetCPUFlags().last.map { ["-march=\($0)"] } ?? []
+    return ["-O3"] + cpu
+}
+
 let package = Package(
     name: "digits",
     products: [
@@ -47,9 +53,16 @@ let package = Package(
         .systemLibrary(name: "CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
         .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
 
+        // The inference kernels (register-tiled products, pooling), in C for exact control of
+        // the vector registers.
+        .target(
+            name: "CKernels",
+            cSettings: [.unsafeFlags(kernelCFlags())]
+        ),
+
         .target(
             name: "DigitsKit",
-            dependencies: ["CZlib", "CPNG", "CBLAS"],
+            dependencies: ["CZlib", "CPNG", "CBLAS", "CKernels"],
             swiftSettings: [.unsafeFlags(targetCPUFlags())]
         ),
         .executableTarget(

@@ -33,31 +33,44 @@ public struct Predictions: Sendable {
             .prefix(max(k, 0)).map { (digit: $0.0, probability: $0.1) }
     }
 
-    /// Runs `model` over every image of `dataset` (batches of the model's inference size).
+    /// Runs `model` over every image of `dataset` (batches of the model's inference size),
+    /// through its InferencePlan when it has one.
     public static func compute(_ model: Sequential, on dataset: DigitDataset, batchSize: Int? = nil) -> Predictions {
         let classes = model.architecture.classes
         let count = dataset.count
-        let assembler = BatchAssembler(dataset: dataset, normalization: model.architecture.normalization,
-                                       batchSize: max(1, min(batchSize ?? model.architecture.inferenceBatchSize, max(count, 1))))
-        let batchSize = assembler.inputs.rows
+        let batchSize = max(1, min(batchSize ?? model.architecture.inferenceBatchSize, max(count, 1)))
         var probabilities = [Float](repeating: 0, count: count * classes)
         var predicted = [Int](repeating: 0, count: count)
         var losses = [Double](repeating: 0, count: count)
-        let indices = Array(0..<count)
+        /// Softmax, prediction and loss for the logits of images start..<start + rows.
+        func record(_ logits: Tensor, start: Int, rows: Int, _ output: UnsafeMutablePointer<Float>) {
+            for row in 0..<rows {
+                let z = logits.data + row * classes
+                let p = output + (start + row) * classes
+                let (maximum, best, logSum) = SoftmaxCrossEntropy.logSumExp(z, classes: classes)
+                for c in 0..<classes { p[c] = expf(z[c] - maximum - logSum) }
+                predicted[start + row] = best
+                let label = Int(dataset.labels[start + row])
+                losses[start + row] = Double(logSum - (z[label] - maximum))
+            }
+        }
         probabilities.withUnsafeMutableBufferPointer { output in
+            if let plan = InferencePlan(model), dataset.pixelsPerImage == plan.inputCount {
+                dataset.pixels.withUnsafeBufferPointer { pixels in
+                    for start in stride(from: 0, to: count, by: batchSize) {
+                        let rows = min(batchSize, count - start)
+                        let logits = plan.forward(pixels: pixels.baseAddress! + start * plan.inputCount, count: rows)
+                        record(logits, start: start, rows: rows, output.baseAddress!)
+                    }
+                }
+                return
+            }
+            let assembler = BatchAssembler(dataset: dataset, normalization: model.architecture.normalization, batchSize: batchSize)
+            let indices = Array(0..<count)
             for start in stride(from: 0, to: count, by: batchSize) {
                 let batch = indices[start..<min(start + batchSize, count)]
                 assembler.assemble(batch)
-                let logits = model.forward(assembler.inputs, training: false)
-                for row in 0..<batch.count {
-                    let z = logits.data + row * classes
-                    let p = output.baseAddress! + (start + row) * classes
-                    let (maximum, best, logSum) = SoftmaxCrossEntropy.logSumExp(z, classes: classes)
-                    for c in 0..<classes { p[c] = expf(z[c] - maximum - logSum) }
-                    predicted[start + row] = best
-                    let label = Int(assembler.labels[row])
-                    losses[start + row] = Double(logSum - (z[label] - maximum))
-                }
+                record(model.forward(assembler.inputs, training: false), start: start, rows: batch.count, output.baseAddress!)
             }
         }
         return Predictions(classes: classes, probabilities: probabilities, predicted: predicted, losses: losses)

@@ -28,15 +28,19 @@ public enum Parallel {
     /// (at least `minimumPerWorker` items per worker), with a pointer to `context`. Part
     /// boundaries are multiples of `alignment`; part numbers (0..<workers) let each part keep
     /// partial results that are then combined in part order.
+    /// At most `maximumParts` parts, for callers with per-part buffers.
     @inline(__always)
-    static func split<Context>(_ count: Int, minimumPerWorker: Int = 1, alignment: Int = 1, _ context: Context, _ body: Part) {
+    static func split<Context>(_ count: Int, minimumPerWorker: Int = 1, alignment: Int = 1, maximumParts: Int = .max,
+                               _ context: Context, _ body: Part) {
         withUnsafePointer(to: context) { pointer in
-            splitRaw(count, minimumPerWorker: minimumPerWorker, alignment: alignment, UnsafeRawPointer(pointer), body)
+            splitRaw(count, minimumPerWorker: minimumPerWorker, alignment: alignment, maximumParts: maximumParts,
+                     UnsafeRawPointer(pointer), body)
         }
     }
 
-    static func splitRaw(_ count: Int, minimumPerWorker: Int, alignment: Int, _ context: UnsafeRawPointer, _ body: Part) {
-        let parts = min(workers, count / max(minimumPerWorker, 1))
+    static func splitRaw(_ count: Int, minimumPerWorker: Int, alignment: Int, maximumParts: Int,
+                         _ context: UnsafeRawPointer, _ body: Part) {
+        let parts = min(workers, maximumParts, count / max(minimumPerWorker, 1))
         guard parts > 1 else {
             if count > 0 { body(context, 0, 0, count) }
             return

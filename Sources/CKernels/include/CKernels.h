@@ -1,0 +1,35 @@
+// The inference kernels: a register-tiled product for dense and convolution layers, with the
+// bias and ReLU applied as the results leave the registers, and the small passes between
+// layers. Swift packs the weights and drives the layers (Sources/DigitsKit/Inference).
+#ifndef DIGITS_CKERNELS_H
+#define DIGITS_CKERNELS_H
+
+#include <stdint.h>
+
+/// Output columns per packed panel: two 16-float vectors.
+#define DK_PANEL 32
+/// The most rows one call of dk_tile takes.
+#define DK_MAX_ROWS 14
+
+/// For r < rows and j < columns:
+///   c[r·ldc + j] = act(bias[j] + Σ_s Σ_{i<length} a[r·lda + offsets[s] + i] · panel[(s·length + i)·32 + j])
+/// A dense layer is one segment (offsets = {0}, length = inputs, lda = inputs). A convolution
+/// reads its input image in place: rows are output pixels along a row (lda = stride·channels),
+/// and each segment is one kernel tap (offset (ky·width + kx)·channels, length channels).
+/// `panel` holds the weights of 32 output columns as [segments·length][32], zero past the
+/// last column; `bias` holds 32 floats. act is ReLU when `relu` is non-zero. rows ≤ 14.
+void dk_tile(long rows, const float *a, long lda, const long *offsets, long segments, long length,
+             const float *panel, const float *bias, float *c, long ldc, long columns, int relu);
+
+/// out[i] = in[i] · scale + shift: pixels to the normalized floats the model reads.
+void dk_normalize_bytes(const uint8_t *in, long count, float scale, float shift, float *out);
+
+/// Max-pooling of an [height][width][channels] image over kernel×kernel windows `stride` apart
+/// into [pooledHeight][pooledWidth][channels]; windows that do not fit are dropped.
+void dk_maxpool(const float *in, long width, long channels, long kernel, long stride,
+                float *out, long pooledHeight, long pooledWidth);
+
+/// 1 when the kernels were compiled for AVX-512, else 0 (portable loops).
+int dk_uses_avx512(void);
+
+#endif

@@ -1,0 +1,134 @@
+// See CKernels.h. Built with the vector instructions of the machine that builds it (see
+// Package.swift), like DigitsKit's Swift SIMD loops; the portable loops below serve any other.
+#include "CKernels.h"
+
+#if defined(__AVX512F__)
+#include <immintrin.h>
+
+int dk_uses_avx512(void) { return 1; }
+
+// Rows r are read as g[r / 3][(r % 3)·lda + i]: five running row pointers and one stride, so
+// every broadcast is a memory operand and no row address is spilled.
+static inline __attribute__((always_inline))
+void tile(const int rows, const float *a, long lda, const long *offsets, long segments, long length,
+          const float *panel, const float *bias, float *c, long ldc, long columns, int relu) {
+    __m512 low[DK_MAX_ROWS], high[DK_MAX_ROWS];
+#pragma clang loop unroll(full)
+    for (int r = 0; r < rows; r++) { low[r] = _mm512_setzero_ps(); high[r] = _mm512_setzero_ps(); }
+    const float *b = panel;
+    for (long s = 0; s < segments; s++) {
+        const float *g0 = a + offsets[s], *g1 = g0 + 3 * lda, *g2 = g0 + 6 * lda, *g3 = g0 + 9 * lda, *g4 = g0 + 12 * lda;
+        for (long i = 0; i < length; i++) {
+            const __m512 b0 = _mm512_loadu_ps(b), b1 = _mm512_loadu_ps(b + 16);
+#pragma clang loop unroll(full)
+            for (int r = 0; r < rows; r++) {
+                const float *g = r < 3 ? g0 : r < 6 ? g1 : r < 9 ? g2 : r < 12 ? g3 : g4;
+                const __m512 x = _mm512_set1_ps(g[(r % 3) * lda + i]);
+                low[r] = _mm512_fmadd_ps(x, b0, low[r]);
+                high[r] = _mm512_fmadd_ps(x, b1, high[r]);
+            }
+            b += DK_PANEL;
+        }
+    }
+    const __m512 bias0 = _mm512_loadu_ps(bias), bias1 = _mm512_loadu_ps(bias + 16), zero = _mm512_setzero_ps();
+    const __mmask16 mask0 = columns >= 16 ? 0xFFFF : (__mmask16)((1u << columns) - 1);
+    const __mmask16 mask1 = columns >= 32 ? 0xFFFF : columns <= 16 ? 0 : (__mmask16)((1u << (columns - 16)) - 1);
+#pragma clang loop unroll(full)
+    for (int r = 0; r < rows; r++) {
+        __m512 v0 = _mm512_add_ps(low[r], bias0), v1 = _mm512_add_ps(high[r], bias1);
+        if (relu) { v0 = _mm512_max_ps(v0, zero); v1 = _mm512_max_ps(v1, zero); }
+        _mm512_mask_storeu_ps(c + r * ldc, mask0, v0);
+        _mm512_mask_storeu_ps(c + r * ldc + 16, mask1, v1);
+    }
+}
+
+#define DK_TILE(R) \
+    static void tile_##R(const float *a, long lda, const long *offsets, long segments, long length, const float *panel, \
+                         const float *bias, float *c, long ldc, long columns, int relu) { \
+        tile(R, a, lda, offsets, segments, length, panel, bias, c, ldc, columns, relu); \
+    }
+DK_TILE(1) DK_TILE(2) DK_TILE(3) DK_TILE(4) DK_TILE(5) DK_TILE(6) DK_TILE(7)
+DK_TILE(8) DK_TILE(9) DK_TILE(10) DK_TILE(11) DK_TILE(12) DK_TILE(13) DK_TILE(14)
+
+typedef void (*tile_function)(const float *, long, const long *, long, long, const float *, const float *, float *, long, long, int);
+static const tile_function tiles[DK_MAX_ROWS + 1] = {
+    0, tile_1, tile_2, tile_3, tile_4, tile_5, tile_6, tile_7, tile_8, tile_9, tile_10, tile_11, tile_12, tile_13, tile_14,
+};
+
+void dk_tile(long rows, const float *a, long lda, const long *offsets, long segments, long length,
+             const float *panel, const float *bias, float *c, long ldc, long columns, int relu) {
+    if (rows < 1 || rows > DK_MAX_ROWS) return;
+    tiles[rows](a, lda, offsets, segments, length, panel, bias, c, ldc, columns, relu);
+}
+
+void dk_normalize_bytes(const uint8_t *in, long count, float scale, float shift, float *out) {
+    const __m512 s = _mm512_set1_ps(scale), t = _mm512_set1_ps(shift);
+    long i = 0;
+    for (; i + 16 <= count; i += 16) {
+        const __m512 x = _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(in + i))));
+        _mm512_storeu_ps(out + i, _mm512_fmadd_ps(x, s, t));
+    }
+    for (; i < count; i++) out[i] = (float)in[i] * scale + shift;
+}
+
+void dk_maxpool(const float *in, long width, long channels, long kernel, long stride,
+                float *out, long pooledHeight, long pooledWidth) {
+    for (long py = 0; py < pooledHeight; py++) {
+        for (long px = 0; px < pooledWidth; px++) {
+            const float *corner = in + ((py * stride) * width + px * stride) * channels;
+            float *cell = out + (py * pooledWidth + px) * channels;
+            for (long c = 0; c < channels; c += 16) {
+                const __mmask16 mask = channels - c >= 16 ? 0xFFFF : (__mmask16)((1u << (channels - c)) - 1);
+                __m512 best = _mm512_maskz_loadu_ps(mask, corner + c);
+                for (long ky = 0; ky < kernel; ky++)
+                    for (long kx = 0; kx < kernel; kx++)
+                        best = _mm512_max_ps(best, _mm512_maskz_loadu_ps(mask, corner + (ky * width + kx) * channels + c));
+                _mm512_mask_storeu_ps(cell + c, mask, best);
+            }
+        }
+    }
+}
+
+#else
+
+int dk_uses_avx512(void) { return 0; }
+
+void dk_tile(long rows, const float *a, long lda, const long *offsets, long segments, long length,
+             const float *panel, const float *bias, float *c, long ldc, long columns, int relu) {
+    for (long r = 0; r < rows; r++) {
+        float sums[DK_PANEL];
+        for (long j = 0; j < DK_PANEL; j++) sums[j] = 0;
+        const float *b = panel;
+        for (long s = 0; s < segments; s++) {
+            const float *x = a + r * lda + offsets[s];
+            for (long i = 0; i < length; i++, b += DK_PANEL)
+                for (long j = 0; j < DK_PANEL; j++) sums[j] += x[i] * b[j];
+        }
+        for (long j = 0; j < columns; j++) {
+            const float v = sums[j] + bias[j];
+            c[r * ldc + j] = relu && v < 0 ? 0 : v;
+        }
+    }
+}
+
+void dk_normalize_bytes(const uint8_t *in, long count, float scale, float shift, float *out) {
+    for (long i = 0; i < count; i++) out[i] = (float)in[i] * scale + shift;
+}
+
+void dk_maxpool(const float *in, long width, long channels, long kernel, long stride,
+                float *out, long pooledHeight, long pooledWidth) {
+    for (long py = 0; py < pooledHeight; py++)
+        for (long px = 0; px < pooledWidth; px++)
+            for (long c = 0; c < channels; c++) {
+                const float *corner = in + ((py * stride) * width + px * stride) * channels + c;
+                float best = corner[0];
+                for (long ky = 0; ky < kernel; ky++)
+                    for (long kx = 0; kx < kernel; kx++) {
+                        const float v = corner[(ky * width + kx) * channels];
+                        if (v > best) best = v;
+                    }
+                out[(py * pooledWidth + px) * channels + c] = best;
+            }
+}
+
+#endif

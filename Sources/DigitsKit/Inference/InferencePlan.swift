@@ -1,0 +1,475 @@
+// A trained model compiled for inference, the way onnxruntime or XNNPACK prepare a graph:
+//   - BatchNorm folds into the convolution or dense layer before it (running statistics);
+//   - weights are packed once into panels of 32 output columns, the layout the register-tiled
+//     kernel (CKernels' dk_tile) reads, with PyTorch's flatten order permuted away;
+//   - bias and ReLU are applied as results leave the registers, max-pooling right after;
+//   - a convolution reads its input image in place (no im2col): a tile is up to 14 output
+//     pixels along a row, and each kernel tap is one contiguous run of input channels;
+//   - every buffer is allocated when the plan is made, so a forward pass allocates nothing.
+// Dropout is the identity here. A model with a layer the plan does not handle (an activation
+// other than ReLU, BatchNorm after an activation) gets no plan: InferencePlan(model) is nil and
+// the caller uses Sequential.forward.
+//
+// Work is split between the workers by samples (batches), or, for a single convolutional
+// sample, by output rows and then by output panels, so one image also uses every core.
+// A plan runs one forward pass at a time: its buffers are shared by its calls.
+import CKernels
+
+public final class InferencePlan {
+    /// A convolution with its bias, optional ReLU and optional max-pool.
+    struct Convolution {
+        let input: ImageShape        // as stored, before padding
+        let padded: ImageShape       // the image the kernel reads (the input when padding is 0)
+        let padding: Int
+        let kernelHeight: Int, kernelWidth: Int, stride: Int
+        let convolved: ImageShape    // the convolution's output
+        var relu: Bool
+        var pool: (kernel: Int, stride: Int)?
+        var output: ImageShape {      // what the stage writes: pooled when it pools
+            guard let pool else { return convolved }
+            return ImageShape(channels: convolved.channels, height: (convolved.height - pool.kernel) / pool.stride + 1,
+                              width: (convolved.width - pool.kernel) / pool.stride + 1)
+        }
+        var weights: PackedWeights
+        let offsets: UnsafeMutablePointer<Int>  // (taps): each tap's offset in the padded input
+        let chunks: [(start: Int, count: Int)]  // output columns per tile, ≤ 14 each
+    }
+
+    /// A dense layer with its bias and optional ReLU.
+    struct Dense {
+        let inputs: Int
+        var relu: Bool
+        var weights: PackedWeights
+    }
+
+    enum Stage {
+        case convolution(Convolution)
+        case dense(Dense)
+    }
+
+    public let architecture: Architecture
+    let convolutions: [Convolution]
+    let denses: [Dense]
+    /// Per-sample input size, and the floats the dense layers start from (the input itself for
+    /// an MLP, the last convolution's output otherwise, in NHWC order).
+    let inputCount: Int
+    let features: Int
+    let classes: Int
+    private var scratch: [Scratch] = []
+    private var logitsBuffer: Tensor
+
+    /// Compiles `model`, or returns nil when it has a layer the plan does not handle.
+    public init?(_ model: Sequential) {
+        architecture = model.architecture
+        inputCount = architecture.input.reduce(1, *)
+        classes = architecture.classes
+        var stages: [Stage] = []
+        var flattened: ImageShape?  // set by Flatten: the next dense layer reads NHWC features
+        var lastHasActivation = false
+        for layer in model.layers {
+            switch layer {
+            case let conv as Conv2D:
+                guard stages.allSatisfy({ if case .convolution = $0 { true } else { false } }) else { return nil }
+                stages.append(.convolution(Self.convolution(conv)))
+                lastHasActivation = conv.fusedPool > 0
+            case let norm as BatchNorm:
+                guard !lastHasActivation, let last = stages.popLast() else { return nil }
+                switch last {
+                case .convolution(var stage):
+                    guard stage.pool == nil, stage.weights.outputs == norm.channels else { return nil }
+                    stage.weights.fold(norm)
+                    stages.append(.convolution(stage))
+                case .dense(var stage):
+                    guard stage.weights.outputs == norm.channels else { return nil }
+                    stage.weights.fold(norm)
+                    stages.append(.dense(stage))
+                }
+            case let activation as Activation:
+                guard activation.function == .relu, let last = stages.popLast() else { return nil }
+                switch last {
+                case .convolution(var stage): stage.relu = true; stages.append(.convolution(stage))
+                case .dense(var stage): stage.relu = true; stages.append(.dense(stage))
+                }
+                lastHasActivation = true
+            case let pool as MaxPool2D:
+                guard case .convolution(var stage)? = stages.popLast(), stage.pool == nil,
+                      stage.convolved == pool.input else { return nil }
+                stage.pool = (pool.kernel, pool.stride)
+                stage.relu = stage.relu || pool.rectifies
+                stages.append(.convolution(stage))
+                lastHasActivation = true
+            case let flatten as Flatten:
+                flattened = flatten.input
+            case is Dropout:
+                continue
+            case let linear as Linear:
+                stages.append(.dense(Self.dense(linear, flattenedFrom: flattened)))
+                flattened = nil
+                lastHasActivation = false
+            default:
+                return nil
+            }
+        }
+        var convolutions: [Convolution] = [], denses: [Dense] = []
+        for stage in stages {
+            switch stage {
+            case .convolution(let c): convolutions.append(c)
+            case .dense(let d): denses.append(d)
+            }
+        }
+        guard !denses.isEmpty, denses.last!.weights.outputs == classes, !denses.last!.relu else { return nil }
+        // Each stage must read what the one before it writes.
+        var size = inputCount
+        for c in convolutions {
+            guard c.input.count == size else { return nil }
+            size = c.output.count
+        }
+        for d in denses {
+            guard d.inputs == size else { return nil }
+            size = d.weights.outputs
+        }
+        self.convolutions = convolutions
+        self.denses = denses
+        features = convolutions.last?.output.count ?? inputCount
+        logitsBuffer = Tensor(shape: [1, classes])
+    }
+
+    deinit {
+        for c in convolutions { c.weights.deallocate(); c.offsets.deallocate() }
+        for d in denses { d.weights.deallocate() }
+    }
+
+    private static func convolution(_ conv: Conv2D) -> Convolution {
+        let channels = conv.input.channels, kh = conv.kernelHeight, kw = conv.kernelWidth
+        let padded = ImageShape(channels: channels, height: conv.input.height + 2 * conv.padding,
+                                width: conv.input.width + 2 * conv.padding)
+        let w = conv.weight.value.data
+        // Column k of the packed weight is tap (ky, kx), channel c: k = (ky·kw + kx)·C + c.
+        let weights = PackedWeights(outputs: conv.convolved.channels, inputs: kh * kw * channels, bias: conv.bias.value.data) { o, k in
+            let c = k % channels, tap = k / channels
+            return w[((o * channels + c) * kh + tap / kw) * kw + tap % kw]
+        }
+        let offsets = UnsafeMutablePointer<Int>.allocate(capacity: kh * kw)
+        for ky in 0..<kh { for kx in 0..<kw { offsets[ky * kw + kx] = (ky * padded.width + kx) * channels } }
+        var chunks: [(start: Int, count: Int)] = []
+        let width = conv.convolved.width, tiles = (width + Int(DK_MAX_ROWS) - 1) / Int(DK_MAX_ROWS)
+        for t in 0..<tiles {
+            let start = width * t / tiles, end = width * (t + 1) / tiles
+            chunks.append((start, end - start))
+        }
+        return Convolution(input: conv.input, padded: padded, padding: conv.padding, kernelHeight: kh, kernelWidth: kw,
+                           stride: conv.stride, convolved: conv.convolved, relu: conv.fusedPool > 0,
+                           pool: conv.fusedPool > 0 ? (conv.fusedPool, conv.fusedPool) : nil,
+                           weights: weights, offsets: offsets, chunks: chunks)
+    }
+
+    /// After Flatten, the features arrive in NHWC order, and the weight's columns are in
+    /// PyTorch's (C, H, W) order: the packing permutes them.
+    private static func dense(_ linear: Linear, flattenedFrom image: ImageShape?) -> Dense {
+        let inputs = linear.inputSize, w = linear.weight.value.data
+        let weights = PackedWeights(outputs: linear.outputSize, inputs: inputs, bias: linear.bias.value.data) { o, k in
+            guard let image, image.channels > 1 else { return w[o * inputs + k] }
+            let c = k % image.channels, pixel = k / image.channels
+            return w[o * inputs + c * image.height * image.width + pixel]
+        }
+        return Dense(inputs: inputs, relu: false, weights: weights)
+    }
+
+    // MARK: Forward
+
+    /// Logits (B, classes) for B images given as normalized floats (B, input), as
+    /// Sequential.forward takes them. The result is the plan's buffer, valid until the next call.
+    public func forward(_ input: Tensor) -> Tensor {
+        run(Source(floats: UnsafePointer(input.data), bytes: nil, scale: 1, shift: 0), count: input.rows)
+    }
+
+    /// Logits for `count` images of raw pixels (count, input), normalized on the way in as
+    /// (x/255 − mean)/std with the model's normalization.
+    public func forward(pixels: UnsafePointer<UInt8>, count: Int) -> Tensor {
+        let normalization = architecture.normalization ?? Normalization(mean: 0, std: 1)
+        let scale = 1 / (255 * normalization.std), shift = -normalization.mean / normalization.std
+        return run(Source(floats: nil, bytes: pixels, scale: scale, shift: shift), count: count)
+    }
+
+    /// Where the images come from: floats ready to use, or bytes to normalize.
+    struct Source {
+        let floats: UnsafePointer<Float>?
+        let bytes: UnsafePointer<UInt8>?
+        let scale: Float, shift: Float
+    }
+
+    private func run(_ source: Source, count: Int) -> Tensor {
+        let workers = max(Parallel.workers, 1)
+        if scratch.count < workers { scratch += (scratch.count..<workers).map { _ in Scratch(self) } }
+        if logitsBuffer.capacity < count * classes { logitsBuffer = Tensor(shape: [count, classes]) }
+        logitsBuffer.setRows(count)
+        guard count > 0 else { return logitsBuffer }
+        let context = Context(plan: .passUnretained(self), source: source, output: logitsBuffer.data, count: count)
+        if workers > 1 && count < 2 * workers && !convolutions.isEmpty {
+            for sample in 0..<count { runSpread(context, sample: sample) }
+        } else {
+            Parallel.split(count, minimumPerWorker: 1, maximumParts: scratch.count, context) { context, part, begin, end in
+                let context = context.load(as: Context.self)
+                context.plan.takeUnretainedValue().runSamples(context, part: part, begin..<end)
+            }
+        }
+        return logitsBuffer
+    }
+
+    struct Context {
+        let plan: Unmanaged<InferencePlan>
+        let source: Source
+        let output: UnsafeMutablePointer<Float>
+        let count: Int
+    }
+
+    /// Samples `range` on one worker: blocks of up to 14 samples go through the convolutions
+    /// one sample at a time into a block of feature rows, then through the dense layers together.
+    private func runSamples(_ context: Context, part: Int, _ range: Range<Int>) {
+        let buffers = scratch[part]
+        var start = range.lowerBound
+        while start < range.upperBound {
+            let rows = min(Int(DK_MAX_ROWS), range.upperBound - start)
+            var a: UnsafePointer<Float>
+            if convolutions.isEmpty {
+                if let bytes = context.source.bytes {
+                    dk_normalize_bytes(bytes + start * inputCount, rows * inputCount, context.source.scale, context.source.shift,
+                                       buffers.features)
+                    a = UnsafePointer(buffers.features)
+                } else {
+                    a = context.source.floats! + start * inputCount
+                }
+            } else {
+                for row in 0..<rows {
+                    convolve(image(context.source, sample: start + row, into: buffers.image), buffers,
+                             into: buffers.features + row * features)
+                }
+                a = UnsafePointer(buffers.features)
+            }
+            var lda = features
+            for (index, dense) in denses.enumerated() {
+                let last = index == denses.count - 1
+                let out = last ? context.output + start * classes : buffers.hidden[index % 2]
+                let ldc = last ? classes : dense.weights.outputs
+                for panel in 0..<dense.weights.panels {
+                    dense.weights.tile(rows: rows, a: a, lda: lda, offsets: Self.zeroOffset, segments: 1, length: dense.inputs,
+                                       panel: panel, c: out + panel * Int(DK_PANEL), ldc: ldc, relu: dense.relu)
+                }
+                a = UnsafePointer(out)
+                lda = ldc
+            }
+            start += rows
+        }
+    }
+
+    nonisolated(unsafe) private static let zeroOffset: UnsafePointer<Int> = {
+        let p = UnsafeMutablePointer<Int>.allocate(capacity: 1)
+        p.initialize(to: 0)
+        return UnsafePointer(p)
+    }()
+
+    /// The sample's first image: in place when it is floats, else normalized into `buffer`.
+    private func image(_ source: Source, sample: Int, into buffer: UnsafeMutablePointer<Float>) -> UnsafePointer<Float> {
+        if let floats = source.floats { return floats + sample * inputCount }
+        dk_normalize_bytes(source.bytes! + sample * inputCount, inputCount, source.scale, source.shift, buffer)
+        return UnsafePointer(buffer)
+    }
+
+    /// Every convolution stage on one sample, the last writing the feature row.
+    private func convolve(_ input: UnsafePointer<Float>, _ buffers: Scratch, into featureRow: UnsafeMutablePointer<Float>) {
+        var x = input
+        for (index, stage) in convolutions.enumerated() {
+            let out = index == convolutions.count - 1 ? featureRow : buffers.stages[index % 2]
+            let padded = pad(x, stage, buffers)
+            if let pool = stage.pool {
+                convolveRows(stage, padded, 0..<stage.convolved.height, into: buffers.convolved)
+                dk_maxpool(buffers.convolved, stage.convolved.width, stage.convolved.channels, pool.kernel, pool.stride,
+                           out, stage.output.height, stage.output.width)
+            } else {
+                convolveRows(stage, padded, 0..<stage.convolved.height, into: out)
+            }
+            x = UnsafePointer(out)
+        }
+    }
+
+    /// The input with `padding` zeros around it, in `buffers.padded`; the input itself without.
+    private func pad(_ x: UnsafePointer<Float>, _ stage: Convolution, _ buffers: Scratch) -> UnsafePointer<Float> {
+        guard stage.padding > 0 else { return x }
+        let p = stage.padding, c = stage.input.channels, inner = stage.input, outer = stage.padded
+        buffers.padded.update(repeating: 0, count: outer.count)
+        for y in 0..<inner.height {
+            (buffers.padded + ((y + p) * outer.width + p) * c).update(from: x + y * inner.width * c, count: inner.width * c)
+        }
+        return UnsafePointer(buffers.padded)
+    }
+
+    /// Output rows `rows` of a convolution (bias and ReLU applied) into `out`, (OH, OW, O).
+    private func convolveRows(_ stage: Convolution, _ x: UnsafePointer<Float>, _ rows: Range<Int>,
+                              into out: UnsafeMutablePointer<Float>) {
+        let channels = stage.input.channels, width = stage.padded.width, outputs = stage.convolved.channels
+        let taps = stage.kernelHeight * stage.kernelWidth
+        for oy in rows {
+            for chunk in stage.chunks {
+                let a = x + ((oy * stage.stride) * width + chunk.start * stage.stride) * channels
+                let c = out + (oy * stage.convolved.width + chunk.start) * outputs
+                for panel in 0..<stage.weights.panels {
+                    stage.weights.tile(rows: chunk.count, a: a, lda: stage.stride * channels, offsets: stage.offsets,
+                                       segments: taps, length: channels, panel: panel,
+                                       c: c + panel * Int(DK_PANEL), ldc: outputs, relu: stage.relu)
+                }
+            }
+        }
+    }
+
+    // MARK: One sample on every worker
+
+    /// One sample with each layer split between the workers: convolutions by output rows
+    /// (pooled rows when the stage pools), dense layers by panels of outputs.
+    private func runSpread(_ context: Context, sample: Int) {
+        let shared = scratch[0]
+        var x = image(context.source, sample: sample, into: shared.image)
+        for (index, stage) in convolutions.enumerated() {
+            let out = index == convolutions.count - 1 ? shared.features : shared.stages[index % 2]
+            let padded = pad(x, stage, shared)
+            let rows = stage.output.height
+            // Overlapping pooling windows would have two workers write one convolved row.
+            let spread = stage.pool.map { $0.stride >= $0.kernel } ?? true
+            let job = SpreadJob(plan: .passUnretained(self), stage: index, x: padded, out: out, convolved: shared.convolved,
+                                a: padded, lda: 0, rows: 0, output: out, ldc: 0, dense: 0)
+            Parallel.split(rows, minimumPerWorker: spread ? 1 : rows, job) { context, _, begin, end in
+                let job = context.load(as: SpreadJob.self)
+                job.plan.takeUnretainedValue().convolutionPart(job, begin..<end)
+            }
+            x = UnsafePointer(out)
+        }
+        var a = UnsafePointer(shared.features), lda = features
+        for (index, dense) in denses.enumerated() {
+            let last = index == denses.count - 1
+            let out = last ? context.output + sample * classes : shared.hidden[index % 2]
+            let ldc = last ? classes : dense.weights.outputs
+            let job = SpreadJob(plan: .passUnretained(self), stage: 0, x: a, out: out, convolved: out,
+                                a: a, lda: lda, rows: 1, output: out, ldc: ldc, dense: index)
+            Parallel.split(dense.weights.panels, minimumPerWorker: 2, job) { context, _, begin, end in
+                let job = context.load(as: SpreadJob.self)
+                job.plan.takeUnretainedValue().densePart(job, begin..<end)
+            }
+            a = UnsafePointer(out)
+            lda = ldc
+        }
+    }
+
+    struct SpreadJob {
+        let plan: Unmanaged<InferencePlan>
+        let stage: Int
+        let x: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>, convolved: UnsafeMutablePointer<Float>
+        let a: UnsafePointer<Float>, lda: Int, rows: Int, output: UnsafeMutablePointer<Float>, ldc: Int, dense: Int
+    }
+
+    /// Output rows `rows` of convolution stage `job.stage` (pooled rows when it pools).
+    private func convolutionPart(_ job: SpreadJob, _ rows: Range<Int>) {
+        let stage = convolutions[job.stage]
+        guard let pool = stage.pool else {
+            convolveRows(stage, job.x, rows, into: job.out)
+            return
+        }
+        let first = rows.lowerBound * pool.stride, last = (rows.upperBound - 1) * pool.stride + pool.kernel
+        convolveRows(stage, job.x, first..<last, into: job.convolved)
+        let rowSize = stage.convolved.width * stage.convolved.channels
+        dk_maxpool(job.convolved + first * rowSize, stage.convolved.width, stage.convolved.channels, pool.kernel, pool.stride,
+                   job.out + rows.lowerBound * stage.output.width * stage.output.channels, rows.count, stage.output.width)
+    }
+
+    /// Panels `panels` of dense layer `job.dense` for one row.
+    private func densePart(_ job: SpreadJob, _ panels: Range<Int>) {
+        let dense = denses[job.dense]
+        for panel in panels {
+            dense.weights.tile(rows: 1, a: job.a, lda: job.lda, offsets: Self.zeroOffset, segments: 1, length: dense.inputs,
+                               panel: panel, c: job.output + panel * Int(DK_PANEL), ldc: job.ldc, relu: dense.relu)
+        }
+    }
+}
+
+/// Weights (outputs × inputs) packed as panels of 32 outputs, each [inputs][32] and zero past
+/// the last output, with the bias zero-padded to whole panels. 64-byte aligned.
+struct PackedWeights {
+    let outputs: Int
+    let inputs: Int
+    let panels: Int
+    let values: UnsafeMutablePointer<Float>  // (panels, inputs, 32)
+    let bias: UnsafeMutablePointer<Float>    // (panels · 32)
+
+    init(outputs: Int, inputs: Int, bias source: UnsafePointer<Float>, weight: (Int, Int) -> Float) {
+        let width = Int(DK_PANEL)
+        self.outputs = outputs
+        self.inputs = inputs
+        panels = (outputs + width - 1) / width
+        values = PackedWeights.allocate(panels * inputs * width)
+        bias = PackedWeights.allocate(panels * width)
+        for o in 0..<outputs {
+            let panel = values + (o / width) * inputs * width + o % width
+            for k in 0..<inputs { panel[k * width] = weight(o, k) }
+            bias[o] = source[o]
+        }
+    }
+
+    private static func allocate(_ count: Int) -> UnsafeMutablePointer<Float> {
+        let raw = UnsafeMutableRawPointer.allocate(byteCount: max(count, 1) * 4, alignment: 64)
+        return raw.initializeMemory(as: Float.self, repeating: 0, count: max(count, 1))
+    }
+
+    func deallocate() {
+        values.deallocate()
+        bias.deallocate()
+    }
+
+    /// BatchNorm in inference: y = γ·(x − mean)/√(var + ε) + β, folded per output into the
+    /// weights and the bias.
+    mutating func fold(_ norm: BatchNorm) {
+        let width = Int(DK_PANEL)
+        for o in 0..<outputs {
+            let scale = norm.weight.value[o] / (norm.runningVariance.value[o] + norm.epsilon).squareRoot()
+            let panel = values + (o / width) * inputs * width + o % width
+            for k in 0..<inputs { panel[k * width] *= scale }
+            bias[o] = (bias[o] - norm.runningMean.value[o]) * scale + norm.bias.value[o]
+        }
+    }
+
+    @inline(__always)
+    func tile(rows: Int, a: UnsafePointer<Float>, lda: Int, offsets: UnsafePointer<Int>, segments: Int, length: Int,
+              panel: Int, c: UnsafeMutablePointer<Float>, ldc: Int, relu: Bool) {
+        let width = Int(DK_PANEL)
+        dk_tile(rows, a, lda, offsets, segments, length, values + panel * inputs * width, bias + panel * width,
+                c, ldc, min(width, outputs - panel * width), relu ? 1 : 0)
+    }
+}
+
+/// One worker's buffers, sized for the plan's largest stage.
+final class Scratch {
+    let image: UnsafeMutablePointer<Float>      // (input): a normalized sample
+    let padded: UnsafeMutablePointer<Float>     // the largest padded convolution input
+    let convolved: UnsafeMutablePointer<Float>  // the largest convolution output before pooling
+    let stages: [UnsafeMutablePointer<Float>]   // two, for stage outputs in turn
+    let features: UnsafeMutablePointer<Float>   // (14, features): a block of dense inputs
+    let hidden: [UnsafeMutablePointer<Float>]   // two (14, widest dense output)
+
+    init(_ plan: InferencePlan) {
+        let rows = Int(DK_MAX_ROWS)
+        let largestOutput = plan.convolutions.map(\.output.count).max() ?? 0
+        let widest = plan.denses.map { $0.weights.panels * Int(DK_PANEL) }.max() ?? 0
+        image = Self.allocate(plan.inputCount)
+        padded = Self.allocate(plan.convolutions.map { $0.padding > 0 ? $0.padded.count : 0 }.max() ?? 0)
+        convolved = Self.allocate(plan.convolutions.map(\.convolved.count).max() ?? 0)
+        stages = [Self.allocate(largestOutput), Self.allocate(largestOutput)]
+        features = Self.allocate(rows * plan.features)
+        hidden = [Self.allocate(rows * widest), Self.allocate(rows * widest)]
+    }
+
+    deinit {
+        for buffer in [image, padded, convolved, features] + stages + hidden { buffer.deallocate() }
+    }
+
+    private static func allocate(_ count: Int) -> UnsafeMutablePointer<Float> {
+        let raw = UnsafeMutableRawPointer.allocate(byteCount: max(count, 1) * 4 + 64, alignment: 64)
+        return raw.initializeMemory(as: Float.self, repeating: 0, count: max(count, 1) + 16)
+    }
+}

@@ -1,0 +1,118 @@
+// The compiled inference path gives the logits Sequential.forward gives in inference mode: for
+// every shipped architecture, with BatchNorm folded, at batch sizes that leave partial tiles,
+// on one worker and on two (where a single convolutional sample is spread over both), from
+// normalized floats and from raw bytes; and for a made-up model with padding, strides, an
+// overlapping pool and channel counts that are not multiples of 16.
+import Testing
+@testable import DigitsKit
+
+@Suite(.serialized) struct InferencePlanTests {
+    /// A model with random weights and BatchNorm statistics far from the identity.
+    static func model(_ architecture: Architecture, seed: UInt64) throws -> Sequential {
+        let model = try Sequential(architecture, random: RandomGenerator(seed: seed), dropoutRandom: RandomGenerator(seed: 2))
+        let random = RandomGenerator(seed: seed + 100)
+        for layer in model.layers {
+            guard let norm = layer as? BatchNorm else { continue }
+            for c in 0..<norm.channels {
+                norm.runningMean.value[c] = random.nextUnitFloat() - 0.5
+                norm.runningVariance.value[c] = 0.5 + random.nextUnitFloat()
+                norm.weight.value[c] = 0.5 + random.nextUnitFloat()
+                norm.bias.value[c] = random.nextUnitFloat() - 0.5
+            }
+        }
+        return model
+    }
+
+    /// The largest difference between the two logits, relative to the largest logit.
+    static func difference(_ plan: Tensor, _ reference: Tensor) -> Float {
+        #expect(plan.shape == reference.shape)
+        var scale: Float = 1, worst: Float = 0
+        for i in 0..<reference.count {
+            scale = max(scale, abs(reference[i]))
+            worst = max(worst, abs(plan[i] - reference[i]))
+        }
+        return worst / scale
+    }
+
+    static func withWorkers(_ count: Int, _ body: () throws -> Void) rethrows {
+        let saved = Parallel.workers
+        defer { Parallel.workers = saved }
+        Parallel.workers = count
+        try body()
+    }
+
+    @Test(arguments: ["mlp", "cnn-basic", "cnn"], [1, 2])
+    func planMatchesSequential(name: String, workers: Int) throws {
+        let model = try Self.model(Recipe.named(name)!.architecture(), seed: 5)
+        let plan = try #require(InferencePlan(model))
+        try Self.withWorkers(workers) {
+            for batch in [1, 3, 15, 29] {
+                let x = smoothInput(rows: batch, features: 784, seed: UInt64(batch))
+                let reference = Tensor(shape: [batch, 10])
+                reference.buffer.update(fromContentsOf: model.forward(x, training: false).buffer)
+                let difference = Self.difference(plan.forward(x), reference)
+                #expect(difference < 1e-4, "\(name), batch \(batch), \(workers) workers: logits differ by \(difference)")
+            }
+        }
+    }
+
+    @Test(arguments: ["mlp", "cnn-basic"])
+    func bytesAreNormalizedAsTheAssemblerDoes(name: String) throws {
+        let model = try Self.model(Recipe.named(name)!.architecture(), seed: 6)
+        let plan = try #require(InferencePlan(model))
+        let count = 20
+        let random = RandomGenerator(seed: 9)
+        let pixels = (0..<(count * 784)).map { _ in UInt8(random.nextUnitFloat() * 255) }
+        let labels = [UInt8](repeating: 3, count: count)
+        let dataset = try DigitDataset(images: IDXArray(shape: [count, 28, 28], values: .ubyte(pixels)), imagesPath: "images",
+                                       labels: IDXArray(shape: [count], values: .ubyte(labels)), labelsPath: "labels")
+        let assembler = BatchAssembler(dataset: dataset, normalization: model.architecture.normalization, batchSize: count)
+        assembler.assemble(Array(0..<count)[...])
+        let fromFloats = Tensor(shape: [count, 10])
+        fromFloats.buffer.update(fromContentsOf: plan.forward(assembler.inputs).buffer)
+        let fromBytes = pixels.withUnsafeBufferPointer { plan.forward(pixels: $0.baseAddress!, count: count) }
+        #expect(Self.difference(fromBytes, fromFloats) < 1e-5)
+    }
+
+    /// Padding, strides, an overlapping 3×3 pool with stride 2, 20 and 24 channels, BatchNorm
+    /// after a convolution and after a dense layer.
+    @Test(arguments: [1, 2])
+    func unusualShapesMatchSequential(workers: Int) throws {
+        let architecture = Architecture(model: "custom", input: [1, 12, 12], classes: 10, activation: "relu", dropout: 0,
+                                        normalization: .mnist, layers: [
+            .conv2d("conv1", 1, 20, kernel: 3, stride: 1, padding: 1), .activation(.relu), .maxpool2d(3, stride: 2),
+            .conv2d("conv2", 20, 24, kernel: 3, stride: 2, padding: 1), .batchnorm("bn2", 24), .activation(.relu),
+            .flatten, .linear("fc1", 24 * 3 * 3, 40), .batchnorm("bn3", 40), .activation(.relu), .dropout(0.3),
+            .linear("fc2", 40, 10),
+        ])
+        let model = try Self.model(architecture, seed: 11)
+        let plan = try #require(InferencePlan(model))
+        try Self.withWorkers(workers) {
+            for batch in [1, 17] {
+                let x = smoothInput(rows: batch, features: 144, seed: 4)
+                let reference = Tensor(shape: [batch, 10])
+                reference.buffer.update(fromContentsOf: model.forward(x, training: false).buffer)
+                #expect(Self.difference(plan.forward(x), reference) < 1e-4)
+            }
+        }
+    }
+
+    @Test func activationsOtherThanReLUGetNoPlan() throws {
+        let architecture = Architecture.mlp(hidden: [32], activation: .tanh, dropout: 0)
+        let model = try Sequential(architecture, random: RandomGenerator(seed: 1), dropoutRandom: RandomGenerator(seed: 2))
+        #expect(InferencePlan(model) == nil)
+    }
+
+    /// The plan is made from the weights as they are: a later change to the model is not seen,
+    /// and a new plan sees it.
+    @Test func planCopiesTheWeights() throws {
+        let model = try Self.model(Recipe.named("mlp")!.architecture(), seed: 3)
+        let x = smoothInput(rows: 2, features: 784, seed: 1)
+        let plan = try #require(InferencePlan(model))
+        let before = plan.forward(x).array
+        model.parameter(named: "fc3.bias")!.value[0] += 1
+        #expect(plan.forward(x).array == before)
+        let after = try #require(InferencePlan(model)).forward(x).array
+        #expect(abs(after[0] - before[0] - 1) < 1e-5 && after[1] == before[1])
+    }
+}
