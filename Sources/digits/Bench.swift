@@ -55,7 +55,6 @@ extension DigitsCommand {
             let threadCount = threads ?? ProcessInfo.processInfo.activeProcessorCount
             let say: (String) -> Void = json ? { _ in } : { print($0); fflush(nil) }
             let environment = ProcessInfo.processInfo.environment
-            BLAS.splitsProducts = false
             BLAS.threads = threadCount
             let cpu = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))?
                 .split(separator: "\n").first { $0.hasPrefix("model name") }?
@@ -81,8 +80,6 @@ extension DigitsCommand {
             for name in modelList {
                 let recipe = Recipe.named(name)!
                 let architecture = recipe.architecture()
-                BLAS.splitsProducts = true
-                BLAS.threads = threadCount
                 let convolutional = architecture.isConvolutional
                 let train = try SpeedBench.training(architecture, dataset: dataset, steps: convolutional ? (name == "cnn" ? 6 : 12) : 100,
                                                     repetitions: repetitions)
@@ -103,15 +100,11 @@ extension DigitsCommand {
             say("")
             say("GEMM (sgemm, GFLOP/s)")
             var gemmResults: [[String: Any]] = []
-            for splits in [false, true] {
-                BLAS.splitsProducts = splits
-                BLAS.threads = threadCount
-                for speed in SpeedBench.gemm(repetitions: repetitions) where speed.name.hasPrefix("mlp") != splits {
-                    say("  " + speed.name.rightPadded(to: 46) + String(format: "%7.1f [%.1f … %.1f]", speed.gflops.median,
-                                                                        speed.gflops.minimum, speed.gflops.maximum))
-                    gemmResults.append(["shape": speed.name, "m": speed.m, "n": speed.n, "k": speed.k,
-                                        "gflops": speed.gflops.median, "gflops_range": [speed.gflops.minimum, speed.gflops.maximum]])
-                }
+            for speed in SpeedBench.gemm(repetitions: repetitions) {
+                say("  " + speed.name.rightPadded(to: 46) + String(format: "%7.1f [%.1f … %.1f]", speed.gflops.median,
+                                                                    speed.gflops.minimum, speed.gflops.maximum))
+                gemmResults.append(["shape": speed.name, "m": speed.m, "n": speed.n, "k": speed.k,
+                                    "gflops": speed.gflops.median, "gflops_range": [speed.gflops.minimum, speed.gflops.maximum]])
             }
             results["gemm"] = gemmResults
 

@@ -35,7 +35,6 @@ enum ModelFile {
         let path = resolve(requested)
         guard FileManager.default.fileExists(atPath: path) else { throw Missing(path: path, isDefault: requested == nil) }
         let (model, file) = try Checkpoint.loadModel(from: path)
-        BLAS.splitsProducts = model.architecture.isConvolutional
         BLAS.threads = threads
         return (model, path, file.metadata)
     }

@@ -218,7 +218,6 @@ extension DigitsCommand {
                                                        input: [1, train.rows, train.columns])
                 trainer = try Trainer(architecture: architecture, options: options, dataset: train)
             }
-            BLAS.splitsProducts = trainer.model.architecture.isConvolutional
             let options = trainer.options
             log.info("data: \(trainer.trainIndices.count) training images, \(trainer.validationIndices.count) for validation (the end of the training set), \(test.count) test images")
             log.info("model: \(trainer.model.architecture.model), \(formatCount(trainer.model.parameterCount)) parameters")

@@ -49,16 +49,16 @@ let benchmarks: @Sendable () -> Void = {
     }
     Benchmark("sgemm 128×784 · 784×128, OpenBLAS threads", configuration: configuration) { benchmark in
         let a = filled([128, 784], seed: 1), b = filled([784, 128], seed: 2), c = Tensor(shape: [128, 128])
-        benchmark.startMeasurement()
-        for _ in benchmark.scaledIterations { BLAS.sgemm(m: 128, n: 128, k: 784, a: a.data, lda: 784, b: b.data, ldb: 128, c: c.data, ldc: 128) }
-    }
-    Benchmark("sgemm 128×784 · 784×128, split on the worker pool", configuration: configuration) { benchmark in
-        let a = filled([128, 784], seed: 1), b = filled([784, 128], seed: 2), c = Tensor(shape: [128, 128])
-        BLAS.splitsProducts = true
+        BLAS.splitsProducts = false
         benchmark.startMeasurement()
         for _ in benchmark.scaledIterations { BLAS.sgemm(m: 128, n: 128, k: 784, a: a.data, lda: 784, b: b.data, ldb: 128, c: c.data, ldc: 128) }
         benchmark.stopMeasurement()
-        BLAS.splitsProducts = false
+        BLAS.splitsProducts = true
+    }
+    Benchmark("sgemm 128×784 · 784×128, split on the worker pool", configuration: configuration) { benchmark in
+        let a = filled([128, 784], seed: 1), b = filled([784, 128], seed: 2), c = Tensor(shape: [128, 128])
+        benchmark.startMeasurement()
+        for _ in benchmark.scaledIterations { BLAS.sgemm(m: 128, n: 128, k: 784, a: a.data, lda: 784, b: b.data, ldb: 128, c: c.data, ldc: 128) }
     }
 
     // Layers at the shapes the models use, batch 128 (images are NHWC inside).
@@ -127,7 +127,6 @@ let benchmarks: @Sendable () -> Void = {
     for name in Recipe.modelNames {
         let architecture = Recipe.named(name)!.architecture()
         Benchmark("train step \(name) (batch 128)", configuration: configuration) { benchmark in
-            BLAS.splitsProducts = architecture.isConvolutional
             BLAS.threads = ProcessInfo.processInfo.activeProcessorCount
             let model = try Sequential(architecture, random: RandomGenerator(seed: 1), dropoutRandom: RandomGenerator(seed: 2))
             let optimizer = TrainingOptions().makeOptimizer()
@@ -145,21 +144,20 @@ let benchmarks: @Sendable () -> Void = {
             for _ in 0..<3 { step() }
             benchmark.startMeasurement()
             for _ in benchmark.scaledIterations { step() }
+            benchmark.stopMeasurement()  // before the model is freed
         }
+        // Inference as evaluate and classify run it: the model's InferencePlan on raw pixels.
         for batch in [1, 1000] {
             Benchmark("inference \(name) (batch \(batch))", configuration: configuration) { benchmark in
-                BLAS.splitsProducts = architecture.isConvolutional
                 BLAS.threads = ProcessInfo.processInfo.activeProcessorCount
                 let model = try Sequential(architecture, random: RandomGenerator(seed: 1), dropoutRandom: RandomGenerator(seed: 2))
-                let assembler = BatchAssembler(dataset: test, normalization: architecture.normalization, batchSize: batch)
-                let indices = Array(0..<batch)
-                func step() {
-                    assembler.assemble(indices[...])
-                    blackHole(model.forward(assembler.inputs, training: false))
+                guard let plan = InferencePlan(model) else { fatalError("\(name) has no inference plan") }
+                test.pixels.withUnsafeBufferPointer { pixels in
+                    for _ in 0..<3 { blackHole(plan.forward(pixels: pixels.baseAddress!, count: batch)) }
+                    benchmark.startMeasurement()
+                    for _ in benchmark.scaledIterations { blackHole(plan.forward(pixels: pixels.baseAddress!, count: batch)) }
+                    benchmark.stopMeasurement()  // before the plan is freed
                 }
-                for _ in 0..<3 { step() }
-                benchmark.startMeasurement()
-                for _ in benchmark.scaledIterations { step() }
             }
         }
     }

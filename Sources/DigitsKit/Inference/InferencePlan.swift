@@ -465,7 +465,7 @@ final class Scratch {
     }
 
     deinit {
-        for buffer in [image, padded, convolved, features] + stages + hidden { buffer.deallocate() }
+        for buffer in [image, padded, convolved, features, stages[0], stages[1], hidden[0], hidden[1]] { buffer.deallocate() }
     }
 
     private static func allocate(_ count: Int) -> UnsafeMutablePointer<Float> {

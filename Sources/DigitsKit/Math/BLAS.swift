@@ -21,12 +21,13 @@ public enum BLAS {
         }
     }
 
-    /// Who runs large products on several threads. false: OpenBLAS's own threads, which spin
-    /// between calls, so the many small products of the MLP start at once. true: sgemm below
-    /// splits each large product into one single-threaded part per worker, on the same workers
-    /// as the loops between the products (im2col, pooling), which OpenBLAS's spinning threads
-    /// would otherwise slow down. The convolutional models train about 10% faster this way.
-    nonisolated(unsafe) public static var splitsProducts = false {
+    /// Who runs large products on several threads. true (the default): sgemm below splits each
+    /// large product into one single-threaded part per worker, on the same workers as the loops
+    /// between the products (im2col, pooling). That is as fast as OpenBLAS's own threads for the
+    /// MLP, about 10% faster for the convolutional models (OpenBLAS's threads spin between calls
+    /// and slow the loops down), and allocates nothing, where OpenBLAS allocates a buffer on
+    /// every threaded call. false: OpenBLAS's threads, kept for comparison (`digits bench`).
+    nonisolated(unsafe) public static var splitsProducts = true {
         didSet { threads = Parallel.workers }
     }
 

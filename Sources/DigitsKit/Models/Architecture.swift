@@ -121,7 +121,7 @@ public struct Architecture: Codable, Equatable, Sendable {
                             normalization: .mnist, layers: layers)
     }
 
-    /// True when the model has convolutions (which run best with BLAS.splitsProducts).
+    /// True when the model has convolutions.
     public var isConvolutional: Bool { layers.contains { $0.kind == .conv2d } }
 
     /// Images per inference batch: large for the MLP, whose layers are small; 128 for the CNNs,
