@@ -14,6 +14,7 @@
 // sample, by output rows and then by output panels, so one image also uses every core.
 // A plan runs one forward pass at a time: its buffers are shared by its calls.
 import CKernels
+import Synchronization
 
 public final class InferencePlan {
     /// A convolution with its bias, optional ReLU and optional max-pool.
@@ -57,6 +58,8 @@ public final class InferencePlan {
     let classes: Int
     private var scratch: [Scratch] = []
     private var logitsBuffer: Tensor
+    /// The next block of samples a worker takes (see runBlocks).
+    private let nextBlock = Atomic<Int>(0)
 
     /// Compiles `model`, or returns nil when it has a layer the plan does not handle.
     public init?(_ model: Sequential) {
@@ -208,9 +211,11 @@ public final class InferencePlan {
         if workers > 1 && count < 2 * workers && !convolutions.isEmpty {
             for sample in 0..<count { runSpread(context, sample: sample) }
         } else {
-            Parallel.split(count, minimumPerWorker: 1, maximumParts: scratch.count, context) { context, part, begin, end in
+            nextBlock.store(0, ordering: .relaxed)
+            let blocks = (count + Int(DK_MAX_ROWS) - 1) / Int(DK_MAX_ROWS)
+            Parallel.split(blocks, minimumPerWorker: 1, maximumParts: scratch.count, context) { context, part, _, _ in
                 let context = context.load(as: Context.self)
-                context.plan.takeUnretainedValue().runSamples(context, part: part, begin..<end)
+                context.plan.takeUnretainedValue().runBlocks(context, part: part)
             }
         }
         return logitsBuffer
@@ -223,13 +228,17 @@ public final class InferencePlan {
         let count: Int
     }
 
-    /// Samples `range` on one worker: blocks of up to 14 samples go through the convolutions
-    /// one sample at a time into a block of feature rows, then through the dense layers together.
-    private func runSamples(_ context: Context, part: Int, _ range: Range<Int>) {
+    /// Blocks of up to 14 samples, taken in turn by the workers until none is left: a worker
+    /// slowed down by something else on its core takes fewer. Each block goes through the
+    /// convolutions one sample at a time into a block of feature rows, then through the dense
+    /// layers together. Blocks start at multiples of 14 whoever takes them, so the results do
+    /// not depend on the timing.
+    private func runBlocks(_ context: Context, part: Int) {
         let buffers = scratch[part]
-        var start = range.lowerBound
-        while start < range.upperBound {
-            let rows = min(Int(DK_MAX_ROWS), range.upperBound - start)
+        while true {
+            let start = nextBlock.add(1, ordering: .relaxed).oldValue * Int(DK_MAX_ROWS)
+            guard start < context.count else { return }
+            let rows = min(Int(DK_MAX_ROWS), context.count - start)
             var a: UnsafePointer<Float>
             if convolutions.isEmpty {
                 if let bytes = context.source.bytes {
@@ -258,7 +267,6 @@ public final class InferencePlan {
                 a = UnsafePointer(out)
                 lda = ldc
             }
-            start += rows
         }
     }
 
