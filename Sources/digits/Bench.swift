@@ -12,9 +12,10 @@ extension DigitsCommand {
                 Every figure is the median of --repetitions timed runs after a warm-up, with the \
                 slowest and fastest run beside it. Throughput is measured on real MNIST images:
                   training: full steps (forward, loss, backward, Adam) on batches of 128, no augmentation;
-                  inference: forward passes in inference mode, input normalization included,
-                             one image at a time (batch 1) and 1000 at a time (batch 1000);
-                  GEMM: BLAS sgemm at the shapes the models spend their time in;
+                  inference: the compiled inference path evaluate and classify use, from raw
+                             pixels (normalization included), one image at a time (batch 1)
+                             and 1000 at a time (batch 1000);
+                  GEMM: BLAS sgemm at the shapes training spends its time in;
                   IDX load: reading and decompressing the 60,000 training images and labels;
                   classify: `digits classify` of one 28×28 PNG as a separate process (start,
                             model load, preprocessing, prediction).
@@ -60,7 +61,7 @@ extension DigitsCommand {
                 .split(separator: "\n").first { $0.hasPrefix("model name") }?
                 .split(separator: ":", maxSplits: 1).last?.trimmingCharacters(in: .whitespaces) ?? "unknown"
             say("BLAS: \(BLASCore.summary(environment: environment))")
-            say("CPU: \(cpu)")
+            say("CPU: \(cpu); inference kernels: \(InferencePlan.kernels)")
             say("each figure: median of \(repetitions) runs after a warm-up [slowest … fastest]")
             say("")
 
@@ -71,6 +72,7 @@ extension DigitsCommand {
 
             var results: [String: Any] = [
                 "blas": BLAS.configuration, "blas_core": BLAS.coreName, "threads": threadCount, "cpu": cpu,
+                "inference_kernels": InferencePlan.kernels,
                 "repetitions": repetitions, "idx_load_seconds": load.median,
                 "idx_load_seconds_range": [load.minimum, load.maximum],
             ]

@@ -67,8 +67,14 @@ extension DigitsCommand {
 
         func run() throws {
             let files = try Self.expand(inputs)
-            let (network, _, _) = try ModelFile.load(model, threads: threads ?? (files.count > 1 ? ProcessInfo.processInfo.activeProcessorCount : 1))
-            let side = network.architecture.input.count == 3 ? network.architecture.input[1] : 28
+            let (network, modelPath, _) = try ModelFile.load(model, threads: threads ?? (files.count > 1 ? ProcessInfo.processInfo.activeProcessorCount : 1))
+            // Pictures become square one-channel digits: the model must read those.
+            let input = network.architecture.input
+            let side = input.count == 3 ? input[1] : Int(Double(input.reduce(1, *)).squareRoot())
+            guard input.count == 3 ? (input[0] == 1 && input[1] == input[2]) : side * side == input.reduce(1, *) else {
+                throw ModelError.invalidArchitecture(path: modelPath,
+                    reason: "the model takes \(input.map(String.init).joined(separator: "×")) inputs; classify needs square one-channel images")
+            }
             var settings = DigitPreprocessor()
             settings.side = side
             settings.box = side * 20 / 28
@@ -116,7 +122,7 @@ extension DigitsCommand {
                                                imagesPath: "<pictures>",
                                                labels: IDXArray(shape: [images.count], values: .ubyte([UInt8](repeating: 0, count: images.count))),
                                                labelsPath: "<pictures>")
-                try network.checkInput(dataset)
+                try network.checkInput(dataset, modelPath: modelPath)
                 predictions = Predictions.compute(network, on: dataset)
             }
 

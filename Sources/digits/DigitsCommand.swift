@@ -24,6 +24,9 @@ struct DigitsCommand: ParsableCommand {
     static let kernelBound: Set<String> = ["train", "evaluate", "bench"]
 
     static func main() {
+        // Past a file size limit (ulimit -f), a write should fail with EFBIG and be reported
+        // like a full disk, not kill the process.
+        signal(SIGXFSZ, SIG_IGN)
         if CommandLine.arguments.count > 1, kernelBound.contains(CommandLine.arguments[1]) { selectBLASCore() }
         do {
             var command = try parseAsRoot()

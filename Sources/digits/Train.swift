@@ -5,8 +5,12 @@ import DigitsKit
 import Foundation
 import Synchronization
 
-/// Set by SIGINT/SIGTERM; the training loop polls it after every step.
+/// The signal (SIGINT or SIGTERM) that asked training to stop, or 0; the training loop polls it
+/// after every step.
 let interruptRequested = Atomic<Int32>(0)
+
+/// Steps taken by this process, for DIGITS_INTERRUPT_AFTER_STEPS.
+nonisolated(unsafe) var stepsTaken = 0
 
 extension DigitsCommand {
     struct Train: ParsableCommand {
@@ -19,8 +23,12 @@ extension DigitsCommand {
 
                 After every epoch the best weights so far go to --output, and everything needed \
                 to continue (current weights, optimizer moments, random states) to the training \
-                state beside it (such as mlp.state.safetensors). Both are written atomically, so Ctrl-C \
-                or a crash never destroys them; --resume continues exactly where they left off.
+                state beside it (such as mlp.state.safetensors). Both are written atomically \
+                (a temporary file, then a rename), so a crash or kill -9 never leaves a torn file. \
+                Ctrl-C (SIGINT) or SIGTERM lets the step in progress finish, saves the training \
+                state as of that step, prints how to resume and exits with 130 (143 for SIGTERM). \
+                --resume continues exactly where the state left off, even mid-epoch: the final \
+                weights are bit-identical to an uninterrupted run's.
 
                 Each epoch's mini-batches come from a seeded shuffle; the last, partial batch is \
                 kept. Every random choice (initialization, shuffling, dropout) flows from --seed: \
@@ -207,10 +215,16 @@ extension DigitsCommand {
                     throw CheckpointError.notACheckpoint(path: statePath, reason: "no training state to resume (it is written after each epoch)")
                 }
                 trainer = try Trainer(resumingFrom: SafeTensorsFile.read(contentsOf: statePath), path: statePath, dataset: train, epochs: epochs)
-                guard !trainer.isFinished else {
-                    throw TrainingError.alreadyFinished(path: statePath, epochs: trainer.completedEpochs)
+                if trainer.isFinished {
+                    // Killed after the last epoch, before the test score was written: finish that.
+                    let scored = (try? SafeTensorsFile.read(contentsOf: output))?.metadata["test_accuracy"] != nil
+                    guard !scored else { throw TrainingError.alreadyFinished(path: statePath, epochs: trainer.completedEpochs) }
+                    log.info("\(statePath): all \(trainer.completedEpochs) epochs are trained, but \(output) has no test score yet: scoring the best weights")
+                } else {
+                    log.info("resuming \(statePath) " + (trainer.batchesDone > 0
+                    ? "in epoch \(trainer.completedEpochs + 1) of \(trainer.options.epochs), after batch \(trainer.batchesDone)"
+                    : "after epoch \(trainer.completedEpochs) of \(trainer.options.epochs)"))
                 }
-                log.info("resuming \(statePath) after epoch \(trainer.completedEpochs) of \(trainer.options.epochs)")
             } else {
                 let options = trainingOptions
                 if let problem = options.problem(trainingImages: train.count) { throw ValidationError(problem) }
@@ -225,18 +239,25 @@ extension DigitsCommand {
             log.info("training: \(options.epochs) epochs, \(optimizerDescription(options)), batch \(options.batchSize), \(options.learningRateSchedule) schedule, augmentation \(options.augmentation), seed \(options.seed)")
 
             for signal in [SIGINT, SIGTERM] {
-                Glibc.signal(signal) { _ in interruptRequested.store(1, ordering: .relaxed) }
+                Glibc.signal(signal) { received in interruptRequested.store(received, ordering: .relaxed) }
             }
+            // A test hook: SIGINT to itself after N steps, to interrupt at an exact point.
+            let interruptAfter = ProcessInfo.processInfo.environment["DIGITS_INTERRUPT_AFTER_STEPS"].flatMap { Int($0) }
             let bar = ProgressBar(enabled: !json && isatty(STDOUT_FILENO) == 1)
+            func stopRequested() -> Bool {
+                stepsTaken += 1
+                if let interruptAfter, stepsTaken == interruptAfter { raise(SIGINT) }
+                return interruptRequested.load(ordering: .relaxed) != 0
+            }
             while !trainer.isFinished {
                 let record: EpochRecord
                 do {
-                    record = try trainer.runEpoch(monitor: monitor, progress: { bar.update($0) },
-                                                  shouldStop: { interruptRequested.load(ordering: .relaxed) != 0 })
-                } catch TrainingError.interrupted(let epoch, let batch) {
+                    record = try trainer.runEpoch(monitor: monitor, progress: { bar.update($0) }, shouldStop: stopRequested)
+                } catch TrainingError.interrupted {
+                    // The step in progress has finished: save the run as of that step.
                     bar.clear()
-                    reportInterruption(epoch: epoch, batch: batch, saved: trainer.completedEpochs, statePath: statePath)
-                    Foundation.exit(130)
+                    try trainer.stateFile().write(to: statePath)
+                    reportInterruption(trainer, statePath: statePath)
                 } catch {
                     bar.clear()
                     throw error
@@ -245,6 +266,9 @@ extension DigitsCommand {
                 try trainer.checkpointFile().write(to: output)
                 try trainer.stateFile().write(to: statePath)
                 log.epoch(record, of: options.epochs)
+                if interruptRequested.load(ordering: .relaxed) != 0 && !trainer.isFinished {
+                    reportInterruption(trainer, statePath: statePath)
+                }
             }
 
             if trainer.stoppedEarly {
@@ -277,15 +301,21 @@ extension DigitsCommand {
             }
         }
 
-        private func reportInterruption(epoch: Int, batch: Int, saved: Int, statePath: String) {
+        /// Says what was saved and how to continue, then exits with 128 + the signal: 130 for
+        /// SIGINT, 143 for SIGTERM.
+        private func reportInterruption(_ trainer: Trainer, statePath: String) -> Never {
             var standardError = StandardError()
-            print("\ninterrupted in epoch \(epoch), batch \(batch).", to: &standardError)
-            if saved > 0 {
-                print("\(output) holds the best weights of epochs 1–\(saved); \(statePath) holds epoch \(saved)'s state.", to: &standardError)
-                print("resume with: digits train --resume\(model == "mlp" ? "" : " --model \(model)")\(outputPath.map { " --output \($0)" } ?? "")", to: &standardError)
-            } else {
-                print("no epoch had finished, so nothing was saved; run digits train again.", to: &standardError)
+            let signal = interruptRequested.load(ordering: .relaxed)
+            let epoch = trainer.completedEpochs + (trainer.batchesDone > 0 ? 1 : 0)
+            let position = trainer.batchesDone > 0 ? "epoch \(epoch), after batch \(trainer.batchesDone)" : "the end of epoch \(epoch)"
+            print("\n\(signal == SIGTERM ? "terminated" : "interrupted") at \(position): the training state is saved in \(statePath).",
+                  to: &standardError)
+            if trainer.completedEpochs > 0 {
+                print("\(output) holds the best weights of epochs 1–\(trainer.completedEpochs).", to: &standardError)
             }
+            print("resume with: digits train --resume\(model == "mlp" ? "" : " --model \(model)")\(outputPath.map { " --output \($0)" } ?? "")",
+                  to: &standardError)
+            Foundation.exit(128 + (signal == 0 ? SIGINT : signal))
         }
 
         private func optimizerDescription(_ options: TrainingOptions) -> String {

@@ -74,8 +74,10 @@ func referenceConvolution(_ conv: Conv2D, _ x: Tensor) -> [Float] {
         #expect(worst < 1e-5, "largest difference \(worst)")
     }
 
-    /// Larger than one im2col chunk and more than one worker: the chunks and the split loops
-    /// must give exactly what one worker gives.
+    /// Larger than one im2col chunk and more than one worker. The split loops (im2col, col2im)
+    /// must give exactly what one worker gives; the products are split into one sgemm per
+    /// worker, which may round differently, so across worker counts they agree to rounding,
+    /// and at one worker count they are the same bit for bit, run after run.
     @Test func convolutionIsTheSameOnTwoWorkers() {
         let make = { () -> Conv2D in
             let conv = Conv2D(name: "c", input: ImageShape(channels: 8, height: 12, width: 12), outputChannels: 16,
@@ -85,18 +87,22 @@ func referenceConvolution(_ conv: Conv2D, _ x: Tensor) -> [Float] {
         }
         let x = smoothInput(rows: 70, features: 8 * 12 * 12, seed: 5)
         let dy = smoothInput(rows: 70, features: 16 * 12 * 12, seed: 6)
-        func run(workers: Int) -> ([Float], [Float], [Float]) {
+        func run(workers: Int) -> [[Float]] {
             let saved = Parallel.workers
             defer { Parallel.workers = saved }
             Parallel.workers = workers
             let conv = make()
             let y = conv.forward(x, training: true).array
             let dx = conv.backward(dy).array
-            return (y, dx, conv.weight.gradient.array)
+            return [y, dx, conv.weight.gradient.array]
         }
-        let one = run(workers: 1), two = run(workers: 2)
-        let same = one.0 == two.0 && one.1 == two.1 && one.2 == two.2
-        #expect(same)
+        let one = run(workers: 1), two = run(workers: 2), again = run(workers: 2)
+        #expect(two == again)
+        for (a, b) in zip(one, two) {
+            let scale = a.map(abs).max() ?? 1
+            let worst = zip(a, b).map { abs($0 - $1) }.max() ?? 0
+            #expect(worst <= 1e-5 * scale, "one and two workers differ by \(worst) (scale \(scale))")
+        }
     }
 
     /// The first layer of cnn-basic, fused: conv 3×3 → ReLU → max-pool 2, as one layer. It must

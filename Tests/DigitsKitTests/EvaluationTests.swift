@@ -77,7 +77,7 @@ import Testing
         let model = try Self.tinyModel()
         let dataset = try DigitDataset(images: IDXArray(shape: [2, 5, 5], values: .ubyte([UInt8](repeating: 0, count: 50))),
                                        imagesPath: "big.idx", labels: IDXArray(shape: [2], values: .ubyte([0, 1])), labelsPath: "l")
-        #expect(throws: InputError.wrongImageSize(path: "big.idx", rows: 5, columns: 5, model: "mlp", expected: [1, 4, 4])) {
+        #expect(throws: InputError.wrongImageSize(path: "big.idx", rows: 5, columns: 5, model: "m (mlp)", expected: [1, 4, 4])) {
             try Evaluation(model: model, modelPath: "m", metadata: [:], dataset: dataset, datasetName: "test")
         }
     }

@@ -97,6 +97,40 @@ import Testing
         #expect(resumedMatches)
     }
 
+    /// Interrupted in the middle of an epoch (7 batches each: after batches 3 of epoch 1, 3 of
+    /// epoch 2 and 6 of epoch 2), saved, and resumed from the saved state: the final
+    /// checkpoint is byte for byte the straight run's, with and without augmentation. The
+    /// interrupted trainer itself also carries on to the same result.
+    @Test(arguments: ["none", "shift=1,rotate=10"])
+    func interruptedMidEpochResumesExactly(augment: String) throws {
+        let dataset = try SyntheticDigits.dataset(count: 300)
+        var options = SyntheticDigits.options(epochs: 3)
+        options.augment = augment
+        let straight = try Trainer(architecture: SyntheticDigits.architecture, options: options, dataset: dataset)
+        while !straight.isFinished { _ = try straight.runEpoch() }
+        let expected = straight.checkpointFile().encoded()
+        for stopAfter in [3, 10, 13] {
+            let first = try Trainer(architecture: SyntheticDigits.architecture, options: options, dataset: dataset)
+            var steps = 0
+            var saved: [UInt8]?
+            while saved == nil {
+                do {
+                    _ = try first.runEpoch(shouldStop: { steps += 1; return steps == stopAfter })
+                } catch TrainingError.interrupted {
+                    saved = first.stateFile().encoded()
+                }
+            }
+            let resumed = try Trainer(resumingFrom: SafeTensorsFile.decode(saved!, path: "s"), path: "s", dataset: dataset)
+            #expect(resumed.batchesDone == (stopAfter - 1) % 7 + 1 && resumed.completedEpochs == (stopAfter - 1) / 7)
+            while !resumed.isFinished { _ = try resumed.runEpoch() }
+            let resumedMatches = resumed.checkpointFile().encoded() == expected
+            #expect(resumedMatches, "resumed after step \(stopAfter) (\(augment))")
+            while !first.isFinished { _ = try first.runEpoch() }
+            let continuedMatches = first.checkpointFile().encoded() == expected
+            #expect(continuedMatches, "continued after step \(stopAfter) (\(augment))")
+        }
+    }
+
     @Test func augmentationRecipeIsValidated() {
         var options = TrainingOptions()
         options.augment = "rotate=999"

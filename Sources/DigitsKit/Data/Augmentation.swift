@@ -126,7 +126,8 @@ public struct AffineParameters: Equatable, Sendable {
     }
 }
 
-/// Applies a spec to images of one size, with scratch buffers allocated once.
+/// Applies a spec to images of one size, with scratch buffers allocated once (raw storage, so
+/// no image ever allocates: arrays would be copied whenever their storage looked shared).
 ///
 /// Output values are 0...255 by default. Given a normalization, `augment` writes the model's
 /// input, (x/255 − mean)/std, directly: whole-pixel shifts then go through a 256-entry table
@@ -136,10 +137,10 @@ public final class Augmenter {
     public let rows: Int
     public let columns: Int
     private let padding = 2
-    private var padded: [Float]      // (rows + 4, columns + 4): the input as floats, zero border
-    private var fieldX: [Float]      // (rows, columns): elastic displacement in x
-    private var fieldY: [Float]      // (rows, columns)
-    private var smoothing: [Float]   // (rows, columns): scratch for the separable blur
+    private let padded: UnsafeMutablePointer<Float>     // (rows + 4, columns + 4): the input as floats, zero border
+    private let fieldX: UnsafeMutablePointer<Float>     // (rows, columns): elastic displacement in x
+    private let fieldY: UnsafeMutablePointer<Float>     // (rows, columns)
+    private let smoothing: UnsafeMutablePointer<Float>  // (rows, columns): scratch for the separable blur
     private let kernel: [Float]      // Gaussian taps, normalized, radius ⌈3σ⌉
     private let normalization: Normalization?
     private let table: [Float]       // (256): a pixel's output value, as the batch assembler computes it
@@ -149,10 +150,15 @@ public final class Augmenter {
         self.rows = rows
         self.columns = columns
         self.normalization = normalization
-        padded = [Float](repeating: 0, count: (rows + 2 * padding) * (columns + 2 * padding))
-        fieldX = [Float](repeating: 0, count: rows * columns)
-        fieldY = fieldX
-        smoothing = fieldX
+        func zeros(_ count: Int) -> UnsafeMutablePointer<Float> {
+            let buffer = UnsafeMutablePointer<Float>.allocate(capacity: max(count, 1))
+            buffer.initialize(repeating: 0, count: max(count, 1))
+            return buffer
+        }
+        padded = zeros((rows + 2 * padding) * (columns + 2 * padding))
+        fieldX = zeros(rows * columns)
+        fieldY = zeros(rows * columns)
+        smoothing = zeros(rows * columns)
         if spec.elasticAlpha > 0 {
             let radius = Int((3 * spec.elasticSigma).rounded(.up))
             let taps = (-radius...radius).map { expf(-Float($0 * $0) / (2 * spec.elasticSigma * spec.elasticSigma)) }
@@ -164,6 +170,10 @@ public final class Augmenter {
         table = (0...255).map { value in
             normalization.map { (Float(value) / 255 - $0.mean) / $0.std } ?? Float(value)
         }
+    }
+
+    deinit {
+        for buffer in [padded, fieldX, fieldY, smoothing] { buffer.deallocate() }
     }
 
     /// Draws parameters from `random` and writes the augmented image to `output`: values
@@ -213,40 +223,35 @@ public final class Augmenter {
         // The input as floats inside a zero border of 2 pixels: any sample point strictly inside
         // (−1, size) reads its 4 neighbours without bounds checks; points outside read 0.
         let stride = columns + 2 * padding
-        padded.withUnsafeMutableBufferPointer { padded in
-            for y in 0..<rows {
-                let row = padded.baseAddress! + (y + padding) * stride + padding
-                for x in 0..<columns { row[x] = Float(input[y * columns + x]) }
-            }
-            let origin = padded.baseAddress! + padding * stride + padding
-            let width = Float(columns), height = Float(rows)
-            fieldX.withUnsafeBufferPointer { fieldX in
-                fieldY.withUnsafeBufferPointer { fieldY in
-                    for y in 0..<rows {
-                        let v = Float(y) - cy - affine.shiftY
-                        for x in 0..<columns {
-                            let u = Float(x) - cx - affine.shiftX
-                            var sourceX = m00 * u + m01 * v + cx
-                            var sourceY = m10 * u + m11 * v + cy
-                            if elastic {
-                                sourceX += elasticAlpha * fieldX[y * columns + x]
-                                sourceY += elasticAlpha * fieldY[y * columns + x]
-                            }
-                            guard sourceX > -1, sourceY > -1, sourceX < width, sourceY < height else {
-                                output[y * columns + x] = 0
-                                continue
-                            }
-                            // Bilinear: exact at whole-pixel points, where the weights are 1 and 0.
-                            // floor(s) as Int(s + 1) − 1, exact for s > −1: a libm call otherwise.
-                            let floorX = Int(sourceX + 1) - 1, floorY = Int(sourceY + 1) - 1
-                            let fx = sourceX - Float(floorX), fy = sourceY - Float(floorY)
-                            let corner = origin + floorY * stride + floorX
-                            let top = corner[0] + (corner[1] - corner[0]) * fx
-                            let bottom = corner[stride] + (corner[stride + 1] - corner[stride]) * fx
-                            output[y * columns + x] = top + (bottom - top) * fy
-                        }
-                    }
+        let padded = self.padded, fieldX = self.fieldX, fieldY = self.fieldY
+        for y in 0..<rows {
+            let row = padded + (y + padding) * stride + padding
+            for x in 0..<columns { row[x] = Float(input[y * columns + x]) }
+        }
+        let origin = padded + padding * stride + padding
+        let width = Float(columns), height = Float(rows)
+        for y in 0..<rows {
+            let v = Float(y) - cy - affine.shiftY
+            for x in 0..<columns {
+                let u = Float(x) - cx - affine.shiftX
+                var sourceX = m00 * u + m01 * v + cx
+                var sourceY = m10 * u + m11 * v + cy
+                if elastic {
+                    sourceX += elasticAlpha * fieldX[y * columns + x]
+                    sourceY += elasticAlpha * fieldY[y * columns + x]
                 }
+                guard sourceX > -1, sourceY > -1, sourceX < width, sourceY < height else {
+                    output[y * columns + x] = 0
+                    continue
+                }
+                // Bilinear: exact at whole-pixel points, where the weights are 1 and 0.
+                // floor(s) as Int(s + 1) − 1, exact for s > −1: a libm call otherwise.
+                let floorX = Int(sourceX + 1) - 1, floorY = Int(sourceY + 1) - 1
+                let fx = sourceX - Float(floorX), fy = sourceY - Float(floorY)
+                let corner = origin + floorY * stride + floorX
+                let top = corner[0] + (corner[1] - corner[0]) * fx
+                let bottom = corner[stride] + (corner[stride + 1] - corner[stride]) * fx
+                output[y * columns + x] = top + (bottom - top) * fy
             }
         }
     }
@@ -279,38 +284,34 @@ public final class Augmenter {
 
     /// Uniform [−1, 1] fields, each smoothed by the Gaussian (separably, zero beyond the edge).
     private func drawElasticField(random: RandomGenerator) {
-        for index in 0..<fieldX.count {
+        for index in 0..<(rows * columns) {
             fieldX[index] = 2 * random.nextUnitFloat() - 1
             fieldY[index] = 2 * random.nextUnitFloat() - 1
         }
-        blur(&fieldX)
-        blur(&fieldY)
+        blur(fieldX)
+        blur(fieldY)
     }
 
     /// Separable Gaussian blur, zero beyond the edge, as whole-row multiply-adds that vectorize.
-    private func blur(_ field: inout [Float]) {
+    private func blur(_ field: UnsafeMutablePointer<Float>) {
         let radius = kernel.count / 2
-        field.withUnsafeMutableBufferPointer { field in
-            smoothing.withUnsafeMutableBufferPointer { smoothing in
-                let field = field.baseAddress!, smoothing = smoothing.baseAddress!
-                smoothing.update(repeating: 0, count: rows * columns)
-                for (tap, weight) in kernel.enumerated() {
-                    let k = tap - radius
-                    let first = max(0, -k), last = min(columns, columns - k)
-                    guard first < last else { continue }
-                    for y in 0..<rows {
-                        let destination = smoothing + y * columns, source = field + y * columns + k
-                        for x in first..<last { destination[x] += weight * source[x] }
-                    }
-                }
-                field.update(repeating: 0, count: rows * columns)
-                for y in 0..<rows {
-                    let destination = field + y * columns
-                    for (tap, weight) in kernel.enumerated() where (0..<rows).contains(y + tap - radius) {
-                        let source = smoothing + (y + tap - radius) * columns
-                        for x in 0..<columns { destination[x] += weight * source[x] }
-                    }
-                }
+        let smoothing = self.smoothing
+        smoothing.update(repeating: 0, count: rows * columns)
+        for (tap, weight) in kernel.enumerated() {
+            let k = tap - radius
+            let first = max(0, -k), last = min(columns, columns - k)
+            guard first < last else { continue }
+            for y in 0..<rows {
+                let destination = smoothing + y * columns, source = field + y * columns + k
+                for x in first..<last { destination[x] += weight * source[x] }
+            }
+        }
+        field.update(repeating: 0, count: rows * columns)
+        for y in 0..<rows {
+            let destination = field + y * columns
+            for (tap, weight) in kernel.enumerated() where (0..<rows).contains(y + tap - radius) {
+                let source = smoothing + (y + tap - radius) * columns
+                for x in 0..<columns { destination[x] += weight * source[x] }
             }
         }
     }

@@ -18,7 +18,7 @@ public struct Evaluation {
     /// Loads nothing: runs `model` over `dataset` and scores the predictions.
     public init(model: Sequential, modelPath: String, metadata: [String: String], dataset: DigitDataset,
                 datasetName: String) throws {
-        try model.checkInput(dataset)
+        try model.checkInput(dataset, modelPath: modelPath)
         let start = DispatchTime.now()
         predictions = Predictions.compute(model, on: dataset)
         seconds = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9

@@ -87,8 +87,23 @@ public enum Checkpoint {
 
     /// Rebuilds a model from a checkpoint file alone.
     public static func loadModel(from path: String) throws -> (model: Sequential, file: SafeTensorsFile) {
-        let file = try SafeTensorsFile.read(contentsOf: path)
+        try loadModel(SafeTensorsFile.read(contentsOf: path), path: path)
+    }
+
+    /// Rebuilds a model from a checkpoint's bytes; `path` names it in errors.
+    public static func loadModel(_ bytes: [UInt8], path: String) throws -> (model: Sequential, file: SafeTensorsFile) {
+        try loadModel(SafeTensorsFile.decode(bytes, path: path), path: path)
+    }
+
+    private static func loadModel(_ file: SafeTensorsFile, path: String) throws -> (model: Sequential, file: SafeTensorsFile) {
         let architecture = try architecture(of: file, path: path)
+        // The layers' weights must be in the file: an architecture that declares more values
+        // than the file holds is refused before the model allocates them.
+        let held = file.entries.reduce(0) { $0 + $1.values.count }
+        guard let declared = architecture.declaredParameterCount, declared <= held else {
+            let count = architecture.declaredParameterCount.map { formatCount($0) } ?? "too many"
+            throw CheckpointError.notACheckpoint(path: path, reason: "the architecture declares \(count) parameters, but the file holds \(formatCount(held)) values")
+        }
         let model = try Sequential(architecture, random: nil, dropoutRandom: RandomGenerator(seed: 0), source: path)
         try load(file, into: model.savedTensors, path: path)
         return (model, file)

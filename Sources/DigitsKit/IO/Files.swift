@@ -84,11 +84,15 @@ public enum Files {
     }
 
     /// Writes `bytes` to `path` atomically: a temporary file beside it is written and synced,
-    /// then renamed over `path`. Readers see the old file or the new one, never a partial one.
+    /// then renamed over `path`, and the directory synced. Readers see the old file or the new
+    /// one, never a partial one, whenever the process is killed (or the disk fills up).
+    /// Temporary files left by killed writers (whose process is gone) are removed on the way.
     public static func writeAtomically(_ bytes: some Collection<UInt8>, to path: String) throws {
         let directory = (path as NSString).deletingLastPathComponent
         let name = (path as NSString).lastPathComponent
-        let temporary = (directory.isEmpty ? "." : directory) + "/.\(name).tmp-\(getpid())"
+        let folder = directory.isEmpty ? "." : directory
+        let temporary = folder + "/.\(name).tmp-\(getpid())"
+        removeAbandonedTemporaries(of: name, in: folder)
 
         let descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard descriptor >= 0 else {
@@ -114,6 +118,22 @@ public enum Files {
         if failure != 0 {
             unlink(temporary)
             throw FileError.unwritable(path: path, reason: String(cString: strerror(failure)))
+        }
+        // The rename itself reaches the disk when the directory is synced.
+        let directoryDescriptor = open(folder, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if directoryDescriptor >= 0 {
+            fsync(directoryDescriptor)
+            close(directoryDescriptor)
+        }
+    }
+
+    /// Deletes `.NAME.tmp-PID` files in `folder` whose process no longer exists.
+    private static func removeAbandonedTemporaries(of name: String, in folder: String) {
+        let prefix = ".\(name).tmp-"
+        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: folder) else { return }
+        for entry in entries where entry.hasPrefix(prefix) {
+            guard let pid = Int32(entry.dropFirst(prefix.count)), pid != getpid() else { continue }
+            if kill(pid, 0) != 0 && errno == ESRCH { unlink(folder + "/" + entry) }
         }
     }
 }

@@ -61,6 +61,10 @@ public final class InferencePlan {
     /// The next block of samples a worker takes (see runBlocks).
     private let nextBlock = Atomic<Int>(0)
 
+    /// The instruction set the kernels were compiled for: "AVX-512", or "portable C" when the
+    /// building machine had no AVX-512 (or DIGITS_TARGET_CPU asked for a portable binary).
+    public static var kernels: String { dk_uses_avx512() != 0 ? "AVX-512" : "portable C" }
+
     /// Compiles `model`, or returns nil when it has a layer the plan does not handle.
     public init?(_ model: Sequential) {
         architecture = model.architecture

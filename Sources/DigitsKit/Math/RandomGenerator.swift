@@ -36,6 +36,12 @@ public final class RandomGenerator: RandomNumberGenerator {
 
     public var stateWords: [UInt64] { [state.0, state.1, state.2, state.3] }
 
+    /// Goes back to a state saved from `stateWords`.
+    public func restore(_ words: [UInt64]) {
+        precondition(words.count == 4 && words.contains { $0 != 0 }, "xoshiro256** needs 4 words, not all zero")
+        state = (words[0], words[1], words[2], words[3])
+    }
+
     public func next() -> UInt64 {
         let result = rotate(state.1 &* 5, 7) &* 9
         let t = state.1 << 17

@@ -121,6 +121,38 @@ public struct Architecture: Codable, Equatable, Sendable {
                             normalization: .mnist, layers: layers)
     }
 
+    /// The parameters and buffers the layers declare, counted without building them (nil when
+    /// the count overflows), so a reader can compare it with the values a file really holds
+    /// before allocating anything.
+    public var declaredParameterCount: Int? {
+        var total = 0
+        func add(_ factors: Int?...) -> Bool {
+            var product = 1
+            for factor in factors {
+                guard let factor, factor >= 0 else { return false }
+                let (result, overflow) = product.multipliedReportingOverflow(by: factor)
+                guard !overflow else { return false }
+                product = result
+            }
+            let (sum, overflow) = total.addingReportingOverflow(product)
+            total = sum
+            return !overflow
+        }
+        for spec in layers {
+            let ok: Bool
+            switch spec.kind {
+            case .linear: ok = add(spec.inFeatures, spec.outFeatures) && add(spec.outFeatures)
+            case .conv2d:
+                let kernel = spec.kernelSize ?? []
+                ok = kernel.count == 2 && add(spec.outChannels, spec.inChannels, kernel[0], kernel[1]) && add(spec.outChannels)
+            case .batchnorm: ok = add(spec.numFeatures, 4)
+            default: ok = true
+            }
+            guard ok else { return nil }
+        }
+        return total
+    }
+
     /// True when the model has convolutions.
     public var isConvolutional: Bool { layers.contains { $0.kind == .conv2d } }
 

@@ -4,7 +4,10 @@
 //
 // Every random choice comes from the one seed, through separate streams: 1 initializes the
 // weights, 2 draws dropout masks, 3 shuffles. Their states are saved with the optimizer's at
-// each epoch's end, so a resumed run continues exactly where the first one was.
+// each epoch's end, and after the step in progress when training is interrupted, so a resumed
+// run continues exactly where the first one was, even in the middle of an epoch: the same
+// shuffle is drawn again and the batches already trained are skipped (augmentation depends
+// only on the epoch and the image, so the remaining batches come out the same).
 import Foundation
 
 public enum TrainingError: DigitsError, Equatable {
@@ -118,6 +121,12 @@ public final class Trainer {
     public private(set) var bestValidationAccuracy = -1.0
     public private(set) var bestEpoch = 0
     public private(set) var epochsWithoutImprovement = 0
+    /// Batches of the current epoch already trained (0 between epochs), and their loss sum,
+    /// correct count and images, so an epoch interrupted and resumed reports the same figures.
+    public private(set) var batchesDone = 0
+    private var partialLossSum = 0.0, partialCorrect = 0, partialSeen = 0
+    /// The shuffle generator's state before the current epoch's shuffle.
+    private var shuffleStateAtEpochStart: [UInt64]
     /// A copy of the saved tensors (parameters and buffers) at the best validation accuracy.
     public private(set) var bestWeights: [[Float]]
 
@@ -135,6 +144,7 @@ public final class Trainer {
         self.dataset = dataset
         self.shuffleRandom = shuffleRandom
         self.dropoutRandom = dropoutRandom
+        shuffleStateAtEpochStart = shuffleRandom.stateWords
         model = try Sequential(architecture, random: initRandom, dropoutRandom: dropoutRandom, source: source)
         optimizer = options.makeOptimizer()
         let trainCount = dataset.count - options.validationCount
@@ -159,28 +169,36 @@ public final class Trainer {
 
     public var stoppedEarly: Bool { completedEpochs < options.epochs && isFinished }
 
-    /// Trains one epoch and validates. `shouldStop` is polled after every step; when it returns
-    /// true the epoch is abandoned (the saved state stays at the previous epoch's end).
+    /// Trains one epoch (or the rest of an interrupted one) and validates. `shouldStop` is
+    /// polled after every step; when it returns true the epoch stops there with
+    /// TrainingError.interrupted, and stateFile() then holds the run as of that step.
     public func runEpoch(monitor: Bool = false, progress: (BatchProgress) -> Void = { _ in },
                          shouldStop: () -> Bool = { false }) throws -> EpochRecord {
         let epoch = completedEpochs + 1
         let rate = options.learningRateSchedule.rate(base: options.learningRate, epoch: epoch, totalEpochs: options.epochs)
         let start = DispatchTime.now().uptimeNanoseconds
+        let firstBatch = batchesDone
+        if firstBatch == 0 {
+            shuffleStateAtEpochStart = shuffleRandom.stateWords
+        } else {
+            shuffleRandom.restore(shuffleStateAtEpochStart)
+        }
         order = trainIndices
         shuffleRandom.shuffle(&order)
 
         let batchSize = options.batchSize
         let batches = (order.count + batchSize - 1) / batchSize  // the last, partial batch is kept
-        var lossSum = 0.0, correct = 0, seen = 0
+        var lossSum = partialLossSum, correct = partialCorrect, seen = partialSeen
+        let seenBefore = seen  // images of this epoch trained before an interruption
         var health: [LayerHealth] = []
         var weightsBeforeStep: [[Float]] = []
 
-        pipeline?.startEpoch(epoch, order: order)
+        pipeline?.startEpoch(epoch, order: Array(order[min(firstBatch * batchSize, order.count)...]))
         // Whatever ends the epoch early leaves the pipeline ready for the next one.
         var finished = false
         defer { if !finished { pipeline?.cancel() } }
 
-        for batch in 0..<batches {
+        for batch in firstBatch..<batches {
             let inputs: Tensor
             let labels: UnsafePointer<Int32>
             if let pipeline {
@@ -209,14 +227,16 @@ public final class Trainer {
             lossSum += loss * Double(count)
             correct += right
             seen += count
+            (batchesDone, partialLossSum, partialCorrect, partialSeen) = (batch + 1, lossSum, correct, seen)
             let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
             progress(BatchProgress(epoch: epoch, batch: batch + 1, batches: batches,
-                                   runningLoss: lossSum / Double(seen), imagesPerSecond: Double(seen) / max(elapsed, 1e-9),
+                                   runningLoss: lossSum / Double(seen), imagesPerSecond: Double(seen - seenBefore) / max(elapsed, 1e-9),
                                    elapsedSeconds: elapsed))
-            if shouldStop() { throw TrainingError.interrupted(epoch: epoch, batch: batch + 1) }
+            if shouldStop() && batch + 1 < batches { throw TrainingError.interrupted(epoch: epoch, batch: batch + 1) }
         }
         _ = pipeline?.next()  // returns nil and releases the last batch's slot
         finished = true
+        (batchesDone, partialLossSum, partialCorrect, partialSeen) = (0, 0, 0, 0)
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
 
         if monitor { trackActivity(true) }
@@ -229,7 +249,7 @@ public final class Trainer {
         let record = EpochRecord(epoch: epoch, learningRate: rate, trainLoss: lossSum / Double(seen),
                                  trainAccuracy: Double(correct) / Double(seen),
                                  validationLoss: validation.loss, validationAccuracy: validation.accuracy,
-                                 seconds: seconds, imagesPerSecond: Double(seen) / seconds,
+                                 seconds: seconds, imagesPerSecond: Double(seen - seenBefore) / seconds,
                                  health: monitor ? health : nil)
         history.append(record.deterministic)
         completedEpochs = epoch
@@ -343,7 +363,13 @@ public final class Trainer {
             "best_validation_accuracy": String(bestValidationAccuracy),
             "best_epoch": String(bestEpoch),
             "epochs_without_improvement": String(epochsWithoutImprovement),
-            "random_shuffle": shuffleRandom.stateWords.map { String($0, radix: 16) }.joined(separator: ","),
+            // Mid-epoch, the shuffle is drawn again on resume, from the state before it.
+            "random_shuffle": (batchesDone > 0 ? shuffleStateAtEpochStart : shuffleRandom.stateWords)
+                .map { String($0, radix: 16) }.joined(separator: ","),
+            "batches_done": String(batchesDone),
+            "partial_loss_sum": String(partialLossSum),
+            "partial_correct": String(partialCorrect),
+            "partial_seen": String(partialSeen),
             "random_dropout": dropoutRandom.stateWords.map { String($0, radix: 16) }.joined(separator: ","),
             "history": Self.json(history),
         ]
@@ -418,6 +444,15 @@ public final class Trainer {
         optimizer.steps = steps
         self.history = history
         completedEpochs = completed
+        // Written since mid-epoch states exist; a state without them is at an epoch's end.
+        if let done = state.metadata["batches_done"] {
+            guard let done = Int(done), done >= 0, let lossSum = Double(state.metadata["partial_loss_sum"] ?? ""),
+                  let right = Int(state.metadata["partial_correct"] ?? ""), let seen = Int(state.metadata["partial_seen"] ?? ""),
+                  done * options.batchSize < trainIndices.count || done == 0, seen >= 0, right >= 0, right <= seen else {
+                throw CheckpointError.notACheckpoint(path: path, reason: "invalid position in the epoch (batches_done)")
+            }
+            (batchesDone, partialLossSum, partialCorrect, partialSeen) = (done, lossSum, right, seen)
+        }
         bestValidationAccuracy = bestAccuracy
         self.bestEpoch = bestEpoch
         epochsWithoutImprovement = without

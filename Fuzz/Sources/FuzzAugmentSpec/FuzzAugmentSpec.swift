@@ -1,0 +1,20 @@
+// The --augment recipe parser, and the augmenter a valid recipe makes, applied to one image.
+// Any text must parse or throw a DigitsError; a parsed recipe must print back to itself.
+import DigitsKit
+
+let image = [UInt8]((0..<784).map { UInt8(truncatingIfNeeded: $0 * 7) })
+
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzzOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
+    let text = String(decoding: UnsafeBufferPointer(start: data, count: size), as: UTF8.self)
+    guard let spec = try? AugmentationSpec.parse(text) else { return 0 }
+    let reparsed = try? AugmentationSpec.parse(spec.description)
+    precondition(reparsed == spec, "\(text.debugDescription) parsed as \(spec.description), which reads back differently")
+    let augmenter = Augmenter(spec: spec, rows: 28, columns: 28)
+    var output = [Float](repeating: 0, count: 784)
+    image.withUnsafeBufferPointer { pixels in
+        output.withUnsafeMutableBufferPointer { augmenter.augment(pixels.baseAddress!, into: $0.baseAddress!, random: RandomGenerator(seed: 1)) }
+    }
+    precondition(output.allSatisfy { $0.isFinite }, "augmentation gave a non-finite value for \(spec.description)")
+    return 0
+}

@@ -1,0 +1,54 @@
+// Files that must never hurt: a checkpoint whose architecture declares more weights than the
+// file holds is refused before anything is allocated (a 10⁶×10⁶ layer would be 4 TB), sizes that
+// overflow are refused, and an atomic write removes what killed writers left behind.
+import Foundation
+import Testing
+@testable import DigitsKit
+
+@Suite struct ReliabilityTests {
+    /// A small model's checkpoint with its architecture replaced by `change`'s.
+    static func checkpoint(changing change: (inout Architecture) -> Void) throws -> [UInt8] {
+        let model = try Sequential(SyntheticDigits.architecture, random: RandomGenerator(seed: 1), dropoutRandom: RandomGenerator(seed: 2))
+        var file = Checkpoint.file(for: model, metadata: [:])
+        var architecture = model.architecture
+        change(&architecture)
+        file.metadata["architecture"] = architecture.json()
+        return file.encoded()
+    }
+
+    @Test func theFileAsItIsLoads() throws {
+        let (model, _) = try Checkpoint.loadModel(try Self.checkpoint { _ in }, path: "ok.safetensors")
+        #expect(model.architecture == SyntheticDigits.architecture)
+    }
+
+    @Test func layersLargerThanTheFileAreRefusedBeforeAllocating() throws {
+        let bytes = try Self.checkpoint { $0.layers[0].outFeatures = 1_000_000; $0.layers[0].inFeatures = 1_000_000 }
+        do {
+            _ = try Checkpoint.loadModel(bytes, path: "huge.safetensors")
+            Issue.record("a 10⁶×10⁶ layer was accepted")
+        } catch let error as CheckpointError {
+            guard case .notACheckpoint(let path, let reason) = error else { Issue.record("\(error)"); return }
+            #expect(path == "huge.safetensors" && reason.contains("declares 1,000,"), "\(reason)")
+        }
+    }
+
+    @Test func overflowingSizesAreRefused() throws {
+        let bytes = try Self.checkpoint { $0.layers[0].outFeatures = Int.max / 2; $0.layers[0].inFeatures = 4 }
+        #expect(throws: CheckpointError.self) { _ = try Checkpoint.loadModel(bytes, path: "overflow.safetensors") }
+        var architecture = SyntheticDigits.architecture
+        architecture.layers[0].outFeatures = Int.max / 2
+        #expect(architecture.declaredParameterCount == nil)
+    }
+
+    @Test func abandonedTemporariesAreRemoved() throws {
+        let directory = TestFiles.scratchDirectory()
+        // No process has this id (it is above the kernel's pid_max): its writer is gone.
+        let abandoned = directory + "/.model.safetensors.tmp-2147483646"
+        let unrelated = directory + "/.other.safetensors.tmp-2147483646"
+        for path in [abandoned, unrelated] { try Files.writeAtomically([1, 2, 3], to: path) }
+        try Files.writeAtomically([4, 5], to: directory + "/model.safetensors")
+        #expect(!FileManager.default.fileExists(atPath: abandoned))
+        #expect(FileManager.default.fileExists(atPath: unrelated))
+        #expect(try Files.read(directory + "/model.safetensors", limit: 10) == [4, 5])
+    }
+}
