@@ -51,4 +51,19 @@ import Testing
         #expect(FileManager.default.fileExists(atPath: unrelated))
         #expect(try Files.read(directory + "/model.safetensors", limit: 10) == [4, 5])
     }
+
+    // MARK: What the fuzzers found (scripts/fuzz), kept as regressions
+
+    /// FuzzAugmentSpec: Float(_:) stopped at a NUL, so "elastic=0\0…:2" parsed, and α = 0 with
+    /// σ = 2 was a spec that printed as "none" but was not equal to it.
+    @Test func augmentRecipesWithNULOrZeroElasticity() throws {
+        #expect(throws: AugmentationError.self) { try AugmentationSpec.parse("elastic=0\u{0}t\u{fffd}hea\u{0}:2") }
+        #expect(throws: AugmentationError.self) { try AugmentationSpec.parse("rotate=5\u{0}junk") }
+        #expect(throws: AugmentationError.self) { try AugmentationSpec.parse("shift=+2") }
+        #expect(try AugmentationSpec.parse("elastic=0:2") == .none)
+        for text in ["elastic=34:4", "rotate=1e-3", "scale=0.1,noise=0.05"] {
+            let spec = try AugmentationSpec.parse(text)
+            #expect(try AugmentationSpec.parse(spec.description) == spec)
+        }
+    }
 }

@@ -59,14 +59,16 @@ public struct AugmentationSpec: Equatable, Sendable, CustomStringConvertible {
             let (key, value) = (parts[0], parts[1])
             guard seen.insert(key).inserted else { throw fail("\(key) is given twice") }
             func number(_ range: ClosedRange<Float>, _ what: String) throws -> Float {
-                guard let x = Float(value), x.isFinite, range.contains(x) else {
+                guard let x = Self.decimal(value), range.contains(x) else {
                     throw fail("\(key)=\(value): expected \(what) in \(range.lowerBound)...\(range.upperBound)")
                 }
                 return x
             }
             switch key {
             case "shift":
-                guard let k = Int(value), (0...14).contains(k) else { throw fail("shift=\(value): expected whole pixels in 0...14") }
+                guard value.utf8.allSatisfy({ (0x30...0x39).contains($0) }), let k = Int(value), (0...14).contains(k) else {
+                    throw fail("shift=\(value): expected whole pixels in 0...14")
+                }
                 spec.shift = k
             case "rotate": spec.rotate = try number(0...180, "degrees")
             case "scale": spec.scale = try number(0...0.9, "a fraction")
@@ -74,17 +76,26 @@ public struct AugmentationSpec: Equatable, Sendable, CustomStringConvertible {
             case "noise": spec.noise = try number(0...1, "a standard deviation")
             case "salt": spec.salt = try number(0...1, "a probability")
             case "elastic":
-                let pair = value.split(separator: ":").map { Float($0) }
-                guard pair.count == 2, let alpha = pair[0], let sigma = pair[1], alpha.isFinite, sigma.isFinite,
+                let pair = value.split(separator: ":", omittingEmptySubsequences: false).map { Self.decimal(String($0)) }
+                guard pair.count == 2, let alpha = pair[0], let sigma = pair[1],
                       (0...100).contains(alpha), sigma > 0, sigma <= 20 else {
                     throw fail("elastic=\(value): expected ALPHA:SIGMA, α in 0...100 and σ in (0, 20] pixels")
                 }
-                (spec.elasticAlpha, spec.elasticSigma) = (alpha, sigma)
+                // α = 0 is no distortion, whatever σ: the same spec as leaving elastic out.
+                (spec.elasticAlpha, spec.elasticSigma) = alpha == 0 ? (0, 0) : (alpha, sigma)
             default:
                 throw fail("unknown key \(key)")
             }
         }
         return spec
+    }
+
+    /// A plain decimal number ("0.1", "-5", "1e-3"), finite. Float(_:) alone stops at a NUL
+    /// character and would read "0\0junk" as 0 (found by fuzzing).
+    static func decimal(_ text: String) -> Float? {
+        guard !text.isEmpty, text.utf8.allSatisfy({ (0x30...0x39).contains($0) || $0 == 0x2E || $0 == 0x2D || $0 == 0x2B || $0 == 0x65 || $0 == 0x45 }),
+              let x = Float(text), x.isFinite else { return nil }
+        return x
     }
 
     /// The canonical spelling, which `parse` reads back: "shift=2,rotate=10,elastic=34:4".
