@@ -66,4 +66,17 @@ import Testing
             #expect(try AugmentationSpec.parse(spec.description) == spec)
         }
     }
+
+    /// FuzzPNG: 446 bytes whose third text chunk declares 1.85 GB. libpng allocated it before
+    /// finding the file too short (1.8 GB resident, 2 s); the chunk lengths are now checked first.
+    @Test func pngChunkLongerThanTheFileIsRefusedFirst() throws {
+        let bytes = [UInt8](Data(base64Encoded: "iVBORw0KGgoAAAANSUhEUgAAACAAAAAgBAAAAACT4cgpAAAABGdBTUFAAYagMeiWXwAAABlpVFh0VGl0bGUAAABlbgBUaXRsZQBQbmdTdWl0ZdWsVUludAA4aVRYdEF1dGhvcgAAAGVuAEF1dGhvcgBXaWxsZW0gdmFuIFNjaGFpayAod2lsbGVtQHNjaGFpay5jb20pRVcgpAAAAEFpVFhhcmUAAABlbgBTb2Z0d2FyZQBDcmVhdGVkIG9uIGEgTmVYVHN0YXRpb24gY29sb3IgdXNpbmcgInBubXRvcG5nIi7EGQUHAAAAJGlUWHREaXNjbGFpbWVyAAAAZW4ARGlzY2xhaW1lcgBGcmVld2FyZS7TvjMJAAAATElOTk5OTk5OTk5OTk5OTk5OTk5OTk5OTk5OTk5OTk5OTk5OTk5OTk5OTk5OTk5OTk5OTk5OTk5OTk5OTk5OTk5OTk5OREFUKJFj+A8GxsYuLqGhaWnl5QxkCSgpIbgdHeQJ/P+P4M6cSZ4A3EkQQJYACEAMXLWKPAGEk8BcsgQQ3N27z5whTwDBhXqOdAEA3bPzUVXWNJcAAAAASUVORK5CYII=")!)
+        #expect(bytes.count == 446)
+        do {
+            _ = try PNG.decodeGray(bytes, path: "oom.png")
+            Issue.record("the PNG was accepted")
+        } catch let error as PNGError {
+            #expect(error.message.contains("declares 1,853,"), "\(error.message)")
+        }
+    }
 }

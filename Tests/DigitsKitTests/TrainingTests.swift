@@ -145,7 +145,10 @@ enum SyntheticDigits {
         var options = TrainingOptions()
         #expect(options.problem() == nil)
         options.batchSize = 0
-        #expect(options.problem() == "--batch-size must be at least 1, got 0")
+        #expect(options.problem() == "--batch-size must be in 1...65536, got 0")
+        // Batches are allocated up front: a forged or mistyped size must not reach the allocator.
+        options.batchSize = 100_000_000
+        #expect(options.problem() == "--batch-size must be in 1...65536, got 100000000")
         options = TrainingOptions()
         options.validationCount = 60_000
         #expect(options.problem(trainingImages: 60_000) != nil)

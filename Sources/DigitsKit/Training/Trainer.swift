@@ -403,6 +403,15 @@ public final class Trainer {
         guard dataset.count - options.validationCount > 0, dataset.pixelsPerImage == architecture.input.reduce(1, *) else {
             throw CheckpointError.mismatch(path: path, reason: "the training state does not fit this dataset")
         }
+        if let problem = options.problem(trainingImages: dataset.count) {
+            throw CheckpointError.notACheckpoint(path: path, reason: "the saved training options are invalid: \(problem)")
+        }
+        // The weights (twice) and the optimizer's moments are in the file: an architecture that
+        // declares more is refused before the model allocates it.
+        let held = state.entries.reduce(0) { $0 + $1.values.count }
+        guard let declared = architecture.declaredParameterCount, declared <= held else {
+            throw CheckpointError.notACheckpoint(path: path, reason: "the architecture declares more parameters than the state holds")
+        }
         func words(_ key: String) throws -> [UInt64] {
             let parsed = try value(key).split(separator: ",").compactMap { UInt64($0, radix: 16) }
             guard parsed.count == 4, parsed.contains(where: { $0 != 0 }) else {

@@ -62,9 +62,15 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
     }
 
     /// Problems with the values, in words, or nil when they are all usable.
+    /// Batches are allocated up front (inputs, activations, gradients): this keeps them to a
+    /// few gigabytes even for the CNNs.
+    public static let maximumBatchSize = 65_536
+
     public func problem(trainingImages: Int? = nil) -> String? {
         if epochs < 1 { return "--epochs must be at least 1, got \(epochs)" }
-        if batchSize < 1 { return "--batch-size must be at least 1, got \(batchSize)" }
+        if batchSize < 1 || batchSize > Self.maximumBatchSize {
+            return "--batch-size must be in 1...\(Self.maximumBatchSize), got \(batchSize)"
+        }
         if !(learningRate > 0) || !learningRate.isFinite { return "--learning-rate must be positive, got \(learningRate)" }
         if !(0..<1).contains(beta1) || !(0..<1).contains(beta2) { return "--beta1 and --beta2 must be in [0, 1), got \(beta1) and \(beta2)" }
         if !(epsilon > 0) { return "--epsilon must be positive, got \(epsilon)" }
