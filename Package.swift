@@ -46,6 +46,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
     ],
     targets: [
         // C libraries from Debian's -dev packages (scripts/install-deps installs them).
@@ -65,16 +66,27 @@ let package = Package(
             dependencies: ["CZlib", "CPNG", "CBLAS", "CKernels"],
             swiftSettings: [.unsafeFlags(targetCPUFlags())]
         ),
+        // `digits serve`: the web page and HTTP API, on Hummingbird. A target of its own, so
+        // that DigitsKit does not depend on a server framework.
+        .target(
+            name: "DigitsServer",
+            dependencies: ["DigitsKit", .product(name: "Hummingbird", package: "hummingbird")]
+        ),
         .executableTarget(
             name: "digits",
             dependencies: [
                 "DigitsKit",
+                "DigitsServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(
             name: "DigitsKitTests",
             dependencies: ["DigitsKit", "CZlib"]
+        ),
+        .testTarget(
+            name: "DigitsServerTests",
+            dependencies: ["DigitsServer", "DigitsKit", .product(name: "HummingbirdTesting", package: "hummingbird")]
         ),
     ]
 )

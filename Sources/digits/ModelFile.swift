@@ -19,6 +19,11 @@ enum ModelFile {
 
     static func resolve(_ requested: String?) -> String {
         if let requested { return requested }
+        return shipped(defaultPath)
+    }
+
+    /// A file of the repository (checkpoints/...), from the working directory or the clone.
+    static func shipped(_ defaultPath: String) -> String {
         if FileManager.default.fileExists(atPath: defaultPath) { return defaultPath }
         // The clone that built this binary: .build/<triple>/release/digits sits four levels down.
         var directory = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()

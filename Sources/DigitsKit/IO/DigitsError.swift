@@ -16,7 +16,7 @@ extension DigitsError {
 }
 
 /// Human-readable byte counts for messages: "47,040,016 bytes".
-func formatBytes(_ count: Int) -> String {
+public func formatBytes(_ count: Int) -> String {
     "\(formatCount(count)) byte\(count == 1 ? "" : "s")"
 }
 

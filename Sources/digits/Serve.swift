@@ -1,0 +1,103 @@
+// `digits serve`: a local web page to draw digits on, classified live, and an HTTP API.
+import ArgumentParser
+import DigitsKit
+import DigitsServer
+import Foundation
+
+extension DigitsCommand {
+    struct Serve: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Serve a page to draw digits on (classified live) and an HTTP API.",
+            discussion: """
+                Open http://HOST:PORT/ in a browser and draw with the mouse or a finger: the \
+                prediction, the probabilities of 0–9 and the 28×28 picture the model read update \
+                as you draw. The page switches between the shipped MLP and CNN (and --model).
+
+                API (the same preprocessing as digits classify):
+                  POST /api/classify[?model=NAME]  body: a PNG (Content-Type: image/png) or a
+                                                   multipart upload (curl -F image=@digit.png)
+                       → {"digit", "confidence", "probabilities", "model", "preprocessed"}
+                         (preprocessed: the 28×28 picture as a base64 PNG)
+                       400 for a body that is not a readable PNG, 404 for an unknown model,
+                       413 for a body over --max-body-mb
+                  GET  /api/models                 the models offered
+                  GET  /healthz                    {"status": "ok"}
+
+                Examples:
+                  digits serve
+                  curl --data-binary @digit.png -H 'Content-Type: image/png' localhost:8080/api/classify
+                  digits serve --host 0.0.0.0 --port 9000 --model my.safetensors
+                """
+        )
+
+        @Option(help: "Address to listen on (0.0.0.0 for every interface).")
+        var host = "127.0.0.1"
+
+        @Option(help: "Port to listen on.")
+        var port = 8080
+
+        @Option(help: "A checkpoint to serve as the default model (named after its file), besides the shipped ones.")
+        var model: String?
+
+        @Option(name: .customLong("max-body-mb"), help: "Largest request body accepted, in megabytes.")
+        var maxBodyMB = 5
+
+        @Option(help: "Threads each request's inference may use (default: one per core).")
+        var threads: Int?
+
+        func validate() throws {
+            guard (0...65535).contains(port) else { throw ValidationError("--port must be in 0...65535, got \(port)") }
+            guard (1...1024).contains(maxBodyMB) else { throw ValidationError("--max-body-mb must be in 1...1024, got \(maxBodyMB)") }
+        }
+
+        func run() throws {
+            var checkpoints: [(name: String, path: String)] = []
+            if let model {
+                guard FileManager.default.fileExists(atPath: model) else { throw ModelFile.Missing(path: model, isDefault: false) }
+                let name = ((model as NSString).lastPathComponent as NSString).deletingPathExtension
+                checkpoints.append((name, model))
+            }
+            for name in ["cnn", "mlp"] where !checkpoints.contains(where: { $0.name == name }) {
+                let path = ModelFile.shipped("checkpoints/\(name).safetensors")
+                if FileManager.default.fileExists(atPath: path) { checkpoints.append((name, path)) }
+            }
+            guard !checkpoints.isEmpty else { throw ModelFile.Missing(path: ModelFile.defaultPath, isDefault: true) }
+            BLAS.threads = threads ?? ProcessInfo.processInfo.activeProcessorCount
+            let classifier = try Classifier(checkpoints: checkpoints)
+            var settings = ServerSettings()
+            settings.host = host
+            settings.port = port
+            settings.maximumBodyBytes = maxBodyMB << 20
+            let models = classifier.models.map { "\($0.name) (\($0.path))" }.joined(separator: ", ")
+            let (host, port) = (settings.host, settings.port)
+            let app = DigitsServer.application(classifier, settings: settings) { channel in
+                let address = channel.localAddress.map { "\($0.ipAddress ?? host):\($0.port ?? port)" } ?? "\(host):\(port)"
+                print("digits serve: http://\(address)/  models: \(models); Ctrl-C stops")
+                fflush(nil)
+            }
+            // ArgumentParser runs this command synchronously: the server runs in a task until
+            // it stops (Ctrl-C or SIGTERM shut it down gracefully).
+            let done = DispatchSemaphore(value: 0)
+            let outcome = Outcome()
+            Task {
+                do { try await app.runService() } catch { outcome.error = error }
+                done.signal()
+            }
+            done.wait()
+            if let error = outcome.error {
+                throw ServeStartError(address: "\(host):\(port)", reason: "\(error)")
+            }
+        }
+    }
+}
+
+final class Outcome: @unchecked Sendable {
+    var error: Error?
+}
+
+struct ServeStartError: DigitsError {
+    let address: String
+    let reason: String
+    var message: String { "cannot serve on \(address): \(reason)" }
+    var hint: String? { "pick another --port (one that is free), or stop what is listening there" }
+}
