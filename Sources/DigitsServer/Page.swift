@@ -27,7 +27,7 @@ enum Page {
   #confidence { text-align: center; color: var(--muted); min-height: 22px; }
   .bars { display: grid; grid-template-columns: 16px 1fr 52px; gap: 4px 8px; align-items: center; margin-top: 10px; font-variant-numeric: tabular-nums; }
   .bar { height: 14px; background: #e7ebf3; border-radius: 7px; overflow: hidden; }
-  .bar span { display: block; height: 100%; width: 0; background: var(--accent); transition: width .12s; }
+  .bar span { display: block; height: 100%; width: 0; background: var(--accent); }
   .bar.best span { background: #15a34a; }
   .seen { display: flex; gap: 12px; align-items: center; margin-top: 12px; color: var(--muted); font-size: 14px; }
   #seen { width: 84px; height: 84px; image-rendering: pixelated; background: black; border-radius: 4px; }
