@@ -85,7 +85,10 @@ extension DigitsCommand {
             }
             done.wait()
             if let error = outcome.error {
-                throw ServeStartError(address: "\(host):\(port)", reason: "\(error)")
+                let text = "\(error)"
+                let reason = text.contains("Address already in use") ? "the address is already in use"
+                    : text.contains("Cannot assign requested address") ? "this machine has no such address" : text
+                throw ServeStartError(address: "\(host):\(port)", reason: reason)
             }
         }
     }
