@@ -15,7 +15,7 @@ let harnesses = ["FuzzIDX", "FuzzPNG", "FuzzCheckpoint", "FuzzAugmentSpec"]
 let package = Package(
     name: "digits-fuzz",
     dependencies: [.package(path: "..")],
-    targets: harnesses.map { name in
-        .executableTarget(name: name, dependencies: [.product(name: "DigitsKit", package: digits)])
+    targets: [.target(name: "FuzzSupport")] + harnesses.map { name in
+        .executableTarget(name: name, dependencies: ["FuzzSupport", .product(name: "DigitsKit", package: digits)])
     }
 )

@@ -51,7 +51,7 @@ public final class Classifier: Sendable {
         var models: [ServedModel] = [], pools: [String: PlanPool] = [:]
         for (name, path) in checkpoints {
             let (model, file) = try Checkpoint.loadModel(from: path)
-            guard InferencePlan(model) != nil else {
+            guard let plan = InferencePlan(model) else {
                 throw ModelError.invalidArchitecture(path: path, reason: "the server runs models with ReLU activations (an inference plan); this one has others")
             }
             let input = model.architecture.input
@@ -60,7 +60,7 @@ public final class Classifier: Sendable {
             }
             models.append(ServedModel(name: name, path: path, architecture: model.architecture,
                                       testAccuracy: file.metadata["test_accuracy"].flatMap(Double.init), parameters: model.parameterCount))
-            pools[name] = PlanPool(model)
+            pools[name] = PlanPool(model, first: plan)
         }
         self.models = models
         defaultModel = checkpoints[0].name
@@ -80,12 +80,11 @@ public final class Classifier: Sendable {
         settings.box = settings.side * 20 / 28
         let digit = try settings.prepare(image, path: path)
         let classes = served.architecture.classes
-        let probabilities = pool.withPlan { plan in
+        let (best, probabilities) = pool.withPlan { plan in
             let logits = digit.image.pixels.withUnsafeBufferPointer { plan.forward(pixels: $0.baseAddress!, count: 1) }
-            let (maximum, _, logSum) = SoftmaxCrossEntropy.logSumExp(logits.data, classes: classes)
-            return (0..<classes).map { expf(logits.data[$0] - maximum - logSum) }
+            let (maximum, best, logSum) = SoftmaxCrossEntropy.logSumExp(logits.data, classes: classes)
+            return (best, (0..<classes).map { expf(logits.data[$0] - maximum - logSum) })
         }
-        let best = probabilities.indices.max { probabilities[$0] < probabilities[$1] || (probabilities[$0] == probabilities[$1] && $0 > $1) }!
         let picture = try PNG.encode(width: digit.image.width, height: digit.image.height, layout: .gray, samples: digit.image.pixels)
         return Classification(digit: best, confidence: probabilities[best], probabilities: probabilities, model: name,
                               preprocessed: Data(picture).base64EncodedString())
@@ -93,25 +92,21 @@ public final class Classifier: Sendable {
 }
 
 /// Inference plans of one model for concurrent requests: a request takes a free plan, or makes
-/// one when all are busy, and gives it back. Each plan owns its buffers.
+/// one when all are busy, and gives it back. Each plan owns its buffers; the model is only read
+/// (a new plan copies its weights).
 final class PlanPool: Sendable {
-    private let model: Frozen
-    private let free = Mutex<[Frozen]>([])
+    private let model: UncheckedSendable<Sequential>
+    private let free: Mutex<[UncheckedSendable<InferencePlan>]>
 
-    /// Values only read once loaded (a model's weights), or used by one request at a time (a
-    /// plan, between its taking and its return).
-    struct Frozen: @unchecked Sendable {
-        let model: Sequential?
-        let plan: InferencePlan?
-    }
-
-    init(_ model: Sequential) {
-        self.model = Frozen(model: model, plan: nil)
+    init(_ model: Sequential, first plan: InferencePlan) {
+        self.model = UncheckedSendable(model)
+        free = Mutex([UncheckedSendable(plan)])
     }
 
     func withPlan<R>(_ body: (InferencePlan) throws -> R) rethrows -> R {
-        let taken = free.withLock { $0.popLast() } ?? Frozen(model: nil, plan: InferencePlan(model.model!))
+        // The model has a plan (the first one proved it), so a new one always compiles.
+        let taken = free.withLock { $0.popLast() } ?? UncheckedSendable(InferencePlan(model.value)!)
         defer { free.withLock { $0.append(taken) } }
-        return try body(taken.plan!)
+        return try body(taken.value)
     }
 }

@@ -9,9 +9,6 @@ import Synchronization
 /// after every step.
 let interruptRequested = Atomic<Int32>(0)
 
-/// Steps taken by this process, for DIGITS_INTERRUPT_AFTER_STEPS.
-nonisolated(unsafe) var stepsTaken = 0
-
 extension DigitsCommand {
     struct Train: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -244,6 +241,7 @@ extension DigitsCommand {
             // A test hook: SIGINT to itself after N steps, to interrupt at an exact point.
             let interruptAfter = ProcessInfo.processInfo.environment["DIGITS_INTERRUPT_AFTER_STEPS"].flatMap { Int($0) }
             let bar = ProgressBar(enabled: !json && isatty(STDOUT_FILENO) == 1)
+            var stepsTaken = 0  // by this process, for DIGITS_INTERRUPT_AFTER_STEPS
             func stopRequested() -> Bool {
                 stepsTaken += 1
                 if let interruptAfter, stepsTaken == interruptAfter { raise(SIGINT) }

@@ -1,6 +1,7 @@
 // The --augment recipe parser, and the augmenter a valid recipe makes, applied to one image.
 // Any text must parse or throw a DigitsError; a parsed recipe must print back to itself.
 import DigitsKit
+import FuzzSupport
 
 let image = [UInt8]((0..<784).map { UInt8(truncatingIfNeeded: $0 * 7) })
 
@@ -19,16 +20,8 @@ public func fuzzOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     return 0
 }
 
-/// SwiftPM links an executable's entry point as `FuzzAugmentSpec_main` (main is an alias of it); with
-/// -parse-as-library nothing defines it, so it is defined here and hands over to libFuzzer's
-/// driver, which then calls LLVMFuzzerTestOneInput.
+/// The entry point SwiftPM links (see FuzzSupport).
 @_cdecl("FuzzAugmentSpec_main")
 public func entryPoint(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
-    var count = argc, arguments = argv
-    return LLVMFuzzerRunDriver(&count, &arguments, fuzzOneInput)
+    runFuzzer(argc, argv, fuzzOneInput)
 }
-
-@_silgen_name("LLVMFuzzerRunDriver")
-func LLVMFuzzerRunDriver(_ argc: UnsafeMutablePointer<CInt>,
-                         _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
-                         _ test: @convention(c) (UnsafePointer<UInt8>?, Int) -> CInt) -> CInt

@@ -2,6 +2,7 @@
 // JSON, offsets, shapes, metadata, the architecture, and the model built from it. Any input
 // must give a model or a thrown DigitsError: no trap, hang or huge allocation.
 import DigitsKit
+import FuzzSupport
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
@@ -15,16 +16,8 @@ public func fuzzOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     return 0
 }
 
-/// SwiftPM links an executable's entry point as `FuzzCheckpoint_main` (main is an alias of it); with
-/// -parse-as-library nothing defines it, so it is defined here and hands over to libFuzzer's
-/// driver, which then calls LLVMFuzzerTestOneInput.
+/// The entry point SwiftPM links (see FuzzSupport).
 @_cdecl("FuzzCheckpoint_main")
 public func entryPoint(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
-    var count = argc, arguments = argv
-    return LLVMFuzzerRunDriver(&count, &arguments, fuzzOneInput)
+    runFuzzer(argc, argv, fuzzOneInput)
 }
-
-@_silgen_name("LLVMFuzzerRunDriver")
-func LLVMFuzzerRunDriver(_ argc: UnsafeMutablePointer<CInt>,
-                         _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
-                         _ test: @convention(c) (UnsafePointer<UInt8>?, Int) -> CInt) -> CInt

@@ -1,6 +1,7 @@
 // The IDX reader, raw and gzip (the first byte picks: 0x1f starts a gzip stream, as on disk).
 // Any input must give an IDXArray or a thrown DigitsError: no trap, hang or huge allocation.
 import DigitsKit
+import FuzzSupport
 
 /// Limits small enough that an input claiming a huge payload is refused, not allocated.
 let limits = IDXLimits(maxPayloadBytes: 64 << 20, maxFileBytes: 64 << 20)
@@ -17,16 +18,8 @@ public func fuzzOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     return 0
 }
 
-/// SwiftPM links an executable's entry point as `FuzzIDX_main` (main is an alias of it); with
-/// -parse-as-library nothing defines it, so it is defined here and hands over to libFuzzer's
-/// driver, which then calls LLVMFuzzerTestOneInput.
+/// The entry point SwiftPM links (see FuzzSupport).
 @_cdecl("FuzzIDX_main")
 public func entryPoint(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
-    var count = argc, arguments = argv
-    return LLVMFuzzerRunDriver(&count, &arguments, fuzzOneInput)
+    runFuzzer(argc, argv, fuzzOneInput)
 }
-
-@_silgen_name("LLVMFuzzerRunDriver")
-func LLVMFuzzerRunDriver(_ argc: UnsafeMutablePointer<CInt>,
-                         _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
-                         _ test: @convention(c) (UnsafePointer<UInt8>?, Int) -> CInt) -> CInt

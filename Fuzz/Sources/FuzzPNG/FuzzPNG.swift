@@ -1,6 +1,7 @@
 // The PNG reader (libpng underneath) and the preprocessing classify applies after it. Any
 // input must give a picture or a thrown DigitsError: no trap, hang or huge allocation.
 import DigitsKit
+import FuzzSupport
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
@@ -13,16 +14,8 @@ public func fuzzOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     return 0
 }
 
-/// SwiftPM links an executable's entry point as `FuzzPNG_main` (main is an alias of it); with
-/// -parse-as-library nothing defines it, so it is defined here and hands over to libFuzzer's
-/// driver, which then calls LLVMFuzzerTestOneInput.
+/// The entry point SwiftPM links (see FuzzSupport).
 @_cdecl("FuzzPNG_main")
 public func entryPoint(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
-    var count = argc, arguments = argv
-    return LLVMFuzzerRunDriver(&count, &arguments, fuzzOneInput)
+    runFuzzer(argc, argv, fuzzOneInput)
 }
-
-@_silgen_name("LLVMFuzzerRunDriver")
-func LLVMFuzzerRunDriver(_ argc: UnsafeMutablePointer<CInt>,
-                         _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
-                         _ test: @convention(c) (UnsafePointer<UInt8>?, Int) -> CInt) -> CInt

@@ -346,8 +346,8 @@ public final class InferencePlan {
             let rows = stage.output.height
             // Overlapping pooling windows would have two workers write one convolved row.
             let spread = stage.pool.map { $0.stride >= $0.kernel } ?? true
-            let job = SpreadJob(plan: .passUnretained(self), stage: index, x: padded, out: out, convolved: shared.convolved,
-                                a: padded, lda: 0, rows: 0, output: out, ldc: 0, dense: 0)
+            let job = SpreadJob(plan: .passUnretained(self), layer: index, input: padded, lda: 0, output: out, ldc: 0,
+                                convolved: shared.convolved)
             Parallel.split(rows, minimumPerWorker: spread ? 1 : rows, job) { context, _, begin, end in
                 let job = context.load(as: SpreadJob.self)
                 job.plan.takeUnretainedValue().convolutionPart(job, begin..<end)
@@ -359,8 +359,8 @@ public final class InferencePlan {
             let last = index == denses.count - 1
             let out = last ? context.output + sample * classes : shared.hidden[index % 2]
             let ldc = last ? classes : dense.weights.outputs
-            let job = SpreadJob(plan: .passUnretained(self), stage: 0, x: a, out: out, convolved: out,
-                                a: a, lda: lda, rows: 1, output: out, ldc: ldc, dense: index)
+            let job = SpreadJob(plan: .passUnretained(self), layer: index, input: a, lda: lda, output: out, ldc: ldc,
+                                convolved: out)
             Parallel.split(dense.weights.panels, minimumPerWorker: 2, job) { context, _, begin, end in
                 let job = context.load(as: SpreadJob.self)
                 job.plan.takeUnretainedValue().densePart(job, begin..<end)
@@ -370,32 +370,36 @@ public final class InferencePlan {
         }
     }
 
+    /// One layer of one sample, for its parts: `layer` indexes the convolutions or the dense
+    /// layers; `convolved` is the pre-pooling buffer (convolutions), `lda`/`ldc` the row
+    /// strides (dense layers).
     struct SpreadJob {
         let plan: Unmanaged<InferencePlan>
-        let stage: Int
-        let x: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>, convolved: UnsafeMutablePointer<Float>
-        let a: UnsafePointer<Float>, lda: Int, rows: Int, output: UnsafeMutablePointer<Float>, ldc: Int, dense: Int
+        let layer: Int
+        let input: UnsafePointer<Float>, lda: Int
+        let output: UnsafeMutablePointer<Float>, ldc: Int
+        let convolved: UnsafeMutablePointer<Float>
     }
 
-    /// Output rows `rows` of convolution stage `job.stage` (pooled rows when it pools).
+    /// Output rows `rows` of convolution `job.layer` (pooled rows when it pools).
     private func convolutionPart(_ job: SpreadJob, _ rows: Range<Int>) {
-        let stage = convolutions[job.stage]
+        let stage = convolutions[job.layer]
         guard let pool = stage.pool else {
-            convolveRows(stage, job.x, rows, into: job.out)
+            convolveRows(stage, job.input, rows, into: job.output)
             return
         }
         let first = rows.lowerBound * pool.stride, last = (rows.upperBound - 1) * pool.stride + pool.kernel
-        convolveRows(stage, job.x, first..<last, into: job.convolved)
+        convolveRows(stage, job.input, first..<last, into: job.convolved)
         let rowSize = stage.convolved.width * stage.convolved.channels
         dk_maxpool(job.convolved + first * rowSize, stage.convolved.width, stage.convolved.channels, pool.kernel, pool.stride,
-                   job.out + rows.lowerBound * stage.output.width * stage.output.channels, rows.count, stage.output.width)
+                   job.output + rows.lowerBound * stage.output.width * stage.output.channels, rows.count, stage.output.width)
     }
 
-    /// Panels `panels` of dense layer `job.dense` for one row.
+    /// Panels `panels` of dense layer `job.layer` for one row.
     private func densePart(_ job: SpreadJob, _ panels: Range<Int>) {
-        let dense = denses[job.dense]
+        let dense = denses[job.layer]
         for panel in panels {
-            dense.weights.tile(rows: 1, a: job.a, lda: job.lda, offsets: Self.zeroOffset, segments: 1, length: dense.inputs,
+            dense.weights.tile(rows: 1, a: job.input, lda: job.lda, offsets: Self.zeroOffset, segments: 1, length: dense.inputs,
                                panel: panel, c: job.output + panel * Int(DK_PANEL), ldc: job.ldc, relu: dense.relu)
         }
     }
@@ -415,18 +419,13 @@ struct PackedWeights {
         self.outputs = outputs
         self.inputs = inputs
         panels = (outputs + width - 1) / width
-        values = PackedWeights.allocate(panels * inputs * width)
-        bias = PackedWeights.allocate(panels * width)
+        values = alignedFloats(panels * inputs * width)
+        bias = alignedFloats(panels * width)
         for o in 0..<outputs {
             let panel = values + (o / width) * inputs * width + o % width
             for k in 0..<inputs { panel[k * width] = weight(o, k) }
             bias[o] = source[o]
         }
-    }
-
-    private static func allocate(_ count: Int) -> UnsafeMutablePointer<Float> {
-        let raw = UnsafeMutableRawPointer.allocate(byteCount: max(count, 1) * 4, alignment: 64)
-        return raw.initializeMemory(as: Float.self, repeating: 0, count: max(count, 1))
     }
 
     func deallocate() {
@@ -468,20 +467,21 @@ final class Scratch {
         let rows = Int(DK_MAX_ROWS)
         let largestOutput = plan.convolutions.map(\.output.count).max() ?? 0
         let widest = plan.denses.map { $0.weights.panels * Int(DK_PANEL) }.max() ?? 0
-        image = Self.allocate(plan.inputCount)
-        padded = Self.allocate(plan.convolutions.map { $0.padding > 0 ? $0.padded.count : 0 }.max() ?? 0)
-        convolved = Self.allocate(plan.convolutions.map(\.convolved.count).max() ?? 0)
-        stages = [Self.allocate(largestOutput), Self.allocate(largestOutput)]
-        features = Self.allocate(rows * plan.features)
-        hidden = [Self.allocate(rows * widest), Self.allocate(rows * widest)]
+        image = alignedFloats(plan.inputCount)
+        padded = alignedFloats(plan.convolutions.map { $0.padding > 0 ? $0.padded.count : 0 }.max() ?? 0)
+        convolved = alignedFloats(plan.convolutions.map(\.convolved.count).max() ?? 0)
+        stages = [alignedFloats(largestOutput), alignedFloats(largestOutput)]
+        features = alignedFloats(rows * plan.features)
+        hidden = [alignedFloats(rows * widest), alignedFloats(rows * widest)]
     }
 
     deinit {
         for buffer in [image, padded, convolved, features, stages[0], stages[1], hidden[0], hidden[1]] { buffer.deallocate() }
     }
+}
 
-    private static func allocate(_ count: Int) -> UnsafeMutablePointer<Float> {
-        let raw = UnsafeMutableRawPointer.allocate(byteCount: max(count, 1) * 4 + 64, alignment: 64)
-        return raw.initializeMemory(as: Float.self, repeating: 0, count: max(count, 1) + 16)
-    }
+/// `count` zeros (at least one), 64-byte aligned: a panel or a vector row starts on a cache line.
+private func alignedFloats(_ count: Int) -> UnsafeMutablePointer<Float> {
+    let raw = UnsafeMutableRawPointer.allocate(byteCount: max(count, 1) * 4, alignment: 64)
+    return raw.initializeMemory(as: Float.self, repeating: 0, count: max(count, 1))
 }

@@ -156,11 +156,11 @@ public final class Conv2D: Layer, WeightedLayer {
         let dx = ensure(&inputGradient, rows: batch, features: input.count)
         if computesInputGradient { dx.zero() }
         if fusedPool > 0 {
-            fusedWeightGradient(x.data, outputGradient.data, batch: batch)
+            directGradient(x.data, outputGradient.data, batch: batch, .fused)
             return dx
         }
         if direct && !computesInputGradient {
-            directWeightGradient(x.data, outputGradient.data, batch: batch)
+            directGradient(x.data, outputGradient.data, batch: batch, .direct)
             return dx
         }
         guard let columns else { preconditionFailure("\(self).backward before forward") }
@@ -338,11 +338,7 @@ public final class Conv2D: Layer, WeightedLayer {
         }
     }
 
-    /// dW[:, t] = Σ_p dY[p, :] · patch_p[t] and db = Σ_p dY[p, :].
-    private func directWeightGradient(_ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, batch: Int) {
-        directGradient(x, dy, batch: batch, .direct)
-    }
-
+    /// dW[:, t] = Σ_p dY[p, :] · patch_p[t] and db = Σ_p dY[p, :], over every position.
     @inline(__always)
     private func directSums(_ samples: Range<Int>, _ block: Int, _ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>,
                             _ result: inout PatchSums) {
@@ -413,12 +409,8 @@ public final class Conv2D: Layer, WeightedLayer {
         }
     }
 
-    /// dW and db from the pooled gradient: each pooled value's gradient goes to the window
+    /// The same from the pooled gradient: each pooled value's gradient goes to the window
     /// position that won, so only those positions' patches contribute.
-    private func fusedWeightGradient(_ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, batch: Int) {
-        directGradient(x, dy, batch: batch, .fused)
-    }
-
     @inline(__always)
     private func fusedSums(_ samples: Range<Int>, _ block: Int, _ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>,
                            _ result: inout PatchSums) {

@@ -151,7 +151,9 @@ final class WorkerPool: @unchecked Sendable {
     }
 }
 
-struct UncheckedSendable<Value>: @unchecked Sendable {
-    let value: Value
-    init(_ value: Value) { self.value = value }
+/// A value handed across threads by a caller that guarantees only one thread uses it at a time
+/// (or that it is only read).
+public struct UncheckedSendable<Value>: @unchecked Sendable {
+    public let value: Value
+    public init(_ value: Value) { self.value = value }
 }
