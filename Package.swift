@@ -53,6 +53,8 @@ let package = Package(
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
         .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+        // libjpeg-turbo's decoder behind a wrapper that turns its longjmp errors into codes.
+        .target(name: "CJPEG", linkerSettings: [.linkedLibrary("jpeg")]),
 
         // The inference kernels (register-tiled products, pooling), in C for exact control of
         // the vector registers.
@@ -63,7 +65,7 @@ let package = Package(
 
         .target(
             name: "DigitsKit",
-            dependencies: ["CZlib", "CPNG", "CBLAS", "CKernels"],
+            dependencies: ["CZlib", "CPNG", "CBLAS", "CKernels", "CJPEG"],
             swiftSettings: [.unsafeFlags(targetCPUFlags())]
         ),
         // `digits serve`: the web page and HTTP API, on Hummingbird. A target of its own, so

@@ -1,6 +1,12 @@
-// What `digits serve` runs for each picture: the same decoding and preprocessing as
-// `digits classify`, then the model's compiled inference plan. Plans hold buffers, so each
-// request takes one from a pool and gives it back: concurrent requests share no mutable state.
+// What `digits serve` runs for each picture: DigitsKit's DigitReader, the same decoding,
+// preparation, inference plan and verdict as `digits classify`. Each reader keeps a pool of
+// plans, so concurrent requests share no mutable state.
+//
+// Held against abuse: a small PNG or JPEG can declare a huge canvas (7000×7000 compresses to
+// a few kB). Each request may decode at most `pixelBudget` pixels (judged from the header,
+// before decoding), and at most `concurrentDecodes` pictures are decoded and prepared at once;
+// the rest wait their turn, so a burst of large uploads holds a bounded amount of memory and
+// leaves the event loops free for other requests.
 import DigitsKit
 import Foundation
 import Synchronization
@@ -14,26 +20,53 @@ public struct ServedModel: Sendable {
     public let parameters: Int
 }
 
-/// The answer for one picture.
+/// The answer for one picture: the fields of `digits classify --json`.
 public struct Classification: Codable, Sendable, Equatable {
-    public var digit: Int
+    /// The digit read; nil when the picture was refused as not a digit.
+    public var digit: Int?
+    public var rejected: Bool
+    public var reason: String?
+    public var bestGuess: Int
     public var confidence: Float
+    /// One per digit class.
     public var probabilities: [Float]
+    public var notDigitProbability: Float?
     public var model: String
     /// The 28×28 picture the model read, as a base64 PNG.
     public var preprocessed: String
+
+    enum CodingKeys: String, CodingKey {
+        case digit, rejected, reason, confidence, probabilities, model, preprocessed
+        case bestGuess = "best_guess", notDigitProbability = "not_digit_probability"
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(digit, forKey: .digit)  // null, not absent, for a refused picture
+        try container.encode(rejected, forKey: .rejected)
+        try container.encodeIfPresent(reason, forKey: .reason)
+        try container.encode(bestGuess, forKey: .bestGuess)
+        try container.encode(confidence, forKey: .confidence)
+        try container.encode(probabilities, forKey: .probabilities)
+        try container.encodeIfPresent(notDigitProbability, forKey: .notDigitProbability)
+        try container.encode(model, forKey: .model)
+        try container.encode(preprocessed, forKey: .preprocessed)
+    }
 }
 
 public enum ServeError: DigitsError, Equatable {
     case unknownModel(String, known: [String])
     case emptyBody
     case noImagePart
+    case overBudget(width: Int, height: Int, budget: Int)
 
     public var message: String {
         switch self {
         case .unknownModel(let name, let known): return "no model named \(name); the models are \(known.joined(separator: ", "))"
-        case .emptyBody: return "the request has no body; send a PNG (image/png) or a multipart upload"
+        case .emptyBody: return "the request has no body; send a PNG or JPEG (image/png, image/jpeg) or a multipart upload"
         case .noImagePart: return "the multipart upload has no file part"
+        case .overBudget(let width, let height, let budget):
+            return "the picture is \(width)×\(height) = \(formatCount(width * height)) pixels, over this server's limit of \(formatCount(budget)) per request"
         }
     }
 
@@ -43,70 +76,100 @@ public enum ServeError: DigitsError, Equatable {
 public final class Classifier: Sendable {
     public let models: [ServedModel]
     public let defaultModel: String
-    private let pools: [String: PlanPool]
+    /// Pixels one request may decode, from the picture's header.
+    public let pixelBudget: Int
+    private let readers: [String: DigitReader]
+    private let decodeSlots: DecodeSlots
 
     /// Loads every checkpoint (name, path); the first is the default.
-    public init(checkpoints: [(name: String, path: String)]) throws {
+    public init(checkpoints: [(name: String, path: String)], pixelBudget: Int = 24_000_000,
+                concurrentDecodes: Int = max(1, ProcessInfo.processInfo.activeProcessorCount)) throws {
         precondition(!checkpoints.isEmpty, "a server needs at least one model")
-        var models: [ServedModel] = [], pools: [String: PlanPool] = [:]
+        var models: [ServedModel] = [], readers: [String: DigitReader] = [:]
         for (name, path) in checkpoints {
             let (model, file) = try Checkpoint.loadModel(from: path)
-            guard let plan = InferencePlan(model) else {
+            guard InferencePlan(model) != nil else {
                 throw ModelError.invalidArchitecture(path: path, reason: "the server runs models with ReLU activations (an inference plan); this one has others")
             }
-            let input = model.architecture.input
-            guard input.count == 3, input[0] == 1, input[1] == input[2] else {
-                throw ModelError.invalidArchitecture(path: path, reason: "the model takes \(input) inputs; the server needs square one-channel images")
-            }
+            readers[name] = try DigitReader(model: model, path: path, metadata: file.metadata,
+                                            options: ReaderOptions(maxPixels: pixelBudget))
             models.append(ServedModel(name: name, path: path, architecture: model.architecture,
                                       testAccuracy: file.metadata["test_accuracy"].flatMap(Double.init), parameters: model.parameterCount))
-            pools[name] = PlanPool(model, first: plan)
         }
         self.models = models
         defaultModel = checkpoints[0].name
-        self.pools = pools
+        self.readers = readers
+        self.pixelBudget = pixelBudget
+        decodeSlots = DecodeSlots(count: concurrentDecodes)
     }
 
-    /// Classifies the PNG in `bytes` with model `name` (the default when nil).
-    public func classify(png bytes: [UInt8], model name: String?, path: String = "upload.png") throws -> Classification {
+    /// The reader behind model `name` (the default when nil).
+    public func reader(_ name: String?) throws -> DigitReader {
         let name = name ?? defaultModel
-        guard let pool = pools[name],
-              let served = models.first(where: { $0.name == name }) else {
-            throw ServeError.unknownModel(name, known: models.map(\.name))
+        guard let reader = readers[name] else { throw ServeError.unknownModel(name, known: models.map(\.name)) }
+        return reader
+    }
+
+    /// Classifies the PNG or JPEG in `bytes` with model `name` (the default when nil). Waits
+    /// for a decode slot first.
+    public func classify(_ bytes: [UInt8], model name: String?, path: String = "upload") async throws -> Classification {
+        let reader = try reader(name)
+        let size = try Picture.size(of: bytes, path: path)
+        guard size.width.multipliedReportingOverflow(by: size.height).partialValue <= pixelBudget, size.width <= 65_535, size.height <= 65_535 else {
+            throw ServeError.overBudget(width: size.width, height: size.height, budget: pixelBudget)
         }
-        let image = try PNG.decodeGray(bytes, path: path)
-        var settings = DigitPreprocessor()
-        settings.side = served.architecture.input[1]
-        settings.box = settings.side * 20 / 28
-        let digit = try settings.prepare(image, path: path)
-        let classes = served.architecture.classes
-        let (best, probabilities) = pool.withPlan { plan in
-            let logits = digit.image.pixels.withUnsafeBufferPointer { plan.forward(pixels: $0.baseAddress!, count: 1) }
-            let (maximum, best, logSum) = SoftmaxCrossEntropy.logSumExp(logits.data, classes: classes)
-            return (best, (0..<classes).map { expf(logits.data[$0] - maximum - logSum) })
-        }
-        let picture = try PNG.encode(width: digit.image.width, height: digit.image.height, layout: .gray, samples: digit.image.pixels)
-        return Classification(digit: best, confidence: probabilities[best], probabilities: probabilities, model: name,
+        await decodeSlots.acquire()
+        defer { decodeSlots.release() }
+        let reading = try reader.read(bytes, name: path)
+        let image = reading.prepared.image
+        let picture = try PNG.encode(width: image.width, height: image.height, layout: .gray, samples: image.pixels)
+        return Classification(digit: reading.digit, rejected: reading.rejected, reason: reading.reason, bestGuess: reading.bestGuess,
+                              confidence: reading.confidence, probabilities: reading.probabilities,
+                              notDigitProbability: reading.notDigitProbability, model: name ?? defaultModel,
                               preprocessed: Data(picture).base64EncodedString())
     }
+
+    /// Decodes running now, and the most seen at once (for tests and the abuse check).
+    public var decodesRunning: (now: Int, peak: Int) { decodeSlots.usage }
 }
 
-/// Inference plans of one model for concurrent requests: a request takes a free plan, or makes
-/// one when all are busy, and gives it back. Each plan owns its buffers; the model is only read
-/// (a new plan copies its weights).
-final class PlanPool: Sendable {
-    private let model: UncheckedSendable<Sequential>
-    private let free: Mutex<[UncheckedSendable<InferencePlan>]>
+/// A counting semaphore for async callers: `acquire` suspends (it never blocks a thread)
+/// until one of `count` slots is free.
+final class DecodeSlots: Sendable {
+    private struct State {
+        var free: Int
+        var running = 0
+        var peak = 0
+        var waiting: [CheckedContinuation<Void, Never>] = []
+    }
+    private let state: Mutex<State>
 
-    init(_ model: Sequential, first plan: InferencePlan) {
-        self.model = UncheckedSendable(model)
-        free = Mutex([UncheckedSendable(plan)])
+    init(count: Int) { state = Mutex(State(free: count)) }
+
+    func acquire() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let ready = state.withLock { state -> Bool in
+                guard state.free > 0 else { state.waiting.append(continuation); return false }
+                state.free -= 1
+                state.running += 1
+                state.peak = max(state.peak, state.running)
+                return true
+            }
+            if ready { continuation.resume() }
+        }
     }
 
-    func withPlan<R>(_ body: (InferencePlan) throws -> R) rethrows -> R {
-        // The model has a plan (the first one proved it), so a new one always compiles.
-        let taken = free.withLock { $0.popLast() } ?? UncheckedSendable(InferencePlan(model.value)!)
-        defer { free.withLock { $0.append(taken) } }
-        return try body(taken.value)
+    func release() {
+        let next = state.withLock { state -> CheckedContinuation<Void, Never>? in
+            if state.waiting.isEmpty {
+                state.free += 1
+                state.running -= 1
+                return nil
+            }
+            return state.waiting.removeFirst()  // the slot passes straight to the next caller
+        }
+        next?.resume()
     }
+
+    var usage: (now: Int, peak: Int) { state.withLock { ($0.running, $0.peak) } }
 }

@@ -1,10 +1,11 @@
 // `digits serve`: a Hummingbird 2 application with the drawing page and the API.
 //   GET  /               the page (HTML, CSS and JavaScript in one document, nothing remote)
-//   POST /api/classify   a PNG body (image/png) or a multipart upload; ?model=mlp|cnn
+//   POST /api/classify   a PNG or JPEG body (image/png, image/jpeg) or a multipart upload; ?model=mlp|cnn
 //   GET  /api/models     the models offered
 //   GET  /healthz        {"status": "ok"}
 // Errors are JSON {"error": "..."}: 400 for a body that is not a readable picture, 404 for an
-// unknown model, 413 for a body over the limit (5 MB by default).
+// unknown model, 413 for a body over the limit (5 MB by default) or a picture over the pixel
+// budget (24 megapixels by default).
 import DigitsKit
 import Foundation
 import Hummingbird
@@ -52,9 +53,9 @@ public enum DigitsServer {
                 bytes = part
             }
             let model = request.uri.queryParameters.get("model")
-            // Decoding and preprocessing take a few milliseconds: off the event loop.
+            // Decoding and preprocessing take milliseconds: off the event loop.
             let outcome: Result<Classification, Error> = await Task.detached {
-                Result { try classifier.classify(png: bytes, model: model) }
+                do { return .success(try await classifier.classify(bytes, model: model)) } catch { return .failure(error) }
             }.value
             switch outcome {
             case .success(let result):
@@ -64,10 +65,11 @@ public enum DigitsServer {
                                 body: .init(byteBuffer: ByteBuffer(bytes: try encoder.encode(result))))
             case .failure(let failure as ServeError):
                 if case .unknownModel = failure { return error(.notFound, failure.message) }
+                if case .overBudget = failure { return error(.contentTooLarge, failure.message) }
                 return error(.badRequest, failure.message)
             case .failure(let failure as DigitsError):
-                // "upload.png: not a PNG file: ..." without the made-up file name.
-                return error(.badRequest, failure.message.replacingOccurrences(of: "upload.png: ", with: ""))
+                // "upload: not a PNG file: ..." without the made-up file name.
+                return error(.badRequest, failure.message.replacingOccurrences(of: "upload: ", with: ""))
             case .failure(let failure):
                 return error(.internalServerError, "\(failure)")
             }

@@ -120,6 +120,10 @@ extension DigitsCommand {
         @Option(help: "Augmentation recipe, such as shift=2,rotate=10,elastic=34:4, or none (default: the model's measured best; the grammar is in digits help augment).")
         var augment: String?
 
+        @Option(help: ArgumentHelp("More training pictures: an IDX image file NAME-images-idx3-ubyte with NAME-labels-idx1-ubyte beside it, labels 0–9 for digits and 10 for pictures that are not digits (scripts/make-synthetic-digits and scripts/make-negatives make them). Label 10 gives the model an extra class, \"not a digit\", which classify and serve use to refuse letters and scribbles. Repeatable.", valueName: "file"),
+                completion: .file())
+        var extra: [String] = []
+
         @Option(help: "Seed for every random choice (default 1).")
         var seed: UInt64?
 
@@ -139,7 +143,7 @@ extension DigitsCommand {
              ("--weight-decay", weightDecay != nil), ("--schedule", schedule != nil), ("--step-every", stepEvery != nil),
              ("--step-gamma", stepGamma != nil), ("--clip-norm", clipNorm != nil), ("--patience", patience != nil),
              ("--validation", validation != nil), ("--hidden", hidden != nil), ("--activation", activation != nil),
-             ("--dropout", dropout != nil), ("--seed", seed != nil), ("--augment", augment != nil)]
+             ("--dropout", dropout != nil), ("--augment", augment != nil), ("--extra", !extra.isEmpty)]
         }
 
         var recipe: Recipe { Recipe.named(model) ?? Recipe.all[0] }
@@ -204,14 +208,23 @@ extension DigitsCommand {
             let statePath = Self.statePath(for: output)
             try checkWritable(output)
 
-            let train = try MNIST.load(from: data, split: .train)
+            var train = try MNIST.load(from: data, split: .train)
             let test = try MNIST.load(from: data, split: .test)
             let trainer: Trainer
             if resume {
                 guard FileManager.default.fileExists(atPath: statePath) else {
                     throw CheckpointError.notACheckpoint(path: statePath, reason: "no training state to resume (it is written after each epoch)")
                 }
-                trainer = try Trainer(resumingFrom: SafeTensorsFile.read(contentsOf: statePath), path: statePath, dataset: train, epochs: epochs)
+                let state = try SafeTensorsFile.read(contentsOf: statePath)
+                if let saved = state.metadata["training"].flatMap({ try? JSONDecoder().decode(TrainingOptions.self, from: Data($0.utf8)) }) {
+                    if let seed, seed != saved.seed {
+                        throw ValidationError("--resume continues with the saved options; --seed \(seed) differs from the saved seed \(saved.seed)")
+                    }
+                    for path in saved.extra ?? [] {
+                        train = try train.inserting(DigitDataset.extra(images: path), beforeLast: saved.validationCount)
+                    }
+                }
+                trainer = try Trainer(resumingFrom: state, path: statePath, dataset: train, epochs: epochs)
                 if trainer.isFinished {
                     // Killed after the last epoch, before the test score was written: finish that.
                     let scored = (try? SafeTensorsFile.read(contentsOf: output))?.metadata["test_accuracy"] != nil
@@ -223,10 +236,23 @@ extension DigitsCommand {
                     : "after epoch \(trainer.completedEpochs) of \(trainer.options.epochs)"))
                 }
             } else {
-                let options = trainingOptions
+                var options = trainingOptions
                 if let problem = options.problem(trainingImages: train.count) { throw ValidationError(problem) }
-                let architecture = recipe.architecture(dropout: dropout, hidden: hiddenSizes!, activation: activation ?? .relu,
+                var architecture = recipe.architecture(dropout: dropout, hidden: hiddenSizes!, activation: activation ?? .relu,
                                                        input: [1, train.rows, train.columns])
+                for path in extra {
+                    let pictures = try DigitDataset.extra(images: path)
+                    train = try train.inserting(pictures, beforeLast: options.validationCount)
+                    let negatives = pictures.labels.reduce(0) { $0 + ($1 == 10 ? 1 : 0) }
+                    log.info("extra: \(path): \(formatCount(pictures.count - negatives)) digits, \(formatCount(negatives)) pictures that are not digits")
+                }
+                if !extra.isEmpty {
+                    options.extra = extra
+                    if train.labels.contains(10) {
+                        architecture = architecture.withRejectClass()
+                        log.info("model: class \(architecture.digitClasses) is \"not a digit\"")
+                    }
+                }
                 trainer = try Trainer(architecture: architecture, options: options, dataset: train)
             }
             let options = trainer.options
@@ -273,7 +299,9 @@ extension DigitsCommand {
                 log.info("early stop: no better validation accuracy for \(options.patience ?? 0) epochs")
             }
             trainer.restoreBestWeights()
-            let result = Evaluator.evaluate(trainer.model, on: test, indices: Array(0..<test.count))
+            // Scored as `digits evaluate` scores it (the inference plan, the best digit), so the
+            // recorded accuracy is the one evaluate reports.
+            let result = Predictions.compute(trainer.model, on: test).score(labels: test.labels)
             try trainer.checkpointFile(test: result).write(to: output)
             log.final(test: result, checkpoint: output, bestEpoch: trainer.bestEpoch, validation: trainer.bestValidationAccuracy, statePath: statePath)
         }

@@ -30,6 +30,10 @@ public enum AugmentationError: DigitsError, Equatable {
 ///     elastic=A:S    elastic distortion of strength α = A pixels, smoothed by σ = S pixels
 ///     noise=N        near-Gaussian pixel noise with σ = N (0–1 units), clipped (Irwin–Hall)
 ///     salt=P         salt-and-pepper: each pixel becomes 0 or 1 with probability P
+///     fill=P         with probability P, the digit as a box-normalized 1-bit scan: its ink is
+///                    stretched to fill the 20×20 box in both directions (a 1 becomes a bar
+///                    as wide as it is tall), sampled at 12–20 pixels a side, thresholded and
+///                    scaled back up, as Semeion and other form readers stored their digits
 public struct AugmentationSpec: Equatable, Sendable, CustomStringConvertible {
     public var shift = 0
     public var rotate: Float = 0
@@ -39,13 +43,14 @@ public struct AugmentationSpec: Equatable, Sendable, CustomStringConvertible {
     public var elasticSigma: Float = 0
     public var noise: Float = 0
     public var salt: Float = 0
+    public var fill: Float = 0
 
     public init() {}
 
     public static let none = AugmentationSpec()
 
     public var isNone: Bool { self == .none }
-    var isGeometric: Bool { shift != 0 || rotate != 0 || scale != 0 || shear != 0 || elasticAlpha != 0 }
+    var isGeometric: Bool { shift != 0 || rotate != 0 || scale != 0 || shear != 0 || elasticAlpha != 0 || fill != 0 }
 
     public static func parse(_ text: String) throws -> AugmentationSpec {
         let trimmed = text.trimmingCharacters(in: .whitespaces)
@@ -75,6 +80,7 @@ public struct AugmentationSpec: Equatable, Sendable, CustomStringConvertible {
             case "shear": spec.shear = try number(0...1, "a shear factor")
             case "noise": spec.noise = try number(0...1, "a standard deviation")
             case "salt": spec.salt = try number(0...1, "a probability")
+            case "fill": spec.fill = try number(0...1, "a probability")
             case "elastic":
                 let pair = value.split(separator: ":", omittingEmptySubsequences: false).map { Self.decimal(String($0)) }
                 guard pair.count == 2, let alpha = pair[0], let sigma = pair[1],
@@ -109,6 +115,7 @@ public struct AugmentationSpec: Equatable, Sendable, CustomStringConvertible {
         if elasticAlpha != 0 { items.append("elastic=\(text(elasticAlpha)):\(text(elasticSigma))") }
         if noise != 0 { items.append("noise=\(text(noise))") }
         if salt != 0 { items.append("salt=\(text(salt))") }
+        if fill != 0 { items.append("fill=\(text(fill))") }
         return items.isEmpty ? "none" : items.joined(separator: ",")
     }
 }
@@ -152,6 +159,8 @@ public final class Augmenter {
     private let fieldX: UnsafeMutablePointer<Float>     // (rows, columns): elastic displacement in x
     private let fieldY: UnsafeMutablePointer<Float>     // (rows, columns)
     private let smoothing: UnsafeMutablePointer<Float>  // (rows, columns): scratch for the separable blur
+    private let filled: UnsafeMutablePointer<UInt8>     // (rows, columns): the box-filled digit (fill=P)
+    private let lowResolution: UnsafeMutablePointer<UInt8>  // (rows, columns): its 1-bit scan, L×L used
     private let kernel: [Float]      // Gaussian taps, normalized, radius ⌈3σ⌉
     private let normalization: Normalization?
     private let table: [Float]       // (256): a pixel's output value, as the batch assembler computes it
@@ -170,6 +179,10 @@ public final class Augmenter {
         fieldX = zeros(rows * columns)
         fieldY = zeros(rows * columns)
         smoothing = zeros(rows * columns)
+        filled = .allocate(capacity: max(rows * columns, 1))
+        filled.initialize(repeating: 0, count: max(rows * columns, 1))
+        lowResolution = .allocate(capacity: max(rows * columns, 1))
+        lowResolution.initialize(repeating: 0, count: max(rows * columns, 1))
         if spec.elasticAlpha > 0 {
             let radius = Int((3 * spec.elasticSigma).rounded(.up))
             let taps = (-radius...radius).map { expf(-Float($0 * $0) / (2 * spec.elasticSigma * spec.elasticSigma)) }
@@ -185,11 +198,19 @@ public final class Augmenter {
 
     deinit {
         for buffer in [padded, fieldX, fieldY, smoothing] { buffer.deallocate() }
+        filled.deallocate()
+        lowResolution.deallocate()
     }
 
     /// Draws parameters from `random` and writes the augmented image to `output`: values
     /// 0...255, or normalized if the augmenter was given a normalization.
     public func augment(_ input: UnsafePointer<UInt8>, into output: UnsafeMutablePointer<Float>, random: RandomGenerator) {
+        var input = input
+        if spec.fill > 0, random.nextUnitFloat() < spec.fill {
+            let side = min(rows, columns) * 5 / 7
+            fillBox(input, side: side, scanSide: max(1, side * 3 / 5 + random.nextInt(below: side - side * 3 / 5 + 1)))
+            input = UnsafePointer(filled)
+        }
         var affine = AffineParameters.identity
         if spec.shift > 0 {
             affine.shiftX = Float(random.nextInt(below: 2 * spec.shift + 1) - spec.shift)
@@ -291,6 +312,54 @@ public final class Augmenter {
     private func normalize(_ output: UnsafeMutablePointer<Float>, _ normalization: Normalization) {
         let (mean, std) = (normalization.mean, normalization.std)
         for index in 0..<rows * columns { output[index] = (output[index] / 255 - mean) / std }
+    }
+
+    /// Writes `filled`: the ink's bounding box stretched to a side×side box in the middle,
+    /// via a scanSide×scanSide two-level scan (bilinear samples thresholded at half strength)
+    /// scaled back up by area averaging, which is what the reader makes of such a scan.
+    private func fillBox(_ input: UnsafePointer<UInt8>, side: Int, scanSide: Int) {
+        var minX = columns, minY = rows, maxX = -1, maxY = -1
+        for y in 0..<rows {
+            for x in 0..<columns where input[y * columns + x] > 0 {
+                minX = min(minX, x); maxX = max(maxX, x); minY = min(minY, y); maxY = max(maxY, y)
+            }
+        }
+        filled.update(repeating: 0, count: rows * columns)
+        guard maxX >= minX, side > 0 else { return }
+        // The scan: cell centres spread over the box [min − ½, max + ½].
+        let width = Float(maxX - minX + 1) / Float(scanSide), height = Float(maxY - minY + 1) / Float(scanSide)
+        func sample(_ x: Float, _ y: Float) -> Float {
+            let x0 = min(max(Int(x.rounded(.down)), 0), columns - 1), y0 = min(max(Int(y.rounded(.down)), 0), rows - 1)
+            let x1 = min(x0 + 1, columns - 1), y1 = min(y0 + 1, rows - 1)
+            let fx = min(max(x - Float(x0), 0), 1), fy = min(max(y - Float(y0), 0), 1)
+            let top = Float(input[y0 * columns + x0]) * (1 - fx) + Float(input[y0 * columns + x1]) * fx
+            let bottom = Float(input[y1 * columns + x0]) * (1 - fx) + Float(input[y1 * columns + x1]) * fx
+            return top * (1 - fy) + bottom * fy
+        }
+        for v in 0..<scanSide {
+            for u in 0..<scanSide {
+                let x = Float(minX) - 0.5 + (Float(u) + 0.5) * width, y = Float(minY) - 0.5 + (Float(v) + 0.5) * height
+                lowResolution[v * scanSide + u] = sample(x, y) >= 127.5 ? 255 : 0
+            }
+        }
+        // Area averaging from scanSide to side: output pixel i covers [i, i + 1)·scanSide/side.
+        let ratio = Float(scanSide) / Float(side)
+        func overlap(_ i: Int, _ cell: Int) -> Float {
+            max(0, min(Float(i + 1) * ratio, Float(cell + 1)) - max(Float(i) * ratio, Float(cell)))
+        }
+        let offsetX = (columns - side) / 2, offsetY = (rows - side) / 2
+        for y in 0..<side {
+            let firstV = Int(Float(y) * ratio), lastV = min(scanSide - 1, Int((Float(y + 1) * ratio).rounded(.up)) - 1)
+            for x in 0..<side {
+                let firstU = Int(Float(x) * ratio), lastU = min(scanSide - 1, Int((Float(x + 1) * ratio).rounded(.up)) - 1)
+                var sum: Float = 0
+                for v in firstV...max(firstV, lastV) {
+                    let wy = overlap(y, v)
+                    for u in firstU...max(firstU, lastU) { sum += wy * overlap(x, u) * Float(lowResolution[v * scanSide + u]) }
+                }
+                filled[(y + offsetY) * columns + x + offsetX] = UInt8(min(255, (sum / (ratio * ratio)).rounded()))
+            }
+        }
     }
 
     /// Uniform [−1, 1] fields, each smoothed by the Gaussian (separably, zero beyond the edge).

@@ -77,6 +77,50 @@ public struct DigitDataset: Sendable {
         self.labelsPath = labelsPath
     }
 
+    /// The label file that belongs beside an image file: NAME-images-idx3-ubyte[.gz] →
+    /// NAME-labels-idx1-ubyte[.gz]; nil when the name does not follow MNIST's pattern.
+    public static func labelsPath(forImages path: String) -> String? {
+        let directory = (path as NSString).deletingLastPathComponent, name = (path as NSString).lastPathComponent
+        guard let range = name.range(of: "images-idx3-ubyte") else { return nil }
+        return (directory as NSString).appendingPathComponent(name.replacingCharacters(in: range, with: "labels-idx1-ubyte"))
+    }
+
+    /// Extra training pictures: an IDX image file and the label file beside it, labels 0–10
+    /// (10: not a digit, the reject class).
+    public static func extra(images imagesPath: String, limits: IDXLimits = .standard) throws -> DigitDataset {
+        guard let labelsPath = labelsPath(forImages: imagesPath) else {
+            throw DatasetError.missingFiles(directory: imagesPath, split: "extra", tried: ["a name of the form NAME-images-idx3-ubyte, with NAME-labels-idx1-ubyte beside it"])
+        }
+        return try load(images: imagesPath, labels: labelsPath, classes: 11, limits: limits)
+    }
+
+    /// Arrays already known to fit: (count, rows, columns) pixels, labels under `classes`.
+    init(rows: Int, columns: Int, pixels: [UInt8], labels: [UInt8], classes: Int, imagesPath: String, labelsPath: String) {
+        self.rows = rows
+        self.columns = columns
+        self.pixels = pixels
+        self.labels = labels
+        self.classes = classes
+        self.imagesPath = imagesPath
+        self.labelsPath = labelsPath
+    }
+
+    /// This training set with `extra` inserted before its last `validationCount` images, so
+    /// they are trained on but the validation images stay the same digits.
+    public func inserting(_ extra: DigitDataset, beforeLast validationCount: Int) throws -> DigitDataset {
+        let negatives = extra
+        guard negatives.rows == rows, negatives.columns == columns else {
+            throw InputError.wrongImageSize(path: negatives.imagesPath, rows: negatives.rows, columns: negatives.columns,
+                                            model: "(the training set is \(rows)×\(columns))", expected: [1, rows, columns])
+        }
+        let split = max(0, count - validationCount) * pixelsPerImage
+        let labelSplit = max(0, count - validationCount)
+        return DigitDataset(rows: rows, columns: columns,
+                            pixels: Array(pixels[..<split]) + negatives.pixels + Array(pixels[split...]),
+                            labels: Array(labels[..<labelSplit]) + negatives.labels + Array(labels[labelSplit...]),
+                            classes: max(classes, negatives.classes), imagesPath: imagesPath, labelsPath: labelsPath)
+    }
+
     /// Loads an IDX image file and its label file (raw or gzip each).
     public static func load(images imagesPath: String, labels labelsPath: String, classes: Int = 10,
                             limits: IDXLimits = .standard) throws -> DigitDataset {

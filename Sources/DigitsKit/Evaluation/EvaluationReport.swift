@@ -23,7 +23,7 @@ public struct Evaluation {
         predictions = Predictions.compute(model, on: dataset)
         seconds = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
         report = ClassificationReport(labels: dataset.labels.map(Int.init), predicted: predictions.predicted,
-                                      losses: predictions.losses, classes: model.architecture.classes)
+                                      losses: predictions.losses, classes: model.architecture.digitClasses)
         self.modelPath = modelPath
         architecture = model.architecture
         parameterCount = model.parameterCount

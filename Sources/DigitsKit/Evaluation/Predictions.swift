@@ -8,9 +8,12 @@ import Foundation
 /// The model's answer for each image of a dataset, in dataset order.
 public struct Predictions: Sendable {
     public let classes: Int
-    /// (N, C) softmax probabilities, row-major.
+    /// The digit classes: all of them, or all but the last when it is "not a digit".
+    public let digitClasses: Int
+    /// (N, C) softmax probabilities over every class, row-major.
     public let probabilities: [Float]
-    /// (N) argmax of each row; the first maximum on ties, as SoftmaxCrossEntropy counts.
+    /// (N) the most probable digit of each row (the reject class, if any, never counts); the
+    /// first maximum on ties, as SoftmaxCrossEntropy counts.
     public let predicted: [Int]
     /// (N) −log p(label): the cross-entropy of each image against its label.
     public let losses: [Double]
@@ -20,23 +23,30 @@ public struct Predictions: Sendable {
     /// Probability of the predicted class.
     public func confidence(at index: Int) -> Float { probabilities[index * classes + predicted[index]] }
 
-    /// Row `index` of the probabilities.
+    /// Row `index` of the probabilities (every class, the reject class last if there is one).
     public func probabilities(at index: Int) -> ArraySlice<Float> {
         probabilities[index * classes..<(index + 1) * classes]
     }
 
-    /// The `k` most probable classes of image `index`, most probable first.
+    /// The probability that image `index` is not a digit, for a model with a reject class.
+    public func notDigitProbability(at index: Int) -> Float? {
+        digitClasses < classes ? probabilities[index * classes + digitClasses] : nil
+    }
+
+    /// The `k` most probable digits of image `index`, most probable first.
     public func top(_ k: Int, at index: Int) -> [(digit: Int, probability: Float)] {
-        let row = probabilities(at: index)
+        let row = probabilities(at: index).prefix(digitClasses)
         return row.indices.map { ($0 - row.startIndex, row[$0]) }
             .sorted { $0.1 != $1.1 ? $0.1 > $1.1 : $0.0 < $1.0 }
             .prefix(max(k, 0)).map { (digit: $0.0, probability: $0.1) }
     }
 
     /// Runs `model` over every image of `dataset` (batches of the model's inference size),
-    /// through its InferencePlan when it has one.
-    public static func compute(_ model: Sequential, on dataset: DigitDataset, batchSize: Int? = nil) -> Predictions {
-        let classes = model.architecture.classes
+    /// through its InferencePlan when it has one (`plan`, when given, is that plan, compiled
+    /// before; it must be the model's).
+    public static func compute(_ model: Sequential, on dataset: DigitDataset, batchSize: Int? = nil,
+                               plan given: InferencePlan? = nil) -> Predictions {
+        let classes = model.architecture.classes, digitClasses = model.architecture.digitClasses
         let count = dataset.count
         let batchSize = max(1, min(batchSize ?? model.architecture.inferenceBatchSize, max(count, 1)))
         var probabilities = [Float](repeating: 0, count: count * classes)
@@ -49,13 +59,13 @@ public struct Predictions: Sendable {
                 let p = output + (start + row) * classes
                 let (maximum, best, logSum) = SoftmaxCrossEntropy.logSumExp(z, classes: classes)
                 for c in 0..<classes { p[c] = expf(z[c] - maximum - logSum) }
-                predicted[start + row] = best
+                predicted[start + row] = best < digitClasses ? best : (0..<digitClasses).max { z[$0] < z[$1] || (z[$0] == z[$1] && $0 > $1) } ?? 0
                 let label = Int(dataset.labels[start + row])
                 losses[start + row] = Double(logSum - (z[label] - maximum))
             }
         }
         probabilities.withUnsafeMutableBufferPointer { output in
-            if let plan = InferencePlan(model), dataset.pixelsPerImage == plan.inputCount {
+            if let plan = given ?? InferencePlan(model), dataset.pixelsPerImage == plan.inputCount {
                 dataset.pixels.withUnsafeBufferPointer { pixels in
                     for start in stride(from: 0, to: count, by: batchSize) {
                         let rows = min(batchSize, count - start)
@@ -73,7 +83,16 @@ public struct Predictions: Sendable {
                 record(model.forward(assembler.inputs, training: false), start: start, rows: batch.count, output.baseAddress!)
             }
         }
-        return Predictions(classes: classes, probabilities: probabilities, predicted: predicted, losses: losses)
+        return Predictions(classes: classes, digitClasses: digitClasses, probabilities: probabilities, predicted: predicted, losses: losses)
+    }
+}
+
+extension Predictions {
+    /// Accuracy and mean loss against the dataset's labels, as `digits evaluate` reports them.
+    public func score(labels: [UInt8]) -> EvaluationResult {
+        var correct = 0
+        for (index, label) in labels.enumerated() where predicted[index] == Int(label) { correct += 1 }
+        return EvaluationResult(loss: losses.reduce(0, +) / Double(max(count, 1)), correct: correct, count: count)
     }
 }
 

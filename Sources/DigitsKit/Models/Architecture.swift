@@ -69,6 +69,27 @@ public struct Architecture: Codable, Equatable, Sendable {
     public var dropout: Float
     public var normalization: Normalization?
     public var layers: [LayerSpec]
+    /// True when the last class is "not a digit" (trained on negatives, `digits train
+    /// --negatives`): the digits are then classes 0..<classes − 1. Absent in older files.
+    public var rejectClass: Bool?
+
+    enum CodingKeys: String, CodingKey {
+        case model, input, classes, activation, dropout, normalization, layers
+        case rejectClass = "reject_class"
+    }
+
+    /// The digit classes: every class but the reject class.
+    public var digitClasses: Int { rejectClass == true ? classes - 1 : classes }
+
+    /// The same network with one more output, "not a digit", after the digits.
+    public func withRejectClass() -> Architecture {
+        guard rejectClass != true, let last = layers.lastIndex(where: { $0.kind == .linear }) else { return self }
+        var copy = self
+        copy.classes += 1
+        copy.layers[last].outFeatures = copy.classes
+        copy.rejectClass = true
+        return copy
+    }
 
     /// The MLP: Linear → activation → dropout for each hidden size, then Linear to the classes.
     /// Layers are named fc1, fc2, … as in PyTorch's MNIST examples.

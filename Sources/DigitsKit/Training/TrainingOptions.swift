@@ -31,6 +31,9 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
     /// The augmentation recipe (`--augment` grammar; "none" or nil for none). `digits train`
     /// always sets it; nil is what checkpoints made before augmentation existed decode to.
     public var augment: String?
+    /// Extra labelled IDX image files trained on with MNIST (`--extra`): more digits, and
+    /// pictures that are not digits (label 10, the reject class). nil for MNIST alone.
+    public var extra: [String]?
 
     public init() {}
 
@@ -38,7 +41,7 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
         case epochs, optimizer, momentum, schedule, patience, seed
         case batchSize = "batch_size", learningRate = "learning_rate", beta1, beta2, epsilon
         case weightDecay = "weight_decay", stepEvery = "step_every", stepGamma = "step_gamma"
-        case clipNorm = "clip_norm", validationCount = "validation_count", augment
+        case clipNorm = "clip_norm", validationCount = "validation_count", augment, extra
     }
 
     /// The parsed recipe; `problem()` has already refused one that does not parse.

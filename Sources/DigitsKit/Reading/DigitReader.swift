@@ -1,0 +1,211 @@
+// The one way a picture becomes an answer, for `digits classify`, `digits serve` and Swift
+// programs: decode (PNG or JPEG, by content) → prepare the MNIST way (DigitPreprocessor) →
+// run the model's compiled inference plan → a verdict: a digit, or "not a digit".
+//
+//     let reader = try DigitReader(checkpoint: "checkpoints/cnn.safetensors")
+//     let reading = try reader.read(file: "photo.jpg")
+//     print(reading.digit.map(String.init) ?? "not a digit", reading.confidence)
+//
+// The verdict comes from the model's reject class (trained on pictures that are not digits,
+// `digits train --negatives`): a picture is refused when that class's probability reaches
+// the threshold. A model without the class gives no verdict: every picture gets a digit.
+import Foundation
+import Synchronization
+
+/// What the reader made of one picture.
+public struct DigitReading: Sendable {
+    /// The digit read, or nil when the picture was refused as not a digit.
+    public var digit: Int? { rejected ? nil : bestGuess }
+    /// The most probable digit, refused or not.
+    public let bestGuess: Int
+    /// The probability of `bestGuess` (over every class, the reject class included).
+    public let confidence: Float
+    /// (digit classes) the probability of each digit.
+    public let probabilities: [Float]
+    /// The probability of "not a digit", for a model with that class.
+    public let notDigitProbability: Float?
+    public let rejected: Bool
+    /// Why the picture was refused, in a few words; nil when it was not.
+    public let reason: String?
+    /// The picture as the model saw it, and how it was prepared.
+    public let prepared: PreparedDigit
+
+    /// The `k` most probable digits, most probable first.
+    public func top(_ k: Int) -> [(digit: Int, probability: Float)] {
+        probabilities.enumerated().map { (digit: $0.offset, probability: $0.element) }
+            .sorted { $0.probability != $1.probability ? $0.probability > $1.probability : $0.digit < $1.digit }
+            .prefix(max(k, 0)).map { $0 }
+    }
+}
+
+/// One file's outcome among many.
+public enum ReadOutcome: Sendable {
+    case read(DigitReading)
+    case failed(any DigitsError)
+}
+
+public struct ReaderOptions: Sendable {
+    /// Refuse a picture when P(not a digit) reaches this (nil: the checkpoint's calibrated
+    /// threshold, else 0.5).
+    public var rejectThreshold: Float?
+    /// Never refuse: every picture gets its most probable digit.
+    public var acceptAll = false
+    /// Largest picture accepted, judged from its header before decoding.
+    public var maxPixels = PNG.maxPixels
+
+    public init(rejectThreshold: Float? = nil, acceptAll: Bool = false, maxPixels: Int = PNG.maxPixels) {
+        self.rejectThreshold = rejectThreshold
+        self.acceptAll = acceptAll
+        self.maxPixels = maxPixels
+    }
+}
+
+public enum ReaderError: DigitsError, Equatable {
+    case unsuitableModel(path: String, reason: String)
+
+    public var message: String {
+        switch self {
+        case .unsuitableModel(let path, let reason): return "\(path): \(reason)"
+        }
+    }
+    public var hint: String? { "read pictures with a model trained on square one-channel digits, such as checkpoints/cnn.safetensors" }
+}
+
+public final class DigitReader: Sendable {
+    public let architecture: Architecture
+    public let modelPath: String
+    /// The checkpoint's metadata (test accuracy, training options, the calibrated threshold).
+    public let metadata: [String: String]
+    public let options: ReaderOptions
+    /// The threshold in use for the reject class, nil for a model without one.
+    public let rejectThreshold: Float?
+    private let preprocessor: DigitPreprocessor
+    private let model: UncheckedSendable<Sequential>
+    private let plans: Mutex<[UncheckedSendable<InferencePlan>]>
+
+    /// Loads a checkpoint written by `digits train`.
+    public convenience init(checkpoint path: String, options: ReaderOptions = ReaderOptions()) throws {
+        let (model, file) = try Checkpoint.loadModel(from: path)
+        try self.init(model: model, path: path, metadata: file.metadata, options: options)
+    }
+
+    public init(model: Sequential, path: String, metadata: [String: String] = [:], options: ReaderOptions = ReaderOptions()) throws {
+        let input = model.architecture.input
+        guard input.count == 3, input[0] == 1, input[1] == input[2], input[1] >= 8 else {
+            throw ReaderError.unsuitableModel(path: path, reason: "the model takes \(input.map(String.init).joined(separator: "×")) inputs; reading pictures needs square one-channel images")
+        }
+        architecture = model.architecture
+        modelPath = path
+        self.metadata = metadata
+        self.options = options
+        var settings = DigitPreprocessor()
+        settings.side = input[1]
+        settings.box = input[1] * 20 / 28
+        preprocessor = settings
+        self.model = UncheckedSendable(model)
+        plans = Mutex([])
+        rejectThreshold = model.architecture.rejectClass == true
+            ? (options.rejectThreshold ?? metadata["reject_threshold"].flatMap(Float.init) ?? 0.5) : nil
+    }
+
+    // MARK: Reading
+
+    /// Reads the picture in a file (PNG or JPEG).
+    public func read(file: String) throws -> DigitReading {
+        try read(prepared: [prepare(file: file)])[0]
+    }
+
+    /// Reads a picture from its bytes; `name` is what errors call it.
+    public func read(_ bytes: [UInt8], name: String) throws -> DigitReading {
+        try read(prepared: [prepare(bytes, name: name)])[0]
+    }
+
+    /// Reads many files: each is decoded and prepared on its own core, then all go through the
+    /// model together. A file that cannot be read gets its error, in place.
+    public func read(files: [String]) -> [ReadOutcome] {
+        var prepared = [PreparedDigit?](repeating: nil, count: files.count)
+        var failures = [(any DigitsError)?](repeating: nil, count: files.count)
+        prepared.withUnsafeMutableBufferPointer { preparedBuffer in
+            failures.withUnsafeMutableBufferPointer { failureBuffer in
+                nonisolated(unsafe) let digits = preparedBuffer.baseAddress!, errors = failureBuffer.baseAddress!
+                DispatchQueue.concurrentPerform(iterations: files.count) { index in
+                    do { digits[index] = try prepare(file: files[index]) } catch let error as any DigitsError {
+                        errors[index] = error
+                    } catch {
+                        errors[index] = FileError.unreadable(path: files[index], reason: "\(error)")
+                    }
+                }
+            }
+        }
+        var readings = read(prepared: prepared.compactMap { $0 }).makeIterator()
+        return zip(prepared, failures).map { digit, failure in
+            if digit != nil, let reading = readings.next() { return .read(reading) }
+            return .failed(failure ?? FileError.unreadable(path: "", reason: "not read"))
+        }
+    }
+
+    /// Decodes and prepares a file, without running the model.
+    public func prepare(file: String) throws -> PreparedDigit {
+        try prepare(Files.read(file, limit: Picture.maxFileBytes), name: file)
+    }
+
+    /// Decodes and prepares a picture's bytes, without running the model.
+    public func prepare(_ bytes: [UInt8], name: String) throws -> PreparedDigit {
+        let image = try Picture.decodeGray(bytes, path: name, maxPixels: options.maxPixels, atLeast: preprocessor.workingSize)
+        do {
+            return try preprocessor.prepare(image, path: name)
+        } catch PreprocessError.noInk where PictureFormat(of: bytes) == .png && (try? PNG.info(of: bytes, path: name))?.hasAlpha == true {
+            // Light ink on a transparent canvas vanishes on white paper: try black.
+            return try preprocessor.prepare(PNG.decodeGray(bytes, path: name, maxPixels: options.maxPixels, onBlack: true), path: name)
+        }
+    }
+
+    /// Runs prepared pictures through the model, in one batch, and gives each its verdict.
+    /// A picture with a second reading (the sheet of paper alone, the other polarity) sends
+    /// both, and the one the model is surer of is kept.
+    public func read(prepared digits: [PreparedDigit]) -> [DigitReading] {
+        guard !digits.isEmpty else { return [] }
+        var images: [GrayImage] = []
+        let rows: [(primary: Int, alternative: Int?)] = digits.map { digit in
+            images.append(digit.image)
+            return (images.count - 1, digit.alternative.map { images.append($0.image); return images.count - 1 })
+        }
+        let predictions = predict(images)
+        return zip(digits, rows).map { digit, row in
+            var chosen = digit, index = row.primary
+            if let other = row.alternative, let alternative = digit.alternative {
+                let first = predictions.confidence(at: index), second = predictions.confidence(at: other)
+                let better = digit.polarityAmbiguous ? second > first : (digit.alternativeLooksRight || (first < 0.8 && second > first))
+                if better { chosen = alternative; index = other }
+            }
+            return verdict(predictions, at: index, prepared: chosen)
+        }
+    }
+
+    func verdict(_ predictions: Predictions, at index: Int, prepared: PreparedDigit) -> DigitReading {
+        let notDigit = predictions.notDigitProbability(at: index)
+        var rejected = false
+        var reason: String?
+        if let notDigit, let rejectThreshold, !options.acceptAll, notDigit >= rejectThreshold {
+            rejected = true
+            reason = String(format: "the model rates it %.0f%% not a digit (threshold %.0f%%)", Double(notDigit) * 100, Double(rejectThreshold) * 100)
+        }
+        return DigitReading(bestGuess: predictions.predicted[index], confidence: predictions.confidence(at: index),
+                            probabilities: Array(predictions.probabilities(at: index).prefix(predictions.digitClasses)),
+                            notDigitProbability: notDigit, rejected: rejected, reason: reason, prepared: prepared)
+    }
+
+    /// The model over side×side images, through a compiled plan taken from a pool (requests
+    /// on other threads take others), or `Sequential` for a model the plan cannot run.
+    func predict(_ images: [GrayImage]) -> Predictions {
+        let side = preprocessor.side
+        var pixels = [UInt8]()
+        pixels.reserveCapacity(images.count * side * side)
+        for image in images { pixels += image.pixels }
+        let dataset = DigitDataset(rows: side, columns: side, pixels: pixels, labels: [UInt8](repeating: 0, count: images.count),
+                                   classes: architecture.classes, imagesPath: "<pictures>", labelsPath: "<pictures>")
+        let taken = plans.withLock { $0.popLast() } ?? InferencePlan(model.value).map(UncheckedSendable.init)
+        defer { if let taken { plans.withLock { $0.append(taken) } } }
+        return Predictions.compute(model.value, on: dataset, plan: taken?.value)
+    }
+}
