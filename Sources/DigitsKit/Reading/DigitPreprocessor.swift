@@ -51,7 +51,7 @@ public enum PreprocessError: DigitsError, Equatable {
         case .noInk(let path, let width, let height):
             return "\(path): no ink found: the \(width)×\(height) image is all background (or its strokes are too faint to tell from noise)"
         case .tooSmall(let path, let width, let height, let minimum):
-            return "\(path): the image is \(width)×\(height) pixels; a digit needs at least \(minimum)×\(minimum)"
+            return "\(path): the image is \(width)×\(height) pixels; a digit needs at least \(minimum) pixels on its longer side"
         }
     }
 
@@ -128,7 +128,8 @@ public struct DigitPreprocessor: Sendable {
     public init() {}
 
     public func prepare(_ source: GrayImage, path: String) throws -> PreparedDigit {
-        guard source.width >= Self.minimumSide, source.height >= Self.minimumSide else {
+        // A tight crop of a 1 may be a single pixel wide: the longer side is what counts.
+        guard max(source.width, source.height) >= Self.minimumSide else {
             throw PreprocessError.tooSmall(path: path, width: source.width, height: source.height, minimum: Self.minimumSide)
         }
         if source.width == side, source.height == side, let ready = passThrough(source) { return ready }
@@ -138,7 +139,7 @@ public struct DigitPreprocessor: Sendable {
         var work = FloatImage(source)
         if scaleDown > 1 { work = work.scaled(by: 1 / scaleDown) }
         let noInk = PreprocessError.noInk(path: path, width: source.width, height: source.height)
-        if let clean = Self.cleanInk(work) {
+        if let clean = Self.cleanInk(work, tight: Self.isTightCrop(work)) {
             let first = try prepareClean(clean.ink, inverted: clean.inverted, scale: scaleDown, noInk: noInk)
             guard clean.ambiguous else { return first }
             var other = clean.ink
@@ -148,7 +149,15 @@ public struct DigitPreprocessor: Sendable {
             digit.alternative = try? prepareClean(other, inverted: !clean.inverted, scale: scaleDown, noInk: noInk)
             return digit
         }
-        var prepared = try prepare(working: work, origin: (0, 0), scale: scaleDown, noInk: noInk, lookForSheet: true)
+        var prepared: (digit: PreparedDigit, sheet: (image: FloatImage, origin: (x: Int, y: Int))?)
+        do {
+            prepared = try prepare(working: work, origin: (0, 0), scale: scaleDown, noInk: noInk, lookForSheet: true)
+        } catch PreprocessError.noInk {
+            // The paper path found nothing, but the picture has two levels: read them plainly
+            // rather than call a legible digit blank.
+            guard let clean = Self.cleanInk(work, strict: false) else { throw noInk }
+            return try prepareClean(clean.ink, inverted: clean.inverted, scale: scaleDown, noInk: noInk)
+        }
         if let sheet = prepared.sheet {
             prepared.digit.alternative = try? prepare(working: sheet.image, origin: sheet.origin, scale: scaleDown,
                                                       noInk: noInk, lookForSheet: false).digit
@@ -233,12 +242,125 @@ public struct DigitPreprocessor: Sendable {
     /// The ink of a clean picture (two gray levels, a flat background, no ruled paper) as 0–1
     /// strength, or nil when the picture is not clean. `ambiguous`: the border and the area
     /// disagree about which level is the background.
-    static func cleanInk(_ work: FloatImage) -> (ink: FloatImage, inverted: Bool, ambiguous: Bool)? {
+    /// `strict: false` skips the tests of flatness: the fallback for a picture the paper path
+    /// found no ink in.
+    /// `tight`: the picture is cut to its digit (`isTightCrop`), so the ink may be thick and
+    /// faint-edged and reach the edges: only the paper's flatness is tested.
+    static func cleanInk(_ work: FloatImage, strict: Bool = true, tight: Bool = false) -> (ink: FloatImage, inverted: Bool, ambiguous: Bool)? {
         let width = work.width, height = work.height, count = width * height
-        // Otsu's threshold on a 256-bin histogram.
+        guard let threshold = otsuSplit(work)?.threshold else { return nil }
+        let total = Double(count)
+        // Which side is the background: three votes, the border's majority, the area's and
+        // the corners' (a digit seldom fills the corners of even a tight crop).
+        var borderHigh = 0, borderCount = 0
+        func border(_ v: Float) { borderCount += 1; if v > threshold { borderHigh += 1 } }
+        for x in 0..<width { border(work.values[x]); border(work.values[(height - 1) * width + x]) }
+        for y in 1..<max(1, height - 1) { border(work.values[y * width]); border(work.values[y * width + width - 1]) }
+        let areaHigh = work.values.reduce(0) { $0 + ($1 > threshold ? 1 : 0) }
+        let corners = [0, width - 1, (height - 1) * width, count - 1].map { work.values[$0] > threshold ? 1 : 0 }.reduce(0, +)
+        let votes = [Double(borderHigh) / Double(max(borderCount, 1)), Double(areaHigh) / total, Double(corners) / 4]
+        let high = votes.filter { $0 > 0.5 }.count, low = votes.filter { $0 < 0.5 }.count
+        let ambiguous = high > 0 && low > 0
+        let likely = high > low || (high == low && votes[1] > 0.5)
+        for backgroundHigh in ambiguous ? [likely, !likely] : [likely] {
+            if let levels = cleanLevels(work, threshold: threshold, backgroundHigh: backgroundHigh, strict: strict, tight: tight) {
+                var strength = work
+                for index in strength.values.indices {
+                    strength.values[index] = min(1, max(0, (work.values[index] - levels.paper) / (levels.full - levels.paper)))
+                }
+                // Ruled paper: two or more thin full-width (or full-height) bands of ink, even
+                // faint ones.
+                if strict, !tight, ruledBands(strength) >= 2 { return nil }
+                // A solid piece of "ink" covering a quarter of the picture is more likely a sheet
+                // of paper on a table: the paper path looks for sheets.
+                if strict, max(width, height) >= 64, looksLikeSheet(strength) { return nil }
+                return (strength, backgroundHigh, ambiguous)
+            }
+        }
+        return nil
+    }
+
+    /// The paper and full-ink levels of a clean picture whose background is on the
+    /// `backgroundHigh` side of `threshold`; nil when that background is not flat.
+    static func cleanLevels(_ work: FloatImage, threshold: Float, backgroundHigh: Bool, strict: Bool, tight: Bool) -> (paper: Float, full: Float)? {
+        let width = work.width, height = work.height, count = width * height
+        // The background: pixels on its side of the threshold. Its pure part leaves out
+        // anti-aliased edges, which in a tight crop of a thick digit can outnumber the paper.
+        var isBackground = [Bool](repeating: false, count: count)
+        var background: [Float] = [], ink: [Float] = []
+        for index in 0..<count {
+            let v = work.values[index]
+            isBackground[index] = (v > threshold) == backgroundHigh
+            if isBackground[index] { background.append(v) } else { ink.append(v) }
+        }
+        guard background.count >= 3, ink.count >= 3 else { return nil }
+        // Pure: more than one source pixel of a digit that fills the picture (1/16 of its
+        // longer side; MNIST's digits are 20 pixels) away from any ink, clear of the fringe
+        // that scaling up spreads.
+        let reach = max(1, max(width, height) / 16)
+        let mask = FloatImage(width: width, height: height, values: isBackground.map { $0 ? 1 : 0 }).eroded(square: reach)
+        let pure = mask.values.map { $0 > 0.5 }
+        var pureValues: [Float] = []
+        for index in 0..<count where pure[index] { pureValues.append(work.values[index]) }
+        // The two levels: the paper's commonest value (a smooth anti-aliased fringe moves a
+        // median, not the mode) and the ink's 99th percentile from it.
+        var levels = [Int](repeating: 0, count: 256)
+        for v in pureValues.count >= 16 ? pureValues : background { levels[min(255, max(0, Int(v * 255 + 0.5)))] += 1 }
+        let paper = Float(levels.indices.max { levels[$0] < levels[$1] } ?? 0) / 255
+        let full = percentile(ink, backgroundHigh ? 0.01 : 0.99)
+        let contrast = abs(full - paper)
+        guard contrast >= 0.2 else { return nil }
+        // Flat: little noise around the paper, and no gradient between blocks (4×4 grid), on
+        // the pure background. A picture with too little of it to tell, such as a tight crop
+        // of a few pixels, is small enough not to be a photo.
+        guard strict else { return (paper, full) }
+        if pureValues.count >= 64 {
+            // Grain, not gradient: the spread of differences between horizontal neighbours.
+            var steps: [Float] = []
+            for y in 0..<height {
+                for x in 0..<(width - 1) where pure[y * width + x] && pure[y * width + x + 1] {
+                    steps.append(abs(work.values[y * width + x + 1] - work.values[y * width + x]))
+                }
+            }
+            let noise = steps.count >= 32 ? 1.4826 * percentile(steps, 0.5) / Float(2).squareRoot() : 0
+            guard noise <= 0.06 * contrast else { return nil }
+        }
+        // One paper level: 97% of the pure background within a tenth of the contrast of
+        // it (uneven light, vignetting, texture and the lines of graph paper spread it), and most of the ink near full
+        // strength (the dark corners of a vignette are not).
+        if pureValues.count >= 64 {
+            let tolerance = max(0.1 * contrast, 3 / 255)
+            let near = pureValues.reduce(0) { $0 + (abs($1 - paper) <= tolerance ? 1 : 0) }
+            guard near * 100 >= pureValues.count * 97 else { return nil }
+        }
+        let strong = ink.reduce(0) { $0 + (abs($1 - full) <= 0.4 * contrast ? 1 : 0) }
+        guard ink.count < 256 || strong * 100 >= ink.count * (tight ? 60 : 85) else { return nil }
+        return (paper, full)
+    }
+
+    /// A picture cut to its digit: its ink reaches three or four of its edges. Ink here is
+    /// any pixel 4% of the way from the border's commonest level to Otsu's threshold, so the
+    /// faint anti-aliased rim of a scaled-up crop counts.
+    static func isTightCrop(_ work: FloatImage) -> Bool {
+        let width = work.width, height = work.height
+        guard let (threshold, _) = otsuSplit(work) else { return false }
+        var histogram = [Int](repeating: 0, count: 64)
+        func level(_ v: Float) { histogram[min(63, max(0, Int(v * 63 + 0.5)))] += 1 }
+        for x in 0..<width { level(work.values[x]); level(work.values[(height - 1) * width + x]) }
+        for y in 0..<height { level(work.values[y * width]); level(work.values[y * width + width - 1]) }
+        let paper = Float(histogram.indices.max { histogram[$0] < histogram[$1] } ?? 0) / 63
+        let cut = max(2 / 255, 0.04 * abs(threshold - paper))
+        func inked(_ index: Int) -> Bool { abs(work.values[index] - paper) > cut }
+        let edges = [(0..<width).contains { inked($0) }, (0..<width).contains { inked((height - 1) * width + $0) },
+                     (0..<height).contains { inked($0 * width) }, (0..<height).contains { inked($0 * width + width - 1) }]
+        return edges.filter { $0 }.count >= 3
+    }
+
+    /// Otsu's threshold, and whether the border's majority (the background) is above it.
+    static func otsuSplit(_ work: FloatImage) -> (threshold: Float, backgroundHigh: Bool)? {
         var histogram = [Int](repeating: 0, count: 256)
         for v in work.values { histogram[min(255, max(0, Int(v * 255 + 0.5)))] += 1 }
-        let total = Double(count)
+        let total = Double(work.values.count)
         let sumAll = histogram.enumerated().reduce(0.0) { $0 + Double($1.offset * $1.element) }
         var best = (score: -1.0, threshold: 0)
         var weightLow = 0.0, sumLow = 0.0
@@ -252,51 +374,50 @@ public struct DigitPreprocessor: Sendable {
         }
         guard best.score > 0 else { return nil }
         let threshold = (Float(best.threshold) + 0.5) / 255
-        // Which side is the background: the border's majority, and the area's.
-        var borderHigh = 0, borderCount = 0
-        func border(_ v: Float) { borderCount += 1; if v > threshold { borderHigh += 1 } }
-        for x in 0..<width { border(work.values[x]); border(work.values[(height - 1) * width + x]) }
-        for y in 1..<max(1, height - 1) { border(work.values[y * width]); border(work.values[y * width + width - 1]) }
-        let areaHigh = work.values.reduce(0) { $0 + ($1 > threshold ? 1 : 0) }
-        let borderShare = Double(borderHigh) / Double(max(borderCount, 1)), areaShare = Double(areaHigh) / total
-        let backgroundHigh = borderShare != 0.5 ? borderShare > 0.5 : areaShare > 0.5
-        let ambiguous = (borderShare > 0.5) != (areaShare > 0.5)
-        // The two levels: the background's median and the ink's 99th percentile from it.
-        var background: [Float] = [], ink: [Float] = []
-        background.reserveCapacity(count)
-        for v in work.values { if (v > threshold) == backgroundHigh { background.append(v) } else { ink.append(v) } }
-        guard background.count >= 3, ink.count >= 3 else { return nil }
-        let paper = percentile(background, 0.5)
-        let full = percentile(ink, backgroundHigh ? 0.01 : 0.99)
-        let contrast = abs(full - paper)
-        guard contrast >= 0.2 else { return nil }
-        // Flat: little noise around the paper, and no gradient between blocks (4×4 grid).
-        var deviations = background.map { abs($0 - paper) }
-        let noise = 1.4826 * percentile(deviations, 0.5)
-        deviations = []
-        guard noise <= 0.06 * contrast else { return nil }
-        var blockMedians: [Float] = []
-        for by in 0..<4 {
-            for bx in 0..<4 {
-                var values: [Float] = []
-                for y in (by * height / 4)..<((by + 1) * height / 4) {
-                    for x in (bx * width / 4)..<((bx + 1) * width / 4) {
-                        let v = work.values[y * width + x]
-                        if (v > threshold) == backgroundHigh { values.append(v) }
-                    }
-                }
-                let area = (height / 4) * (width / 4)
-                if values.count >= 4, values.count * 4 >= area { blockMedians.append(percentile(values, 0.5)) }
-            }
+        let width = work.width, height = work.height
+        var high = 0, seen = 0
+        for x in 0..<width { for y in [0, height - 1] { seen += 1; if work.values[y * width + x] > threshold { high += 1 } } }
+        for y in 0..<height { for x in [0, width - 1] { seen += 1; if work.values[y * width + x] > threshold { high += 1 } } }
+        return (threshold, high * 2 > seen)
+    }
+
+    /// The largest piece of ink (strength over ½) covers a quarter of the picture, is solid
+    /// (60% of its bounding box) and has holes (0.5% of its area): a sheet of paper with the
+    /// digit on it, not pen strokes.
+    static func looksLikeSheet(_ ink: FloatImage) -> Bool {
+        var mask = ink
+        for index in mask.values.indices { mask.values[index] = mask.values[index] > 0.5 ? 1 : 0 }
+        let pieces = components(of: mask)
+        guard let largest = pieces.areas.indices.max(by: { pieces.areas[$0] < pieces.areas[$1] }),
+              pieces.areas[largest] * 4 >= mask.values.count else { return false }
+        let width = mask.width, label = Int32(largest)
+        var minX = width, minY = mask.height, maxX = -1, maxY = -1
+        for index in pieces.labels.indices where pieces.labels[index] == label {
+            minX = min(minX, index % width); maxX = max(maxX, index % width)
+            minY = min(minY, index / width); maxY = max(maxY, index / width)
         }
-        if let low = blockMedians.min(), let high = blockMedians.max(), high - low > 0.12 * contrast { return nil }
-        var strength = work
-        for index in strength.values.indices {
-            strength.values[index] = min(1, max(0, (work.values[index] - paper) / (full - paper)))
+        let boxWidth = maxX - minX + 1, boxHeight = maxY - minY + 1
+        guard pieces.areas[largest] * 10 >= boxWidth * boxHeight * 6 else { return false }
+        // A sheet holds the digit as holes: pixels inside its outline that are not part of it.
+        var outside = [Bool](repeating: false, count: boxWidth * boxHeight)
+        var stack: [Int] = []
+        func inPiece(_ x: Int, _ y: Int) -> Bool { pieces.labels[(y + minY) * width + x + minX] == label }
+        func visit(_ x: Int, _ y: Int) {
+            let index = y * boxWidth + x
+            if !outside[index] && !inPiece(x, y) { outside[index] = true; stack.append(index) }
         }
-        // Ruled paper: two or more thin full-width (or full-height) bands of ink.
-        if ruledBands(strength) >= 2 { return nil }
-        return (strength, backgroundHigh, ambiguous)
+        for x in 0..<boxWidth { visit(x, 0); visit(x, boxHeight - 1) }
+        for y in 0..<boxHeight { visit(0, y); visit(boxWidth - 1, y) }
+        while let index = stack.popLast() {
+            let x = index % boxWidth, y = index / boxWidth
+            if x > 0 { visit(x - 1, y) }
+            if x + 1 < boxWidth { visit(x + 1, y) }
+            if y > 0 { visit(x, y - 1) }
+            if y + 1 < boxHeight { visit(x, y + 1) }
+        }
+        var holes = 0
+        for y in 0..<boxHeight { for x in 0..<boxWidth where !outside[y * boxWidth + x] && !inPiece(x, y) { holes += 1 } }
+        return holes * 200 >= pieces.areas[largest]
     }
 
     /// Thin bands of rows or columns whose ink crosses 85% of the picture (lines of lined or
@@ -316,16 +437,17 @@ public struct DigitPreprocessor: Sendable {
             return found
         }
         guard width >= 32, height >= 32 else { return 0 }
-        return bands(count: height, span: width) { y, x in ink.values[y * width + x] > 0.5 }
-            + bands(count: width, span: height) { x, y in ink.values[y * width + x] > 0.5 }
+        return bands(count: height, span: width) { y, x in ink.values[y * width + x] > 0.15 }
+            + bands(count: width, span: height) { x, y in ink.values[y * width + x] > 0.15 }
     }
 
     /// The textbook preparation of a clean picture's ink: dust dropped, cropped, hairlines
     /// widened, the longer side scaled to `box`, placed by the centre of mass.
     func prepareClean(_ strength: FloatImage, inverted: Bool, scale: Double, noInk: PreprocessError) throws -> PreparedDigit {
         var ink = strength
-        // JPEG ringing and anti-aliasing dust below 5% strength is not ink.
-        for index in ink.values.indices where ink.values[index] < 0.05 { ink.values[index] = 0 }
+        // The paper may vary by a tenth of the contrast (cleanLevels allows it), and JPEG
+        // rings around strokes: strength is counted from 0.12 up.
+        for index in ink.values.indices { ink.values[index] = max(0, (ink.values[index] - 0.12) / 0.88) }
         let pieces = Self.components(of: ink)
         let totalMass = pieces.masses.reduce(0, +)
         guard totalMass > 0 else { throw noInk }
@@ -659,3 +781,4 @@ public struct DigitPreprocessor: Sendable {
         return best?.piece
     }
 }
+
