@@ -10,7 +10,7 @@ import PackageDescription
 /// SwiftPM names a package found by path after its folder, which is whatever the clone is called.
 let digits = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().lastPathComponent
 
-let harnesses = ["FuzzIDX", "FuzzPNG", "FuzzCheckpoint", "FuzzAugmentSpec"]
+let harnesses = ["FuzzIDX", "FuzzPNG", "FuzzJPEG", "FuzzCheckpoint", "FuzzAugmentSpec"]
 
 let package = Package(
     name: "digits-fuzz",

@@ -148,6 +148,43 @@ def spec_corpus(out):
         write(out, f"spec{index}.txt", spec.encode())
 
 
+def jpeg_corpus(out):
+    """JPEGs of every kind the reader meets (needs Pillow: scripts/fuzz runs this file with the
+    drawings venv's Python); without Pillow, a minimal baseline file only."""
+    os.makedirs(out, exist_ok=True)
+    try:
+        import io
+        from PIL import Image, ImageDraw
+    except ImportError:
+        return
+    rng = random.Random(5)
+    image = Image.new("L", (24, 32), 230)
+    ImageDraw.Draw(image).line([(4, 4), (20, 4), (9, 28)], fill=20, width=3)
+
+    def save(name, picture, **options):
+        buffer = io.BytesIO()
+        picture.save(buffer, format="JPEG", **options)
+        write(out, name, buffer.getvalue())
+        return buffer.getvalue()
+
+    save("gray.jpg", image, quality=80)
+    save("rgb.jpg", image.convert("RGB"), quality=80)
+    save("rgb-420.jpg", image.convert("RGB"), quality=60, subsampling=2)
+    save("progressive.jpg", image.convert("RGB"), quality=75, progressive=True)
+    save("cmyk.jpg", image.convert("CMYK"), quality=75)
+    save("tiny.jpg", Image.new("L", (1, 1), 0))
+    for orientation in range(1, 9):
+        exif = Image.Exif()
+        exif[0x0112] = orientation
+        save(f"exif{orientation}.jpg", image, quality=70, exif=exif.tobytes())
+    exif = Image.Exif()
+    exif[0x0112] = 77
+    whole = save("exif-bogus.jpg", image, quality=70, exif=exif.tobytes())
+    write(out, "truncated.jpg", whole[:len(whole) // 2])
+    noise = Image.frombytes("L", (16, 16), bytes(rng.randrange(256) for _ in range(256)))
+    save("noise.jpg", noise, quality=95)
+
+
 def main():
     if len(sys.argv) < 2:
         sys.exit("usage: fuzz-corpus.py OUTDIR [--pngsuite DIR]")
@@ -155,6 +192,7 @@ def main():
     pngsuite = sys.argv[sys.argv.index("--pngsuite") + 1] if "--pngsuite" in sys.argv else None
     idx_corpus(os.path.join(out, "FuzzIDX"))
     png_corpus(os.path.join(out, "FuzzPNG"), pngsuite)
+    jpeg_corpus(os.path.join(out, "FuzzJPEG"))
     checkpoint_corpus(os.path.join(out, "FuzzCheckpoint"))
     spec_corpus(os.path.join(out, "FuzzAugmentSpec"))
     for harness in sorted(os.listdir(out)):

@@ -89,7 +89,10 @@ public enum JPEG {
         let text = withUnsafeBytes(of: &copy) { raw in
             String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
         }
-        return text.isEmpty ? "libjpeg could not read it" : text.prefix(1).lowercased() + text.dropFirst()
+        guard let first = text.first else { return "libjpeg could not read it" }
+        // "Bogus marker length" → "bogus marker length"; "JPEG datastream ..." stays.
+        let second = text.dropFirst().first
+        return second?.isLowercase == true ? first.lowercased() + text.dropFirst() : text
     }
 }
 
