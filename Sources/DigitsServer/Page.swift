@@ -1,6 +1,7 @@
 // The drawing page: one document with its style and script, nothing loaded from elsewhere.
 // Drawing uses pointer events (mouse, pen or finger). While a stroke is drawn the picture is
-// sent at most every 120 ms, and once more when it ends; each answer shows the digit, bars for
+// sent at most every 120 ms, and once more when it ends; each answer shows the digit (or "not a
+// digit" when the model refuses the drawing), bars for
 // 0–9 and the 28×28 picture the model read. `/?demo=7` draws a 7 by itself with synthesized
 // pointer events (the headless-browser test uses it) and sets the title to the answer.
 enum Page {
@@ -24,6 +25,7 @@ enum Page {
   button, select { font: inherit; padding: 8px 14px; border-radius: 8px; border: 1px solid #cfd5e1; background: white; }
   button.primary { background: var(--accent); color: white; border-color: var(--accent); }
   #digit { font-size: 96px; font-weight: 700; line-height: 1; text-align: center; min-height: 96px; }
+  #digit.rejected { font-size: 40px; line-height: 96px; color: var(--muted); }
   #confidence { text-align: center; color: var(--muted); min-height: 22px; }
   .bars { display: grid; grid-template-columns: 16px 1fr 52px; gap: 4px 8px; align-items: center; margin-top: 10px; font-variant-numeric: tabular-nums; }
   .bar { height: 14px; background: #e7ebf3; border-radius: 7px; overflow: hidden; }
@@ -118,14 +120,19 @@ function send(force) {
 }
 function render(answer) {
   document.getElementById("error").textContent = "";
-  document.getElementById("digit").textContent = answer.digit;
-  document.getElementById("confidence").textContent = `${(100 * answer.confidence).toFixed(1)}% sure (${answer.model})`;
+  // A refused picture shows the verdict, with the closest digit in small print.
+  const digit = document.getElementById("digit");
+  digit.textContent = answer.rejected ? "not a digit" : answer.digit;
+  digit.classList.toggle("rejected", answer.rejected);
+  document.getElementById("confidence").textContent = answer.rejected
+    ? `closest: ${answer.best_guess}, ${(100 * answer.confidence).toFixed(0)}% (${answer.model})`
+    : `${(100 * answer.confidence).toFixed(1)}% sure (${answer.model})`;
   answer.probabilities.forEach((p, d) => {
-    show(d, p, d === answer.digit);
+    show(d, p, !answer.rejected && d === answer.digit);
     document.getElementById("p" + d).textContent = (100 * p).toFixed(1) + "%";
   });
   document.getElementById("seen").src = "data:image/png;base64," + answer.preprocessed;
-  document.title = "digits: " + answer.digit;
+  document.title = "digits: " + (answer.rejected ? "not a digit" : answer.digit);
 }
 document.getElementById("clear").addEventListener("click", clear);
 modelSelect.addEventListener("change", () => { dirty = true; send(true); });

@@ -125,20 +125,29 @@ import Testing
 
     /// Hairline strokes are thickened and fat ones thinned into MNIST's range; ordinary ones are
     /// left alone.
+    /// Hairlines are widened on any picture; thick strokes are thinned on a picture of paper
+    /// (here a gray sheet lit unevenly) and kept as drawn on a clean one, where a tight crop
+    /// of a bold digit must not be eroded away.
     @Test func strokeWidthIsNormalized() throws {
+        let unevenPaper: (Int, Int) -> UInt8 = { x, y in UInt8(150 + 60 * x / 900 + 20 * y / 900 + (x * 7 + y * 13) % 9) }
         let thin = try DigitPreprocessor().prepare(
             Self.draw(width: 900, height: 900, box: (200, 100, 400, 700), path: Self.sevenPath, stroke: 3), path: "thin")
         let normal = try DigitPreprocessor().prepare(
             Self.draw(width: 900, height: 900, box: (200, 100, 400, 700), path: Self.sevenPath, stroke: 70), path: "normal")
         let fat = try DigitPreprocessor().prepare(
-            Self.draw(width: 900, height: 900, box: (200, 100, 400, 700), path: Self.sevenPath, stroke: 190), path: "fat")
+            Self.draw(width: 900, height: 900, box: (200, 100, 400, 700), path: Self.sevenPath, stroke: 190, ink: { _ in 20 }, paper: unevenPaper),
+            path: "fat")
+        let boldClean = try DigitPreprocessor().prepare(
+            Self.draw(width: 900, height: 900, box: (200, 100, 400, 700), path: Self.sevenPath, stroke: 190), path: "bold")
         #expect(thin.strokeAdjustment > 0 && normal.strokeAdjustment == 0 && fat.strokeAdjustment < 0)
+        #expect(thin.clean && normal.clean && !fat.clean && boldClean.clean && boldClean.strokeAdjustment == 0)
         func inkMass(_ image: GrayImage) -> Double { image.pixels.reduce(0.0) { $0 + Double($1) } / 255 }
         // Ink mass in 28×28 is a proxy for stroke width: all three end near MNIST's typical 100.
         for (name, prepared) in [("thin", thin), ("normal", normal), ("fat", fat)] {
             let mass = inkMass(prepared.image)
             #expect(mass > 45 && mass < 150, "\(name): ink mass \(mass)")
         }
+        #expect(inkMass(boldClean.image) > inkMass(fat.image))
     }
 
     /// A photographed sheet of paper on a darker table: the first reading takes the sheet for

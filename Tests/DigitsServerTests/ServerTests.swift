@@ -60,12 +60,16 @@ import Testing
                                      body: ByteBuffer(bytes: Self.one)) { response in
                 #expect(response.status == .ok)
                 let answer = try JSONDecoder().decode(Classification.self, from: Data(Array(buffer: response.body)))
-                #expect(answer.digit == 1 && answer.model == model && answer.confidence > 0.9)
-                #expect(answer.probabilities.count == 10 && abs(answer.probabilities.reduce(0, +) - 1) < 1e-4)
-                // The preprocessed picture is the 28×28 MNIST-style digit classify would make.
+                #expect(answer.digit == 1 && !answer.rejected && answer.model == model && answer.confidence > 0.9)
+                #expect(answer.probabilities.count == 10)
+                // The answer is the one the command line's reader gives, loaded on its own
+                // from the same checkpoint: the same picture, digit and probabilities.
+                let path = Self.repository + "/checkpoints/\(model).safetensors"
+                let reading = try DigitReader(checkpoint: path).read(Self.one, name: "one.png")
                 let seen = try PNG.decodeGray([UInt8](Data(base64Encoded: answer.preprocessed)!), path: "seen")
-                let expected = try DigitPreprocessor().prepare(PNG.decodeGray(Self.one, path: "one"), path: "one").image
-                #expect(seen.width == 28 && seen.pixels == expected.pixels)
+                #expect(seen.width == 28 && seen.pixels == reading.prepared.image.pixels)
+                #expect(answer.digit == reading.digit && answer.probabilities == reading.probabilities)
+                #expect(answer.notDigitProbability == reading.notDigitProbability)
             }
         }
     }
@@ -90,7 +94,8 @@ import Testing
     @Test func badRequestsGetTheirStatus() async throws {
         try await Self.application(maximumBodyBytes: 4096).test(.router) { client in
             let cases: [(String, HTTPFields, [UInt8], HTTPResponse.Status, String)] = [
-                ("/api/classify", [.contentType: "image/png"], Array("not a picture".utf8), .badRequest, "not a PNG"),
+                ("/api/classify", [.contentType: "image/png"], Array("not a picture".utf8), .badRequest, "neither a PNG nor a JPEG"),
+                ("/api/classify", [.contentType: "image/jpeg"], [0xFF, 0xD8, 0xFF] + [UInt8](repeating: 1, count: 200), .badRequest, "invalid JPEG"),
                 ("/api/classify", [.contentType: "image/png"], [], .badRequest, "no body"),
                 ("/api/classify", [.contentType: "image/png"], Array(Self.one.prefix(100)), .badRequest, "invalid PNG"),
                 ("/api/classify", [.contentType: "image/png"], [UInt8](repeating: 7, count: 5000), .contentTooLarge, "over the limit"),
@@ -109,17 +114,66 @@ import Testing
         }
     }
 
-    /// 32 requests at once, on both models: every answer is the one a lone request gets.
+    /// 32 requests at once, on both models: every answer is the one a lone request gets, and
+    /// no more than the server's decode slots ran at once.
     @Test func concurrentRequestsShareNoState() async throws {
-        let alone = try Self.classifier.classify(png: Self.one, model: "cnn")
-        let other = try Self.classifier.classify(png: Self.one, model: "mlp")
+        let classifier = try Classifier(checkpoints: [("cnn", Self.repository + "/checkpoints/cnn.safetensors"),
+                                                      ("mlp", Self.repository + "/checkpoints/mlp.safetensors")], concurrentDecodes: 2)
+        let alone = try await classifier.classify(Self.one, model: "cnn")
+        let other = try await classifier.classify(Self.one, model: "mlp")
         let answers = try await withThrowingTaskGroup(of: Classification.self) { group in
             for index in 0..<32 {
-                group.addTask { try Self.classifier.classify(png: Self.one, model: index % 2 == 0 ? "cnn" : "mlp") }
+                group.addTask { try await classifier.classify(Self.one, model: index % 2 == 0 ? "cnn" : "mlp") }
             }
             return try await group.reduce(into: []) { $0.append($1) }
         }
         #expect(answers.count == 32)
         #expect(answers.allSatisfy { $0 == ($0.model == "cnn" ? alone : other) })
+        #expect(classifier.decodesRunning.peak <= 2 && classifier.decodesRunning.now == 0)
+    }
+
+    /// A small file that declares a huge canvas is refused from its header, before decoding,
+    /// with 413; a picture within the budget is read.
+    @Test func pixelBudgetIsHeldPerRequest() async throws {
+        let classifier = try Classifier(checkpoints: [("cnn", Self.repository + "/checkpoints/cnn.safetensors")], pixelBudget: 100_000)
+        // 7000×7000 of one gray level: a few kB of PNG.
+        let huge = try PNG.encode(width: 7000, height: 7000, layout: .gray, samples: [UInt8](repeating: 255, count: 7000 * 7000))
+        #expect(huge.count < 200_000)
+        await #expect(throws: ServeError.overBudget(width: 7000, height: 7000, budget: 100_000)) {
+            try await classifier.classify(huge, model: nil)
+        }
+        #expect(try await classifier.classify(Self.one, model: nil).digit == 1)
+        var settings = ServerSettings()
+        settings.maximumBodyBytes = 1 << 20
+        try await Application(router: DigitsServer.router(classifier, settings: settings)).test(.router) { client in
+            try await client.execute(uri: "/api/classify", method: .post, headers: [.contentType: "image/png"],
+                                     body: ByteBuffer(bytes: huge)) { response in
+                #expect(response.status == .contentTooLarge)
+                let error = try Self.json(response.body)["error"] as? String ?? ""
+                #expect(error.contains("7000×7000"), "\(error)")
+            }
+        }
+    }
+
+    /// A scribble that is no digit gets the verdict, with the closest digit; the JSON says so.
+    @Test func notADigitIsRefused() async throws {
+        let (width, height) = (200, 200)
+        var pixels = [UInt8](repeating: 250, count: width * height)
+        // A five-pointed star outline.
+        let points = (0..<6).map { index -> (Double, Double) in
+            let angle = Double(index * 2 % 5) * 2 * Double.pi / 5 - Double.pi / 2
+            return (100 + 80 * cos(angle), 105 + 80 * sin(angle))
+        }
+        for ((x0, y0), (x1, y1)) in zip(points, points.dropFirst()) {
+            for step in 0...400 {
+                let t = Double(step) / 400, x = Int(x0 + (x1 - x0) * t), y = Int(y0 + (y1 - y0) * t)
+                for dy in -5...5 { for dx in -5...5 where (0..<width).contains(x + dx) && (0..<height).contains(y + dy) { pixels[(y + dy) * width + x + dx] = 10 } }
+            }
+        }
+        let star = try PNG.encode(width: width, height: height, layout: .gray, samples: pixels)
+        let answer = try await Self.classifier.classify(star, model: "cnn")
+        #expect(answer.rejected && answer.digit == nil && answer.reason != nil)
+        let json = try JSONSerialization.jsonObject(with: JSONEncoder().encode(answer)) as! [String: Any]
+        #expect(json["digit"] is NSNull && json["rejected"] as? Bool == true && json["best_guess"] is Int)
     }
 }
