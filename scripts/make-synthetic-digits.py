@@ -74,8 +74,9 @@ md = load_drawings()
 # counter-clockwise on screen, 0° right, 90° up). `p` is a make-drawings Pen, `u(lo, hi)` a draw.
 
 def one_long_flag(p, u):
-    # The continental 1: a long up-stroke from a third to a half of the height down, then the stem.
-    p.stroke().line((0.62 - u(0.3, 0.45), u(0.33, 0.5)), (0.62, 0.0), (0.62 + u(-0.03, 0.03), 1.0))
+    # The continental 1: a long up-stroke from a third of the height down to near the foot, then
+    # the stem.
+    p.stroke().line((0.62 - u(0.3, 0.55), u(0.33, 0.85)), (0.62, 0.0), (0.62 + u(-0.03, 0.03), 1.0))
 
 
 def one_long_flag_base(p, u):

@@ -15,10 +15,15 @@ public struct Recipe: Sendable {
     public static let all: [Recipe] = [
         // shift=1 gave 98.75, 98.76, 98.63 and 98.72% for seeds 1–4, against 98.15–98.29%
         // without augmentation; shift=2 98.47%, shift=2,rotate=10,scale=0.1 98.58% (seed 1).
-        Recipe(model: "mlp", epochs: 30, learningRate: 2e-3, dropout: 0.15, augmentation: "shift=1",
+        // fill=0.2 (box-filled 1-bit scans, as Semeion stores its digits): Semeion 83.2% → 87.8%
+        // read right (seed 1, textbook preparation), MNIST test 98.67% → 98.59%.
+        Recipe(model: "mlp", epochs: 30, learningRate: 2e-3, dropout: 0.15, augmentation: "shift=1,fill=0.2",
                summary: "784-128-64-10 perceptron, ReLU, dropout 0.15"),
         // 20 epochs with shift=2,rotate=10,scale=0.1: 99.71% (seed 1, 11.5 min); 15 epochs gave 99.59%.
-        Recipe(model: "cnn", epochs: 20, learningRate: 2e-3, dropout: 0.4, augmentation: "shift=2,rotate=10,scale=0.1",
+        // With the extra data (scripts/make-extra-data: synthetic digits, negatives) and
+        // fill=0.25, 15 epochs: 99.60% test, Semeion 92.5% read right (seed 1); the shipped
+        // model adds fill=0.4 and more synthetic digits (README, "Reading real pictures").
+        Recipe(model: "cnn", epochs: 15, learningRate: 2e-3, dropout: 0.4, augmentation: "shift=2,rotate=10,scale=0.1,fill=0.4",
                summary: "conv32-conv32-pool-conv64-conv64-pool-fc256-fc10 with BatchNorm"),
         // PyTorch's side-by-side case. 10 epochs: 99.20% without augmentation, 99.17% with
         // shift=2,rotate=10,scale=0.1 (seed 1, before the fused first layer; 99.13% after):
