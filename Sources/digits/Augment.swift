@@ -21,6 +21,9 @@ extension DigitsCommand {
                 field smoothed by a Gaussian of σ = S pixels, scaled by α = A
                   noise=N       near-Gaussian pixel noise, σ = N in 0–1 units, clipped
                   salt=P        salt-and-pepper noise with probability P per pixel
+                  fill=P        with probability P, a box-normalized 1-bit scan: the ink
+                                stretched to fill the 20×20 box, sampled at 12–20 pixels,
+                                thresholded (as Semeion and form readers store digits)
                 Geometry uses bilinear interpolation; pixels from outside the image are background.
 
                 Examples:

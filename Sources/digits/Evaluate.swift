@@ -80,8 +80,17 @@ extension DigitsCommand {
             let color = isatty(STDOUT_FILENO) == 1 && ProcessInfo.processInfo.environment["NO_COLOR"] == nil
             evaluation.terminalLines(color: color).forEach { print($0) }
             if let recorded = metadata["test_accuracy"].flatMap(Double.init), split == .test {
+                // Training scores the test set through the same inference plan: equal, not close.
                 print(String(format: "the checkpoint records %.2f%% test accuracy%@", recorded * 100,
-                             abs(recorded - evaluation.report.accuracy) < 5e-5 ? " (matches)" : "; this run differs"))
+                             recorded == evaluation.report.accuracy ? " (matches exactly)" : "; this run differs"))
+            }
+            if network.architecture.rejectClass == true {
+                // What classify would refuse: the accuracy above scores the best digit regardless.
+                let threshold = metadata["reject_threshold"].flatMap(Float.init) ?? 0.5
+                let refused = (0..<evaluation.predictions.count).filter { (evaluation.predictions.notDigitProbability(at: $0) ?? 0) >= threshold }.count
+                print(String(format: "not a digit: classify would refuse %@ of %@ (%.2f%%) at its threshold %.2f",
+                             formatCount(refused), formatCount(evaluation.predictions.count),
+                             100 * Double(refused) / Double(max(evaluation.predictions.count, 1)), Double(threshold)))
             }
             for path in written { print("wrote \(path)") }
         }

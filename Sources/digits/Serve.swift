@@ -13,13 +13,22 @@ extension DigitsCommand {
                 prediction, the probabilities of 0–9 and the 28×28 picture the model read update \
                 as you draw. The page switches between the shipped MLP and CNN (and --model).
 
-                API (the same preprocessing as digits classify):
-                  POST /api/classify[?model=NAME]  body: a PNG (Content-Type: image/png) or a
-                                                   multipart upload (curl -F image=@digit.png)
-                       → {"digit", "confidence", "probabilities", "model", "preprocessed"}
-                         (preprocessed: the 28×28 picture as a base64 PNG)
-                       400 for a body that is not a readable PNG, 404 for an unknown model,
-                       413 for a body over --max-body-mb
+                API (the same reader as digits classify):
+                  POST /api/classify[?model=NAME]  body: a PNG or JPEG (Content-Type: image/png
+                                                   or image/jpeg) or a multipart upload
+                                                   (curl -F image=@digit.png)
+                       → {"digit", "rejected", "reason", "best_guess", "confidence",
+                          "probabilities", "not_digit_probability", "model", "preprocessed"}
+                         (digit is null when the picture is refused as not a digit;
+                          preprocessed: the 28×28 picture as a base64 PNG)
+                       400 for a body that is not a readable picture, 404 for an unknown
+                       model, 413 for a body over --max-body-mb or a picture over
+                       --max-megapixels
+
+                Held against abuse: a small PNG or JPEG can declare a huge canvas. Each \
+                request may decode at most --max-megapixels (judged from the header, before \
+                decoding), and at most --decodes pictures are decoded at once; the others \
+                wait their turn.
                   GET  /api/models                 the models offered
                   GET  /healthz                    {"status": "ok"}
 
@@ -42,12 +51,20 @@ extension DigitsCommand {
         @Option(name: .customLong("max-body-mb"), help: "Largest request body accepted, in megabytes.")
         var maxBodyMB = 5
 
+        @Option(name: .customLong("max-megapixels"), help: "Largest picture a request may decode, in megapixels.")
+        var maxMegapixels = 24
+
+        @Option(help: "Pictures decoded and prepared at once; more requests wait (default: one per core).")
+        var decodes: Int?
+
         @Option(help: "Threads each request's inference may use (default: one per core).")
         var threads: Int?
 
         func validate() throws {
             guard (0...65535).contains(port) else { throw ValidationError("--port must be in 0...65535, got \(port)") }
             guard (1...1024).contains(maxBodyMB) else { throw ValidationError("--max-body-mb must be in 1...1024, got \(maxBodyMB)") }
+            guard (1...50).contains(maxMegapixels) else { throw ValidationError("--max-megapixels must be in 1...50, got \(maxMegapixels)") }
+            if let decodes, !(1...256).contains(decodes) { throw ValidationError("--decodes must be in 1...256, got \(decodes)") }
         }
 
         func run() throws {
@@ -63,7 +80,8 @@ extension DigitsCommand {
             }
             guard !checkpoints.isEmpty else { throw ModelFile.Missing(path: ModelFile.defaultPath, isDefault: true) }
             BLAS.threads = threads ?? ProcessInfo.processInfo.activeProcessorCount
-            let classifier = try Classifier(checkpoints: checkpoints)
+            let classifier = try Classifier(checkpoints: checkpoints, pixelBudget: maxMegapixels * 1_000_000,
+                                            concurrentDecodes: decodes ?? ProcessInfo.processInfo.activeProcessorCount)
             var settings = ServerSettings()
             settings.host = host
             settings.port = port

@@ -401,7 +401,10 @@ struct Log {
     private func emit(_ value: some Encodable) {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
-        print(String(decoding: try! encoder.encode(value), as: UTF8.self))
+        // A non-finite figure is a string ("nan"), never a trap.
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        guard let data = try? encoder.encode(value) else { return }
+        print(String(decoding: data, as: UTF8.self))
         fflush(nil)
     }
 }

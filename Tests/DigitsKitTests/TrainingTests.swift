@@ -110,6 +110,30 @@ enum SyntheticDigits {
         #expect(trainer.completedEpochs == 0)
     }
 
+    /// One batch per epoch: its loss is finite (it is computed before the step), and the step
+    /// itself sends the weights to infinity. The epoch's end must catch it, with the epoch and
+    /// the batch, before a NaN validation loss or history reaches a checkpoint (JSONEncoder
+    /// used to trap on it).
+    @Test func divergenceInAnEpochsLastStepIsCaught() throws {
+        var options = SyntheticDigits.options(epochs: 2)
+        options.batchSize = 200
+        options.learningRate = 1e30
+        options.optimizer = .sgd
+        let trainer = try Trainer(architecture: SyntheticDigits.architecture, options: options, dataset: SyntheticDigits.dataset(count: 300))
+        let before = trainer.checkpointFile()
+        do {
+            _ = try trainer.runEpoch()
+            Issue.record("a step with learning rate 1e30 left finite weights")
+        } catch let TrainingError.diverged(epoch, batch, rate) {
+            #expect(epoch == 1 && batch == 1 && rate == 1e30)
+        }
+        #expect(trainer.completedEpochs == 0 && trainer.history.isEmpty)
+        // The checkpoint that would be written holds the last good (here: initial) weights.
+        #expect(trainer.checkpointFile().entries.map(\.values) == before.entries.map(\.values))
+        #expect(!Trainer.json([EpochRecord(epoch: 1, learningRate: 1, trainLoss: .nan, trainAccuracy: 0, validationLoss: .infinity,
+                                           validationAccuracy: 0, seconds: 1, imagesPerSecond: 1, health: nil)]).isEmpty)
+    }
+
     @Test func interruptionLeavesTheLastCompletedEpoch() throws {
         let trainer = try Trainer(architecture: SyntheticDigits.architecture, options: SyntheticDigits.options(), dataset: SyntheticDigits.dataset(count: 300))
         _ = try trainer.runEpoch()

@@ -16,7 +16,7 @@ public enum AugmentationError: DigitsError, Equatable {
         }
     }
     public var hint: String? {
-        "write comma-separated KEY=VALUE items (shift=2,rotate=10,scale=0.1,shear=0.1,elastic=34:4,noise=0.1,salt=0.01) or none"
+        "write comma-separated KEY=VALUE items (shift=2,rotate=10,scale=0.1,shear=0.1,elastic=34:4,noise=0.1,salt=0.01,fill=0.2) or none"
     }
 }
 

@@ -239,8 +239,15 @@ public final class Trainer {
         (batchesDone, partialLossSum, partialCorrect, partialSeen) = (0, 0, 0, 0)
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
 
+        // The last step of the epoch may have made the weights non-finite, which its loss (computed
+        // before the step) cannot show: stop before anything of this epoch is recorded or saved.
+        guard model.parameters.allSatisfy({ parameter in
+            let values = UnsafeBufferPointer(start: parameter.value.data, count: parameter.value.count)
+            return values.reduce(Float(0)) { $0 + $1 * 0 }.isFinite
+        }) else { throw TrainingError.diverged(epoch: epoch, batch: batches, learningRate: rate) }
         if monitor { trackActivity(true) }
         let validation = Evaluator.evaluate(model, assembler: evaluationAssembler, indices: validationIndices)
+        guard validation.loss.isFinite else { throw TrainingError.diverged(epoch: epoch, batch: batches, learningRate: rate) }
         if monitor {
             attachDeadFractions(to: &health)
             trackActivity(false)
@@ -470,6 +477,9 @@ public final class Trainer {
     static func json(_ history: [EpochRecord]) -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
-        return String(decoding: try! encoder.encode(history), as: UTF8.self)
+        // Divergence is stopped before it is recorded; a non-finite value that got here anyway
+        // is written as a string rather than trapping the process.
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        return (try? encoder.encode(history)).map { String(decoding: $0, as: UTF8.self) } ?? "[]"
     }
 }
