@@ -41,23 +41,8 @@ static void fill_header(struct jpeg_decompress_struct *cinfo, digits_jpeg_info *
 }
 
 int digits_jpeg_read_header(const uint8_t *data, size_t size, digits_jpeg_info *info) {
-    memset(info, 0, sizeof *info);
-    struct jpeg_decompress_struct cinfo;
-    error_manager manager;
-    cinfo.err = jpeg_std_error(&manager.base);
-    manager.base.error_exit = on_error;
-    manager.base.emit_message = on_message;
-    manager.info = info;
-    if (setjmp(manager.jump)) {
-        jpeg_destroy_decompress(&cinfo);
-        return -1;
-    }
-    jpeg_create_decompress(&cinfo);
-    jpeg_mem_src(&cinfo, data, (unsigned long)size);
-    jpeg_read_header(&cinfo, TRUE);
-    fill_header(&cinfo, info);
-    jpeg_destroy_decompress(&cinfo);
-    return 0;
+    // The decoder with no room for pixels stops after the header.
+    return digits_jpeg_decode_gray(data, size, 1, (size_t)-1, NULL, 0, info);
 }
 
 int digits_jpeg_decode_gray(const uint8_t *data, size_t size, int scale_denominator, size_t max_pixels,
@@ -80,6 +65,10 @@ int digits_jpeg_decode_gray(const uint8_t *data, size_t size, int scale_denomina
     jpeg_mem_src(&cinfo, data, (unsigned long)size);
     jpeg_read_header(&cinfo, TRUE);
     fill_header(&cinfo, info);
+    if (output == NULL) {
+        jpeg_destroy_decompress(&cinfo);
+        return 0;
+    }
     if ((size_t)cinfo.image_width * (size_t)cinfo.image_height > max_pixels) {
         snprintf(info->message, sizeof info->message, "the header declares %u×%u pixels, more than the limit of %zu",
                  cinfo.image_width, cinfo.image_height, max_pixels);

@@ -124,6 +124,14 @@ import Testing
 
     // MARK: Preparation of clean pictures
 
+    @Test func reducingWhileConvertingEqualsConvertingThenReducing() {
+        let picture = PreprocessorTests.draw(width: 997, height: 611, box: (100, 50, 600, 500), path: PreprocessorTests.sevenPath, stroke: 40,
+                                             paper: { x, y in UInt8((x * 31 + y * 17) % 256) })
+        for factor in [0.5, 0.37, 1.0 / 3] {
+            #expect(FloatImage(picture, scaledBy: factor).values == FloatImage(picture).scaled(by: factor).values)
+        }
+    }
+
     /// A thick 0 cut to its bounding box: ink on all four edges, a third of the pixels ink.
     static func tightZero(side: Int, inkBright: Bool) -> GrayImage {
         var pixels = [UInt8](repeating: inkBright ? 0 : 255, count: side * side)

@@ -25,7 +25,7 @@ typedef struct {
 int digits_jpeg_read_header(const uint8_t *data, size_t size, digits_jpeg_info *info);
 
 /// Decodes to 8-bit gray, scaled by 1/scale_denominator (1, 2, 4 or 8) in the DCT, into
-/// `output`, which must hold output_capacity bytes; info->output_width × output_height are
+/// `output`, which must hold output_capacity bytes (a NULL output reads the header only); info->output_width × output_height are
 /// set. Refuses (returns -2) when the scaled image would not fit or the declared size exceeds
 /// max_pixels. CMYK and YCCK files are converted to gray here. Returns 0 or a negative code
 /// with info->message set.

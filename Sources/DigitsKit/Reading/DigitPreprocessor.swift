@@ -136,8 +136,7 @@ public struct DigitPreprocessor: Sendable {
 
         // 1. Work in 0–1 floats at a bounded size.
         let scaleDown = max(1, Double(max(source.width, source.height)) / Double(workingSize))
-        var work = FloatImage(source)
-        if scaleDown > 1 { work = work.scaled(by: 1 / scaleDown) }
+        let work = scaleDown > 1 ? FloatImage(source, scaledBy: 1 / scaleDown) : FloatImage(source)
         let noInk = PreprocessError.noInk(path: path, width: source.width, height: source.height)
         if let clean = Self.cleanInk(work, tight: Self.isTightCrop(work)) {
             let first = try prepareClean(clean.ink, inverted: clean.inverted, scale: scaleDown, noInk: noInk)
