@@ -132,7 +132,9 @@ def main():
         else:
             raise SystemExit(f"unknown layer kind {layer['kind']}")
 
-    predictions = x.argmax(axis=1)
+    # A model with a "not a digit" class (reject_class) is scored on its best digit, as digits does.
+    digits = architecture["classes"] - 1 if architecture.get("reject_class") else architecture["classes"]
+    predictions = x[:, :digits].argmax(axis=1)
     correct = int((predictions == labels).sum())
     accuracy = correct / len(labels)
     recorded = metadata.get("test_accuracy")
