@@ -248,8 +248,14 @@ func referenceConvolution(_ conv: Conv2D, _ x: Tensor) -> [Float] {
         try Checkpoint.save(model, metadata: [:], to: path)
         let (reloaded, _) = try Checkpoint.loadModel(from: path)
         #expect(reloaded.architecture == architecture)
+        // Every saved tensor comes back bit for bit.
+        #expect(reloaded.savedTensors.map(\.name) == model.savedTensors.map(\.name))
+        #expect(reloaded.savedTensors.map(\.value.array) == model.savedTensors.map(\.value.array))
+        // The same outputs. Not compared bit for bit: other suites change the global worker
+        // count while this one runs (issue 16), and a product split differently sums in
+        // another order.
         let after = reloaded.forward(x, training: false).array
-        #expect(after == before)
+        #expect(zip(after, before).allSatisfy { abs($0 - $1) <= 1e-4 * max(1, abs($1)) })
     }
 
     @Test func invalidConvolutionalArchitecturesAreRefused() {
