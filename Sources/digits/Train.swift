@@ -33,9 +33,9 @@ extension DigitsCommand {
 
                 Models (--model), each with its own measured defaults (epochs, learning rate, \
                 dropout, augmentation), written to checkpoints/MODEL.safetensors:
-                  mlp         784-128-64-10 perceptron (30 epochs, lr 0.002, --augment shift=1)
+                  mlp         784-128-64-10 perceptron (30 epochs, lr 0.002, --augment shift=1,fill=0.2)
                   cnn         conv32-conv32-pool-conv64-conv64-pool-fc256-fc10 with BatchNorm \
-                (20 epochs, lr 0.002, --augment shift=2,rotate=10,scale=0.1)
+                (15 epochs, lr 0.002, --augment shift=2,rotate=10,scale=0.1,fill=0.4)
                   cnn-basic   conv32-pool-conv64-pool-fc128-fc10, PyTorch's side-by-side case \
                 (10 epochs, lr 0.001, no augmentation)
 
@@ -46,6 +46,9 @@ extension DigitsCommand {
                   digits train --epochs 5 --activation gelu --hidden 256,128 --output checkpoints/wide.safetensors
                   digits train --optimizer sgd --learning-rate 0.05 --schedule step --step-every 5
                   digits train --resume --epochs 40
+                  scripts/make-extra-data && digits train --model cnn \
+                --extra datasets/extra/synthetic-images-idx3-ubyte \
+                --extra datasets/extra/negatives-images-idx3-ubyte   (the shipped CNN)
                 """
         )
 
