@@ -8,12 +8,15 @@
 // crop whose ink touches every edge) gets the plain textbook preparation. It is clean when its
 // gray levels split in two (Otsu's threshold) and the background side is flat: no lighting
 // gradient, little noise, not two or more ruled lines. Then:
-//  1. polarity: the side that holds most of the border is the background (and, when the border
-//     and the area disagree, as for a thick digit that fills its frame, both readings are kept
-//     and the model's surer one is used: `PreparedDigit.alternative`);
-//  2. ink strength relative to the two levels, 0–1; dust under 1% of the ink's mass dropped;
+//  1. polarity: the background is the side that holds most of the border, the area and the
+//     corners (when they disagree, as for a thick digit that fills its frame, both readings
+//     are kept and the model's surer one is used: `PreparedDigit.alternative`);
+//  2. ink strength relative to the two levels, 0–1, counted from 12% up (paper may vary by a
+//     tenth of the contrast); dust under 1% of the ink's mass dropped;
 //  3. crop to the ink, hairlines (under 4.5% of the digit's size) widened, nothing thinned;
 //  4. steps 6 and 7 below.
+// A picture cut to its digit (ink on three or four edges) skips the tests that need paper to
+// judge; and when the paper path finds no ink in a two-level picture, this path reads it.
 //
 // **A picture of paper** (a photo or a scan with uneven light, ruled lines, a sheet on a
 // table) gets the full treatment:
