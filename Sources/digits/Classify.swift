@@ -174,13 +174,6 @@ extension DigitsCommand {
             var message: String { "\(path): the directory holds no .png, .jpg or .jpeg files" }
             var hint: String? { "pass PNG or JPEG files, or a directory that contains some" }
         }
-
-        struct UnexpectedError: DigitsError {
-            let path: String
-            let description: String
-            var message: String { "\(path): \(description)" }
-            var hint: String? { nil }
-        }
     }
 }
 

@@ -141,7 +141,8 @@ public struct DigitPreprocessor: Sendable {
         let scaleDown = max(1, Double(max(source.width, source.height)) / Double(workingSize))
         let work = scaleDown > 1 ? FloatImage(source, scaledBy: 1 / scaleDown) : FloatImage(source)
         let noInk = PreprocessError.noInk(path: path, width: source.width, height: source.height)
-        if let clean = Self.cleanInk(work, tight: Self.isTightCrop(work)) {
+        let threshold = Self.otsuThreshold(work)
+        if let threshold, let clean = Self.cleanInk(work, threshold: threshold, tight: Self.isTightCrop(work, threshold: threshold)) {
             let first = try prepareClean(clean.ink, inverted: clean.inverted, scale: scaleDown, noInk: noInk)
             guard clean.ambiguous else { return first }
             var other = clean.ink
@@ -157,7 +158,7 @@ public struct DigitPreprocessor: Sendable {
         } catch PreprocessError.noInk {
             // The paper path found nothing, but the picture has two levels: read them plainly
             // rather than call a legible digit blank.
-            guard let clean = Self.cleanInk(work, strict: false) else { throw noInk }
+            guard let threshold, let clean = Self.cleanInk(work, threshold: threshold, strict: false) else { throw noInk }
             return try prepareClean(clean.ink, inverted: clean.inverted, scale: scaleDown, noInk: noInk)
         }
         if let sheet = prepared.sheet {
@@ -248,9 +249,8 @@ public struct DigitPreprocessor: Sendable {
     /// found no ink in.
     /// `tight`: the picture is cut to its digit (`isTightCrop`), so the ink may be thick and
     /// faint-edged and reach the edges: only the paper's flatness is tested.
-    static func cleanInk(_ work: FloatImage, strict: Bool = true, tight: Bool = false) -> (ink: FloatImage, inverted: Bool, ambiguous: Bool)? {
+    static func cleanInk(_ work: FloatImage, threshold: Float, strict: Bool = true, tight: Bool = false) -> (ink: FloatImage, inverted: Bool, ambiguous: Bool)? {
         let width = work.width, height = work.height, count = width * height
-        guard let threshold = otsuSplit(work)?.threshold else { return nil }
         let total = Double(count)
         // Which side is the background: three votes, the border's majority, the area's and
         // the corners' (a digit seldom fills the corners of even a tight crop).
@@ -343,9 +343,8 @@ public struct DigitPreprocessor: Sendable {
     /// A picture cut to its digit: its ink reaches three or four of its edges. Ink here is
     /// any pixel 4% of the way from the border's commonest level to Otsu's threshold, so the
     /// faint anti-aliased rim of a scaled-up crop counts.
-    static func isTightCrop(_ work: FloatImage) -> Bool {
+    static func isTightCrop(_ work: FloatImage, threshold: Float) -> Bool {
         let width = work.width, height = work.height
-        guard let (threshold, _) = otsuSplit(work) else { return false }
         var histogram = [Int](repeating: 0, count: 64)
         func level(_ v: Float) { histogram[min(63, max(0, Int(v * 63 + 0.5)))] += 1 }
         for x in 0..<width { level(work.values[x]); level(work.values[(height - 1) * width + x]) }
@@ -358,8 +357,8 @@ public struct DigitPreprocessor: Sendable {
         return edges.filter { $0 }.count >= 3
     }
 
-    /// Otsu's threshold, and whether the border's majority (the background) is above it.
-    static func otsuSplit(_ work: FloatImage) -> (threshold: Float, backgroundHigh: Bool)? {
+    /// Otsu's threshold between the picture's two gray levels (nil for a uniform picture).
+    static func otsuThreshold(_ work: FloatImage) -> Float? {
         var histogram = [Int](repeating: 0, count: 256)
         for v in work.values { histogram[min(255, max(0, Int(v * 255 + 0.5)))] += 1 }
         let total = Double(work.values.count)
@@ -375,12 +374,7 @@ public struct DigitPreprocessor: Sendable {
             if score > best.score { best = (score, level) }
         }
         guard best.score > 0 else { return nil }
-        let threshold = (Float(best.threshold) + 0.5) / 255
-        let width = work.width, height = work.height
-        var high = 0, seen = 0
-        for x in 0..<width { for y in [0, height - 1] { seen += 1; if work.values[y * width + x] > threshold { high += 1 } } }
-        for y in 0..<height { for x in [0, width - 1] { seen += 1; if work.values[y * width + x] > threshold { high += 1 } } }
-        return (threshold, high * 2 > seen)
+        return (Float(best.threshold) + 0.5) / 255
     }
 
     /// The largest piece of ink (strength over ½) covers a quarter of the picture, is solid
