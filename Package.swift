@@ -63,10 +63,13 @@ let package = Package(
             cSettings: [.unsafeFlags(kernelCFlags())]
         ),
 
+        // Optimized in debug builds too: its loops are what the tests measure and time (a
+        // steady-state training step allocates nothing only once the optimizer has removed the
+        // temporaries -Onone keeps), and the tests train real models.
         .target(
             name: "DigitsKit",
             dependencies: ["CZlib", "CPNG", "CBLAS", "CKernels", "CJPEG"],
-            swiftSettings: [.unsafeFlags(targetCPUFlags())]
+            swiftSettings: [.unsafeFlags(targetCPUFlags()), .unsafeFlags(["-O"], .when(configuration: .debug))]
         ),
         // `digits serve`: the web page and HTTP API, on Hummingbird. A target of its own, so
         // that DigitsKit does not depend on a server framework.
@@ -82,9 +85,11 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // Counts the test process's heap allocations (the allocation-free training step).
+        .target(name: "AllocationCounter", path: "Tests/AllocationCounter"),
         .testTarget(
             name: "DigitsKitTests",
-            dependencies: ["DigitsKit", "CZlib"]
+            dependencies: ["DigitsKit", "CZlib", "AllocationCounter"]
         ),
         .testTarget(
             name: "DigitsServerTests",

@@ -81,16 +81,16 @@ public final class Classifier: Sendable {
     private let readers: [String: DigitReader]
     private let decodeSlots: DecodeSlots
 
-    /// Loads every checkpoint (name, path); the first is the default.
+    /// Loads every checkpoint (name, path); the first is the default. The models run on
+    /// `compute`'s threads.
     public init(checkpoints: [(name: String, path: String)], pixelBudget: Int = 24_000_000,
-                concurrentDecodes: Int = max(1, ProcessInfo.processInfo.activeProcessorCount)) throws {
+                concurrentDecodes: Int = max(1, ProcessInfo.processInfo.activeProcessorCount),
+                compute: ComputeContext = .serial) throws {
         precondition(!checkpoints.isEmpty, "a server needs at least one model")
         var models: [ServedModel] = [], readers: [String: DigitReader] = [:]
         for (name, path) in checkpoints {
             let (model, file) = try Checkpoint.loadModel(from: path)
-            guard InferencePlan(model) != nil else {
-                throw ModelError.invalidArchitecture(path: path, reason: "the server runs models with ReLU activations (an inference plan); this one has others")
-            }
+            model.compute = compute
             readers[name] = try DigitReader(model: model, path: path, metadata: file.metadata,
                                             options: ReaderOptions(maxPixels: pixelBudget))
             models.append(ServedModel(name: name, path: path, architecture: model.architecture,

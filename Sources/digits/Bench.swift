@@ -56,11 +56,11 @@ extension DigitsCommand {
             let threadCount = threads ?? ProcessInfo.processInfo.activeProcessorCount
             let say: (String) -> Void = json ? { _ in } : { print($0); fflush(nil) }
             let environment = ProcessInfo.processInfo.environment
-            BLAS.threads = threadCount
+            let compute = ComputeContext(threads: threadCount)
             let cpu = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))?
                 .split(separator: "\n").first { $0.hasPrefix("model name") }?
                 .split(separator: ":", maxSplits: 1).last?.trimmingCharacters(in: .whitespaces) ?? "unknown"
-            say("BLAS: \(BLASCore.summary(environment: environment))")
+            say("BLAS: \(BLASCore.summary(environment: environment, threads: threadCount))")
             say("CPU: \(cpu); inference kernels: \(InferencePlan.kernels)")
             say("each figure: median of \(repetitions) runs after a warm-up [slowest … fastest]")
             say("")
@@ -84,8 +84,9 @@ extension DigitsCommand {
                 let architecture = recipe.architecture()
                 let convolutional = architecture.isConvolutional
                 let train = try SpeedBench.training(architecture, dataset: dataset, steps: convolutional ? (name == "cnn" ? 6 : 12) : 100,
-                                                    repetitions: repetitions)
-                let model = try Sequential(architecture, random: RandomGenerator(seed: 1), dropoutRandom: RandomGenerator(seed: 2))
+                                                    repetitions: repetitions, compute: compute)
+                let model = try Sequential(architecture, random: RandomGenerator(seed: 1), dropoutRandom: RandomGenerator(seed: 2),
+                                           compute: compute)
                 let single = SpeedBench.inference(model, dataset: dataset, batchSize: 1, images: convolutional ? 500 : 5000,
                                                   repetitions: repetitions)
                 let large = SpeedBench.inference(model, dataset: dataset, batchSize: 1000, images: convolutional ? 2000 : 10000,
@@ -102,7 +103,7 @@ extension DigitsCommand {
             say("")
             say("GEMM (sgemm, GFLOP/s)")
             var gemmResults: [[String: Any]] = []
-            for speed in SpeedBench.gemm(repetitions: repetitions) {
+            for speed in SpeedBench.gemm(repetitions: repetitions, compute: compute) {
                 say("  " + speed.name.rightPadded(to: 46) + String(format: "%7.1f [%.1f … %.1f]", speed.gflops.median,
                                                                     speed.gflops.minimum, speed.gflops.maximum))
                 gemmResults.append(["shape": speed.name, "m": speed.m, "n": speed.n, "k": speed.k,

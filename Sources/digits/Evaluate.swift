@@ -45,7 +45,7 @@ extension DigitsCommand {
         @Option(help: "Most misclassified digits drawn in errors.png.")
         var errors: Int = 100
 
-        @Option(help: "BLAS threads (default: one per core).")
+        @Option(help: "Threads for inference (default: one per core).")
         var threads: Int?
 
         @Flag(help: "Print the result as JSON on stdout (accuracy, loss, per_class, confusion, ...), and nothing else there.")

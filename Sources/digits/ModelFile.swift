@@ -35,12 +35,12 @@ enum ModelFile {
         return defaultPath
     }
 
-    /// The model and its checkpoint's metadata, with BLAS set up for inference.
+    /// The model and its checkpoint's metadata, running on `threads` threads.
     static func load(_ requested: String?, threads: Int) throws -> (model: Sequential, path: String, metadata: [String: String]) {
         let path = resolve(requested)
         guard FileManager.default.fileExists(atPath: path) else { throw Missing(path: path, isDefault: requested == nil) }
         let (model, file) = try Checkpoint.loadModel(from: path)
-        BLAS.threads = threads
+        model.compute = ComputeContext(threads: threads)
         return (model, path, file.metadata)
     }
 }

@@ -79,9 +79,9 @@ extension DigitsCommand {
                 if FileManager.default.fileExists(atPath: path) { checkpoints.append((name, path)) }
             }
             guard !checkpoints.isEmpty else { throw ModelFile.Missing(path: ModelFile.defaultPath, isDefault: true) }
-            BLAS.threads = threads ?? ProcessInfo.processInfo.activeProcessorCount
             let classifier = try Classifier(checkpoints: checkpoints, pixelBudget: maxMegapixels * 1_000_000,
-                                            concurrentDecodes: decodes ?? ProcessInfo.processInfo.activeProcessorCount)
+                                            concurrentDecodes: decodes ?? ProcessInfo.processInfo.activeProcessorCount,
+                                            compute: ComputeContext(threads: threads ?? ComputeContext.processorCount))
             var settings = ServerSettings()
             settings.host = host
             settings.port = port

@@ -24,8 +24,13 @@ extension DigitsCommand {
                 (a temporary file, then a rename), so a crash or kill -9 never leaves a torn file. \
                 Ctrl-C (SIGINT) or SIGTERM lets the step in progress finish, saves the training \
                 state as of that step, prints how to resume and exits with 130 (143 for SIGTERM). \
-                --resume continues exactly where the state left off, even mid-epoch: the final \
-                weights are bit-identical to an uninterrupted run's.
+                --resume continues exactly where the state left off, even mid-epoch: on the same \
+                thread count (saved with the state), the final checkpoint is byte-identical to an \
+                uninterrupted run's. --resume --epochs N extends a run: the learning rate of the \
+                epochs still to come follows the schedule over N epochs. With a constant or step \
+                schedule that is exactly an N-epoch run; with cosine (the default), whose rates \
+                depend on the total, the epochs already trained kept their rates for the old \
+                total, so an extended run is not the N-epoch run.
 
                 Each epoch's mini-batches come from a seeded shuffle; the last, partial batch is \
                 kept. Every random choice (initialization, shuffling, dropout) flows from --seed: \
@@ -130,7 +135,7 @@ extension DigitsCommand {
         @Option(help: "Seed for every random choice (default 1).")
         var seed: UInt64?
 
-        @Option(help: "BLAS threads (default: one per core).")
+        @Option(help: "Threads for training (default: one per core). The bits depend on it: it is saved with the training state, and --resume on another count says so.")
         var threads: Int?
 
         @Flag(help: "Print per-layer gradient norm, weight norm, update ratio and dead ReLUs each epoch.")
@@ -204,9 +209,9 @@ extension DigitsCommand {
         }
 
         func run() throws {
-            if let threads { BLAS.threads = threads } else { BLAS.threads = ProcessInfo.processInfo.activeProcessorCount }
+            let compute = ComputeContext(threads: threads ?? ComputeContext.processorCount)
             let log = Log(json: json)
-            log.info("BLAS: \(BLASCore.summary(environment: ProcessInfo.processInfo.environment))")
+            log.info("BLAS: \(BLASCore.summary(environment: ProcessInfo.processInfo.environment, threads: compute.threads))")
 
             let statePath = Self.statePath(for: output)
             try checkWritable(output)
@@ -227,7 +232,10 @@ extension DigitsCommand {
                         train = try train.inserting(DigitDataset.extra(images: path), beforeLast: saved.validationCount)
                     }
                 }
-                trainer = try Trainer(resumingFrom: state, path: statePath, dataset: train, epochs: epochs)
+                trainer = try Trainer(resumingFrom: state, path: statePath, dataset: train, epochs: epochs, compute: compute)
+                if let saved = trainer.savedThreads, saved != compute.threads {
+                    log.info("note: this run was trained on \(saved) thread\(saved == 1 ? "" : "s") and resumes on \(compute.threads): it goes on, but not bit for bit as it would have on \(saved) (pass --threads \(saved) for that)")
+                }
                 if trainer.isFinished {
                     // Killed after the last epoch, before the test score was written: finish that.
                     let scored = (try? SafeTensorsFile.read(contentsOf: output))?.metadata["test_accuracy"] != nil
@@ -256,7 +264,7 @@ extension DigitsCommand {
                         log.info("model: class \(architecture.digitClasses) is \"not a digit\"")
                     }
                 }
-                trainer = try Trainer(architecture: architecture, options: options, dataset: train)
+                trainer = try Trainer(architecture: architecture, options: options, dataset: train, compute: compute)
             }
             let options = trainer.options
             log.info("data: \(trainer.trainIndices.count) training images, \(trainer.validationIndices.count) for validation (the end of the training set), \(test.count) test images")

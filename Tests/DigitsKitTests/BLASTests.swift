@@ -1,4 +1,5 @@
-// The BLAS binding: sgemm against a plain triple loop, with every transpose combination.
+// The BLAS binding: sgemm against a plain triple loop, with every transpose combination, on one
+// thread and split between two (by rows when C is tall, by columns when it is wide).
 import Testing
 @testable import DigitsKit
 
@@ -29,7 +30,7 @@ import Testing
         a.withUnsafeBufferPointer { a in
             b.withUnsafeBufferPointer { b in
                 c.withUnsafeMutableBufferPointer { c in
-                    BLAS.sgemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k,
+                    ComputeContext.serial.sgemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k,
                                a: a.baseAddress!, lda: transposeA ? m : k,
                                b: b.baseAddress!, ldb: transposeB ? k : n,
                                beta: 0, c: c.baseAddress!, ldc: n)
@@ -43,8 +44,35 @@ import Testing
         let a: [Float] = [1, 2, 3, 4]  // 2×2
         let b: [Float] = [1, 0, 0, 1]
         var c: [Float] = [10, 10, 10, 10]
-        BLAS.sgemm(m: 2, n: 2, k: 2, alpha: 2, a: a, lda: 2, b: b, ldb: 2, beta: 1, c: &c, ldc: 2)
+        ComputeContext.serial.sgemm(m: 2, n: 2, k: 2, alpha: 2, a: a, lda: 2, b: b, ldb: 2, beta: 1, c: &c, ldc: 2)
         #expect(c == [12, 14, 16, 18])
+    }
+
+    /// Products above the split threshold at two threads, tall (split by rows) and wide (by
+    /// columns), in every transpose: each block of C must be exactly the naive product's (small
+    /// integers, so every sum is exact), beta included.
+    @Test(arguments: [(false, false), (true, false), (false, true), (true, true)], [(130, 96), (72, 150)])
+    func splitProductsMatchNaive(transposes: (Bool, Bool), shape: (Int, Int)) {
+        let (transposeA, transposeB) = transposes
+        let (m, n) = shape, k = 110
+        let compute = ComputeContext(threads: 2)
+        #expect(compute.splits(m: m, n: n, k: k), "\(m)×\(n)×\(k) must take the split path")
+        let a = (0..<m * k).map { Float(($0 * 7) % 5) - 2 }
+        let b = (0..<k * n).map { Float(($0 * 3) % 7) - 3 }
+        var c = (0..<m * n).map { Float($0 % 3) }
+        let before = c
+        a.withUnsafeBufferPointer { a in
+            b.withUnsafeBufferPointer { b in
+                c.withUnsafeMutableBufferPointer { c in
+                    compute.sgemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k,
+                                  a: a.baseAddress!, lda: transposeA ? m : k,
+                                  b: b.baseAddress!, ldb: transposeB ? k : n,
+                                  beta: 1, c: c.baseAddress!, ldc: n)
+                }
+            }
+        }
+        let product = Self.naive(a, b, m: m, n: n, k: k, transposeA: transposeA, transposeB: transposeB)
+        #expect(c == zip(product, before).map { $0 + $1 })
     }
 
     @Test func reportsItsCore() {

@@ -88,10 +88,8 @@ func referenceConvolution(_ conv: Conv2D, _ x: Tensor) -> [Float] {
         let x = smoothInput(rows: 70, features: 8 * 12 * 12, seed: 5)
         let dy = smoothInput(rows: 70, features: 16 * 12 * 12, seed: 6)
         func run(workers: Int) -> [[Float]] {
-            let saved = Parallel.workers
-            defer { Parallel.workers = saved }
-            Parallel.workers = workers
             let conv = make()
+            conv.use(ComputeContext(threads: workers))
             let y = conv.forward(x, training: true).array
             let dx = conv.backward(dy).array
             return [y, dx, conv.weight.gradient.array]

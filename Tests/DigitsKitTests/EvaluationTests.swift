@@ -66,7 +66,16 @@ import Testing
             #expect(abs(Double(-log(row[Int(dataset.labels[index])])) - predictions.losses[index]) < 1e-4)
             #expect(predictions.top(2, at: index).first?.digit == predictions.predicted[index])
         }
-        let reference = Evaluator.evaluate(model, on: dataset, indices: Array(0..<2500))
+        // The reference: the layers themselves (Sequential, not the plan) and the fused loss.
+        let assembler = BatchAssembler(dataset: dataset, normalization: model.architecture.normalization, batchSize: 128)
+        var reference = EvaluationResult(loss: 0, correct: 0, count: 2500)
+        for start in stride(from: 0, to: 2500, by: 128) {
+            let batch = Array(start..<min(start + 128, 2500))
+            assembler.assemble(batch[...])
+            let result = SoftmaxCrossEntropy.evaluate(logits: model.forward(assembler.inputs, training: false), labels: assembler.labels)
+            reference.loss += result.loss * Double(batch.count) / 2500
+            reference.correct += result.correct
+        }
         let report = ClassificationReport(labels: dataset.labels.map(Int.init), predicted: predictions.predicted,
                                           losses: predictions.losses, classes: 3)
         #expect(report.correct == reference.correct)

@@ -1,5 +1,6 @@
 // Every layer's backward pass and the fused loss, checked against central finite differences,
-// plus two networks whose behaviour is known: XOR, and the course notes' hand-worked 2-2-1.
+// plus two networks whose behaviour is known: XOR, and the course notes' hand-worked 2-2-1
+// (forward and backward).
 import Testing
 @testable import DigitsKit
 
@@ -167,6 +168,21 @@ func smoothInput(rows: Int, features: Int, seed: UInt64) -> Tensor {
         let hidden = model.layers[1].forward(model.layers[0].forward(Tensor(shape: [1, 2], values: [0.5, 0.8]), training: false), training: false)
         #expect(abs(hidden[0] - 0.627) < 5e-4 && abs(hidden[1] - 0.606) < 5e-4)
         #expect(abs(output[0] - 0.727) < 5e-4)
+
+        // Backward, for E = ½(1 − y)², worked by hand with the chain rule: δ = (y − 1)·y(1 − y)
+        // at the output = −0.054197; dE/dW2 = δ·h; each hidden unit's δᵢ = δ·W2ᵢ·hᵢ(1 − hᵢ);
+        // dE/dW1 = δᵢ·x.
+        let y = model.forward(Tensor(shape: [1, 2], values: [0.5, 0.8]), training: true)
+        model.zeroGradients()
+        model.backward(Tensor(shape: [1, 1], values: [y[0] - 1]))
+        let expected: [String: [Float]] = [
+            "fc2.weight": [-0.033990, -0.032837], "fc2.bias": [-0.054197],
+            "fc1.weight": [-0.0038019, -0.0060831, -0.0032355, -0.0051767], "fc1.bias": [-0.0076039, -0.0064709],
+        ]
+        for (name, numbers) in expected {
+            let gradient = model.parameter(named: name)!.gradient.array
+            #expect(zip(gradient, numbers).allSatisfy { abs($0 - $1) < 2e-6 }, "\(name): \(gradient), by hand \(numbers)")
+        }
     }
 
     /// XOR is the case no linear model can solve; a 2-4-1 network must.

@@ -1,6 +1,6 @@
 // The compiled inference path gives the logits Sequential.forward gives in inference mode: for
 // every shipped architecture, with BatchNorm folded, at batch sizes that leave partial tiles,
-// on one worker and on two (where a single convolutional sample is spread over both), from
+// on one thread and on two (where a single convolutional sample is spread over both), from
 // normalized floats and from raw bytes; and for a made-up model with padding, strides, an
 // overlapping pool and channel counts that are not multiples of 16.
 import Testing
@@ -34,18 +34,13 @@ import Testing
         return worst / scale
     }
 
-    static func withWorkers(_ count: Int, _ body: () throws -> Void) rethrows {
-        let saved = Parallel.workers
-        defer { Parallel.workers = saved }
-        Parallel.workers = count
-        try body()
-    }
 
     @Test(arguments: ["mlp", "cnn-basic", "cnn"], [1, 2])
     func planMatchesSequential(name: String, workers: Int) throws {
         let model = try Self.model(Recipe.named(name)!.architecture(), seed: 5)
-        let plan = try #require(InferencePlan(model))
-        try Self.withWorkers(workers) {
+        let plan = InferencePlan(model, compute: ComputeContext(threads: workers))
+        #expect(plan.isCompiled)
+        do {
             for batch in [1, 3, 15, 29] {
                 let x = smoothInput(rows: batch, features: 784, seed: UInt64(batch))
                 let reference = Tensor(shape: [batch, 10])
@@ -59,7 +54,7 @@ import Testing
     @Test(arguments: ["mlp", "cnn-basic"])
     func bytesAreNormalizedAsTheAssemblerDoes(name: String) throws {
         let model = try Self.model(Recipe.named(name)!.architecture(), seed: 6)
-        let plan = try #require(InferencePlan(model))
+        let plan = InferencePlan(model)
         let count = 20
         let random = RandomGenerator(seed: 9)
         let pixels = (0..<(count * 784)).map { _ in UInt8(random.nextUnitFloat() * 255) }
@@ -86,8 +81,9 @@ import Testing
             .linear("fc2", 40, 10),
         ])
         let model = try Self.model(architecture, seed: 11)
-        let plan = try #require(InferencePlan(model))
-        try Self.withWorkers(workers) {
+        let plan = InferencePlan(model, compute: ComputeContext(threads: workers))
+        #expect(plan.isCompiled)
+        do {
             for batch in [1, 17] {
                 let x = smoothInput(rows: batch, features: 144, seed: 4)
                 let reference = Tensor(shape: [batch, 10])
@@ -97,10 +93,26 @@ import Testing
         }
     }
 
-    @Test func activationsOtherThanReLUGetNoPlan() throws {
+    /// A model the plan does not compile runs through the same entry point on a copy of its
+    /// layers: the same logits as Sequential, from floats and from bytes, and its own buffers
+    /// (the model's forward between two calls does not disturb the plan's result).
+    @Test func activationsOtherThanReLURunThroughTheFallback() throws {
         let architecture = Architecture.mlp(hidden: [32], activation: .tanh, dropout: 0)
         let model = try Sequential(architecture, random: RandomGenerator(seed: 1), dropoutRandom: RandomGenerator(seed: 2))
-        #expect(InferencePlan(model) == nil)
+        let plan = InferencePlan(model, compute: ComputeContext(threads: 2))
+        #expect(!plan.isCompiled)
+        let x = smoothInput(rows: 5, features: 784, seed: 3)
+        let reference = model.forward(x, training: false).array
+        let fromPlan = plan.forward(x)
+        _ = model.forward(smoothInput(rows: 5, features: 784, seed: 4), training: false)
+        #expect(fromPlan.array == reference)
+        let pixels = (0..<(5 * 784)).map { UInt8(($0 * 37) % 256) }
+        let normalization = architecture.normalization!
+        let floats = Tensor(shape: [5, 784])
+        for i in 0..<floats.count { floats[i] = Float(pixels[i]) * (1 / (255 * normalization.std)) + (-normalization.mean / normalization.std) }
+        let expected = model.forward(floats, training: false).array
+        let fromBytes = pixels.withUnsafeBufferPointer { plan.forward(pixels: $0.baseAddress!, count: 5) }.array
+        #expect(zip(fromBytes, expected).allSatisfy { abs($0 - $1) < 1e-5 })
     }
 
     /// The plan is made from the weights as they are: a later change to the model is not seen,
@@ -108,11 +120,11 @@ import Testing
     @Test func planCopiesTheWeights() throws {
         let model = try Self.model(Recipe.named("mlp")!.architecture(), seed: 3)
         let x = smoothInput(rows: 2, features: 784, seed: 1)
-        let plan = try #require(InferencePlan(model))
+        let plan = InferencePlan(model)
         let before = plan.forward(x).array
         model.parameter(named: "fc3.bias")!.value[0] += 1
         #expect(plan.forward(x).array == before)
-        let after = try #require(InferencePlan(model)).forward(x).array
+        let after = InferencePlan(model).forward(x).array
         #expect(abs(after[0] - before[0] - 1) < 1e-5 && after[1] == before[1])
     }
 }

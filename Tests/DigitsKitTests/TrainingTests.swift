@@ -1,5 +1,6 @@
-// The training loop on a small made-up dataset: it learns, it is deterministic to the bit,
-// a resumed run equals an uninterrupted one, and failures stop it cleanly.
+// The training loop on a small made-up dataset: it learns, it is deterministic to the bit (on
+// one thread and on two), a resumed run equals an uninterrupted one, extending a run means what
+// the help says, failures stop it cleanly, and a steady-state step allocates nothing.
 import Foundation
 import Testing
 @testable import DigitsKit
@@ -25,6 +26,14 @@ enum SyntheticDigits {
     }
 
     static let architecture = Architecture.mlp(hidden: [16, 12], activation: .relu, dropout: 0.2, input: [1, 8, 8])
+
+    /// A small CNN whose convolutions and pooling split the batch between threads.
+    static let convolutional = Architecture(model: "tiny-cnn", input: [1, 8, 8], classes: 10, activation: "relu", dropout: 0.2,
+                                            normalization: .mnist, layers: [
+        .conv2d("conv1", 1, 16, kernel: 3, stride: 1, padding: 1), .activation(.relu), .maxpool2d(2, stride: 2),
+        .conv2d("conv2", 16, 16, kernel: 3, stride: 1, padding: 1), .batchnorm("bn2", 16), .activation(.relu),
+        .flatten, .dropout(0.2), .linear("fc1", 16 * 4 * 4, 10),
+    ])
 
     static func options(epochs: Int = 3, seed: UInt64 = 11) -> TrainingOptions {
         var options = TrainingOptions()
@@ -58,6 +67,79 @@ enum SyntheticDigits {
         let identical = first.0 == second.0 && first.1 == second.1, differs = first.0 != other.0
         #expect(identical)
         #expect(differs)
+    }
+
+    /// At two threads the convolutions, pooling and products split each batch: the same seed
+    /// must still give the same bits. One step on one thread and on two computes the same
+    /// update up to rounding (the split changes the order of some sums, never their meaning;
+    /// over epochs such differences grow, which is why the count is saved with the state).
+    @Test func twoThreadsAreDeterministic() throws {
+        let dataset = try SyntheticDigits.dataset(count: 400)
+        func run(threads: Int) throws -> Trainer {
+            let trainer = try Trainer(architecture: SyntheticDigits.convolutional, options: SyntheticDigits.options(epochs: 2),
+                                      dataset: dataset, compute: ComputeContext(threads: threads))
+            while !trainer.isFinished { _ = try trainer.runEpoch() }
+            return trainer
+        }
+        let first = try run(threads: 2), second = try run(threads: 2)
+        #expect(first.checkpointFile().encoded() == second.checkpointFile().encoded())
+        #expect(first.stateFile().encoded() == second.stateFile().encoded())
+        #expect(first.stateFile().metadata["threads"] == "2")
+
+        func oneStep(threads: Int) throws -> [[Float]] {
+            let trainer = try Trainer(architecture: SyntheticDigits.convolutional, options: SyntheticDigits.options(),
+                                      dataset: dataset, compute: ComputeContext(threads: threads))
+            trainer.step(indices: Array(0..<32)[...], learningRate: 1e-3)
+            return trainer.model.parameters.map(\.gradient.array)
+        }
+        for (a, b) in zip(try oneStep(threads: 1), try oneStep(threads: 2)) {
+            let scale = a.map(abs).max() ?? 1
+            let worst = zip(a, b).map { abs($0 - $1) }.max() ?? 0
+            #expect(worst <= 1e-5 * max(scale, 1e-3), "one and two threads' gradients differ by \(worst) (scale \(scale))")
+        }
+    }
+
+    /// Interrupted after 2 of 4 epochs at two threads and resumed through the file's bytes:
+    /// the same checkpoint and state as the uninterrupted run. Resumed on one thread, the
+    /// trainer knows the state was written by two.
+    @Test func resumeAtTwoThreads() throws {
+        let dataset = try SyntheticDigits.dataset(count: 400)
+        let compute = ComputeContext(threads: 2)
+        let uninterrupted = try Trainer(architecture: SyntheticDigits.convolutional, options: SyntheticDigits.options(epochs: 4),
+                                        dataset: dataset, compute: compute)
+        while !uninterrupted.isFinished { _ = try uninterrupted.runEpoch() }
+        let first = try Trainer(architecture: SyntheticDigits.convolutional, options: SyntheticDigits.options(epochs: 4),
+                                dataset: dataset, compute: compute)
+        _ = try first.runEpoch()
+        _ = try first.runEpoch()
+        let saved = try SafeTensorsFile.decode(first.stateFile().encoded(), path: "state")
+        let resumed = try Trainer(resumingFrom: saved, path: "state", dataset: dataset, compute: compute)
+        #expect(resumed.savedThreads == 2)
+        while !resumed.isFinished { _ = try resumed.runEpoch() }
+        #expect(resumed.checkpointFile().encoded() == uninterrupted.checkpointFile().encoded())
+        #expect(resumed.stateFile().encoded() == uninterrupted.stateFile().encoded())
+        let elsewhere = try Trainer(resumingFrom: saved, path: "state", dataset: dataset, compute: .serial)
+        #expect(elsewhere.savedThreads == 2 && elsewhere.compute.threads == 1)
+    }
+
+    /// `--resume --epochs N` extends a run with the schedule over N epochs from there on. A
+    /// constant schedule does not depend on the total, so 2 epochs extended to 4 are the 4-epoch
+    /// run exactly; cosine does, so the extended run differs (and the comparison can tell).
+    @Test(arguments: [TrainingOptions.ScheduleKind.constant, .cosine])
+    func extendingARun(schedule: TrainingOptions.ScheduleKind) throws {
+        let dataset = try SyntheticDigits.dataset(count: 400)
+        var four = SyntheticDigits.options(epochs: 4), two = SyntheticDigits.options(epochs: 2)
+        four.schedule = schedule
+        two.schedule = schedule
+        let straight = try Trainer(architecture: SyntheticDigits.architecture, options: four, dataset: dataset)
+        while !straight.isFinished { _ = try straight.runEpoch() }
+        let short = try Trainer(architecture: SyntheticDigits.architecture, options: two, dataset: dataset)
+        while !short.isFinished { _ = try short.runEpoch() }
+        let saved = try SafeTensorsFile.decode(short.stateFile().encoded(), path: "state")
+        let extended = try Trainer(resumingFrom: saved, path: "state", dataset: dataset, epochs: 4)
+        while !extended.isFinished { _ = try extended.runEpoch() }
+        let same = extended.checkpointFile().encoded() == straight.checkpointFile().encoded()
+        #expect(same == (schedule == .constant), "\(schedule): extended and straight runs \(same ? "agree" : "differ")")
     }
 
     @Test func resumedRunEqualsUninterruptedRun() throws {

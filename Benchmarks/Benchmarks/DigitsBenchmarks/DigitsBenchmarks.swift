@@ -37,28 +37,20 @@ func layerBenchmarks(_ name: String, _ layer: any Layer, input: Tensor) {
 }
 
 let benchmarks: @Sendable () -> Void = {
-    BLAS.threads = ProcessInfo.processInfo.activeProcessorCount
+    let compute = ComputeContext(threads: ComputeContext.processorCount)
 
     Benchmark("sgemm 128×784 · 784×128, one thread", configuration: configuration) { benchmark in
         let a = filled([128, 784], seed: 1), b = filled([784, 128], seed: 2), c = Tensor(shape: [128, 128])
-        BLAS.threads = 1
-        benchmark.startMeasurement()
-        for _ in benchmark.scaledIterations { BLAS.sgemm(m: 128, n: 128, k: 784, a: a.data, lda: 784, b: b.data, ldb: 128, c: c.data, ldc: 128) }
-        benchmark.stopMeasurement()  // before the threads come back, which allocates
-        BLAS.threads = ProcessInfo.processInfo.activeProcessorCount
+        for _ in benchmark.scaledIterations { ComputeContext.serial.sgemm(m: 128, n: 128, k: 784, a: a.data, lda: 784, b: b.data, ldb: 128, c: c.data, ldc: 128) }
     }
+    let openBLASThreads = ComputeContext(threads: ComputeContext.processorCount, splitsProducts: false)
     Benchmark("sgemm 128×784 · 784×128, OpenBLAS threads", configuration: configuration) { benchmark in
         let a = filled([128, 784], seed: 1), b = filled([784, 128], seed: 2), c = Tensor(shape: [128, 128])
-        BLAS.splitsProducts = false
-        benchmark.startMeasurement()
-        for _ in benchmark.scaledIterations { BLAS.sgemm(m: 128, n: 128, k: 784, a: a.data, lda: 784, b: b.data, ldb: 128, c: c.data, ldc: 128) }
-        benchmark.stopMeasurement()
-        BLAS.splitsProducts = true
+        for _ in benchmark.scaledIterations { openBLASThreads.sgemm(m: 128, n: 128, k: 784, a: a.data, lda: 784, b: b.data, ldb: 128, c: c.data, ldc: 128) }
     }
     Benchmark("sgemm 128×784 · 784×128, split on the worker pool", configuration: configuration) { benchmark in
         let a = filled([128, 784], seed: 1), b = filled([784, 128], seed: 2), c = Tensor(shape: [128, 128])
-        benchmark.startMeasurement()
-        for _ in benchmark.scaledIterations { BLAS.sgemm(m: 128, n: 128, k: 784, a: a.data, lda: 784, b: b.data, ldb: 128, c: c.data, ldc: 128) }
+        for _ in benchmark.scaledIterations { compute.sgemm(m: 128, n: 128, k: 784, a: a.data, lda: 784, b: b.data, ldb: 128, c: c.data, ldc: 128) }
     }
 
     // Layers at the shapes the models use, batch 128 (images are NHWC inside).
@@ -127,31 +119,23 @@ let benchmarks: @Sendable () -> Void = {
     for name in Recipe.modelNames {
         let architecture = Recipe.named(name)!.architecture()
         Benchmark("train step \(name) (batch 128)", configuration: configuration) { benchmark in
-            BLAS.threads = ProcessInfo.processInfo.activeProcessorCount
-            let model = try Sequential(architecture, random: RandomGenerator(seed: 1), dropoutRandom: RandomGenerator(seed: 2))
-            let optimizer = TrainingOptions().makeOptimizer()
-            let assembler = BatchAssembler(dataset: test, normalization: architecture.normalization, batchSize: 128)
-            let gradient = Tensor(shape: [128, architecture.classes])
+            // The trainer's own step, as `digits train` runs it (without augmentation).
+            var options = TrainingOptions()
+            options.augment = "none"
+            options.validationCount = 1
+            let trainer = try Trainer(architecture: architecture, options: options, dataset: test, compute: compute)
             let indices = Array(0..<128)
-            func step() {
-                assembler.assemble(indices[...])
-                model.zeroGradients()
-                let logits = model.forward(assembler.inputs, training: true)
-                SoftmaxCrossEntropy.evaluate(logits: logits, labels: assembler.labels, gradient: gradient)
-                model.backward(gradient)
-                optimizer.step(model.parameters, learningRate: 1e-3)
-            }
-            for _ in 0..<3 { step() }
+            for _ in 0..<3 { trainer.step(indices: indices[...], learningRate: 1e-3) }
             benchmark.startMeasurement()
-            for _ in benchmark.scaledIterations { step() }
-            benchmark.stopMeasurement()  // before the model is freed
+            for _ in benchmark.scaledIterations { trainer.step(indices: indices[...], learningRate: 1e-3) }
+            benchmark.stopMeasurement()  // before the trainer is freed
         }
         // Inference as evaluate and classify run it: the model's InferencePlan on raw pixels.
         for batch in [1, 1000] {
             Benchmark("inference \(name) (batch \(batch))", configuration: configuration) { benchmark in
-                BLAS.threads = ProcessInfo.processInfo.activeProcessorCount
-                let model = try Sequential(architecture, random: RandomGenerator(seed: 1), dropoutRandom: RandomGenerator(seed: 2))
-                guard let plan = InferencePlan(model) else { fatalError("\(name) has no inference plan") }
+                let model = try Sequential(architecture, random: RandomGenerator(seed: 1), dropoutRandom: RandomGenerator(seed: 2),
+                                           compute: compute)
+                let plan = InferencePlan(model)
                 test.pixels.withUnsafeBufferPointer { pixels in
                     for _ in 0..<3 { blackHole(plan.forward(pixels: pixels.baseAddress!, count: batch)) }
                     benchmark.startMeasurement()

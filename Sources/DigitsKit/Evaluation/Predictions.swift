@@ -1,9 +1,17 @@
-// Class probabilities for every image of a dataset, in inference mode: the model runs on
-// batches gathered into buffers allocated once, then a numerically stable softmax per row
-// (the same log-sum-exp as the fused loss).
-// `digits evaluate` and `digits classify` both go through here, so an image gets the same
-// probabilities whichever command asks.
+// Class probabilities for the images of a dataset, in inference mode: the model's InferencePlan
+// runs on batches of raw pixels, then a numerically stable softmax per row (the same
+// log-sum-exp as the fused loss). Validation during training, the test score written into the
+// checkpoint, `digits evaluate` and `digits classify` all go through here, so an image gets
+// the same probabilities whichever asks, and the recorded accuracy is evaluate's, bit for bit.
 import Foundation
+
+/// Loss and accuracy of a model over part of a dataset.
+public struct EvaluationResult: Sendable, Equatable {
+    public var loss: Double
+    public var correct: Int
+    public var count: Int
+    public var accuracy: Double { count == 0 ? 0 : Double(correct) / Double(count) }
+}
 
 /// The model's answer for each image of a dataset, in dataset order.
 public struct Predictions: Sendable {
@@ -41,46 +49,66 @@ public struct Predictions: Sendable {
             .prefix(max(k, 0)).map { (digit: $0.0, probability: $0.1) }
     }
 
-    /// Runs `model` over every image of `dataset` (batches of the model's inference size),
-    /// through its InferencePlan when it has one (`plan`, when given, is that plan, compiled
-    /// before; it must be the model's).
-    public static func compute(_ model: Sequential, on dataset: DigitDataset, batchSize: Int? = nil,
-                               plan given: InferencePlan? = nil) -> Predictions {
-        let classes = model.architecture.classes, digitClasses = model.architecture.digitClasses
-        let count = dataset.count
-        let batchSize = max(1, min(batchSize ?? model.architecture.inferenceBatchSize, max(count, 1)))
+    /// Runs `model` over every image of `dataset` through an InferencePlan made for it (on
+    /// the model's compute context).
+    public static func compute(_ model: Sequential, on dataset: DigitDataset) -> Predictions {
+        compute(InferencePlan(model), on: dataset)
+    }
+
+    /// Runs `plan` over the images `range` of `dataset` (all of them when nil), in batches of
+    /// `batchSize` (the model's inference size by default). Every score digits reports comes
+    /// from here: validation, the test accuracy recorded at the end of training, evaluate and
+    /// classify. `dataset`'s images must be the plan's input size (Sequential.checkInput).
+    public static func compute(_ plan: InferencePlan, on dataset: DigitDataset, range: Range<Int>? = nil,
+                               batchSize: Int? = nil) -> Predictions {
+        precondition(dataset.pixelsPerImage == plan.inputCount, "images of \(dataset.pixelsPerImage) pixels for a plan of \(plan.inputCount)")
+        let range = range ?? 0..<dataset.count
+        return dataset.pixels.withUnsafeBufferPointer { pixels in
+            dataset.labels.withUnsafeBufferPointer { labels in
+                compute(plan, pixels: pixels.baseAddress! + range.lowerBound * plan.inputCount, count: range.count,
+                        labels: labels.baseAddress! + range.lowerBound, batchSize: batchSize)
+            }
+        }
+    }
+
+    /// Runs `plan` over unlabelled images: `pixels` holds whole images of the plan's input size,
+    /// one after another. The losses are then zero.
+    public static func compute(_ plan: InferencePlan, pixels: [UInt8], batchSize: Int? = nil) -> Predictions {
+        precondition(pixels.count % max(plan.inputCount, 1) == 0, "\(pixels.count) pixels are not whole images of \(plan.inputCount)")
+        return pixels.withUnsafeBufferPointer { pixels in
+            compute(plan, pixels: pixels.baseAddress, count: pixels.count / max(plan.inputCount, 1), labels: nil, batchSize: batchSize)
+        }
+    }
+
+    private static func compute(_ plan: InferencePlan, pixels: UnsafePointer<UInt8>?, count: Int, labels: UnsafePointer<UInt8>?,
+                                batchSize: Int?) -> Predictions {
+        let classes = plan.architecture.classes, digitClasses = plan.architecture.digitClasses
+        let batchSize = max(1, min(batchSize ?? plan.architecture.inferenceBatchSize, max(count, 1)))
         var probabilities = [Float](repeating: 0, count: count * classes)
         var predicted = [Int](repeating: 0, count: count)
         var losses = [Double](repeating: 0, count: count)
-        /// Softmax, prediction and loss for the logits of images start..<start + rows.
-        func record(_ logits: Tensor, start: Int, rows: Int, _ output: UnsafeMutablePointer<Float>) {
-            for row in 0..<rows {
-                let z = logits.data + row * classes
-                let p = output + (start + row) * classes
-                let (maximum, best, logSum) = SoftmaxCrossEntropy.logSumExp(z, classes: classes)
-                for c in 0..<classes { p[c] = expf(z[c] - maximum - logSum) }
-                predicted[start + row] = best < digitClasses ? best : (0..<digitClasses).max { z[$0] < z[$1] || (z[$0] == z[$1] && $0 > $1) } ?? 0
-                let label = Int(dataset.labels[start + row])
-                losses[start + row] = Double(logSum - (z[label] - maximum))
-            }
+        guard count > 0, let pixels else {
+            return Predictions(classes: classes, digitClasses: digitClasses, probabilities: [], predicted: [], losses: [])
         }
         probabilities.withUnsafeMutableBufferPointer { output in
-            if let plan = given ?? InferencePlan(model), dataset.pixelsPerImage == plan.inputCount {
-                dataset.pixels.withUnsafeBufferPointer { pixels in
-                    for start in stride(from: 0, to: count, by: batchSize) {
-                        let rows = min(batchSize, count - start)
-                        let logits = plan.forward(pixels: pixels.baseAddress! + start * plan.inputCount, count: rows)
-                        record(logits, start: start, rows: rows, output.baseAddress!)
+            for start in stride(from: 0, to: count, by: batchSize) {
+                let rows = min(batchSize, count - start)
+                let logits = plan.forward(pixels: pixels + start * plan.inputCount, count: rows)
+                // Softmax, prediction and loss, with the same log-sum-exp as the fused loss.
+                for row in 0..<rows {
+                    let z = logits.data + row * classes
+                    let p = output.baseAddress! + (start + row) * classes
+                    let (maximum, best, logSum) = SoftmaxCrossEntropy.logSumExp(z, classes: classes)
+                    for c in 0..<classes { p[c] = expf(z[c] - maximum - logSum) }
+                    predicted[start + row] = best < digitClasses ? best
+                        : (0..<digitClasses).max { z[$0] < z[$1] || (z[$0] == z[$1] && $0 > $1) } ?? 0
+                    // A label the model has no class for (a reject label scored by a ten-class
+                    // model) costs as much as a probability of zero.
+                    if let labels {
+                        let label = Int(labels[start + row])
+                        losses[start + row] = label < classes ? Double(logSum - (z[label] - maximum)) : .infinity
                     }
                 }
-                return
-            }
-            let assembler = BatchAssembler(dataset: dataset, normalization: model.architecture.normalization, batchSize: batchSize)
-            let indices = Array(0..<count)
-            for start in stride(from: 0, to: count, by: batchSize) {
-                let batch = indices[start..<min(start + batchSize, count)]
-                assembler.assemble(batch)
-                record(model.forward(assembler.inputs, training: false), start: start, rows: batch.count, output.baseAddress!)
             }
         }
         return Predictions(classes: classes, digitClasses: digitClasses, probabilities: probabilities, predicted: predicted, losses: losses)
@@ -89,7 +117,8 @@ public struct Predictions: Sendable {
 
 extension Predictions {
     /// Accuracy and mean loss against the dataset's labels, as `digits evaluate` reports them.
-    public func score(labels: [UInt8]) -> EvaluationResult {
+    /// `labels` are the labels of the images predicted, in order.
+    public func score<Labels: Collection>(labels: Labels) -> EvaluationResult where Labels.Element == UInt8 {
         var correct = 0
         for (index, label) in labels.enumerated() where predicted[index] == Int(label) { correct += 1 }
         return EvaluationResult(loss: losses.reduce(0, +) / Double(max(count, 1)), correct: correct, count: count)

@@ -6,13 +6,14 @@
 //   - a convolution reads its input image in place (no im2col): a tile is up to 14 output
 //     pixels along a row, and each kernel tap is one contiguous run of input channels;
 //   - every buffer is allocated when the plan is made, so a forward pass allocates nothing.
-// Dropout is the identity here. A model with a layer the plan does not handle (an activation
-// other than ReLU, BatchNorm after an activation) gets no plan: InferencePlan(model) is nil and
-// the caller uses Sequential.forward.
+// Dropout is the identity here. A model with a layer the plan does not compile (an activation
+// other than ReLU, BatchNorm after an activation) runs through the same entry point on a private
+// copy of its Sequential layers (`isCompiled` is then false), so every caller (validation, the
+// test score written at the end of training, evaluate, classify, serve, bench) has one path.
 //
-// Work is split between the workers by samples (batches), or, for a single convolutional
-// sample, by output rows and then by output panels, so one image also uses every core.
-// A plan runs one forward pass at a time: its buffers are shared by its calls.
+// Work is split between the context's threads by samples (batches), or, for a single
+// convolutional sample, by output rows and then by output panels, so one image also uses every
+// core. A plan runs one forward pass at a time: its buffers are shared by its calls.
 import CKernels
 import Synchronization
 
@@ -56,6 +57,11 @@ public final class InferencePlan {
     let inputCount: Int
     let features: Int
     let classes: Int
+    /// The threads a forward pass runs on.
+    public let compute: ComputeContext
+    /// A private copy of the model, for a model that does not compile (nil when it does).
+    private let fallback: Sequential?
+    private var normalized: Tensor  // (B, input): the fallback's normalized pixels
     private var scratch: [Scratch] = []
     private var logitsBuffer: Tensor
     /// The next block of samples a worker takes (see runBlocks).
@@ -65,45 +71,86 @@ public final class InferencePlan {
     /// building machine had no AVX-512 (or DIGITS_TARGET_CPU asked for a portable binary).
     public static var kernels: String { dk_uses_avx512() != 0 ? "AVX-512" : "portable C" }
 
-    /// Compiles `model`, or returns nil when it has a layer the plan does not handle.
-    public init?(_ model: Sequential) {
+    /// Compiles `model` to run on `compute` (the model's own context when nil). The plan copies
+    /// the weights: later changes to the model do not reach it.
+    public init(_ model: Sequential, compute: ComputeContext? = nil) {
         architecture = model.architecture
         inputCount = architecture.input.reduce(1, *)
         classes = architecture.classes
+        self.compute = compute ?? model.compute
+        if let (convolutions, denses) = Self.lower(model, inputCount: inputCount, classes: classes) {
+            self.convolutions = convolutions
+            self.denses = denses
+            fallback = nil
+        } else {
+            convolutions = []
+            denses = []
+            // The architecture built `model` already, so it builds again; the copy keeps the
+            // plan's buffers apart from the model's (and from other plans of the same model).
+            if let copy = try? Sequential(model.architecture, random: nil, dropoutRandom: RandomGenerator(seed: 0),
+                                          compute: self.compute) {
+                for (target, source) in zip(copy.savedTensors, model.savedTensors) {
+                    target.value.data.update(from: source.value.data, count: source.value.count)
+                }
+                fallback = copy
+            } else {
+                fallback = model
+            }
+        }
+        features = convolutions.last?.output.count ?? inputCount
+        logitsBuffer = Tensor(shape: [1, classes])
+        normalized = Tensor(shape: [0, inputCount])
+    }
+
+    /// True when the model runs through the packed kernels; false when it runs on a copy of its
+    /// layers because one of them is not compiled.
+    public var isCompiled: Bool { fallback == nil }
+
+    /// The model's stages, or nil (having freed what it packed) when a layer is not compiled.
+    private static func lower(_ model: Sequential, inputCount: Int, classes: Int) -> ([Convolution], [Dense])? {
         var stages: [Stage] = []
+        func fail() -> ([Convolution], [Dense])? {
+            for stage in stages {
+                switch stage {
+                case .convolution(let c): c.weights.deallocate(); c.offsets.deallocate()
+                case .dense(let d): d.weights.deallocate()
+                }
+            }
+            return nil
+        }
         var flattened: ImageShape?  // set by Flatten: the next dense layer reads NHWC features
         var lastHasActivation = false
         for layer in model.layers {
             switch layer {
             case let conv as Conv2D:
-                guard stages.allSatisfy({ if case .convolution = $0 { true } else { false } }) else { return nil }
+                guard stages.allSatisfy({ if case .convolution = $0 { true } else { false } }) else { return fail() }
                 stages.append(.convolution(Self.convolution(conv)))
                 lastHasActivation = conv.fusedPool > 0
             case let norm as BatchNorm:
-                guard !lastHasActivation, let last = stages.popLast() else { return nil }
+                guard !lastHasActivation, let last = stages.last else { return fail() }
                 switch last {
                 case .convolution(var stage):
-                    guard stage.pool == nil, stage.weights.outputs == norm.channels else { return nil }
+                    guard stage.pool == nil, stage.weights.outputs == norm.channels else { return fail() }
                     stage.weights.fold(norm)
-                    stages.append(.convolution(stage))
+                    stages[stages.count - 1] = .convolution(stage)
                 case .dense(var stage):
-                    guard stage.weights.outputs == norm.channels else { return nil }
+                    guard stage.weights.outputs == norm.channels else { return fail() }
                     stage.weights.fold(norm)
-                    stages.append(.dense(stage))
+                    stages[stages.count - 1] = .dense(stage)
                 }
             case let activation as Activation:
-                guard activation.function == .relu, let last = stages.popLast() else { return nil }
+                guard activation.function == .relu, let last = stages.last else { return fail() }
                 switch last {
-                case .convolution(var stage): stage.relu = true; stages.append(.convolution(stage))
-                case .dense(var stage): stage.relu = true; stages.append(.dense(stage))
+                case .convolution(var stage): stage.relu = true; stages[stages.count - 1] = .convolution(stage)
+                case .dense(var stage): stage.relu = true; stages[stages.count - 1] = .dense(stage)
                 }
                 lastHasActivation = true
             case let pool as MaxPool2D:
-                guard case .convolution(var stage)? = stages.popLast(), stage.pool == nil,
-                      stage.convolved == pool.input else { return nil }
+                guard case .convolution(var stage)? = stages.last, stage.pool == nil,
+                      stage.convolved == pool.input else { return fail() }
                 stage.pool = (pool.kernel, pool.stride)
                 stage.relu = stage.relu || pool.rectifies
-                stages.append(.convolution(stage))
+                stages[stages.count - 1] = .convolution(stage)
                 lastHasActivation = true
             case let flatten as Flatten:
                 flattened = flatten.input
@@ -114,7 +161,7 @@ public final class InferencePlan {
                 flattened = nil
                 lastHasActivation = false
             default:
-                return nil
+                return fail()
             }
         }
         var convolutions: [Convolution] = [], denses: [Dense] = []
@@ -124,21 +171,18 @@ public final class InferencePlan {
             case .dense(let d): denses.append(d)
             }
         }
-        guard !denses.isEmpty, denses.last!.weights.outputs == classes, !denses.last!.relu else { return nil }
+        guard let last = denses.last, last.weights.outputs == classes, !last.relu else { return fail() }
         // Each stage must read what the one before it writes.
         var size = inputCount
         for c in convolutions {
-            guard c.input.count == size else { return nil }
+            guard c.input.count == size else { return fail() }
             size = c.output.count
         }
         for d in denses {
-            guard d.inputs == size else { return nil }
+            guard d.inputs == size else { return fail() }
             size = d.weights.outputs
         }
-        self.convolutions = convolutions
-        self.denses = denses
-        features = convolutions.last?.output.count ?? inputCount
-        logitsBuffer = Tensor(shape: [1, classes])
+        return (convolutions, denses)
     }
 
     deinit {
@@ -187,7 +231,8 @@ public final class InferencePlan {
     /// Logits (B, classes) for B images given as normalized floats (B, input), as
     /// Sequential.forward takes them. The result is the plan's buffer, valid until the next call.
     public func forward(_ input: Tensor) -> Tensor {
-        run(Source(floats: UnsafePointer(input.data), bytes: nil, scale: 1, shift: 0), count: input.rows)
+        if let fallback { return fallback.forward(input, training: false) }
+        return run(Source(floats: UnsafePointer(input.data), bytes: nil, scale: 1, shift: 0), count: input.rows)
     }
 
     /// Logits for `count` images of raw pixels (count, input), normalized on the way in as
@@ -195,6 +240,12 @@ public final class InferencePlan {
     public func forward(pixels: UnsafePointer<UInt8>, count: Int) -> Tensor {
         let normalization = architecture.normalization ?? Normalization(mean: 0, std: 1)
         let scale = 1 / (255 * normalization.std), shift = -normalization.mean / normalization.std
+        if let fallback {
+            if normalized.capacity < count * inputCount { normalized = Tensor(shape: [count, inputCount]) }
+            normalized.setRows(count)
+            if count > 0 { dk_normalize_bytes(pixels, count * inputCount, scale, shift, normalized.data) }
+            return fallback.forward(normalized, training: false)
+        }
         return run(Source(floats: nil, bytes: pixels, scale: scale, shift: shift), count: count)
     }
 
@@ -206,7 +257,7 @@ public final class InferencePlan {
     }
 
     private func run(_ source: Source, count: Int) -> Tensor {
-        let workers = max(Parallel.workers, 1)
+        let workers = compute.threads
         if scratch.count < workers { scratch += (scratch.count..<workers).map { _ in Scratch(self) } }
         if logitsBuffer.capacity < count * classes { logitsBuffer = Tensor(shape: [count, classes]) }
         logitsBuffer.setRows(count)
@@ -217,7 +268,7 @@ public final class InferencePlan {
         } else {
             nextBlock.store(0, ordering: .relaxed)
             let blocks = (count + Int(DK_MAX_ROWS) - 1) / Int(DK_MAX_ROWS)
-            Parallel.split(blocks, minimumPerWorker: 1, maximumParts: scratch.count, context) { context, part, _, _ in
+            compute.split(blocks, minimumPerWorker: 1, maximumParts: scratch.count, context) { context, part, _, _ in
                 let context = context.load(as: Context.self)
                 context.plan.takeUnretainedValue().runBlocks(context, part: part)
             }
@@ -348,7 +399,7 @@ public final class InferencePlan {
             let spread = stage.pool.map { $0.stride >= $0.kernel } ?? true
             let job = SpreadJob(plan: .passUnretained(self), layer: index, input: padded, lda: 0, output: out, ldc: 0,
                                 convolved: shared.convolved)
-            Parallel.split(rows, minimumPerWorker: spread ? 1 : rows, job) { context, _, begin, end in
+            compute.split(rows, minimumPerWorker: spread ? 1 : rows, job) { context, _, begin, end in
                 let job = context.load(as: SpreadJob.self)
                 job.plan.takeUnretainedValue().convolutionPart(job, begin..<end)
             }
@@ -361,7 +412,7 @@ public final class InferencePlan {
             let ldc = last ? classes : dense.weights.outputs
             let job = SpreadJob(plan: .passUnretained(self), layer: index, input: a, lda: lda, output: out, ldc: ldc,
                                 convolved: out)
-            Parallel.split(dense.weights.panels, minimumPerWorker: 2, job) { context, _, begin, end in
+            compute.split(dense.weights.panels, minimumPerWorker: 2, job) { context, _, begin, end in
                 let job = context.load(as: SpreadJob.self)
                 job.plan.takeUnretainedValue().densePart(job, begin..<end)
             }

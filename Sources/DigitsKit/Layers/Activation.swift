@@ -15,6 +15,10 @@ public enum ActivationFunction: String, CaseIterable, Sendable {
 }
 
 public final class Activation: Layer {
+    /// The threads its passes run on (see `use`).
+    private(set) var compute = ComputeContext.serial
+    public func use(_ compute: ComputeContext) { self.compute = compute }
+
     public let function: ActivationFunction
     private var input: Tensor?          // (B, F)
     private var output: Tensor?         // (B, F)
@@ -44,7 +48,7 @@ public final class Activation: Layer {
         let x = input.data, y = output.data, n = input.count
         switch function {
         case .relu:
-            Parallel.split(n, minimumPerWorker: 1 << 16, alignment: 16, (x: UnsafePointer(x), y: y)) { context, _, begin, end in
+            compute.split(n, minimumPerWorker: 1 << 16, alignment: 16, (x: UnsafePointer(x), y: y)) { context, _, begin, end in
                 let (x, y) = context.load(as: (x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>).self)
                 var i = begin
                 while i + 16 <= end { let v = load16(x + i); store16(v.replacing(with: 0, where: v .< 0), y + i); i += 16 }
@@ -79,7 +83,7 @@ public final class Activation: Layer {
         switch function {
         case .relu:
             let pointers = (x: UnsafePointer(x), dy: UnsafePointer(dy), dx: dx)
-            Parallel.split(n, minimumPerWorker: 1 << 16, alignment: 16, pointers) { context, _, begin, end in
+            compute.split(n, minimumPerWorker: 1 << 16, alignment: 16, pointers) { context, _, begin, end in
                 let (x, dy, dx) = context.load(as: (x: UnsafePointer<Float>, dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>).self)
                 var i = begin
                 while i + 16 <= end {

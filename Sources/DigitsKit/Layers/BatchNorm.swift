@@ -6,6 +6,10 @@
 import Foundation
 
 public final class BatchNorm: Layer {
+    /// The threads its passes run on (see `use`).
+    private(set) var compute = ComputeContext.serial
+    public func use(_ compute: ComputeContext) { self.compute = compute }
+
     public let channels: Int
     public let epsilon: Float = 1e-5
     public let momentum: Float = 0.1
@@ -140,7 +144,7 @@ public final class BatchNorm: Layer {
         }
         let pointers = Normalize(x: x.data, hat: xhat.data, y: y.data, gamma: weight.value.data, beta: bias.value.data,
                                  mean: mean, inverse: inverseDeviation, channels: channels)
-        Parallel.split(rows, minimumPerWorker: 4096, pointers) { context, _, begin, end in
+        compute.split(rows, minimumPerWorker: 4096, pointers) { context, _, begin, end in
             let p = context.load(as: Normalize.self)
             let (x, xhat, y, gamma, beta, mean, inverse, channels) = (p.x, p.hat, p.y, p.gamma, p.beta, p.mean, p.inverse, p.channels)
             for row in begin..<end {
@@ -182,7 +186,7 @@ public final class BatchNorm: Layer {
             offset[c] = lastWasTraining ? -scale[c] * Float(sum[c] / Double(rows)) : 0
         }
         let pointers = Backward(dy: dy, hat: hat, dx: dx.data, scale: scale, slope: slope, offset: offset, channels: channels)
-        Parallel.split(rows, minimumPerWorker: 4096, pointers) { context, _, begin, end in
+        compute.split(rows, minimumPerWorker: 4096, pointers) { context, _, begin, end in
             let p = context.load(as: Backward.self)
             let (dy, hat, dx, scale, slope, offset, channels) = (p.dy, p.hat, p.dx, p.scale, p.slope, p.offset, p.channels)
             for row in begin..<end {

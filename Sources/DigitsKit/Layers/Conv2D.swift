@@ -7,9 +7,10 @@
 //
 // The weight is stored as PyTorch's (O, C, kh, kw) for checkpoints; each step permutes it into
 // the GEMM's (O, kh, kw, C) order (O·C·kh·kw floats, nothing next to the activations), and the
-// gradient back. The batch is processed in chunks of whole samples, so the im2col buffer stays
-// about 2 MB: it is rebuilt in backward instead of kept, which costs one more im2col and saves
-// the hundreds of megabytes a whole-batch column matrix would take.
+// gradient back. Forward lowers the whole batch into one im2col matrix and keeps it for the
+// weight gradient (B·OH·OW × kh·kw·C floats: 85 MB for the CNN's second layer at batch 128).
+// The input gradient goes through col2im in chunks of whole samples, each chunk's dCols at most
+// 2²³ floats (32 MB), so that buffer does not grow with the batch.
 
 public struct ImageShape: Equatable, Sendable, CustomStringConvertible {
     public var channels: Int
@@ -27,6 +28,10 @@ public struct ImageShape: Equatable, Sendable, CustomStringConvertible {
 }
 
 public final class Conv2D: Layer, WeightedLayer {
+    /// The threads its passes run on (see `use`).
+    private(set) var compute = ComputeContext.serial
+    public func use(_ compute: ComputeContext) { self.compute = compute }
+
     public let input: ImageShape
     /// What the layer outputs: the convolution, or its pooled maximum when fused with a pool.
     public let output: ImageShape
@@ -135,7 +140,7 @@ public final class Conv2D: Layer, WeightedLayer {
         let b = bias.value.data
         for row in 0..<rows { (y.data + row * outputChannels).update(from: b, count: outputChannels) }
         // Y (B·OH·OW, O) += cols (B·OH·OW, K) · Wᵀ (K, O)
-        BLAS.sgemm(transposeB: true, m: rows, n: outputChannels, k: patchSize,
+        compute.sgemm(transposeB: true, m: rows, n: outputChannels, k: patchSize,
                    a: columns.data, lda: patchSize, b: gemmWeight.data, ldb: patchSize,
                    beta: 1, c: y.data, ldc: outputChannels)
         inputReference = x
@@ -166,7 +171,7 @@ public final class Conv2D: Layer, WeightedLayer {
         guard let columns else { preconditionFailure("\(self).backward before forward") }
         let rows = batch * positions
         // dW (O, K) = dYᵀ (O, B·OH·OW) · cols (B·OH·OW, K)
-        BLAS.sgemm(transposeA: true, m: outputChannels, n: patchSize, k: rows,
+        compute.sgemm(transposeA: true, m: outputChannels, n: patchSize, k: rows,
                    a: outputGradient.data, lda: outputChannels, b: columns.data, ldb: patchSize,
                    beta: 0, c: gemmWeightGradient.data, ldc: patchSize)
         let db = bias.gradient.data, dyAll = outputGradient.data
@@ -181,7 +186,7 @@ public final class Conv2D: Layer, WeightedLayer {
             for first in Swift.stride(from: 0, to: batch, by: samplesPerChunk) {
                 let samples = min(samplesPerChunk, batch - first)
                 // dCols (rows, K) = dY (rows, O) · W (O, K), then scattered back onto the image.
-                BLAS.sgemm(m: samples * positions, n: patchSize, k: outputChannels,
+                compute.sgemm(m: samples * positions, n: patchSize, k: outputChannels,
                            a: dyAll + first * convolved.count, lda: outputChannels, b: gemmWeight.data, ldb: patchSize,
                            beta: 0, c: columnGradient.data, ldc: patchSize)
                 col2im(dx.data, firstSample: first, samples: samples)
@@ -234,7 +239,7 @@ public final class Conv2D: Layer, WeightedLayer {
     /// Y[p, :] = b + Σ_t patch[t] · W[:, t], 16 output channels per vector.
     private func directForward(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, batch: Int) {
         transposeDirectWeight()
-        Parallel.split(batch, minimumPerWorker: 4, Pass(self, x: x, y: y)) { context, _, begin, end in
+        compute.split(batch, minimumPerWorker: 4, Pass(self, x: x, y: y)) { context, _, begin, end in
             let pass = context.load(as: Pass.self)
             pass.layer.takeUnretainedValue().directForward(begin..<end, pass.x, into: pass.y)
         }
@@ -305,9 +310,10 @@ public final class Conv2D: Layer, WeightedLayer {
     /// Float, 16 output channels at a time, and the workers' sums added in order.
     private func directGradient(_ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, batch: Int, _ kind: GradientSource) {
         let outputChannels = convolved.channels, taps = patchSize, stride = (taps + 1) * outputChannels
-        if partials.rows < Parallel.workers { partials = Tensor(shape: [Parallel.workers, taps + 1, outputChannels]) }
+        let threads = compute.threads
+        if partials.rows < threads { partials = Tensor(shape: [threads, taps + 1, outputChannels]) }
         partials.zero()
-        Parallel.split(batch, minimumPerWorker: 4, Pass(self, x: x, y: UnsafeMutablePointer(mutating: dy), kind: kind)) { context, part, begin, end in
+        compute.split(batch, minimumPerWorker: 4, Pass(self, x: x, y: UnsafeMutablePointer(mutating: dy), kind: kind)) { context, part, begin, end in
             let pass = context.load(as: Pass.self)
             pass.layer.takeUnretainedValue().gradientPart(part, begin..<end, pass.x, pass.y, pass.kind)
         }
@@ -368,7 +374,7 @@ public final class Conv2D: Layer, WeightedLayer {
             poolWinnerCapacity = batch * output.count
             poolWinners = .allocate(capacity: poolWinnerCapacity)
         }
-        Parallel.split(batch, minimumPerWorker: 4, Pass(self, x: x, y: y)) { context, _, begin, end in
+        compute.split(batch, minimumPerWorker: 4, Pass(self, x: x, y: y)) { context, _, begin, end in
             let pass = context.load(as: Pass.self)
             pass.layer.takeUnretainedValue().fusedForward(begin..<end, pass.x, into: pass.y)
         }
@@ -465,7 +471,7 @@ public final class Conv2D: Layer, WeightedLayer {
     /// Row (n, oy, ox) of `columns` = the kh×kw×C patch under output position (oy, ox) of
     /// sample `firstSample + n`, zeros where it hangs over the padding.
     private func im2col(_ x: UnsafePointer<Float>, into columns: UnsafeMutablePointer<Float>, firstSample: Int, samples: Int) {
-        Parallel.split(samples, minimumPerWorker: 2, Pass(self, x: x, y: columns, first: firstSample)) { context, _, begin, end in
+        compute.split(samples, minimumPerWorker: 2, Pass(self, x: x, y: columns, first: firstSample)) { context, _, begin, end in
             let pass = context.load(as: Pass.self)
             pass.layer.takeUnretainedValue().im2colPart(begin..<end, pass)
         }
@@ -517,7 +523,7 @@ public final class Conv2D: Layer, WeightedLayer {
 
     /// The adjoint of im2col: adds each row of `columnGradient` back onto the pixels it came from.
     private func col2im(_ dx: UnsafeMutablePointer<Float>, firstSample: Int, samples: Int) {
-        Parallel.split(samples, minimumPerWorker: 2, Pass(self, x: UnsafePointer(dx), y: dx, first: firstSample)) { context, _, begin, end in
+        compute.split(samples, minimumPerWorker: 2, Pass(self, x: UnsafePointer(dx), y: dx, first: firstSample)) { context, _, begin, end in
             let pass = context.load(as: Pass.self)
             pass.layer.takeUnretainedValue().col2imPart(begin..<end, pass)
         }

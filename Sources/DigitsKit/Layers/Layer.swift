@@ -33,12 +33,18 @@ public protocol Layer: AnyObject, CustomStringConvertible {
     /// dLoss/dOutput (B, O) → dLoss/dInput (B, I), adding parameter gradients into
     /// `Parameter.gradient`. Valid only right after a training forward.
     func backward(_ outputGradient: Tensor) -> Tensor
+
+    /// Runs later passes on `compute`'s threads (a new layer runs on ComputeContext.serial).
+    /// Sequential gives every layer its own context.
+    func use(_ compute: ComputeContext)
 }
 
 extension Layer {
     public var parameters: [Parameter] { [] }
     public var buffers: [Parameter] { [] }
     public func outputFeatures(inputFeatures: Int) -> Int { inputFeatures }
+    /// Layers whose passes are plain loops on one thread ignore the context.
+    public func use(_ compute: ComputeContext) {}
 }
 
 /// Makes `buffer` hold `rows` × `features`, allocating only the first time or when larger.

@@ -3,6 +3,10 @@
 import Foundation
 
 public final class Linear: Layer, WeightedLayer {
+    /// The threads its passes run on (see `use`).
+    private(set) var compute = ComputeContext.serial
+    public func use(_ compute: ComputeContext) { self.compute = compute }
+
     public let inputSize: Int
     public let outputSize: Int
     public let weight: Parameter  // (O, I)
@@ -33,7 +37,7 @@ public final class Linear: Layer, WeightedLayer {
         // Start from the bias in every row, then add x·Wᵀ (beta = 1).
         let y = output.data, b = bias.value.data
         for row in 0..<batch { (y + row * outputSize).update(from: b, count: outputSize) }
-        BLAS.sgemm(transposeB: true, m: batch, n: outputSize, k: inputSize,
+        compute.sgemm(transposeB: true, m: batch, n: outputSize, k: inputSize,
                    a: input.data, lda: inputSize, b: weight.value.data, ldb: inputSize,
                    beta: 1, c: y, ldc: outputSize)
         self.input = input
@@ -45,7 +49,7 @@ public final class Linear: Layer, WeightedLayer {
         let batch = outputGradient.rows
         let dy = outputGradient.data
         // dW (O, I) += dYᵀ (O, B) · X (B, I)
-        BLAS.sgemm(transposeA: true, m: outputSize, n: inputSize, k: batch,
+        compute.sgemm(transposeA: true, m: outputSize, n: inputSize, k: batch,
                    a: dy, lda: outputSize, b: input.data, ldb: inputSize,
                    beta: 1, c: weight.gradient.data, ldc: inputSize)
         // db (O) += column sums of dY
@@ -57,7 +61,7 @@ public final class Linear: Layer, WeightedLayer {
         let inputGradient = ensure(&inputGradient, rows: batch, features: inputSize)
         if computesInputGradient {
             // dX (B, I) = dY (B, O) · W (O, I)
-            BLAS.sgemm(m: batch, n: inputSize, k: outputSize,
+            compute.sgemm(m: batch, n: inputSize, k: outputSize,
                        a: dy, lda: outputSize, b: weight.value.data, ldb: inputSize,
                        beta: 0, c: inputGradient.data, ldc: inputSize)
         }

@@ -9,6 +9,10 @@
 // and passes no gradient back, exactly as ReLU then pooling would.
 
 public final class MaxPool2D: Layer {
+    /// The threads its passes run on (see `use`).
+    private(set) var compute = ComputeContext.serial
+    public func use(_ compute: ComputeContext) { self.compute = compute }
+
     public let input: ImageShape
     public let output: ImageShape
     public let kernel: Int
@@ -60,7 +64,7 @@ public final class MaxPool2D: Layer {
             winnerCapacity = batch * output.count
             winners = .allocate(capacity: winnerCapacity)
         }
-        Parallel.split(batch, minimumPerWorker: 8, Pass(layer: .passUnretained(self), x: x.data, y: y.data, dy: y.data, dx: y.data)) { context, _, begin, end in
+        compute.split(batch, minimumPerWorker: 8, Pass(layer: .passUnretained(self), x: x.data, y: y.data, dy: y.data, dx: y.data)) { context, _, begin, end in
             let pass = context.load(as: Pass.self)
             pass.layer.takeUnretainedValue().generalForward(begin..<end, pass)
         }
@@ -68,7 +72,7 @@ public final class MaxPool2D: Layer {
     }
 
     private func tiledForward(_ x: Tensor, _ y: Tensor) {
-        Parallel.split(x.rows, minimumPerWorker: 8, Pass(layer: .passUnretained(self), x: x.data, y: y.data, dy: y.data, dx: y.data)) { context, _, begin, end in
+        compute.split(x.rows, minimumPerWorker: 8, Pass(layer: .passUnretained(self), x: x.data, y: y.data, dy: y.data, dx: y.data)) { context, _, begin, end in
             let pass = context.load(as: Pass.self)
             pass.layer.takeUnretainedValue().tiledForwardPart(begin..<end, pass)
         }
@@ -76,7 +80,7 @@ public final class MaxPool2D: Layer {
 
     private func tiledBackward(_ outputGradient: Tensor, _ dx: Tensor) {
         guard let x = inputReference, let y = outputBuffer else { preconditionFailure("\(self).backward before forward") }
-        Parallel.split(x.rows, minimumPerWorker: 8, Pass(layer: .passUnretained(self), x: x.data, y: y.data, dy: outputGradient.data, dx: dx.data)) { context, _, begin, end in
+        compute.split(x.rows, minimumPerWorker: 8, Pass(layer: .passUnretained(self), x: x.data, y: y.data, dy: outputGradient.data, dx: dx.data)) { context, _, begin, end in
             let pass = context.load(as: Pass.self)
             pass.layer.takeUnretainedValue().tiledBackwardPart(begin..<end, pass)
         }
@@ -89,7 +93,7 @@ public final class MaxPool2D: Layer {
             tiledBackward(outputGradient, dx)
             return dx
         }
-        Parallel.split(batch, minimumPerWorker: 8, Pass(layer: .passUnretained(self), x: dx.data, y: dx.data, dy: outputGradient.data, dx: dx.data)) { context, _, begin, end in
+        compute.split(batch, minimumPerWorker: 8, Pass(layer: .passUnretained(self), x: dx.data, y: dx.data, dy: outputGradient.data, dx: dx.data)) { context, _, begin, end in
             let pass = context.load(as: Pass.self)
             pass.layer.takeUnretainedValue().generalBackward(begin..<end, pass)
         }

@@ -62,8 +62,8 @@ public enum BLASCore {
     }
 
     /// "OpenBLAS 0.3.21, core SkylakeX (chosen by digits for this CPU), 2 threads"
-    public static func summary(environment: [String: String]) -> String {
+    public static func summary(environment: [String: String], threads: Int) -> String {
         let version = BLAS.configuration.split(separator: " ").prefix(2).joined(separator: " ")
-        return "\(version), core \(BLAS.coreName) (\(origin(environment: environment))), \(BLAS.threads) thread\(BLAS.threads == 1 ? "" : "s")"
+        return "\(version), core \(BLAS.coreName) (\(origin(environment: environment))), \(threads) thread\(threads == 1 ? "" : "s")"
     }
 }

@@ -20,6 +20,10 @@ public final class Sequential {
     /// Everything a checkpoint holds: each layer's parameters, then its buffers (BatchNorm's
     /// running statistics), layer by layer as PyTorch's state_dict.
     public let savedTensors: [Parameter]
+    /// The threads every layer runs on. Setting it moves the whole model to another context.
+    public var compute: ComputeContext {
+        didSet { for layer in layers { layer.use(compute) } }
+    }
 
     /// What flows between layers: images (NHWC inside, described as C×H×W) or flat features.
     private enum Shape {
@@ -39,7 +43,7 @@ public final class Sequential {
     /// fill them (drawing 300,000 normal numbers is a third of `digits classify`'s own time);
     /// dropout layers draw their masks from `dropoutRandom`.
     public init(_ architecture: Architecture, random: RandomGenerator?, dropoutRandom: RandomGenerator,
-                source: String = "<model>") throws {
+                compute: ComputeContext = .serial, source: String = "<model>") throws {
         func invalid(_ reason: String) -> ModelError { .invalidArchitecture(path: source, reason: reason) }
         func initialize(_ layer: (any WeightedLayer)?, _ scheme: Initialization) {
             if let random { layer?.initialize(scheme, using: random) }
@@ -159,6 +163,8 @@ public final class Sequential {
         }
         self.architecture = architecture
         self.layers = layers
+        self.compute = compute
+        for layer in layers { layer.use(compute) }
         parameters = layers.flatMap(\.parameters)
         savedTensors = layers.flatMap { $0.parameters + $0.buffers }
     }

@@ -83,9 +83,11 @@ public final class DigitReader: Sendable {
     private let model: UncheckedSendable<Sequential>
     private let plans: Mutex<[UncheckedSendable<InferencePlan>]>
 
-    /// Loads a checkpoint written by `digits train`.
-    public convenience init(checkpoint path: String, options: ReaderOptions = ReaderOptions()) throws {
+    /// Loads a checkpoint written by `digits train`, to run on `compute`'s threads.
+    public convenience init(checkpoint path: String, options: ReaderOptions = ReaderOptions(),
+                            compute: ComputeContext = .serial) throws {
         let (model, file) = try Checkpoint.loadModel(from: path)
+        model.compute = compute
         try self.init(model: model, path: path, metadata: file.metadata, options: options)
     }
 
@@ -195,17 +197,15 @@ public final class DigitReader: Sendable {
                             notDigitProbability: notDigit, rejected: rejected, reason: reason, prepared: prepared)
     }
 
-    /// The model over side×side images, through a compiled plan taken from a pool (requests
-    /// on other threads take others), or `Sequential` for a model the plan cannot run.
+    /// The model over side×side images, through an inference plan taken from a pool (requests
+    /// on other threads take others).
     func predict(_ images: [GrayImage]) -> Predictions {
         let side = preprocessor.side
         var pixels = [UInt8]()
         pixels.reserveCapacity(images.count * side * side)
         for image in images { pixels += image.pixels }
-        let dataset = DigitDataset(rows: side, columns: side, pixels: pixels, labels: [UInt8](repeating: 0, count: images.count),
-                                   classes: architecture.classes, imagesPath: "<pictures>", labelsPath: "<pictures>")
-        let taken = plans.withLock { $0.popLast() } ?? InferencePlan(model.value).map(UncheckedSendable.init)
-        defer { if let taken { plans.withLock { $0.append(taken) } } }
-        return Predictions.compute(model.value, on: dataset, plan: taken?.value)
+        let plan = plans.withLock { $0.popLast() } ?? UncheckedSendable(InferencePlan(model.value))
+        defer { plans.withLock { $0.append(plan) } }
+        return Predictions.compute(plan.value, pixels: pixels)
     }
 }

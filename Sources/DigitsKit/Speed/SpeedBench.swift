@@ -50,57 +50,37 @@ public struct GEMMSpeed: Sendable {
 }
 
 public enum SpeedBench {
-    /// Training images per second: full steps (forward, fused loss, backward, Adam) on batches
-    /// of `batchSize` real images, without augmentation (which runs on its own thread anyway).
+    /// Training images per second: the trainer's own step (forward, fused loss, backward,
+    /// Adam) on batches of `batchSize` real images, without augmentation (which runs on its own
+    /// thread anyway).
     public static func training(_ architecture: Architecture, dataset: DigitDataset, steps: Int, repetitions: Int,
-                                batchSize: Int = 128) throws -> Throughput {
-        let model = try Sequential(architecture, random: RandomGenerator(seed: 1, stream: 1), dropoutRandom: RandomGenerator(seed: 1, stream: 2))
+                                batchSize: Int = 128, compute: ComputeContext) throws -> Throughput {
         var options = TrainingOptions()
         options.batchSize = batchSize
-        let optimizer = options.makeOptimizer()
-        let assembler = BatchAssembler(dataset: dataset, normalization: architecture.normalization, batchSize: batchSize)
-        let gradient = Tensor(shape: [batchSize, architecture.classes])
+        options.augment = "none"
+        options.validationCount = 1  // nothing is validated; the batches may use every image
+        let trainer = try Trainer(architecture: architecture, options: options, dataset: dataset, compute: compute)
         let batches = (0..<steps).map { step in
             Array((step * batchSize..<(step + 1) * batchSize).map { $0 % dataset.count })
         }
         let timing = Timing.measure(repetitions: repetitions) {
-            for batch in batches {
-                assembler.assemble(batch[...])
-                model.zeroGradients()
-                let logits = model.forward(assembler.inputs, training: true)
-                SoftmaxCrossEntropy.evaluate(logits: logits, labels: assembler.labels, gradient: gradient)
-                model.backward(gradient)
-                optimizer.step(model.parameters, learningRate: options.learningRate)
-            }
+            for batch in batches { trainer.step(indices: batch[...], learningRate: options.learningRate) }
         }
         return Throughput(timing, work: Double(steps * batchSize))
     }
 
-    /// Inference images per second at a batch size: forward passes in inference mode over
-    /// `images` images, `batchSize` at a time, normalization of the raw pixels included. The
-    /// model runs through its InferencePlan (made once, outside the timing), as evaluate and
-    /// classify run it; a model without a plan runs through Sequential.forward.
+    /// Inference images per second at a batch size: forward passes over `images` images,
+    /// `batchSize` at a time, normalization of the raw pixels included, through the model's
+    /// InferencePlan (made once, outside the timing), as evaluate and classify run it.
     public static func inference(_ model: Sequential, dataset: DigitDataset, batchSize: Int, images: Int,
                                  repetitions: Int) -> Throughput {
         let images = min(images, dataset.count)
-        if let plan = InferencePlan(model) {
-            let timing = dataset.pixels.withUnsafeBufferPointer { pixels in
-                Timing.measure(repetitions: repetitions) {
-                    for start in stride(from: 0, to: images, by: batchSize) {
-                        _ = plan.forward(pixels: pixels.baseAddress! + start * plan.inputCount, count: min(batchSize, images - start))
-                    }
+        let plan = InferencePlan(model)
+        let timing = dataset.pixels.withUnsafeBufferPointer { pixels in
+            Timing.measure(repetitions: repetitions) {
+                for start in stride(from: 0, to: images, by: batchSize) {
+                    _ = plan.forward(pixels: pixels.baseAddress! + start * plan.inputCount, count: min(batchSize, images - start))
                 }
-            }
-            return Throughput(timing, work: Double(images))
-        }
-        let assembler = BatchAssembler(dataset: dataset, normalization: model.architecture.normalization, batchSize: batchSize)
-        let batches = stride(from: 0, to: images, by: batchSize).map { start in
-            Array(start..<min(start + batchSize, images))
-        }
-        let timing = Timing.measure(repetitions: repetitions) {
-            for batch in batches {
-                assembler.assemble(batch[...])
-                _ = model.forward(assembler.inputs, training: false)
             }
         }
         return Throughput(timing, work: Double(images))
@@ -115,8 +95,8 @@ public enum SpeedBench {
         ("cnn conv4 (im2col 8192×576 · 576×64)", 128 * 8 * 8, 64, 576),
     ]
 
-    /// GFLOP/s of BLAS.sgemm at each of `gemmShapes`, on made-up data.
-    public static func gemm(repetitions: Int) -> [GEMMSpeed] {
+    /// GFLOP/s of `compute.sgemm` at each of `gemmShapes`, on made-up data.
+    public static func gemm(repetitions: Int, compute: ComputeContext) -> [GEMMSpeed] {
         let random = RandomGenerator(seed: 7)
         return gemmShapes.map { shape in
             let a = Tensor(shape: [shape.m, shape.k]), b = Tensor(shape: [shape.k, shape.n]), c = Tensor(shape: [shape.m, shape.n])
@@ -126,7 +106,7 @@ public enum SpeedBench {
             let calls = max(1, 50_000_000 / (shape.m * shape.n * shape.k))
             let timing = Timing.measure(repetitions: repetitions) {
                 for _ in 0..<calls {
-                    BLAS.sgemm(m: shape.m, n: shape.n, k: shape.k, a: a.data, lda: shape.k, b: b.data, ldb: shape.n,
+                    compute.sgemm(m: shape.m, n: shape.n, k: shape.k, a: a.data, lda: shape.k, b: b.data, ldb: shape.n,
                                c: c.data, ldc: shape.n)
                 }
             }

@@ -48,14 +48,18 @@ public final class Adam: Optimizer {
     public let epsilon: Float
     public let weightDecay: Float
     public var steps = 0
-    private var firstMoment: [Tensor] = []   // m, per parameter
-    private var secondMoment: [Tensor] = []  // v, per parameter
+    /// The threads a step's updates are split over.
+    let compute: ComputeContext
+    private var firstMoment: [Tensor] = []   // m, per parameter, same shape
+    private var secondMoment: [Tensor] = []  // v, per parameter, same shape
 
-    public init(beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-8, weightDecay: Float = 0) {
+    public init(beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-8, weightDecay: Float = 0,
+                compute: ComputeContext = .serial) {
         self.beta1 = beta1
         self.beta2 = beta2
         self.epsilon = epsilon
         self.weightDecay = weightDecay
+        self.compute = compute
     }
 
     private func allocate(_ parameters: [Parameter]) {
@@ -71,39 +75,27 @@ public final class Adam: Optimizer {
         // 1/(1 − βᵗ) to be unbiased estimates.
         let correction1 = 1 - Float(pow(Double(beta1), Double(steps)))
         let correction2 = 1 - Float(pow(Double(beta2), Double(steps)))
-        let stepSize = learningRate / correction1
-        let rootCorrection2 = correction2.squareRoot()
+        let constants = AdamConstants(beta1: beta1, beta2: beta2, epsilon: epsilon, weightDecay: weightDecay,
+                                      stepSize: learningRate / correction1, rootCorrection2: correction2.squareRoot())
         for (index, parameter) in parameters.enumerated() {
-            let w = parameter.value.data, g = parameter.gradient.data
-            let m = firstMoment[index].data, v = secondMoment[index].data
-            let count = parameter.value.count
-            // Each element's update is independent, so a large tensor is split in two (at a
-            // multiple of 16) and updated on two cores, with results identical to one pass.
-            let parts = count >= Self.parallelThreshold && Self.cores > 1 ? 2 : 1
-            let chunk = (count / 2 + 15) / 16 * 16
-            let tensors = AdamTensors(w: w, g: g, m: m, v: v)
-            let constants = AdamConstants(beta1: beta1, beta2: beta2, epsilon: epsilon, weightDecay: weightDecay,
-                                          stepSize: stepSize, rootCorrection2: rootCorrection2)
-            if parts == 1 {
-                Self.update(tensors, from: 0, to: count, constants)
-            } else {
-                // The helper takes the second half while this thread does the first.
-                helper.start(tensors, from: chunk, to: count, constants)
-                Self.update(tensors, from: 0, to: chunk, constants)
-                helper.wait()
+            let update = AdamUpdate(w: parameter.value.data, g: parameter.gradient.data, m: firstMoment[index].data,
+                                    v: secondMoment[index].data, constants: constants)
+            // Each element's update is independent, so a large tensor is split between the
+            // threads at multiples of 16, with results identical to one pass.
+            compute.split(parameter.value.count, minimumPerWorker: Self.elementsPerThread, alignment: 16, update) { context, _, begin, end in
+                Adam.update(context.load(as: AdamUpdate.self), from: begin, to: end)
             }
         }
     }
 
-    private lazy var helper = AdamHelper()
-
-    /// Below this many elements a tensor is updated on one thread: dispatch would cost more.
-    static let parallelThreshold = 32_768
-    static let cores = max(1, ProcessInfo.processInfo.activeProcessorCount)
+    /// Below this many elements per thread a tensor is updated on one: handing it out would
+    /// cost more.
+    static let elementsPerThread = 16_384
 
     /// The Adam update of elements start..<end: 16 lanes at a time, then the tail, with the
     /// same arithmetic, so results do not depend on how a tensor is split.
-    fileprivate static func update(_ t: AdamTensors, from start: Int, to end: Int, _ c: AdamConstants) {
+    fileprivate static func update(_ t: AdamUpdate, from start: Int, to end: Int) {
+        let c = t.constants
         var i = start
         while i + 16 <= end {
             let gradient = load16(t.g + i) + c.weightDecay * load16(t.w + i)
@@ -130,58 +122,15 @@ public final class Adam: Optimizer {
     }
 }
 
-/// One parameter's buffers for a step. Each concurrent part touches a disjoint range.
-private struct AdamTensors: @unchecked Sendable {
-    let w, g, m, v: UnsafeMutablePointer<Float>
-}
-
-private struct AdamConstants: Sendable {
+private struct AdamConstants {
     let beta1, beta2, epsilon, weightDecay, stepSize, rootCorrection2: Float
 }
 
-/// A thread that waits for one Adam job at a time. Jobs are plain values handed over through
-/// semaphores, so a step allocates nothing (DispatchQueue.concurrentPerform allocates a block
-/// per call). The thread ends when its Adam is released.
-private final class AdamHelper {
-    /// Shared with the thread; outlives the helper until the thread has seen `stop`.
-    private final class Mailbox: @unchecked Sendable {
-        let go = DispatchSemaphore(value: 0)
-        let done = DispatchSemaphore(value: 0)
-        var tensors: AdamTensors?
-        var range = 0..<0
-        var constants: AdamConstants?
-        var stop = false
-    }
-
-    private let mailbox = Mailbox()
-
-    init() {
-        let mailbox = self.mailbox
-        let thread = Thread {
-            while true {
-                mailbox.go.wait()
-                if mailbox.stop { return }
-                Adam.update(mailbox.tensors!, from: mailbox.range.lowerBound, to: mailbox.range.upperBound, mailbox.constants!)
-                mailbox.done.signal()
-            }
-        }
-        thread.name = "digits-adam"
-        thread.start()
-    }
-
-    deinit {
-        mailbox.stop = true
-        mailbox.go.signal()
-    }
-
-    func start(_ tensors: AdamTensors, from start: Int, to end: Int, _ constants: AdamConstants) {
-        mailbox.tensors = tensors
-        mailbox.range = start..<end
-        mailbox.constants = constants
-        mailbox.go.signal()
-    }
-
-    func wait() { mailbox.done.wait() }
+/// One parameter's buffers for a step, and the step's constants. Each part touches a disjoint
+/// range of elements.
+private struct AdamUpdate {
+    let w, g, m, v: UnsafeMutablePointer<Float>
+    let constants: AdamConstants
 }
 
 /// Scales all gradients down together when their global L2 norm exceeds `maxNorm`

@@ -105,11 +105,16 @@ public final class Trainer {
     public let dataset: DigitDataset
     public let trainIndices: [Int]
     public let validationIndices: [Int]
+    /// The threads the model, the validation plan and the optimizer run on.
+    public let compute: ComputeContext
+    /// The thread count recorded in the training state this trainer resumed from (nil for a new
+    /// run, or a state written before it was recorded). Results depend on the thread count: a
+    /// run resumed on another count goes on, but not bit for bit as it would have.
+    public private(set) var savedThreads: Int?
 
     private let shuffleRandom: RandomGenerator
     private let dropoutRandom: RandomGenerator
     private let assembler: BatchAssembler
-    private let evaluationAssembler: BatchAssembler
     private let logitsGradient: Tensor        // (B, C)
     private var order: [Int]                  // this epoch's shuffled training indices
     /// Background batches with augmentation; nil without augmentation (batches are then
@@ -131,29 +136,29 @@ public final class Trainer {
     public private(set) var bestWeights: [[Float]]
 
     /// A new run: weights initialized from the seed's stream 1.
-    public convenience init(architecture: Architecture, options: TrainingOptions, dataset: DigitDataset) throws {
+    public convenience init(architecture: Architecture, options: TrainingOptions, dataset: DigitDataset,
+                            compute: ComputeContext = .serial) throws {
         try self.init(architecture: architecture, options: options, dataset: dataset,
                       initRandom: RandomGenerator(seed: options.seed, stream: 1),
                       dropoutRandom: RandomGenerator(seed: options.seed, stream: 2),
-                      shuffleRandom: RandomGenerator(seed: options.seed, stream: 3), source: "<model>")
+                      shuffleRandom: RandomGenerator(seed: options.seed, stream: 3), compute: compute, source: "<model>")
     }
 
     private init(architecture: Architecture, options: TrainingOptions, dataset: DigitDataset, initRandom: RandomGenerator,
-                 dropoutRandom: RandomGenerator, shuffleRandom: RandomGenerator, source: String) throws {
+                 dropoutRandom: RandomGenerator, shuffleRandom: RandomGenerator, compute: ComputeContext, source: String) throws {
         self.options = options
         self.dataset = dataset
+        self.compute = compute
         self.shuffleRandom = shuffleRandom
         self.dropoutRandom = dropoutRandom
         shuffleStateAtEpochStart = shuffleRandom.stateWords
-        model = try Sequential(architecture, random: initRandom, dropoutRandom: dropoutRandom, source: source)
-        optimizer = options.makeOptimizer()
+        model = try Sequential(architecture, random: initRandom, dropoutRandom: dropoutRandom, compute: compute, source: source)
+        optimizer = options.makeOptimizer(compute: compute)
         let trainCount = dataset.count - options.validationCount
         trainIndices = Array(0..<trainCount)
         validationIndices = Array(trainCount..<dataset.count)
         order = trainIndices
         assembler = BatchAssembler(dataset: dataset, normalization: architecture.normalization, batchSize: options.batchSize)
-        evaluationAssembler = BatchAssembler(dataset: dataset, normalization: architecture.normalization,
-                                             batchSize: architecture.inferenceBatchSize)
         logitsGradient = Tensor(shape: [options.batchSize, architecture.classes])
         bestWeights = model.savedTensors.map { $0.value.array }
         let augmentation = options.augmentation
@@ -210,18 +215,10 @@ public final class Trainer {
                 labels = UnsafePointer(assembler.labels)
             }
             let count = inputs.rows
-            logitsGradient.setRows(count)
-
-            model.zeroGradients()
-            let logits = model.forward(inputs, training: true)
-            let (loss, right) = SoftmaxCrossEntropy.evaluate(logits: logits, labels: labels, gradient: logitsGradient)
-            guard loss.isFinite else { throw TrainingError.diverged(epoch: epoch, batch: batch + 1, learningRate: rate) }
-            model.backward(logitsGradient)
-            if let clipNorm = options.clipNorm { clipGradients(model.parameters, maxNorm: clipNorm) }
-
             let monitoredStep = monitor && batch == batches - 1
             if monitoredStep { weightsBeforeStep = model.parameters.map { $0.value.array } }
-            optimizer.step(model.parameters, learningRate: rate)
+            let (loss, right) = step(inputs: inputs, labels: labels, learningRate: rate)
+            guard loss.isFinite else { throw TrainingError.diverged(epoch: epoch, batch: batch + 1, learningRate: rate) }
             if monitoredStep { health = measureHealth(before: weightsBeforeStep) }
 
             lossSum += loss * Double(count)
@@ -245,13 +242,9 @@ public final class Trainer {
             let values = UnsafeBufferPointer(start: parameter.value.data, count: parameter.value.count)
             return values.reduce(Float(0)) { $0 + $1 * 0 }.isFinite
         }) else { throw TrainingError.diverged(epoch: epoch, batch: batches, learningRate: rate) }
-        if monitor { trackActivity(true) }
-        let validation = Evaluator.evaluate(model, assembler: evaluationAssembler, indices: validationIndices)
+        let validation = validate()
         guard validation.loss.isFinite else { throw TrainingError.diverged(epoch: epoch, batch: batches, learningRate: rate) }
-        if monitor {
-            attachDeadFractions(to: &health)
-            trackActivity(false)
-        }
+        if monitor { attachDeadFractions(to: &health) }
 
         let record = EpochRecord(epoch: epoch, learningRate: rate, trainLoss: lossSum / Double(seen),
                                  trainAccuracy: Double(correct) / Double(seen),
@@ -269,6 +262,39 @@ public final class Trainer {
             epochsWithoutImprovement += 1
         }
         return record
+    }
+
+    /// One optimization step on a batch of normalized images (B, H·W) and their labels: forward,
+    /// the fused softmax cross-entropy, backward, clipping when asked, and the optimizer. The
+    /// epoch loop, `digits bench` and the microbenchmarks all train through here. In steady
+    /// state (after the first step has sized the buffers) it allocates nothing. A non-finite
+    /// loss leaves the weights untouched: nothing is back-propagated, and the caller stops.
+    @discardableResult
+    public func step(inputs: Tensor, labels: UnsafePointer<Int32>, learningRate: Float) -> (loss: Double, correct: Int) {
+        logitsGradient.setRows(inputs.rows)
+        model.zeroGradients()
+        let logits = model.forward(inputs, training: true)
+        let (loss, right) = SoftmaxCrossEntropy.evaluate(logits: logits, labels: labels, gradient: logitsGradient)
+        guard loss.isFinite else { return (loss, right) }
+        model.backward(logitsGradient)
+        if let clipNorm = options.clipNorm { clipGradients(model.parameters, maxNorm: clipNorm) }
+        optimizer.step(model.parameters, learningRate: learningRate)
+        return (loss, right)
+    }
+
+    /// One step on the training images `indices` (at most the batch size), assembled into the
+    /// trainer's own buffers without augmentation: what `digits bench` and the benchmarks time.
+    @discardableResult
+    public func step(indices: ArraySlice<Int>, learningRate: Float) -> (loss: Double, correct: Int) {
+        assembler.assemble(indices)
+        return step(inputs: assembler.inputs, labels: UnsafePointer(assembler.labels), learningRate: learningRate)
+    }
+
+    /// Loss and accuracy on the validation images, through the same InferencePlan as
+    /// `digits evaluate` (compiled from the current weights).
+    private func validate() -> EvaluationResult {
+        let range = trainIndices.count..<dataset.count
+        return Predictions.compute(InferencePlan(model), on: dataset, range: range).score(labels: dataset.labels[range])
     }
 
     /// A model holding the best weights (for the final test and the checkpoint).
@@ -307,15 +333,25 @@ public final class Trainer {
         return pairs
     }
 
-    private func trackActivity(_ on: Bool) {
-        for (_, activation) in reluAfterLinear {
-            activation.tracksActivity = on
-            if on { activation.resetActivity(features: 0) }
-        }
-    }
-
+    /// Which ReLU units were ever positive on the validation images. The inference plan fuses
+    /// the activations away, so this runs the layers themselves, in inference mode, only when
+    /// the health monitor asks.
     private func attachDeadFractions(to health: inout [LayerHealth]) {
-        for (weight, activation) in reluAfterLinear {
+        let pairs = reluAfterLinear
+        guard !pairs.isEmpty else { return }
+        for (_, activation) in pairs {
+            activation.tracksActivity = true
+            activation.resetActivity(features: 0)
+        }
+        defer { for (_, activation) in pairs { activation.tracksActivity = false } }
+        let monitorAssembler = BatchAssembler(dataset: dataset, normalization: model.architecture.normalization,
+                                              batchSize: model.architecture.inferenceBatchSize)
+        let batch = model.architecture.inferenceBatchSize
+        for start in stride(from: 0, to: validationIndices.count, by: batch) {
+            monitorAssembler.assemble(validationIndices[start..<min(start + batch, validationIndices.count)])
+            _ = model.forward(monitorAssembler.inputs, training: false)
+        }
+        for (weight, activation) in pairs {
             guard let index = health.firstIndex(where: { $0.parameter == weight }), !activation.everActive.isEmpty else { continue }
             let dead = activation.everActive.filter { !$0 }.count
             health[index].deadFraction = Double(dead) / Double(activation.everActive.count)
@@ -364,6 +400,8 @@ public final class Trainer {
             "format": "digits-training-state",
             "format_version": Checkpoint.formatVersion,
             "architecture": model.architecture.json(),
+            // Sums are split by thread, so the bits depend on the count.
+            "threads": String(compute.threads),
             "training": options.json(),
             "completed_epochs": String(completedEpochs),
             "optimizer_steps": String(optimizer.steps),
@@ -384,7 +422,8 @@ public final class Trainer {
     }
 
     /// Restores a trainer from a state file. `epochs` may extend the planned run.
-    public convenience init(resumingFrom state: SafeTensorsFile, path: String, dataset: DigitDataset, epochs: Int? = nil) throws {
+    public convenience init(resumingFrom state: SafeTensorsFile, path: String, dataset: DigitDataset, epochs: Int? = nil,
+                            compute: ComputeContext = .serial) throws {
         func value(_ key: String) throws -> String {
             guard let value = state.metadata[key] else {
                 throw CheckpointError.notACheckpoint(path: path, reason: "training state has no \(key)")
@@ -435,7 +474,8 @@ public final class Trainer {
         // The initial weights are overwritten below, so their generator's seed does not matter.
         try self.init(architecture: architecture, options: options, dataset: dataset, initRandom: RandomGenerator(seed: 0),
                       dropoutRandom: RandomGenerator(state: try words("random_dropout")),
-                      shuffleRandom: RandomGenerator(state: try words("random_shuffle")), source: path)
+                      shuffleRandom: RandomGenerator(state: try words("random_shuffle")), compute: compute, source: path)
+        savedThreads = state.metadata["threads"].flatMap { Int($0) }
 
         let optimizerTensors = optimizer.stateTensors(for: model.parameters)
         let expected = Set(model.savedTensors.flatMap { ["current.\($0.name)", "best.\($0.name)"] } + optimizerTensors.map(\.name))

@@ -57,9 +57,10 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
         }
     }
 
-    public func makeOptimizer() -> Optimizer {
+    /// The optimizer these options describe, updating on `compute`'s threads.
+    public func makeOptimizer(compute: ComputeContext = .serial) -> Optimizer {
         switch optimizer {
-        case .adam: return Adam(beta1: beta1, beta2: beta2, epsilon: epsilon, weightDecay: weightDecay)
+        case .adam: return Adam(beta1: beta1, beta2: beta2, epsilon: epsilon, weightDecay: weightDecay, compute: compute)
         case .sgd: return SGD(momentum: momentum, weightDecay: weightDecay)
         }
     }
