@@ -71,6 +71,10 @@ let package = Package(
             dependencies: ["CZlib", "CPNG", "CBLAS", "CKernels", "CJPEG"],
             swiftSettings: [.unsafeFlags(targetCPUFlags()), .unsafeFlags(["-O"], .when(configuration: .debug))]
         ),
+        // What the command line shows and measures, apart from the library a Swift program
+        // uses: report pictures, Markdown and JSON reports, speed measurements, the choice of
+        // OpenBLAS's kernels for the CPU.
+        .target(name: "DigitsPresentation", dependencies: ["DigitsKit", "CBLAS"]),
         // `digits serve`: the web page and HTTP API, on Hummingbird. A target of its own, so
         // that DigitsKit does not depend on a server framework.
         .target(
@@ -81,6 +85,7 @@ let package = Package(
             name: "digits",
             dependencies: [
                 "DigitsKit",
+                "DigitsPresentation",
                 "DigitsServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
@@ -89,7 +94,7 @@ let package = Package(
         .target(name: "AllocationCounter", path: "Tests/AllocationCounter"),
         .testTarget(
             name: "DigitsKitTests",
-            dependencies: ["DigitsKit", "CZlib", "AllocationCounter"]
+            dependencies: ["DigitsKit", "DigitsPresentation", "CZlib", "AllocationCounter"]
         ),
         .testTarget(
             name: "DigitsServerTests",

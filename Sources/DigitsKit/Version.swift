@@ -1,4 +1,4 @@
 // The version the command line reports (`digits --version`).
-public enum DigitsVersion {
-    public static let string = "0.1.0"
+package enum DigitsVersion {
+    package static let string = "0.1.0"
 }

@@ -7,7 +7,7 @@
 // before decoding), and at most `concurrentDecodes` pictures are decoded and prepared at once;
 // the rest wait their turn, so a burst of large uploads holds a bounded amount of memory and
 // leaves the event loops free for other requests.
-import DigitsKit
+@_spi(Tools) import DigitsKit
 import Foundation
 import Synchronization
 

@@ -1,6 +1,7 @@
 // `digits augment`: a picture of an augmentation recipe applied to real digits.
 import ArgumentParser
 import DigitsKit
+import DigitsPresentation
 import Foundation
 
 extension DigitsCommand {

@@ -1,7 +1,8 @@
 // `digits bench`: the speed figures in one run: training and inference throughput of each
 // model, GEMM speed at the models' shapes, IDX loading and one `classify` as a whole process.
 import ArgumentParser
-import DigitsKit
+@_spi(Tools) import DigitsKit
+import DigitsPresentation
 import Foundation
 
 extension DigitsCommand {

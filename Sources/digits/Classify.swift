@@ -2,7 +2,7 @@
 // either polarity, color, alpha, margins or none, thin or thick strokes) through DigitReader,
 // and prints the digit, its confidence and the runners-up, or "not a digit".
 import ArgumentParser
-import DigitsKit
+@_spi(Tools) import DigitsKit
 import Foundation
 
 extension DigitsCommand {

@@ -2,6 +2,7 @@
 // library print as one line naming the file plus a hint, and exit with status 1.
 import ArgumentParser
 import DigitsKit
+import DigitsPresentation
 import Foundation
 
 @main

@@ -2,7 +2,8 @@
 // matrix, per-class precision, recall and F1, the most frequent confusions; optionally a report
 // directory with pictures, a CSV of every prediction, or JSON.
 import ArgumentParser
-import DigitsKit
+@_spi(Tools) import DigitsKit
+import DigitsPresentation
 import Foundation
 
 extension DigitsCommand {

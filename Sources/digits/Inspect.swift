@@ -1,7 +1,8 @@
 // `digits inspect`: what is in a dataset: counts, shape, label histogram, pixel statistics,
 // and optionally a labelled picture of the first digits.
 import ArgumentParser
-import DigitsKit
+@_spi(Tools) import DigitsKit
+import DigitsPresentation
 import Foundation
 
 extension DigitsCommand {

@@ -1,7 +1,8 @@
 // `digits train`: trains a model on MNIST, validating on images held out of the training set,
 // scoring the test set once at the end, and saving a safetensors checkpoint after every epoch.
 import ArgumentParser
-import DigitsKit
+@_spi(Tools) import DigitsKit
+import DigitsPresentation
 import Foundation
 import Synchronization
 

@@ -4,7 +4,7 @@
 // threads that ask, so suites running at the same time are not counted.
 import AllocationCounter
 import Testing
-@testable import DigitsKit
+@_spi(Tools) @testable import DigitsKit
 
 @Suite struct AllocationTests {
     /// Turns counting on or off on every thread of `compute`: part i of a split runs on thread i.

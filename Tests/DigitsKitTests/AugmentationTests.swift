@@ -1,7 +1,8 @@
 // Augmentations: the spec grammar, exactness of the identity, shifts that move the centre of
 // mass by exactly the shift, rotation's direction, and the statistics of the noise.
 import Testing
-@testable import DigitsKit
+@_spi(Tools) @testable import DigitsKit
+@testable import DigitsPresentation
 
 @Suite struct AugmentationTests {
     static let rows = 28, columns = 28

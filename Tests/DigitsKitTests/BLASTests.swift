@@ -1,7 +1,7 @@
 // The BLAS binding: sgemm against a plain triple loop, with every transpose combination, on one
 // thread and split between two (by rows when C is tall, by columns when it is wide).
 import Testing
-@testable import DigitsKit
+@_spi(Tools) @testable import DigitsKit
 
 @Suite struct BLASTests {
     /// Reference product of row-major op(A) (m×k) and op(B) (k×n).

@@ -4,7 +4,7 @@
 // models built, saved and reloaded.
 import Foundation
 import Testing
-@testable import DigitsKit
+@_spi(Tools) @testable import DigitsKit
 
 /// Values spaced at least 0.05 apart, shuffled: no two within a max-pool window come closer
 /// than the check's 2h = 0.02, so the winner never changes during the check. None is within

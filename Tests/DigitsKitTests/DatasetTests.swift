@@ -3,7 +3,8 @@
 // gzip and zlib.crc32 over the decompressed payloads).
 import CZlib
 import Testing
-@testable import DigitsKit
+@_spi(Tools) @testable import DigitsKit
+@testable import DigitsPresentation
 
 @Suite struct DatasetTests {
     static func images(_ count: Int) -> IDXArray {

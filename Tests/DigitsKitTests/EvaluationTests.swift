@@ -2,7 +2,8 @@
 // fused loss the trainer uses, and a report directory written and read back.
 import Foundation
 import Testing
-@testable import DigitsKit
+@_spi(Tools) @testable import DigitsKit
+@testable import DigitsPresentation
 
 @Suite struct EvaluationTests {
     /// labels    0 0 1 1 1 2

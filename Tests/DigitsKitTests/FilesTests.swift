@@ -1,7 +1,7 @@
 // Whole-file reads check the size before allocating; writes are atomic.
 import Foundation
 import Testing
-@testable import DigitsKit
+@_spi(Tools) @testable import DigitsKit
 
 @Suite struct FilesTests {
     @Test func readsWholeFile() throws {

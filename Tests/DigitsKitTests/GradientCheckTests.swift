@@ -2,7 +2,7 @@
 // plus two networks whose behaviour is known: XOR, and the course notes' hand-worked 2-2-1
 // (forward and backward).
 import Testing
-@testable import DigitsKit
+@_spi(Tools) @testable import DigitsKit
 
 /// Checks a layer's input and parameter gradients numerically. The scalar under test is
 /// L = Σ y·r for a fixed random r, so dL/dy = r exercises every output.

@@ -1,6 +1,6 @@
 // gzip through zlib: round trips on made-up data, and every way a stream can be damaged.
 import Testing
-@testable import DigitsKit
+@_spi(Tools) @testable import DigitsKit
 
 @Suite struct GzipTests {
     /// Made-up data with some structure, so it compresses, and some noise, so it is not trivial.

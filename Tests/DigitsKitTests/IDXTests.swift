@@ -1,7 +1,7 @@
 // The IDX format: every element type round-trips, raw and gzip; every malformed header or
 // payload is a typed error that names the file, raised before any large allocation.
 import Testing
-@testable import DigitsKit
+@_spi(Tools) @testable import DigitsKit
 
 @Suite struct IDXTests {
     static let examples: [IDXArray] = [

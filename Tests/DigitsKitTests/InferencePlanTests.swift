@@ -4,7 +4,7 @@
 // normalized floats and from raw bytes; and for a made-up model with padding, strides, an
 // overlapping pool and channel counts that are not multiples of 16.
 import Testing
-@testable import DigitsKit
+@_spi(Tools) @testable import DigitsKit
 
 @Suite(.serialized) struct InferencePlanTests {
     /// A model with random weights and BatchNorm statistics far from the identity.

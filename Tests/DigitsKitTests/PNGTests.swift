@@ -3,7 +3,7 @@
 // and its broken files are refused with an error.
 import Foundation
 import Testing
-@testable import DigitsKit
+@_spi(Tools) @testable import DigitsKit
 
 @Suite struct PNGTests {
     /// 8-bit value from a 16-bit sample, rounded.

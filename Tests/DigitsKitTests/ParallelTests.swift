@@ -6,7 +6,7 @@
 import Dispatch
 import Foundation
 import Testing
-@testable import DigitsKit
+@_spi(Tools) @testable import DigitsKit
 
 @Suite struct ParallelTests {
     /// Counts per index, written by the parts through the context pointer.

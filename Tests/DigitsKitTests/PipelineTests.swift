@@ -2,7 +2,7 @@
 // the same seed gives the same augmented batches whatever the thread timing, an abandoned
 // epoch leaves it ready for the next, and training with it is deterministic and resumable.
 import Testing
-@testable import DigitsKit
+@_spi(Tools) @testable import DigitsKit
 
 @Suite struct PipelineTests {
     static func batches(_ pipeline: BatchPipeline, epoch: Int, order: [Int]) -> [([Float], [Int32])] {

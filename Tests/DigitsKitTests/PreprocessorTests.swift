@@ -3,7 +3,7 @@
 // centred by mass in 28×28; blank and tiny pictures are refused.
 import Foundation
 import Testing
-@testable import DigitsKit
+@_spi(Tools) @testable import DigitsKit
 
 @Suite struct PreprocessorTests {
     /// A "7"-like stroke path (a top bar and a slanted leg) in a unit box.

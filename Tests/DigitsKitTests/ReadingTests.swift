@@ -3,7 +3,7 @@
 // thick strokes, ink on every edge), the "not a digit" verdict and the reject class.
 import Foundation
 import Testing
-@testable import DigitsKit
+@_spi(Tools) @testable import DigitsKit
 
 @Suite struct ReadingTests {
     /// A 16×16 gray baseline JPEG of a 7 (Pillow, quality 50): dark ink on light paper.

@@ -3,7 +3,7 @@
 // overflow are refused, and an atomic write removes what killed writers left behind.
 import Foundation
 import Testing
-@testable import DigitsKit
+@_spi(Tools) @testable import DigitsKit
 
 @Suite struct ReliabilityTests {
     /// A small model's checkpoint with its architecture replaced by `change`'s.

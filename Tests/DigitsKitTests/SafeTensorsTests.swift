@@ -2,7 +2,7 @@
 // kind of damage refused with an error that names the file.
 import Foundation
 import Testing
-@testable import DigitsKit
+@_spi(Tools) @testable import DigitsKit
 
 @Suite struct SafeTensorsTests {
     static let sample = SafeTensorsFile(metadata: ["note": "hello", "n": "3"], entries: [

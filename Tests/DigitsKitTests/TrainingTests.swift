@@ -3,7 +3,8 @@
 // the help says, failures stop it cleanly, and a steady-state step allocates nothing.
 import Foundation
 import Testing
-@testable import DigitsKit
+@_spi(Tools) @testable import DigitsKit
+@testable import DigitsPresentation
 
 enum SyntheticDigits {
     /// 8×8 images: class k lights row k % 8 (columns 0–3 for k < 8, 4–7 otherwise, plus a dot

@@ -1,6 +1,6 @@
 // The HTTP API through Hummingbird's test client (no network): every route, the preprocessing
 // that classify uses, each kind of bad request with its status, and concurrent requests.
-import DigitsKit
+@_spi(Tools) import DigitsKit
 import Foundation
 import Hummingbird
 import HummingbirdTesting

@@ -3,7 +3,7 @@
 // mallocs: a training or inference step in steady state (after the warm-up that sizes the
 // buffers) must allocate nothing.
 import Benchmark
-import DigitsKit
+@_spi(Tools) import DigitsKit
 import Foundation
 
 /// Benchmarks run from Benchmarks/; MNIST is fetched into the repository's datasets/.
@@ -58,7 +58,6 @@ let benchmarks: @Sendable () -> Void = {
                     input: filled([128, 784], seed: 1))
     let conv = Conv2D(name: "conv2", input: ImageShape(channels: 32, height: 26, width: 26), outputChannels: 32,
                       kernelHeight: 3, kernelWidth: 3)
-    conv.computesInputGradient = true
     layerBenchmarks("Conv2D 3×3 32→32 on 26×26 (batch 32)", conv, input: filled([32, 26 * 26 * 32], seed: 2))
     Benchmark("im2col 3×3 over 32×26×26 (batch 32)", configuration: configuration) { benchmark in
         let input = filled([32, 26 * 26 * 32], seed: 3)

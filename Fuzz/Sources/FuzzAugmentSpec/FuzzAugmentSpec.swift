@@ -1,6 +1,6 @@
 // The --augment recipe parser, and the augmenter a valid recipe makes, applied to one image.
 // Any text must parse or throw a DigitsError; a parsed recipe must print back to itself.
-import DigitsKit
+@_spi(Tools) import DigitsKit
 import FuzzSupport
 
 let image = [UInt8]((0..<784).map { UInt8(truncatingIfNeeded: $0 * 7) })

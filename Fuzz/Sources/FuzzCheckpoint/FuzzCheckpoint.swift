@@ -1,7 +1,7 @@
 // The safetensors reader and the checkpoint loader behind evaluate and classify: header length,
 // JSON, offsets, shapes, metadata, the architecture, and the model built from it. Any input
 // must give a model or a thrown DigitsError: no trap, hang or huge allocation.
-import DigitsKit
+@_spi(Tools) import DigitsKit
 import FuzzSupport
 
 @_cdecl("LLVMFuzzerTestOneInput")

@@ -1,6 +1,6 @@
 // The IDX reader, raw and gzip (the first byte picks: 0x1f starts a gzip stream, as on disk).
 // Any input must give an IDXArray or a thrown DigitsError: no trap, hang or huge allocation.
-import DigitsKit
+@_spi(Tools) import DigitsKit
 import FuzzSupport
 
 /// Limits small enough that an input claiming a huge payload is refused, not allocated.

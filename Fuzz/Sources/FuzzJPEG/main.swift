@@ -1,7 +1,7 @@
 // The JPEG reader (libjpeg-turbo underneath, with our EXIF parser) and the preparation
 // classify applies after it. Any input must give a picture or a thrown DigitsError: no trap,
 // hang or huge allocation.
-import DigitsKit
+@_spi(Tools) import DigitsKit
 import FuzzSupport
 
 @_cdecl("LLVMFuzzerTestOneInput")

@@ -1,6 +1,6 @@
 // The PNG reader (libpng underneath) and the preprocessing classify applies after it. Any
 // input must give a picture or a thrown DigitsError: no trap, hang or huge allocation.
-import DigitsKit
+@_spi(Tools) import DigitsKit
 import FuzzSupport
 
 @_cdecl("LLVMFuzzerTestOneInput")

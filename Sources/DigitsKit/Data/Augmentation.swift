@@ -121,7 +121,7 @@ public struct AugmentationSpec: Equatable, Sendable, CustomStringConvertible {
 }
 
 /// One draw of the geometric parameters.
-public struct AffineParameters: Equatable, Sendable {
+@_spi(Tools) public struct AffineParameters: Equatable, Sendable {
     public var rotationDegrees: Float = 0
     public var scale: Float = 1
     public var shear: Float = 0
@@ -150,7 +150,7 @@ public struct AffineParameters: Equatable, Sendable {
 /// Output values are 0...255 by default. Given a normalization, `augment` writes the model's
 /// input, (x/255 − mean)/std, directly: whole-pixel shifts then go through a 256-entry table
 /// and never touch a float twice.
-public final class Augmenter {
+@_spi(Tools) public final class Augmenter {
     public let spec: AugmentationSpec
     public let rows: Int
     public let columns: Int
@@ -414,9 +414,9 @@ public final class Augmenter {
 
 /// What a recipe costs: the time to augment every image of a dataset once, on one thread, as
 /// the batch pipeline does (its own random stream per image, normalized output).
-public enum AugmentationCost {
+package enum AugmentationCost {
     /// Seconds per pass over `dataset`: the median of `repetitions` passes, after one warm-up.
-    public static func secondsPerPass(_ dataset: DigitDataset, spec: AugmentationSpec, repetitions: Int = 3) -> [Double] {
+    package static func secondsPerPass(_ dataset: DigitDataset, spec: AugmentationSpec, repetitions: Int = 3) -> [Double] {
         let augmenter = Augmenter(spec: spec, rows: dataset.rows, columns: dataset.columns, normalization: .mnist)
         let random = RandomGenerator(seed: 0)
         let size = dataset.pixelsPerImage

@@ -1,19 +1,19 @@
 // One-file descriptions for `digits inspect FILE`: the kind is recognized from the content
 // (PNG signature, gzip or IDX magic), falling back on the name only to word the error.
 
-public enum DataFile {
-    public enum Kind: Equatable, Sendable { case png, idx }
+package enum DataFile {
+    package enum Kind: Equatable, Sendable { case png, idx }
 
     /// PNG if it starts with the PNG signature; IDX if gzip or IDX magic; otherwise guessed
     /// from the extension, so that the error speaks of the format the user meant.
-    public static func kind(of bytes: [UInt8], path: String) -> Kind {
+    package static func kind(of bytes: [UInt8], path: String) -> Kind {
         if bytes.starts(with: PNG.signature) { return .png }
         if Gzip.isGzip(bytes) || bytes.starts(with: [0, 0]) { return .idx }
         return path.lowercased().hasSuffix(".png") ? .png : .idx
     }
 
     /// A few lines on what the file holds. Throws the reader's own typed error when it is invalid.
-    public static func describe(_ path: String) throws -> [String] {
+    package static func describe(_ path: String) throws -> [String] {
         let bytes = try Files.read(path, limit: max(IDXLimits.standard.maxFileBytes, PNG.maxFileBytes))
         switch kind(of: bytes, path: path) {
         case .png:

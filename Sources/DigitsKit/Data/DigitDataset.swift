@@ -202,3 +202,32 @@ public enum MNIST {
         return try DigitDataset.load(images: images, labels: labels, limits: limits)
     }
 }
+
+public enum InputError: DigitsError, Equatable {
+    case wrongImageSize(path: String, rows: Int, columns: Int, model: String, expected: [Int])
+
+    public var message: String {
+        switch self {
+        case .wrongImageSize(let path, let rows, let columns, let model, let expected):
+            return "\(path): images are \(rows)×\(columns), but the model \(model) takes \(expected.map(String.init).joined(separator: "×"))"
+        }
+    }
+
+    public var hint: String? { "use images the size the model was trained on, or a model trained on these images" }
+}
+
+extension Sequential {
+    /// Checks that `dataset`'s images are what this model reads: one channel of H×W.
+    /// `modelPath` names the model's file in the error.
+    public func checkInput(_ dataset: DigitDataset, modelPath: String? = nil) throws {
+        let input = architecture.input
+        let expectedPixels = input.reduce(1, *)
+        let matches = input.count == 3 ? (input[0] == 1 && input[1] == dataset.rows && input[2] == dataset.columns)
+            : expectedPixels == dataset.pixelsPerImage
+        guard matches else {
+            throw InputError.wrongImageSize(path: dataset.imagesPath, rows: dataset.rows, columns: dataset.columns,
+                                            model: modelPath.map { "\($0) (\(architecture.model))" } ?? "(\(architecture.model))",
+                                            expected: input)
+        }
+    }
+}

@@ -2,7 +2,7 @@
 // the magic bytes 1f 8b and method 08, never the file name.
 import CZlib
 
-public enum GzipError: DigitsError, Equatable {
+package enum GzipError: DigitsError, Equatable {
     /// The compressed stream stopped before its end marker and checksum.
     case truncated(path: String, decompressedBytes: Int)
     /// zlib rejected the data (bad header, bad block, CRC or length mismatch).
@@ -12,7 +12,7 @@ public enum GzipError: DigitsError, Equatable {
     /// The decompressed data would exceed the caller's limit.
     case tooLarge(path: String, limit: Int)
 
-    public var message: String {
+    package var message: String {
         switch self {
         case .truncated(let path, let produced):
             return "\(path): truncated gzip stream: the compressed data ends after \(formatBytes(produced)) of output, before the end-of-stream marker and checksum"
@@ -25,7 +25,7 @@ public enum GzipError: DigitsError, Equatable {
         }
     }
 
-    public var hint: String? {
+    package var hint: String? {
         switch self {
         case .truncated, .corrupt, .trailingGarbage:
             return "the download was probably interrupted or damaged; fetch the file again (scripts/fetch-mnist)"
@@ -35,7 +35,7 @@ public enum GzipError: DigitsError, Equatable {
     }
 }
 
-public enum Gzip {
+@_spi(Tools) public enum Gzip {
     /// deflate cannot expand data by more than about 1032:1 (a 258-byte match per 2 bits),
     /// so a gzip file of n bytes decompresses to at most this many bytes. Used to reject
     /// headers that promise more data than the file can possibly hold, before allocating.
@@ -106,17 +106,17 @@ public enum Gzip {
 ///
 /// The borrowed input must stay valid for the inflater's lifetime. z_stream lives at a fixed
 /// heap address because zlib keeps a back-pointer to it and refuses a moved stream.
-public final class GzipInflater {
+package final class GzipInflater {
     private let stream: UnsafeMutablePointer<z_stream>
     private let input: UnsafeRawBufferPointer
     private var inputOffset = 0  // bytes of `input` handed to zlib so far
-    public let path: String
+    package let path: String
     /// Bytes produced so far.
-    public private(set) var produced = 0
+    package private(set) var produced = 0
     /// True once the last gzip member has ended and no input remains.
-    public private(set) var atEnd = false
+    package private(set) var atEnd = false
 
-    public init(input: UnsafeRawBufferPointer, path: String) throws {
+    package init(input: UnsafeRawBufferPointer, path: String) throws {
         self.input = input
         self.path = path
         stream = .allocate(capacity: 1)
@@ -138,7 +138,7 @@ public final class GzipInflater {
 
     /// Fills `buffer` and returns its size, or returns fewer bytes only when the stream ended.
     /// Throws when the compressed data is corrupt, truncated or followed by garbage.
-    public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+    package func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
         var filled = 0
         while filled < buffer.count && !atEnd {
             if stream.pointee.avail_in == 0 {
@@ -179,7 +179,7 @@ public final class GzipInflater {
     }
 
     /// Counts what remains (up to `limit` bytes) without keeping it. Used to report trailing data.
-    public func drain(limit: Int) throws -> Int {
+    package func drain(limit: Int) throws -> Int {
         var scratch = [UInt8](repeating: 0, count: 1 << 16)
         var total = 0
         while !atEnd && total < limit {

@@ -282,7 +282,7 @@ private func appendBigEndian<T: FixedWidthInteger>(_ value: T, to bytes: inout [
 
 extension String {
     /// At least `width` characters, `pad` added on the left: "7" → "07".
-    public func leftPadded(to width: Int, with pad: Character = "0") -> String {
+    package func leftPadded(to width: Int, with pad: Character = "0") -> String {
         count >= width ? self : String(repeating: pad, count: width - count) + self
     }
 }

@@ -16,12 +16,12 @@ extension DigitsError {
 }
 
 /// Human-readable byte counts for messages: "47,040,016 bytes".
-public func formatBytes(_ count: Int) -> String {
+package func formatBytes(_ count: Int) -> String {
     "\(formatCount(count)) byte\(count == 1 ? "" : "s")"
 }
 
 /// Thousands separators without Foundation's locale machinery: "60,000".
-public func formatCount<T: BinaryInteger>(_ value: T) -> String {
+package func formatCount<T: BinaryInteger>(_ value: T) -> String {
     let digits = String(value.magnitude)
     var grouped = ""
     for (index, character) in digits.enumerated() {

@@ -39,7 +39,7 @@ public enum FileError: DigitsError, Equatable {
     }
 }
 
-public enum Files {
+@_spi(Tools) public enum Files {
     /// Reads a whole regular file. The size comes from fstat and is checked against `limit`
     /// before any buffer is allocated.
     public static func read(_ path: String, limit: Int) throws -> [UInt8] {

@@ -54,7 +54,7 @@ public final class InferencePlan {
     let denses: [Dense]
     /// Per-sample input size, and the floats the dense layers start from (the input itself for
     /// an MLP, the last convolution's output otherwise, in NHWC order).
-    let inputCount: Int
+    package let inputCount: Int
     let features: Int
     let classes: Int
     /// The threads a forward pass runs on.

@@ -25,8 +25,8 @@ public final class Activation: Layer {
     private var inputGradient: Tensor?  // (B, F)
 
     /// When set, forward records which units were ever positive (for the dead-ReLU monitor).
-    public var tracksActivity = false
-    public private(set) var everActive: [Bool] = []
+    package var tracksActivity = false
+    package private(set) var everActive: [Bool] = []
 
     public init(_ function: ActivationFunction) { self.function = function }
 
@@ -41,7 +41,7 @@ public final class Activation: Layer {
         }
     }
 
-    public func resetActivity(features: Int) { everActive = [Bool](repeating: false, count: features) }
+    package func resetActivity(features: Int) { everActive = [Bool](repeating: false, count: features) }
 
     public func forward(_ input: Tensor, training: Bool) -> Tensor {
         let output = ensure(&output, rows: input.rows, features: input.rowSize)

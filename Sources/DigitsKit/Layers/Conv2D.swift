@@ -51,7 +51,7 @@ public final class Conv2D: Layer, WeightedLayer {
     public let weight: Parameter  // (O, C, kh, kw), PyTorch's layout
     public let bias: Parameter    // (O)
     /// The first layer's input gradient is never used; skipping it saves a GEMM and a col2im.
-    public var computesInputGradient = true
+    public package(set) var computesInputGradient = true
 
     private let patchSize: Int                 // K = kh·kw·C
     private let samplesPerChunk: Int
@@ -149,7 +149,7 @@ public final class Conv2D: Layer, WeightedLayer {
 
     /// im2col alone, into the layer's column buffer: what forward does before its product.
     /// For the microbenchmarks, which time the lowering apart from the GEMM.
-    public func lowerToColumns(_ x: Tensor) {
+    @_spi(Tools) public func lowerToColumns(_ x: Tensor) {
         let columns = ensure(&columns, rows: x.rows * convolved.height * convolved.width, features: patchSize)
         im2col(x.data, into: columns.data, firstSample: 0, samples: x.rows)
     }

@@ -4,7 +4,7 @@
 public final class Dropout: Layer {
     public let probability: Float
     /// Shared with the trainer, so every random choice flows from the one --seed.
-    public var random: RandomGenerator
+    package var random: RandomGenerator
     private var mask: Tensor?           // (B, F): 0 or 1/(1−p)
     private var output: Tensor?         // (B, F)
     private var inputGradient: Tensor?  // (B, F)

@@ -65,8 +65,9 @@ public protocol WeightedLayer: Layer {
     var bias: Parameter { get }
     /// Inputs that feed one output: I for Linear, C·kh·kw for Conv2D.
     var fanIn: Int { get }
-    /// The first layer's input gradient is never used; it skips computing it.
-    var computesInputGradient: Bool { get set }
+    /// The first layer's input gradient is never used; it skips computing it (Sequential
+    /// decides).
+    var computesInputGradient: Bool { get }
 }
 
 public enum Initialization: String, Sendable {

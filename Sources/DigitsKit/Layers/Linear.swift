@@ -12,7 +12,7 @@ public final class Linear: Layer, WeightedLayer {
     public let weight: Parameter  // (O, I)
     public let bias: Parameter    // (O)
     /// The first layer's input gradient is never used; skipping it saves a GEMM per step.
-    public var computesInputGradient = true
+    public package(set) var computesInputGradient = true
 
     private var input: Tensor?           // (B, I), the previous layer's output
     private var output: Tensor?          // (B, O)

@@ -3,14 +3,14 @@
 // the row maximum is subtracted before exponentiating (log-sum-exp).
 import Foundation
 
-public enum SoftmaxCrossEntropy {
+package enum SoftmaxCrossEntropy {
     /// Mean loss over the batch and the number of correct argmax predictions. When `gradient`
     /// is given it receives dLoss/dLogits (B, C).
     /// - Parameters:
     ///   - logits: (B, C)
     ///   - labels: B class indices
     @discardableResult
-    public static func evaluate(logits: Tensor, labels: UnsafePointer<Int32>, gradient: Tensor? = nil) -> (loss: Double, correct: Int) {
+    package static func evaluate(logits: Tensor, labels: UnsafePointer<Int32>, gradient: Tensor? = nil) -> (loss: Double, correct: Int) {
         let batch = logits.rows, classes = logits.rowSize
         var totalLoss = 0.0
         var correct = 0
@@ -33,7 +33,7 @@ public enum SoftmaxCrossEntropy {
     /// One row of logits: its maximum, the first class holding it (the prediction) and
     /// log Σ exp(z − maximum). log softmax(z)[c] = z[c] − maximum − logSum.
     @inline(__always)
-    public static func logSumExp(_ z: UnsafePointer<Float>, classes: Int) -> (maximum: Float, best: Int, logSum: Float) {
+    package static func logSumExp(_ z: UnsafePointer<Float>, classes: Int) -> (maximum: Float, best: Int, logSum: Float) {
         var maximum = z[0], best = 0
         for c in 1..<classes where z[c] > maximum { maximum = z[c]; best = c }
         var sum: Float = 0

@@ -3,14 +3,14 @@
 import CBLAS
 import Synchronization
 
-public enum BLAS {
+package enum BLAS {
     /// The CPU kernel set OpenBLAS chose when it loaded ("Haswell", "SkylakeX", "Prescott"...).
-    public static var coreName: String {
+    package static var coreName: String {
         openblas_get_corename().map { String(cString: $0) } ?? "unknown"
     }
 
     /// OpenBLAS's build configuration ("OpenBLAS 0.3.21 DYNAMIC_ARCH NO_AFFINITY ...").
-    public static var configuration: String {
+    package static var configuration: String {
         openblas_get_config().map { String(cString: $0) } ?? "unknown"
     }
 

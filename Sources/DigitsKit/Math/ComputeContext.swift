@@ -269,7 +269,7 @@ final class WorkerPool: @unchecked Sendable {
 
 /// A value handed across threads by a caller that guarantees only one thread uses it at a time
 /// (or that it is only read).
-public struct UncheckedSendable<Value>: @unchecked Sendable {
-    public let value: Value
-    public init(_ value: Value) { self.value = value }
+package struct UncheckedSendable<Value>: @unchecked Sendable {
+    package let value: Value
+    package init(_ value: Value) { self.value = value }
 }

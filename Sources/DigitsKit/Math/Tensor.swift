@@ -8,8 +8,9 @@ public final class Tensor {
     /// Dimensions, row-major.
     public private(set) var shape: [Int]
     /// Elements allocated; `count` never exceeds it.
-    public private(set) var capacity: Int
-    public private(set) var data: UnsafeMutablePointer<Float>
+    @_spi(Tools) public private(set) var capacity: Int
+    /// The storage, for the kernels (and benchmarks): valid until the next `setRows` that grows.
+    @_spi(Tools) public private(set) var data: UnsafeMutablePointer<Float>
 
     public init(shape: [Int]) {
         precondition(shape.allSatisfy { $0 >= 0 }, "tensor shape \(shape) has a negative dimension")
@@ -32,7 +33,7 @@ public final class Tensor {
     public var rowSize: Int { shape.dropFirst().reduce(1, *) }
     public var rows: Int { shape.first ?? 1 }
 
-    public var buffer: UnsafeMutableBufferPointer<Float> { UnsafeMutableBufferPointer(start: data, count: count) }
+    @_spi(Tools) public var buffer: UnsafeMutableBufferPointer<Float> { UnsafeMutableBufferPointer(start: data, count: count) }
     public var array: [Float] { Array(buffer) }
 
     public subscript(index: Int) -> Float {
@@ -42,7 +43,7 @@ public final class Tensor {
 
     /// Sets the first dimension. Reallocates only when it needs more room than ever before,
     /// so alternating batch sizes (the last partial batch, evaluation) cost nothing.
-    public func setRows(_ rows: Int) {
+    @_spi(Tools) public func setRows(_ rows: Int) {
         guard rows != shape[0] else { return }
         let needed = rows * rowSize
         if needed > capacity {

@@ -211,7 +211,7 @@ public final class Sequential {
 
 extension String {
     /// At least `length` characters, spaces added on the right (always one space at least).
-    public func rightPadded(to length: Int) -> String {
+    package func rightPadded(to length: Int) -> String {
         count >= length ? self + " " : self + String(repeating: " ", count: length - count)
     }
 }

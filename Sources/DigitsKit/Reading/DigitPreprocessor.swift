@@ -111,7 +111,7 @@ public struct PreparedDigit: Sendable {
     }
 }
 
-public struct DigitPreprocessor: Sendable {
+@_spi(Tools) public struct DigitPreprocessor: Sendable {
     /// Output side (MNIST: 28) and the box the digit's longer side is scaled to (MNIST: 20).
     public var side = 28
     public var box = 20

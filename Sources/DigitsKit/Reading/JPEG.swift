@@ -31,7 +31,7 @@ public enum JPEGError: DigitsError, Equatable {
     }
 }
 
-public enum JPEG {
+@_spi(Tools) public enum JPEG {
     /// A JPEG starts with SOI (FF D8) and a marker (FF).
     public static func isJPEG(_ bytes: [UInt8]) -> Bool {
         bytes.count >= 3 && bytes[0] == 0xFF && bytes[1] == 0xD8 && bytes[2] == 0xFF

@@ -16,16 +16,16 @@ public enum PictureFormatError: DigitsError, Equatable {
     public var hint: String? { "digits reads PNG and JPEG pictures; convert the picture to one of them first" }
 }
 
-public enum PictureFormat: String, Sendable {
+package enum PictureFormat: String, Sendable {
     case png, jpeg
 
     /// The format of `bytes`, from their signature.
-    public init?(of bytes: [UInt8]) {
+    package init?(of bytes: [UInt8]) {
         if bytes.starts(with: PNG.signature) { self = .png } else if JPEG.isJPEG(bytes) { self = .jpeg } else { return nil }
     }
 }
 
-public enum Picture {
+@_spi(Tools) public enum Picture {
     /// Largest picture file read from disk.
     public static let maxFileBytes = PNG.maxFileBytes
 

@@ -1,17 +1,17 @@
 // Mini-batches gathered from a dataset into buffers allocated once, each pixel normalized as
 // (x/255 − mean)/std, 16 pixels per vector step.
 
-public final class BatchAssembler {
-    public let dataset: DigitDataset
+package final class BatchAssembler {
+    package let dataset: DigitDataset
     /// (B, H·W), reused for every batch.
-    public let inputs: Tensor
+    package let inputs: Tensor
     /// (B), reused; raw storage so the trainer can hold a stable pointer to it.
-    public private(set) var labels: UnsafeMutablePointer<Int32>
+    package private(set) var labels: UnsafeMutablePointer<Int32>
     private var labelCapacity: Int
     private let mean: Float
     private let std: Float
 
-    public init(dataset: DigitDataset, normalization: Normalization?, batchSize: Int) {
+    package init(dataset: DigitDataset, normalization: Normalization?, batchSize: Int) {
         self.dataset = dataset
         inputs = Tensor(shape: [batchSize, dataset.pixelsPerImage])
         labelCapacity = max(batchSize, 1)
@@ -27,7 +27,7 @@ public final class BatchAssembler {
     func normalize(_ pixel: UInt8) -> Float { (Float(pixel) / 255 - mean) / std }
 
     /// Fills the buffers with the images at `indices` (at most the batch size).
-    public func assemble(_ indices: ArraySlice<Int>) {
+    package func assemble(_ indices: ArraySlice<Int>) {
         let size = dataset.pixelsPerImage
         if indices.count > labelCapacity {
             labels.deallocate()

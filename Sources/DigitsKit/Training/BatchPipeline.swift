@@ -12,9 +12,9 @@
 import Foundation
 import Synchronization
 
-public final class BatchPipeline {
-    public let batchSize: Int
-    public let depth: Int
+package final class BatchPipeline {
+    package let batchSize: Int
+    package let depth: Int
     private let shared: Shared
     private var batchesThisEpoch = 0
     private var taken = 0
@@ -79,7 +79,7 @@ public final class BatchPipeline {
     }
 
     /// - Parameter seed: the augmentation seed (derived from the run's seed by the trainer).
-    public init(dataset: DigitDataset, spec: AugmentationSpec, normalization: Normalization?, batchSize: Int,
+    package init(dataset: DigitDataset, spec: AugmentationSpec, normalization: Normalization?, batchSize: Int,
                 depth: Int = 3, seed: UInt64) {
         precondition(depth >= 2, "a pipeline needs at least 2 slots to overlap work, got \(depth)")
         self.batchSize = batchSize
@@ -104,7 +104,7 @@ public final class BatchPipeline {
     }
 
     /// Starts producing the batches of `order` (the epoch's shuffled indices) in the background.
-    public func startEpoch(_ epoch: Int, order: [Int]) {
+    package func startEpoch(_ epoch: Int, order: [Int]) {
         precondition(taken == batchesThisEpoch && !holding, "startEpoch before the previous epoch was finished or cancelled")
         shared.order = order
         shared.epoch = epoch
@@ -116,7 +116,7 @@ public final class BatchPipeline {
 
     /// The next batch: inputs (B, H·W), normalized, and B labels, valid until the next call;
     /// nil when the epoch is done.
-    public func next() -> (inputs: Tensor, labels: UnsafePointer<Int32>)? {
+    package func next() -> (inputs: Tensor, labels: UnsafePointer<Int32>)? {
         if holding {
             shared.free.signal()
             holding = false
@@ -131,7 +131,7 @@ public final class BatchPipeline {
 
     /// Abandons the rest of the epoch (interruption, divergence): the producer skips the work
     /// of the remaining batches and this drains them.
-    public func cancel() {
+    package func cancel() {
         shared.cancelled.store(true, ordering: .relaxed)
         while next() != nil {}
     }

@@ -1,22 +1,23 @@
 // A model evaluated on a labelled dataset, and the ways `digits evaluate` shows it: aligned
 // terminal tables, JSON, a Markdown report with pictures, and a CSV of every prediction.
+@_spi(Tools) import DigitsKit
 import Foundation
 
-public struct Evaluation {
-    public let modelPath: String
-    public let architecture: Architecture
-    public let parameterCount: Int
+package struct Evaluation {
+    package let modelPath: String
+    package let architecture: Architecture
+    package let parameterCount: Int
     /// The checkpoint's metadata (recorded accuracy, training options, history).
-    public let metadata: [String: String]
-    public let dataset: DigitDataset
+    package let metadata: [String: String]
+    package let dataset: DigitDataset
     /// What the data is called in titles: "MNIST test" or the image file's path.
-    public let datasetName: String
-    public let predictions: Predictions
-    public let report: ClassificationReport
-    public let seconds: Double
+    package let datasetName: String
+    package let predictions: Predictions
+    package let report: ClassificationReport
+    package let seconds: Double
 
     /// Loads nothing: runs `model` over `dataset` and scores the predictions.
-    public init(model: Sequential, modelPath: String, metadata: [String: String], dataset: DigitDataset,
+    package init(model: Sequential, modelPath: String, metadata: [String: String], dataset: DigitDataset,
                 datasetName: String) throws {
         try model.checkInput(dataset, modelPath: modelPath)
         let start = DispatchTime.now()
@@ -33,13 +34,13 @@ public struct Evaluation {
     }
 
     /// The per-epoch history recorded in the checkpoint, if it has one.
-    public var history: [EpochRecord] {
+    package var history: [EpochRecord] {
         guard let json = metadata["history"] else { return [] }
         return (try? JSONDecoder().decode([EpochRecord].self, from: Data(json.utf8))) ?? []
     }
 
     /// The misclassified images, most confidently wrong first (ties: dataset order).
-    public var errors: [Int] {
+    package var errors: [Int] {
         (0..<predictions.count).filter { predictions.predicted[$0] != Int(dataset.labels[$0]) }
             .sorted { (predictions.confidence(at: $0), -$0) > (predictions.confidence(at: $1), -$1) }
     }
@@ -47,7 +48,7 @@ public struct Evaluation {
     // MARK: Terminal
 
     /// The terminal report. `color` highlights the diagonal and the errors with ANSI codes.
-    public func terminalLines(color: Bool, topConfusions: Int = 10) -> [String] {
+    package func terminalLines(color: Bool, topConfusions: Int = 10) -> [String] {
         let green = color ? "\u{1B}[1;32m" : "", red = color ? "\u{1B}[31m" : "", dim = color ? "\u{1B}[2m" : ""
         let bold = color ? "\u{1B}[1m" : "", reset = color ? "\u{1B}[0m" : ""
         var lines: [String] = []
@@ -94,7 +95,7 @@ public struct Evaluation {
 
     // MARK: JSON
 
-    public var jsonObject: [String: Any] {
+    package var jsonObject: [String: Any] {
         var object = report.jsonObject
         object["model"] = modelPath
         object["architecture"] = architecture.model
@@ -105,7 +106,7 @@ public struct Evaluation {
         return object
     }
 
-    public static func json(_ object: Any) throws -> String {
+    package static func json(_ object: Any) throws -> String {
         let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
         return String(decoding: data, as: UTF8.self)
     }
@@ -113,7 +114,7 @@ public struct Evaluation {
     // MARK: CSV
 
     /// `index,label,predicted,confidence`, one row per image in dataset order.
-    public var predictionsCSV: String {
+    package var predictionsCSV: String {
         var text = "index,label,predicted,confidence\n"
         text.reserveCapacity(predictions.count * 24)
         for index in 0..<predictions.count {
@@ -125,13 +126,13 @@ public struct Evaluation {
     // MARK: Report directory
 
     /// The files of a report, in the order they are written.
-    public static let reportFiles = ["confusion.png", "errors.png", "training.png", "report.json", "report.md"]
+    package static let reportFiles = ["confusion.png", "errors.png", "training.png", "report.json", "report.md"]
 
     /// Writes report.md, report.json, confusion.png, errors.png and (when the checkpoint has a
     /// history) training.png into `directory`, creating it. Each file is written atomically.
     /// Returns the paths written.
     @discardableResult
-    public func writeReport(to directory: String, maxErrorsShown: Int = 100) throws -> [String] {
+    package func writeReport(to directory: String, maxErrorsShown: Int = 100) throws -> [String] {
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         } catch {
@@ -175,7 +176,7 @@ public struct Evaluation {
     }
 
     /// The Markdown report: every number of the terminal report, with the pictures embedded.
-    public func markdown(errorsShown: Int, hasHistory: Bool) -> String {
+    package func markdown(errorsShown: Int, hasHistory: Bool) -> String {
         var md = "# Evaluation of `\((modelPath as NSString).lastPathComponent)` on \(datasetName)\n\n"
         md += "| | |\n| --- | --- |\n"
         md += "| model | `\(modelPath)`: \(architecture.model), \(formatCount(parameterCount)) parameters |\n"

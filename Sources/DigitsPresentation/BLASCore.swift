@@ -5,17 +5,18 @@
 // sets OPENBLAS_CORETYPE and re-executes itself once (see DigitsCommand.selectBLASCore).
 // DIGITS_BLAS_CORE forces a core; an inherited OPENBLAS_CORETYPE that is weaker than the CPU
 // allows is replaced, and the BLAS line says so.
+import DigitsKit
 
-public enum BLASCore {
-    public static let environmentVariable = "OPENBLAS_CORETYPE"
+package enum BLASCore {
+    package static let environmentVariable = "OPENBLAS_CORETYPE"
     /// Forces a core for digits, whatever the CPU or OPENBLAS_CORETYPE say.
-    public static let overrideVariable = "DIGITS_BLAS_CORE"
+    package static let overrideVariable = "DIGITS_BLAS_CORE"
     /// Set by digits on its re-execution (so it happens at most once), holding the
     /// OPENBLAS_CORETYPE it replaced, or "-".
-    public static let chosenMarker = "DIGITS_BLAS_CORE_CHOSEN"
+    package static let chosenMarker = "DIGITS_BLAS_CORE_CHOSEN"
 
     /// The best OpenBLAS core for a CPU with these flags, or nil to leave the choice to OpenBLAS.
-    public static func choose(flags: Set<String>) -> String? {
+    package static func choose(flags: Set<String>) -> String? {
         if flags.isSuperset(of: ["avx512f", "avx512vl", "avx512bw", "avx512dq", "avx512cd"]) { return "SkylakeX" }
         if flags.isSuperset(of: ["avx2", "fma"]) { return "Haswell" }
         if flags.contains("avx") { return "Sandybridge" }
@@ -23,7 +24,7 @@ public enum BLASCore {
     }
 
     /// The vector width class of a core's kernels: 3 AVX-512, 2 AVX2, 1 AVX, 0 older or unknown.
-    public static func tier(_ core: String) -> Int {
+    package static func tier(_ core: String) -> Int {
         switch core.lowercased() {
         case "skylakex", "cooperlake", "sapphirerapids": return 3
         case "haswell", "zen", "excavator": return 2
@@ -33,7 +34,7 @@ public enum BLASCore {
     }
 
     /// The core to switch to, or nil to keep the one loaded.
-    public static func replacement(current: String, flags: Set<String>, environment: [String: String]) -> String? {
+    package static func replacement(current: String, flags: Set<String>, environment: [String: String]) -> String? {
         if let forced = environment[overrideVariable], !forced.isEmpty {
             return forced.lowercased() == current.lowercased() ? nil : forced
         }
@@ -42,7 +43,7 @@ public enum BLASCore {
     }
 
     /// The flags of the first processor in /proc/cpuinfo's text.
-    public static func flags(cpuinfo: String) -> Set<String> {
+    package static func flags(cpuinfo: String) -> Set<String> {
         for line in cpuinfo.split(separator: "\n") where line.hasPrefix("flags") {
             guard let colon = line.firstIndex(of: ":") else { continue }
             return Set(line[line.index(after: colon)...].split(separator: " ").map(String.init))
@@ -51,7 +52,7 @@ public enum BLASCore {
     }
 
     /// How the core in use was chosen, for `digits train`'s BLAS line.
-    public static func origin(environment: [String: String]) -> String {
+    package static func origin(environment: [String: String]) -> String {
         if environment[overrideVariable] != nil { return "from \(overrideVariable)" }
         if let replaced = environment[chosenMarker] {
             return replaced == "-" ? "chosen by digits for this CPU"
@@ -62,7 +63,7 @@ public enum BLASCore {
     }
 
     /// "OpenBLAS 0.3.21, core SkylakeX (chosen by digits for this CPU), 2 threads"
-    public static func summary(environment: [String: String], threads: Int) -> String {
+    package static func summary(environment: [String: String], threads: Int) -> String {
         let version = BLAS.configuration.split(separator: " ").prefix(2).joined(separator: " ")
         return "\(version), core \(BLAS.coreName) (\(origin(environment: environment))), \(threads) thread\(threads == 1 ? "" : "s")"
     }

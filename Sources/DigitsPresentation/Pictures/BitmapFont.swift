@@ -1,5 +1,6 @@
 // A 5×7 pixel font for labels in pictures: digits, capital letters (lower case is drawn
 // as upper case) and the punctuation reports need. Each glyph is 7 rows of 5 bits, high bit left.
+import DigitsKit
 
 enum BitmapFont {
     static let glyphWidth = 5

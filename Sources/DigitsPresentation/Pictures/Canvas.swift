@@ -1,22 +1,23 @@
 // An RGB drawing surface for the pictures digits writes (digit grids, later reports):
 // rectangles, scaled grayscale images and text in a built-in 5×7 pixel font, saved as PNG.
+import DigitsKit
 
-public struct RGB: Equatable, Sendable {
-    public var red: UInt8, green: UInt8, blue: UInt8
-    public init(_ red: UInt8, _ green: UInt8, _ blue: UInt8) {
+package struct RGB: Equatable, Sendable {
+    package var red: UInt8, green: UInt8, blue: UInt8
+    package init(_ red: UInt8, _ green: UInt8, _ blue: UInt8) {
         self.red = red; self.green = green; self.blue = blue
     }
-    public static let black = RGB(0, 0, 0)
-    public static let white = RGB(255, 255, 255)
+    package static let black = RGB(0, 0, 0)
+    package static let white = RGB(255, 255, 255)
 }
 
-public struct Canvas: Sendable {
-    public let width: Int
-    public let height: Int
+package struct Canvas: Sendable {
+    package let width: Int
+    package let height: Int
     /// (height, width, 3), row-major RGB.
-    public private(set) var samples: [UInt8]
+    package private(set) var samples: [UInt8]
 
-    public init(width: Int, height: Int, background: RGB = .white) {
+    package init(width: Int, height: Int, background: RGB = .white) {
         precondition(width > 0 && height > 0, "canvas size \(width)×\(height) must be positive")
         self.width = width
         self.height = height
@@ -24,13 +25,13 @@ public struct Canvas: Sendable {
         fill(x: 0, y: 0, width: width, height: height, color: background)
     }
 
-    public subscript(x: Int, y: Int) -> RGB {
+    package subscript(x: Int, y: Int) -> RGB {
         let offset = (y * width + x) * 3
         return RGB(samples[offset], samples[offset + 1], samples[offset + 2])
     }
 
     /// Sets one pixel; points outside the canvas are ignored.
-    public mutating func set(x: Int, y: Int, _ color: RGB) {
+    package mutating func set(x: Int, y: Int, _ color: RGB) {
         guard x >= 0, y >= 0, x < width, y < height else { return }
         let offset = (y * width + x) * 3
         samples[offset] = color.red
@@ -38,7 +39,7 @@ public struct Canvas: Sendable {
         samples[offset + 2] = color.blue
     }
 
-    public mutating func fill(x: Int, y: Int, width w: Int, height h: Int, color: RGB) {
+    package mutating func fill(x: Int, y: Int, width w: Int, height h: Int, color: RGB) {
         for row in max(y, 0)..<max(min(y + h, height), max(y, 0)) {
             for column in max(x, 0)..<max(min(x + w, width), max(x, 0)) { set(x: column, y: row, color) }
         }
@@ -46,7 +47,7 @@ public struct Canvas: Sendable {
 
     /// Draws a grayscale image magnified `scale` times (nearest neighbour, so pixels stay
     /// visible), mapping 0 to `background` and 255 to `ink`.
-    public mutating func draw(_ image: GrayImage, x: Int, y: Int, scale: Int = 1,
+    package mutating func draw(_ image: GrayImage, x: Int, y: Int, scale: Int = 1,
                               ink: RGB = .white, background: RGB = .black) {
         for row in 0..<image.height {
             for column in 0..<image.width {
@@ -62,7 +63,7 @@ public struct Canvas: Sendable {
     /// Draws `text` with its top-left corner at (x, y), each font pixel `scale`×`scale`.
     /// Characters the font lacks are drawn as a box. Returns the width drawn.
     @discardableResult
-    public mutating func drawText(_ text: String, x: Int, y: Int, scale: Int = 1, color: RGB) -> Int {
+    package mutating func drawText(_ text: String, x: Int, y: Int, scale: Int = 1, color: RGB) -> Int {
         var cursor = x
         for character in text {
             let glyph = BitmapFont.glyph(for: character)
@@ -78,7 +79,7 @@ public struct Canvas: Sendable {
 
     /// A straight line `width` pixels thick with round ends, drawn as discs every half pixel
     /// (plots are small, so simplicity beats a scanline algorithm).
-    public mutating func drawLine(from start: (x: Double, y: Double), to end: (x: Double, y: Double),
+    package mutating func drawLine(from start: (x: Double, y: Double), to end: (x: Double, y: Double),
                                   width: Double = 2, color: RGB) {
         let length = ((end.x - start.x) * (end.x - start.x) + (end.y - start.y) * (end.y - start.y)).squareRoot()
         let steps = max(1, Int((length * 2).rounded(.up)))
@@ -97,14 +98,14 @@ public struct Canvas: Sendable {
     }
 
     /// An outline `thickness` pixels wide, inside the rectangle.
-    public mutating func strokeRectangle(x: Int, y: Int, width w: Int, height h: Int, thickness: Int = 1, color: RGB) {
+    package mutating func strokeRectangle(x: Int, y: Int, width w: Int, height h: Int, thickness: Int = 1, color: RGB) {
         fill(x: x, y: y, width: w, height: thickness, color: color)
         fill(x: x, y: y + h - thickness, width: w, height: thickness, color: color)
         fill(x: x, y: y, width: thickness, height: h, color: color)
         fill(x: x + w - thickness, y: y, width: thickness, height: h, color: color)
     }
 
-    public func write(to path: String) throws {
+    package func write(to path: String) throws {
         try PNG.write(width: width, height: height, layout: .rgb, samples: samples, to: path)
     }
 }

@@ -1,12 +1,13 @@
 // Labelled grids of digits: each cell shows a digit magnified, with a caption underneath, so a
 // person can check at a glance that images and labels belong together (`digits inspect
 // --grid`), or see what a model gets wrong (the error gallery of `digits evaluate --report`).
+import DigitsKit
 
-public enum PictureError: DigitsError, Equatable {
+package enum PictureError: DigitsError, Equatable {
     case nothingToDraw(path: String)
     case tooLarge(path: String, width: Int, height: Int, limit: Int)
 
-    public var message: String {
+    package var message: String {
         switch self {
         case .nothingToDraw(let path):
             return "\(path): no images to draw: the dataset is empty"
@@ -15,7 +16,7 @@ public enum PictureError: DigitsError, Equatable {
         }
     }
 
-    public var hint: String? {
+    package var hint: String? {
         switch self {
         case .nothingToDraw: return "check the dataset with digits inspect first"
         case .tooLarge: return "draw fewer images (--count), or these images are not digits"
@@ -24,13 +25,13 @@ public enum PictureError: DigitsError, Equatable {
 }
 
 /// One cell of a grid: the digit, a caption in large type and a note in small type at its right.
-public struct GridCell {
-    public var image: GrayImage
-    public var caption: String
-    public var captionColor: RGB
-    public var note: String
+package struct GridCell {
+    package var image: GrayImage
+    package var caption: String
+    package var captionColor: RGB
+    package var note: String
 
-    public init(image: GrayImage, caption: String, captionColor: RGB = RGB(255, 214, 10), note: String = "") {
+    package init(image: GrayImage, caption: String, captionColor: RGB = RGB(255, 214, 10), note: String = "") {
         self.image = image
         self.caption = caption
         self.captionColor = captionColor
@@ -38,10 +39,10 @@ public struct GridCell {
     }
 }
 
-public enum DigitGrid {
+package enum DigitGrid {
     /// Renders `indices` of `dataset`, each captioned with its label and index. `path` names
     /// the picture in errors.
-    public static func render(_ dataset: DigitDataset, indices: [Int], columns: Int? = nil,
+    package static func render(_ dataset: DigitDataset, indices: [Int], columns: Int? = nil,
                               scale: Int = 3, title: String? = nil, path: String) throws -> Canvas {
         guard !indices.isEmpty else { throw PictureError.nothingToDraw(path: dataset.imagesPath) }
         let cells = indices.map { GridCell(image: dataset.image(at: $0), caption: String(dataset.labels[$0]), note: "#\($0)") }
@@ -50,7 +51,7 @@ public enum DigitGrid {
 
     /// Renders cells in rows of `columns` (about square by default). Refuses a picture over
     /// PNG.maxPixels before allocating it, since the image sizes come from files.
-    public static func render(_ cells: [GridCell], columns requested: Int? = nil, scale: Int = 3,
+    package static func render(_ cells: [GridCell], columns requested: Int? = nil, scale: Int = 3,
                               title: String? = nil, path: String) throws -> Canvas {
         guard let first = cells.first else { throw PictureError.nothingToDraw(path: path) }
         let imageWidth = cells.map(\.image.width).max() ?? first.image.width

@@ -2,16 +2,17 @@
 // GEMM speed at the models' own shapes, and IDX loading. Each figure is the median of several
 // timed repetitions after a warm-up, with the fastest and slowest kept, because this kind of
 // machine wanders by tens of percent from one second to the next.
+@_spi(Tools) import DigitsKit
 import Foundation
 
 /// Seconds per repetition: the median, and the range seen.
-public struct Timing: Sendable {
-    public var median: Double
-    public var minimum: Double
-    public var maximum: Double
+package struct Timing: Sendable {
+    package var median: Double
+    package var minimum: Double
+    package var maximum: Double
 
     /// Times `body` `repetitions` times after `warmup` untimed calls.
-    public static func measure(repetitions: Int, warmup: Int = 1, _ body: () -> Void) -> Timing {
+    package static func measure(repetitions: Int, warmup: Int = 1, _ body: () -> Void) -> Timing {
         for _ in 0..<warmup { body() }
         var seconds: [Double] = []
         for _ in 0..<max(repetitions, 1) {
@@ -26,34 +27,34 @@ public struct Timing: Sendable {
     }
 
     /// `work` units per second at the median, the slowest and the fastest repetition.
-    public func rate(_ work: Double) -> (median: Double, minimum: Double, maximum: Double) {
+    package func rate(_ work: Double) -> (median: Double, minimum: Double, maximum: Double) {
         (work / median, work / maximum, work / minimum)
     }
 }
 
 /// One throughput figure: units per second at the median repetition, and the range.
-public struct Throughput: Sendable {
-    public var median: Double
-    public var minimum: Double
-    public var maximum: Double
+package struct Throughput: Sendable {
+    package var median: Double
+    package var minimum: Double
+    package var maximum: Double
 
     init(_ timing: Timing, work: Double) {
         (median, minimum, maximum) = timing.rate(work)
     }
 }
 
-public struct GEMMSpeed: Sendable {
-    public var name: String
-    public var m: Int, n: Int, k: Int
+package struct GEMMSpeed: Sendable {
+    package var name: String
+    package var m: Int, n: Int, k: Int
     /// GFLOP/s, counting a multiply-add as two operations.
-    public var gflops: Throughput
+    package var gflops: Throughput
 }
 
-public enum SpeedBench {
+package enum SpeedBench {
     /// Training images per second: the trainer's own step (forward, fused loss, backward,
     /// Adam) on batches of `batchSize` real images, without augmentation (which runs on its own
     /// thread anyway).
-    public static func training(_ architecture: Architecture, dataset: DigitDataset, steps: Int, repetitions: Int,
+    package static func training(_ architecture: Architecture, dataset: DigitDataset, steps: Int, repetitions: Int,
                                 batchSize: Int = 128, compute: ComputeContext) throws -> Throughput {
         var options = TrainingOptions()
         options.batchSize = batchSize
@@ -72,7 +73,7 @@ public enum SpeedBench {
     /// Inference images per second at a batch size: forward passes over `images` images,
     /// `batchSize` at a time, normalization of the raw pixels included, through the model's
     /// InferencePlan (made once, outside the timing), as evaluate and classify run it.
-    public static func inference(_ model: Sequential, dataset: DigitDataset, batchSize: Int, images: Int,
+    package static func inference(_ model: Sequential, dataset: DigitDataset, batchSize: Int, images: Int,
                                  repetitions: Int) -> Throughput {
         let images = min(images, dataset.count)
         let plan = InferencePlan(model)
@@ -87,7 +88,7 @@ public enum SpeedBench {
     }
 
     /// The products the models spend their time in, at batch 128.
-    public static let gemmShapes: [(name: String, m: Int, n: Int, k: Int)] = [
+    package static let gemmShapes: [(name: String, m: Int, n: Int, k: Int)] = [
         ("mlp fc1 forward (128×784 · 784×128)", 128, 128, 784),
         ("mlp fc1 weight gradient (128×128 · 128×784)", 128, 784, 128),
         ("cnn-basic conv2 (im2col 15488×288 · 288×64)", 128 * 11 * 11, 64, 288),
@@ -96,7 +97,7 @@ public enum SpeedBench {
     ]
 
     /// GFLOP/s of `compute.sgemm` at each of `gemmShapes`, on made-up data.
-    public static func gemm(repetitions: Int, compute: ComputeContext) -> [GEMMSpeed] {
+    package static func gemm(repetitions: Int, compute: ComputeContext) -> [GEMMSpeed] {
         let random = RandomGenerator(seed: 7)
         return gemmShapes.map { shape in
             let a = Tensor(shape: [shape.m, shape.k]), b = Tensor(shape: [shape.k, shape.n]), c = Tensor(shape: [shape.m, shape.n])

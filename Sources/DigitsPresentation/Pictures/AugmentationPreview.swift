@@ -1,11 +1,12 @@
 // A picture of what an augmentation recipe does: each row is an original digit (framed)
 // followed by augmented versions of it, so a person can judge whether they still look like
 // plausible handwriting.
+@_spi(Tools) import DigitsKit
 
-public enum AugmentationPreview {
+package enum AugmentationPreview {
     /// Renders `indices` of `dataset`, each followed by `variants` augmented copies. Variant v
     /// of image i is drawn from stream i·1024 + v of `seed`, so a picture is reproducible.
-    public static func render(_ dataset: DigitDataset, indices: [Int], spec: AugmentationSpec, variants: Int,
+    package static func render(_ dataset: DigitDataset, indices: [Int], spec: AugmentationSpec, variants: Int,
                               seed: UInt64, scale: Int = 3, path: String) throws -> Canvas {
         guard !indices.isEmpty else { throw PictureError.nothingToDraw(path: dataset.imagesPath) }
         let gap = 4, border = 10

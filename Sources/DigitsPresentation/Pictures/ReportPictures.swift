@@ -1,12 +1,13 @@
 // The pictures of an evaluation report: the confusion matrix as a heatmap with its counts, and
 // the training curves (loss and accuracy per epoch) from a checkpoint's history.
+import DigitsKit
 import Foundation
 
-public enum ConfusionPicture {
+package enum ConfusionPicture {
     /// Rows are true classes, columns predictions, with row and column totals. Diagonal cells
     /// are green by the share of their row that is correct; errors are red by their count
     /// relative to the largest error, so a single frequent confusion stands out.
-    public static func render(_ report: ClassificationReport, title: String) -> Canvas {
+    package static func render(_ report: ClassificationReport, title: String) -> Canvas {
         let classes = report.classes
         let cell = 58, textScale = 2
         let left = 84, top = 84
@@ -61,9 +62,9 @@ public enum ConfusionPicture {
     }
 }
 
-public enum TrainingCurves {
+package enum TrainingCurves {
     /// Two panels, loss and accuracy, each with the training and validation series per epoch.
-    public static func render(_ history: [EpochRecord], title: String) -> Canvas {
+    package static func render(_ history: [EpochRecord], title: String) -> Canvas {
         let panelWidth = 440, panelHeight = 300
         var canvas = Canvas(width: 2 * panelWidth + 60, height: panelHeight + 110, background: RGB(250, 250, 250))
         canvas.drawText(title, x: 12, y: 10, scale: 2, color: RGB(30, 30, 36))
