@@ -11,7 +11,7 @@ public func fuzzOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
         // A loaded model must run.
         let input = Tensor(shape: [1, model.architecture.input.reduce(1, *)])
         _ = model.forward(input, training: false)
-        if let plan = InferencePlan(model) { _ = plan.forward(input) }
+        _ = InferencePlan(model).forward(input)
     }
     return 0
 }
