@@ -49,7 +49,7 @@ public final class ComputeContext: @unchecked Sendable {
     /// closure: a closure handed to other threads would need its context boxed on the heap on
     /// every call, and training steps are meant to allocate nothing. The state a part needs
     /// travels in `context`, a pointer to the caller's struct.
-    public typealias Part = @convention(c) (UnsafeRawPointer, Int, Int, Int) -> Void
+    package typealias Part = @convention(c) (UnsafeRawPointer, Int, Int, Int) -> Void
 
     /// Calls `body` on disjoint parts of 0..<count, in parallel when there is enough work
     /// (at least `minimumPerWorker` items per thread), with a pointer to `context`. Part
