@@ -68,7 +68,8 @@ public struct SafeTensorsFile: Sendable {
             header[entry.name] = ["dtype": "F32", "shape": entry.shape, "data_offsets": [offset, offset + size]] as [String: Any]
             offset += size
         }
-        var json = try! JSONSerialization.data(withJSONObject: header, options: [.sortedKeys, .withoutEscapingSlashes])
+        // Strings, integers and arrays of integers only: JSONSerialization cannot refuse them.
+        var json = (try? JSONSerialization.data(withJSONObject: header, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data("{}".utf8)
         // Pad with spaces so the data starts 8-byte aligned, as the reference writer does.
         while (json.count % 8) != 0 { json.append(0x20) }
 
