@@ -50,7 +50,7 @@ def main():
         elif digits and r["digit"] == int(row["label"]):
             correct += 1
             per_class[truth]["correct"] += 1
-        confidences.append(r["confidence"])
+        confidences.append(r.get("confidence", min((d["confidence"] for d in r.get("digits", [])), default=0)))
         per_class[truth]["total"] += 1
     n = len(rows)
     summary = {"set": str(root), "pictures": n, "errors": errors, "refused": refused,

@@ -20,34 +20,66 @@ public struct ServedModel: Sendable {
     public let parameters: Int
 }
 
-/// The answer for one picture: the fields of `digits classify --json`.
-public struct Classification: Codable, Sendable, Equatable {
-    /// The digit read; nil when the picture was refused as not a digit.
+/// One digit of a number, as `digits classify --json` lists it.
+public struct NumberDigit: Codable, Sendable, Equatable {
     public var digit: Int?
     public var rejected: Bool
-    public var reason: String?
     public var bestGuess: Int
     public var confidence: Float
-    /// One per digit class.
-    public var probabilities: [Float]
+    /// [x, y, width, height] in the picture's pixels.
+    public var box: [Int]
+
+    enum CodingKeys: String, CodingKey {
+        case digit, rejected, confidence, box
+        case bestGuess = "best_guess"
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(digit, forKey: .digit)  // null, not absent, for a refused position
+        try container.encode(rejected, forKey: .rejected)
+        try container.encode(bestGuess, forKey: .bestGuess)
+        try container.encode(confidence, forKey: .confidence)
+        try container.encode(box, forKey: .box)
+    }
+}
+
+/// The answer for one picture: the fields of `digits classify --json`. A picture of one digit
+/// has `digit` (null when refused) with its confidence and probabilities; a number has `digit`
+/// null, and `number` ("2026", "7?3") with each position in `digits`.
+public struct Classification: Codable, Sendable, Equatable {
+    /// The number read ("2026"; "?" where a position is not a digit); for one digit, that digit,
+    /// or nil when it was refused.
+    public var number: String?
+    /// The digit read, for a picture of one digit; nil for a number, or a refused picture.
+    public var digit: Int?
+    public var digits: [NumberDigit]
+    public var rejected: Bool
+    public var reason: String?
+    /// For one digit: the most probable digit, its probability and every digit's.
+    public var bestGuess: Int?
+    public var confidence: Float?
+    public var probabilities: [Float]?
     public var notDigitProbability: Float?
     public var model: String
-    /// The 28×28 picture the model read, as a base64 PNG.
+    /// What the model read, as a base64 PNG: the 28×28 picture, or a number's digits side by side.
     public var preprocessed: String
 
     enum CodingKeys: String, CodingKey {
-        case digit, rejected, reason, confidence, probabilities, model, preprocessed
+        case number, digit, digits, rejected, reason, confidence, probabilities, model, preprocessed
         case bestGuess = "best_guess", notDigitProbability = "not_digit_probability"
     }
 
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(digit, forKey: .digit)  // null, not absent, for a refused picture
+        try container.encode(number, forKey: .number)
+        try container.encode(digit, forKey: .digit)  // null, not absent, for a refused picture or a number
+        try container.encode(digits, forKey: .digits)
         try container.encode(rejected, forKey: .rejected)
         try container.encodeIfPresent(reason, forKey: .reason)
-        try container.encode(bestGuess, forKey: .bestGuess)
-        try container.encode(confidence, forKey: .confidence)
-        try container.encode(probabilities, forKey: .probabilities)
+        try container.encodeIfPresent(bestGuess, forKey: .bestGuess)
+        try container.encodeIfPresent(confidence, forKey: .confidence)
+        try container.encodeIfPresent(probabilities, forKey: .probabilities)
         try container.encodeIfPresent(notDigitProbability, forKey: .notDigitProbability)
         try container.encode(model, forKey: .model)
         try container.encode(preprocessed, forKey: .preprocessed)
@@ -120,13 +152,30 @@ public final class Classifier: Sendable {
         }
         await decodeSlots.acquire()
         defer { decodeSlots.release() }
-        let reading = try reader.read(bytes, name: path)
-        let image = reading.prepared.image
-        let picture = try PNG.encode(width: image.width, height: image.height, layout: .gray, samples: image.pixels)
-        return Classification(digit: reading.digit, rejected: reading.rejected, reason: reading.reason, bestGuess: reading.bestGuess,
-                              confidence: reading.confidence, probabilities: reading.probabilities,
-                              notDigitProbability: reading.notDigitProbability, model: name ?? defaultModel,
-                              preprocessed: Data(picture).base64EncodedString())
+        let number = try reader.readNumber(bytes, name: path)
+        let entries = number.digits.map { digit in
+            NumberDigit(digit: digit.reading.digit, rejected: digit.reading.rejected, bestGuess: digit.reading.bestGuess,
+                        confidence: digit.reading.confidence, box: [digit.box.x, digit.box.y, digit.box.width, digit.box.height])
+        }
+        // What the model saw: each digit's 28×28 picture, side by side.
+        let images = number.digits.map(\.reading.prepared.image)
+        let side = images[0].height, width = images.count * side
+        var pixels = [UInt8](repeating: 0, count: width * side)
+        for (index, image) in images.enumerated() {
+            for y in 0..<side { for x in 0..<side { pixels[y * width + index * side + x] = image.pixels[y * side + x] } }
+        }
+        let picture = try PNG.encode(width: width, height: side, layout: .gray, samples: pixels)
+        let model = name ?? defaultModel, seen = Data(picture).base64EncodedString()
+        guard number.isSingleDigit else {
+            return Classification(number: number.text, digit: nil, digits: entries, rejected: number.digits.allSatisfy(\.reading.rejected),
+                                  reason: number.hasRejectedPosition ? "a position is not a digit (shown as ?)" : nil,
+                                  model: model, preprocessed: seen)
+        }
+        let reading = number.digits[0].reading
+        return Classification(number: reading.digit.map(String.init), digit: reading.digit, digits: entries, rejected: reading.rejected,
+                              reason: reading.reason, bestGuess: reading.bestGuess, confidence: reading.confidence,
+                              probabilities: reading.probabilities, notDigitProbability: reading.notDigitProbability,
+                              model: model, preprocessed: seen)
     }
 
     /// Decodes running now, and the most seen at once (for tests and the abuse check).

@@ -1,9 +1,10 @@
 // The drawing page: one document with its style and script, nothing loaded from elsewhere.
-// Drawing uses pointer events (mouse, pen or finger). While a stroke is drawn the picture is
-// sent at most every 120 ms, and once more when it ends; each answer shows the digit (or "not a
-// digit" when the model refuses the drawing), bars for
-// 0–9 and the 28×28 picture the model read. `/?demo=7` draws a 7 by itself with synthesized
-// pointer events (the headless-browser test uses it) and sets the title to the answer.
+// Drawing uses pointer events (mouse, pen or finger) on a canvas wide enough for a number.
+// While a stroke is drawn the picture is sent at most every 120 ms, and once more when it ends;
+// each answer shows the digit (or "not a digit" when the model refuses the drawing) with bars
+// for 0–9, or the number with each digit's confidence, and the 28×28 pictures the model read.
+// `/?demo=7` (or `/?demo=2017`) draws by itself with synthesized pointer events (the
+// headless-browser test uses it) and sets the title to the answer.
 enum Page {
     static let html = #"""
 <!doctype html>
@@ -16,11 +17,11 @@ enum Page {
   :root { --ink: #1d2330; --muted: #6b7385; --accent: #2f6fed; --bg: #f4f6fa; }
   * { box-sizing: border-box; }
   body { margin: 0; font: 16px/1.4 system-ui, -apple-system, "Segoe UI", sans-serif; color: var(--ink); background: var(--bg); }
-  main { max-width: 860px; margin: 0 auto; padding: 16px; display: grid; gap: 16px; grid-template-columns: minmax(0, 1fr) minmax(0, 1fr); }
+  main { max-width: 860px; margin: 0 auto; padding: 16px; display: grid; gap: 16px; grid-template-columns: minmax(0, 1fr); }
   h1 { grid-column: 1 / -1; margin: 0; font-size: 22px; }
   h1 small { color: var(--muted); font-weight: normal; font-size: 14px; }
   .panel { background: white; border-radius: 12px; padding: 14px; box-shadow: 0 1px 3px rgba(0,0,0,.08); }
-  #pad { width: 100%; aspect-ratio: 1; touch-action: none; background: black; border-radius: 8px; display: block; cursor: crosshair; }
+  #pad { width: 100%; aspect-ratio: 7 / 3; touch-action: none; background: black; border-radius: 8px; display: block; cursor: crosshair; }
   .row { display: flex; gap: 8px; align-items: center; margin-top: 10px; flex-wrap: wrap; }
   button, select { font: inherit; padding: 8px 14px; border-radius: 8px; border: 1px solid #cfd5e1; background: white; }
   button.primary { background: var(--accent); color: white; border-color: var(--accent); }
@@ -32,16 +33,19 @@ enum Page {
   .bar span { display: block; height: 100%; width: 0; background: var(--accent); }
   .bar.best span { background: #15a34a; }
   .seen { display: flex; gap: 12px; align-items: center; margin-top: 12px; color: var(--muted); font-size: 14px; }
-  #seen { width: 84px; height: 84px; image-rendering: pixelated; background: black; border-radius: 4px; }
+  #seen { height: 84px; image-rendering: pixelated; background: black; border-radius: 4px; }
+  #each { text-align: center; color: var(--muted); font-variant-numeric: tabular-nums; min-height: 22px; }
+  #each b { color: var(--ink); }
+  #each .no { color: #c02626; }
   #error { color: #c02626; min-height: 22px; }
-  @media (max-width: 640px) { main { grid-template-columns: 1fr; } #digit { font-size: 72px; min-height: 72px; } }
+  @media (max-width: 640px) { #digit { font-size: 72px; min-height: 72px; } }
 </style>
 </head>
 <body>
 <main>
-  <h1>digits <small>draw a digit; the model reads it as you draw</small></h1>
+  <h1>digits <small>draw a digit or a number; the model reads it as you draw</small></h1>
   <section class="panel">
-    <canvas id="pad" width="280" height="280" aria-label="drawing area"></canvas>
+    <canvas id="pad" width="560" height="240" aria-label="drawing area"></canvas>
     <div class="row">
       <button id="clear">Clear</button>
       <label>Model <select id="model"></select></label>
@@ -50,9 +54,10 @@ enum Page {
   </section>
   <section class="panel" aria-live="polite">
     <div id="digit">?</div>
-    <div id="confidence">draw on the black square</div>
+    <div id="confidence">draw on the black area</div>
+    <div id="each"></div>
     <div class="bars" id="bars"></div>
-    <div class="seen"><img id="seen" alt="the 28×28 picture the model read"><span>what the model saw: your drawing centred and scaled to 28×28, as in MNIST</span></div>
+    <div class="seen"><img id="seen" alt="the 28×28 pictures the model read"><span>what the model saw: each digit centred and scaled to 28×28, as in MNIST</span></div>
   </section>
 </main>
 <script>
@@ -68,7 +73,9 @@ function clear() {
   context.fillStyle = "black"; context.fillRect(0, 0, pad.width, pad.height);
   strokes = 0;
   document.getElementById("digit").textContent = "?";
-  document.getElementById("confidence").textContent = "draw on the black square";
+  document.getElementById("confidence").textContent = "draw on the black area";
+  document.getElementById("each").textContent = "";
+  bars.style.display = "";
   document.getElementById("seen").removeAttribute("src");
   document.getElementById("error").textContent = "";
   for (let d = 0; d < 10; d++) { show(d, 0, false); document.getElementById("p" + d).textContent = "–"; }
@@ -95,7 +102,7 @@ for (const name of ["pointerup", "pointercancel", "pointerleave"]) {
   pad.addEventListener(name, () => { if (drawing) { drawing = false; dirty = true; send(true); } });
 }
 function stroke(a, b) {
-  context.strokeStyle = "white"; context.lineWidth = 20; context.lineCap = "round"; context.lineJoin = "round";
+  context.strokeStyle = "white"; context.lineWidth = 18; context.lineCap = "round"; context.lineJoin = "round";
   context.beginPath(); context.moveTo(a.x, a.y); context.lineTo(b.x, b.y); context.stroke();
   dirty = true; send(false);
 }
@@ -120,8 +127,23 @@ function send(force) {
 }
 function render(answer) {
   document.getElementById("error").textContent = "";
+  const digit = document.getElementById("digit"), each = document.getElementById("each");
+  document.getElementById("seen").src = "data:image/png;base64," + answer.preprocessed;
+  if (answer.digits.length > 1) {
+    // A number: the digits read ("?" where a position is not a digit), each with its confidence.
+    digit.textContent = answer.number;
+    digit.classList.remove("rejected");
+    document.getElementById("confidence").textContent = `${answer.digits.length} digits (${answer.model})`;
+    each.innerHTML = answer.digits.map(d => d.rejected
+      ? `<span class="no">? not a digit (closest ${d.best_guess})</span>`
+      : `<b>${d.digit}</b> ${(100 * d.confidence).toFixed(0)}%`).join(" · ");
+    bars.style.display = "none";
+    document.title = "digits: " + answer.number;
+    return;
+  }
+  each.textContent = "";
+  bars.style.display = "";
   // A refused picture shows the verdict, with the closest digit in small print.
-  const digit = document.getElementById("digit");
   digit.textContent = answer.rejected ? "not a digit" : answer.digit;
   digit.classList.toggle("rejected", answer.rejected);
   document.getElementById("confidence").textContent = answer.rejected
@@ -131,20 +153,25 @@ function render(answer) {
     show(d, p, !answer.rejected && d === answer.digit);
     document.getElementById("p" + d).textContent = (100 * p).toFixed(1) + "%";
   });
-  document.getElementById("seen").src = "data:image/png;base64," + answer.preprocessed;
   document.title = "digits: " + (answer.rejected ? "not a digit" : answer.digit);
 }
 document.getElementById("clear").addEventListener("click", clear);
 modelSelect.addEventListener("change", () => { dirty = true; send(true); });
 
-// A digit drawn by synthesized pointer events, for tests and demonstrations: /?demo=7.
+// Digits drawn by synthesized pointer events, for tests and demonstrations: /?demo=7 draws a 7
+// in the middle, /?demo=2017 four digits side by side. Strokes are in a 280×280 box.
 const strokesOf = {
   "0": [[[140, 50], [90, 80], [80, 150], [100, 215], [140, 235], [185, 210], [200, 145], [190, 80], [140, 50]]],
   "1": [[[120, 80], [150, 50], [150, 240]]],
+  "2": [[[80, 90], [120, 55], [180, 60], [195, 110], [90, 235], [205, 235]]],
   "7": [[[70, 60], [210, 60], [150, 150], [120, 240]]],
 };
-async function demo(digit) {
-  const path = strokesOf[digit]; if (!path) return;
+async function demo(text) {
+  const digits = [...text].filter(d => strokesOf[d]); if (!digits.length) return;
+  // Each digit in a slot of its own, shrunk to fit the line, the line centred.
+  const slot = Math.min(280, pad.width / digits.length), scale = slot / 280 * 0.85;
+  const left = (pad.width - slot * digits.length) / 2, top = (pad.height - 280 * scale) / 2;
+  const path = digits.flatMap((d, i) => strokesOf[d].map(line => line.map(([x, y]) => [left + i * slot + x * scale, top + y * scale])));
   const box = pad.getBoundingClientRect();
   const at = (x, y) => ({ clientX: box.left + x * box.width / pad.width, clientY: box.top + y * box.height / pad.height,
                           pointerId: 1, pointerType: "mouse", bubbles: true, isPrimary: true, buttons: 1 });

@@ -1,14 +1,16 @@
-// `digits classify`: reads pictures of digits as people make them (PNG or JPEG, any size,
-// either polarity, color, alpha, margins or none, thin or thick strokes) through DigitReader,
-// and prints the digit, its confidence and the runners-up, or "not a digit".
+// `digits classify`: reads pictures of digits and numbers as people make them (PNG or JPEG, any
+// size, either polarity, color, alpha, margins or none, thin or thick strokes) through
+// DigitReader, and prints the digit, its confidence and the runners-up, the number and each
+// digit's confidence, or "not a digit".
 import ArgumentParser
 @_spi(Tools) import DigitsKit
+import DigitsPresentation
 import Foundation
 
 extension DigitsCommand {
     struct Classify: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Read the digit in pictures (PNG or JPEG), or say that a picture is not a digit.",
+            abstract: "Read the digit or the number in pictures (PNG or JPEG), or say that a picture is not a digit.",
             discussion: """
                 Each picture is prepared as MNIST's digits were. A clean picture (two gray \
                 levels on a flat background: a drawing-app export, a scan, a tight crop whose \
@@ -27,6 +29,15 @@ extension DigitsCommand {
                 P%)". --accept-all turns the verdict off. A model trained without negatives \
                 gives every picture a digit.
 
+                Numbers: a picture may hold one line of digits ("2026"), read left to right. The \
+                ink is cut into pieces (a piece wider than a digit is tall is also cut where its \
+                strokes are thinnest, where touching digits meet), and the model picks the \
+                grouping of pieces into digits it is surest of, so a 5's detached bar joins its \
+                5 and touching digits are split. It prints "2026 (2 99%, 0 98%, 2 97%, 6 99%)"; \
+                a position refused as not a digit is "?" ("7?3"). One line only: digits \
+                written above one another are not told apart. A picture of one digit is read \
+                exactly as with --single, which forces a one-digit reading.
+
                 A directory argument means every .png, .jpg and .jpeg file inside it (and its \
                 subdirectories), in name order. A file that cannot be read gets its own error \
                 line; the others are still classified, and the exit status is 1 at the end. A \
@@ -40,6 +51,8 @@ extension DigitsCommand {
                   digits classify drawing.png --model checkpoints/mlp.safetensors
                   digits classify scribble.png --accept-all
                   digits classify drawing.png --save-preprocessed out/seen
+                  digits classify year.png --json
+                  digits classify drawing.png --single
                 """
         )
 
@@ -54,7 +67,7 @@ extension DigitsCommand {
         @Option(help: "How many of the most probable digits to show.")
         var top: Int = 3
 
-        @Option(name: .customLong("save-preprocessed"), help: ArgumentHelp("Write the 28×28 image the model saw for each file into this directory.", valueName: "directory"),
+        @Option(name: .customLong("save-preprocessed"), help: ArgumentHelp("Write the 28×28 image the model saw for each file into this directory; for a number, one per digit (NAME-1.png, ...) and NAME-boxes.png, the picture with each digit's box and reading.", valueName: "directory"),
                 completion: .directory)
         var savePreprocessed: String?
 
@@ -67,10 +80,13 @@ extension DigitsCommand {
         @Flag(help: "Never refuse a picture: always name the most probable digit.")
         var acceptAll = false
 
+        @Flag(help: "Read each picture as one digit, never as a number.")
+        var single = false
+
         @Option(help: "Threads (default: 1 for one picture, where starting more costs more than it saves; one per core for several).")
         var threads: Int?
 
-        @Flag(help: "Print one JSON array on stdout: {file, digit, rejected, reason, best_guess, confidence, probabilities} per file, or {file, error}.")
+        @Flag(help: "Print one JSON array on stdout: per file {file, number, digit, rejected, reason, best_guess, confidence, probabilities, digits: [{digit, best_guess, confidence, rejected, box: [x, y, w, h]}]} (digit is null for a number), or {file, error}.")
         var json = false
 
         func validate() throws {
@@ -85,7 +101,14 @@ extension DigitsCommand {
             let (network, modelPath, metadata) = try ModelFile.load(model, threads: threads ?? (files.count > 1 ? ProcessInfo.processInfo.activeProcessorCount : 1))
             let reader = try DigitReader(model: network, path: modelPath, metadata: metadata,
                                          options: ReaderOptions(rejectThreshold: rejectThreshold, acceptAll: acceptAll))
-            let outcomes = reader.read(files: files)
+            let outcomes: [NumberOutcome] = single
+                ? reader.read(files: files).map { outcome in
+                    switch outcome {
+                    case .read(let reading): return .read(NumberReading(single: reading))
+                    case .failed(let error): return .failed(error)
+                    }
+                }
+                : reader.readNumbers(files: files)
 
             var failures = 0
             var records: [[String: Any]] = []
@@ -96,21 +119,21 @@ extension DigitsCommand {
                     failures += 1
                     records.append(["file": file, "error": error.message])
                     if !json { report(error) }
-                case .read(let reading):
+                case .read(let number) where number.isSingleDigit:
+                    let reading = number.digits[0].reading
                     let confidence = Double(reading.confidence)
                     var warning: String?
                     if !reading.rejected, confidence < warnBelow {
                         warning = String(format: "low confidence (%.0f%%): the picture may not be one clear digit", confidence * 100)
                     }
                     if let directory = savePreprocessed {
-                        try save(reading.prepared.image, for: file, in: directory, taken: &savedNames)
+                        try save(reading.prepared.image, as: stem(of: file), in: directory, taken: &savedNames)
                     }
                     if json {
-                        var record: [String: Any] = ["file": file, "digit": reading.digit.map { $0 as Any } ?? NSNull(),
-                                                     "rejected": reading.rejected, "best_guess": reading.bestGuess, "confidence": confidence,
-                                                     "probabilities": reading.probabilities.map(Double.init)]
-                        if let reason = reading.reason { record["reason"] = reason }
-                        if let notDigit = reading.notDigitProbability { record["not_digit_probability"] = Double(notDigit) }
+                        var record = Self.record(reading)
+                        record["file"] = file
+                        record["number"] = reading.digit.map { String($0) as Any } ?? NSNull()
+                        record["digits"] = [Self.record(number.digits[0])]
                         if let warning { record["warning"] = warning }
                         records.append(record)
                     } else if reading.rejected {
@@ -120,6 +143,27 @@ extension DigitsCommand {
                         let runnersUp = best.map { String(format: "%d %.1f%%", $0.digit, Double($0.probability) * 100) }.joined(separator: ", ")
                         print(String(format: "%@: %d (%.1f%%)   top %d: %@", file, reading.bestGuess, confidence * 100, best.count, runnersUp))
                         if let warning { printError("warning: \(file): \(warning)") }
+                    }
+                case .read(let number):
+                    if let directory = savePreprocessed {
+                        let name = try save(number, for: file, in: directory, taken: &savedNames)
+                        for (index, digit) in number.digits.enumerated() {
+                            try save(digit.reading.prepared.image, as: "\(name)-\(index + 1)", in: directory, taken: &savedNames)
+                        }
+                    }
+                    if json {
+                        var record: [String: Any] = ["file": file, "number": number.text, "digit": NSNull(),
+                                                     "rejected": number.digits.allSatisfy(\.reading.rejected),
+                                                     "digits": number.digits.map(Self.record)]
+                        if number.hasRejectedPosition { record["reason"] = "a position is not a digit (shown as ?)" }
+                        records.append(record)
+                    } else {
+                        let parts = number.digits.map { digit in
+                            digit.reading.rejected
+                                ? String(format: "? not a digit, closest %d %.0f%%", digit.reading.bestGuess, Double(digit.reading.confidence) * 100)
+                                : String(format: "%d %.0f%%", digit.reading.bestGuess, Double(digit.reading.confidence) * 100)
+                        }
+                        print("\(file): \(number.text) (\(parts.joined(separator: ", ")))")
                     }
                 }
             }
@@ -154,14 +198,49 @@ extension DigitsCommand {
             return files
         }
 
-        func save(_ image: GrayImage, for file: String, in directory: String, taken: inout Set<String>) throws {
+        /// One reading as JSON fields: digit (null when refused), rejected, reason, best_guess,
+        /// confidence, probabilities, not_digit_probability.
+        static func record(_ reading: DigitReading) -> [String: Any] {
+            var record: [String: Any] = ["digit": reading.digit.map { $0 as Any } ?? NSNull(), "rejected": reading.rejected,
+                                         "best_guess": reading.bestGuess, "confidence": Double(reading.confidence),
+                                         "probabilities": reading.probabilities.map(Double.init)]
+            if let reason = reading.reason { record["reason"] = reason }
+            if let notDigit = reading.notDigitProbability { record["not_digit_probability"] = Double(notDigit) }
+            return record
+        }
+
+        /// One digit of a number: its reading and its box [x, y, width, height] in the picture.
+        static func record(_ digit: DigitInNumber) -> [String: Any] {
+            var record = record(digit.reading)
+            record["box"] = [digit.box.x, digit.box.y, digit.box.width, digit.box.height]
+            return record
+        }
+
+        func stem(of file: String) -> String { ((file as NSString).lastPathComponent as NSString).deletingPathExtension }
+
+        /// Writes `image` as NAME.png in `directory` (NAME-2.png, ... when taken); returns the
+        /// name used, without the extension.
+        @discardableResult
+        func save(_ image: GrayImage, as stem: String, in directory: String, taken: inout Set<String>) throws -> String {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-            let stem = ((file as NSString).lastPathComponent as NSString).deletingPathExtension
-            var name = stem + ".png"
+            var name = stem
             var copy = 2
-            while taken.contains(name) { name = "\(stem)-\(copy).png"; copy += 1 }
+            while taken.contains(name) { name = "\(stem)-\(copy)"; copy += 1 }
             taken.insert(name)
-            try PNG.write(image, to: (directory as NSString).appendingPathComponent(name))
+            try PNG.write(image, to: (directory as NSString).appendingPathComponent(name + ".png"))
+            return name
+        }
+
+        /// Writes NAME-boxes.png: the picture with each digit's box and reading. Returns NAME.
+        func save(_ number: NumberReading, for file: String, in directory: String, taken: inout Set<String>) throws -> String {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            var name = stem(of: file)
+            var copy = 2
+            while taken.contains(name) { name = "\(stem(of: file))-\(copy)"; copy += 1 }
+            taken.insert(name)
+            let picture = try Picture.decodeGray(Files.read(file, limit: Picture.maxFileBytes), path: file)
+            try NumberPicture.draw(picture, reading: number).write(to: (directory as NSString).appendingPathComponent(name + "-boxes.png"))
+            return name
         }
 
         func report(_ error: DigitsError) {

@@ -168,10 +168,55 @@ public struct PreparedDigit: Sendable {
         return prepared.digit
     }
 
+    /// The picture's ink as 0–1 strength at the working size, bright whatever its polarity,
+    /// after the same decisions as `prepare` (the clean path or the paper path, ruled lines
+    /// dropped) but nothing cropped or dropped: what a number is segmented from. `scale` maps
+    /// its pixels back to the source's. Nil when there is no ink.
+    func inkMap(_ source: GrayImage) -> (ink: FloatImage, scale: Double)? {
+        guard max(source.width, source.height) >= Self.minimumSide else { return nil }
+        let scaleDown = max(1, Double(max(source.width, source.height)) / Double(workingSize))
+        let work = scaleDown > 1 ? FloatImage(source, scaledBy: 1 / scaleDown) : FloatImage(source)
+        let threshold = Self.otsuThreshold(work)
+        if let threshold, let clean = Self.cleanInk(work, threshold: threshold, tight: Self.isTightCrop(work, threshold: threshold)) {
+            return (clean.ink, scaleDown)
+        }
+        if var (ink, _) = Self.paperInk(work) {
+            Self.removeRuledLines(&ink)
+            return (ink, scaleDown)
+        }
+        if let threshold, let clean = Self.cleanInk(work, threshold: threshold, strict: false) { return (clean.ink, scaleDown) }
+        return nil
+    }
+
     /// Steps 2–7 on the working image. `origin` and `scale` map its pixels back to the source's.
     /// With `lookForSheet`, a picture that holds a sheet of paper also yields that sheet alone.
     func prepare(working work: FloatImage, origin: (x: Int, y: Int), scale: Double, noInk: PreprocessError,
                  lookForSheet: Bool) throws -> (digit: PreparedDigit, sheet: (image: FloatImage, origin: (x: Int, y: Int))?) {
+        // 2–3. The paper, the polarity, the ink's strength.
+        guard let (found, inverted) = Self.paperInk(work) else { throw noInk }
+        var ink = found
+
+        // 4. Drop specks, crop to the ink. A piece of "ink" that fills a quarter of the picture is
+        // more likely a sheet of paper photographed on a table: keep that reading in reserve.
+        let sheet = lookForSheet ? Self.sheet(in: ink, gray: work) : nil
+        Self.removeRuledLines(&ink)
+        guard let crop = Self.keepMainInk(&ink) else {
+            throw noInk
+        }
+        // 5–7. Stroke width, size, centre of mass.
+        let (placed, strokeRatio, adjustment) = try normalized(ink.cropped(x: crop.x, y: crop.y, width: crop.width, height: crop.height),
+                                                               noInk: noInk)
+        let box = (x: Int(Double(origin.x + crop.x) * scale), y: Int(Double(origin.y + crop.y) * scale),
+                   width: max(1, Int((Double(crop.width) * scale).rounded())), height: max(1, Int((Double(crop.height) * scale).rounded())))
+        var prepared = PreparedDigit(image: placed, passedThrough: false, inverted: inverted, inkBox: box, strokeAdjustment: adjustment)
+        prepared.strokeRatio = strokeRatio
+        return (prepared, sheet.map { ($0.image, (origin.x + $0.origin.x, origin.y + $0.origin.y)) })
+    }
+
+    /// Steps 2–3 of the paper path: the paper's surface fitted and taken away, the polarity,
+    /// and the ink as 0–1 strength relative to the paper under it (faint ink and noise
+    /// suppressed, the rest stretched to full strength). Nil when there is no ink.
+    static func paperInk(_ work: FloatImage) -> (ink: FloatImage, inverted: Bool)? {
         // 2. The paper.
         let background = Background.fit(work)
         // 3. Polarity, then ink as a 0–1 strength.
@@ -204,42 +249,12 @@ public struct PreparedDigit: Sendable {
             strongRelative.append(relative)
         }
         guard strongContrast.count >= 3, Self.percentile(strongContrast, 0.995) >= max(4.5 * noise, 20 / 255) else {
-            throw noInk
+            return nil
         }
         let peak = Self.percentile(strongRelative, 0.995)
         let floor = 0.3 * peak
         for index in ink.values.indices { ink.values[index] = min(1, max(0, (ink.values[index] - floor) / (peak - floor))) }
-
-        // 4. Drop specks, crop to the ink. A piece of "ink" that fills a quarter of the picture is
-        // more likely a sheet of paper photographed on a table: keep that reading in reserve.
-        let sheet = lookForSheet ? Self.sheet(in: ink, gray: work) : nil
-        Self.removeRuledLines(&ink)
-        guard let crop = Self.keepMainInk(&ink) else {
-            throw noInk
-        }
-        var digit = ink.cropped(x: crop.x, y: crop.y, width: crop.width, height: crop.height)
-
-        // 5. Stroke width at a fixed size.
-        digit = digit.scaled(by: Double(strokeSize) / Double(max(digit.width, digit.height)))
-        // Shrinking turns a hairline into a faint line: its core is made full strength again so
-        // that it reads as a thin stroke, not as weak ink.
-        digit.stretch()
-        let strokeRatio = (digit.strokeWidth() ?? 0) / Float(max(digit.width, digit.height))
-        let adjustment = adjustStroke(&digit)
-
-        // 6. Longer side to `box` pixels, by area averaging.
-        digit = digit.scaled(by: Double(box) / Double(max(digit.width, digit.height)))
-        let maximum = digit.values.max() ?? 0
-        guard maximum > 0 else { throw noInk }
-        for index in digit.values.indices { digit.values[index] /= maximum }
-
-        // 7. Centre of mass to the centre.
-        let placed = place(digit)
-        let box = (x: Int(Double(origin.x + crop.x) * scale), y: Int(Double(origin.y + crop.y) * scale),
-                   width: max(1, Int((Double(crop.width) * scale).rounded())), height: max(1, Int((Double(crop.height) * scale).rounded())))
-        var prepared = PreparedDigit(image: placed, passedThrough: false, inverted: inverted, inkBox: box, strokeAdjustment: adjustment)
-        prepared.strokeRatio = strokeRatio
-        return (prepared, sheet.map { ($0.image, (origin.x + $0.origin.x, origin.y + $0.origin.y)) })
+        return (ink, inverted)
     }
 
     /// The ink of a clean picture (two gray levels, a flat background, no ruled paper) as 0–1
@@ -478,6 +493,49 @@ public struct PreparedDigit: Sendable {
                       width: max(1, Int((Double(maxX - minX + 1) * scale).rounded())), height: max(1, Int((Double(maxY - minY + 1) * scale).rounded())))
         var prepared = PreparedDigit(image: place(digit), passedThrough: false, inverted: inverted, inkBox: inkBox, strokeAdjustment: adjustment)
         prepared.clean = true
+        prepared.strokeRatio = strokeRatio
+        return prepared
+    }
+
+    /// Steps 5–7 on ink cropped to the digit: the stroke width measured at `strokeSize` and
+    /// brought into MNIST's range, the longer side scaled to `box` by area averaging, the
+    /// result placed by its centre of mass.
+    func normalized(_ cropped: FloatImage, noInk: PreprocessError) throws -> (image: GrayImage, strokeRatio: Float, adjustment: Float) {
+        var digit = cropped.scaled(by: Double(strokeSize) / Double(max(cropped.width, cropped.height)))
+        // Shrinking turns a hairline into a faint line: its core is made full strength again so
+        // that it reads as a thin stroke, not as weak ink.
+        digit.stretch()
+        let strokeRatio = (digit.strokeWidth() ?? 0) / Float(max(digit.width, digit.height))
+        let adjustment = adjustStroke(&digit)
+        digit = digit.scaled(by: Double(box) / Double(max(digit.width, digit.height)))
+        let maximum = digit.values.max() ?? 0
+        guard maximum > 0 else { throw noInk }
+        for index in digit.values.indices { digit.values[index] /= maximum }
+        return (place(digit), strokeRatio, adjustment)
+    }
+
+    /// One digit cut out of a number's ink (0–1 strength, nothing else in the picture): dust
+    /// dropped and cropped as on the clean path, then the paper path's steps 5–7, since a
+    /// number's digits come from photos and scans as often as from drawings: the stroke width
+    /// brought into MNIST's range, the longer side scaled to `box`, placed by the centre of mass.
+    func prepareSegment(_ strength: FloatImage, noInk: PreprocessError) throws -> PreparedDigit {
+        var ink = strength
+        for index in ink.values.indices { ink.values[index] = max(0, (ink.values[index] - 0.12) / 0.88) }
+        let pieces = Self.components(of: ink)
+        let totalMass = pieces.masses.reduce(0, +)
+        guard totalMass > 0 else { throw noInk }
+        var minX = ink.width, minY = ink.height, maxX = -1, maxY = -1
+        for index in ink.values.indices {
+            if pieces.labels[index] >= 0 && pieces.masses[Int(pieces.labels[index])] < 0.01 * totalMass { ink.values[index] = 0 }
+            guard ink.values[index] > 0 else { continue }
+            let x = index % ink.width, y = index / ink.width
+            minX = min(minX, x); maxX = max(maxX, x); minY = min(minY, y); maxY = max(maxY, y)
+        }
+        guard maxX >= minX else { throw noInk }
+        let (placed, strokeRatio, adjustment) = try normalized(ink.cropped(x: minX, y: minY, width: maxX - minX + 1, height: maxY - minY + 1),
+                                                               noInk: noInk)
+        var prepared = PreparedDigit(image: placed, passedThrough: false, inverted: false,
+                                     inkBox: (minX, minY, maxX - minX + 1, maxY - minY + 1), strokeAdjustment: adjustment)
         prepared.strokeRatio = strokeRatio
         return prepared
     }

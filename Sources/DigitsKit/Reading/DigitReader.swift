@@ -79,7 +79,7 @@ public final class DigitReader: Sendable {
     public let options: ReaderOptions
     /// The threshold in use for the reject class, nil for a model without one.
     public let rejectThreshold: Float?
-    private let preprocessor: DigitPreprocessor
+    let preprocessor: DigitPreprocessor
     private let model: UncheckedSendable<Sequential>
     private let plans: Mutex<[UncheckedSendable<InferencePlan>]>
 

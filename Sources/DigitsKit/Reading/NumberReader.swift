@@ -1,0 +1,356 @@
+// Reading a number: one line of handwritten digits, left to right, from one picture.
+//
+// The picture's ink is found as for one digit (DigitPreprocessor.inkMap: the clean path or the
+// paper path, the polarity, ruled lines dropped). Then, as digit-string recognizers do it, the
+// ink is over-segmented and the classifier picks the reading:
+//  1. units: the connected pieces of ink (specks dropped), and a piece much wider than a digit
+//     is tall cut at the thin places of its column profile (where touching digits meet);
+//  2. candidates: runs of up to four neighbouring units that could be one digit (not much
+//     wider than a digit is tall; pieces of different strokes only when they overlap or nearly
+//     touch), each prepared the MNIST way and all of them run through the model in one batch;
+//  3. the reading: the split of the units into candidates whose digits the model is surest of
+//     together (the sum of log-probabilities, a best path over the units), with short pieces
+//     (a 5's bar, the end of a 9) unable to stand alone.
+// A picture whose best reading is one digit is read exactly as `read(_:)` reads it, so single
+// digits keep every figure they had.
+import Foundation
+
+/// One digit of a number: its reading, and where it is in the picture.
+public struct DigitInNumber: Sendable {
+    public let reading: DigitReading
+    /// The digit's ink, in the picture's pixels.
+    public let box: (x: Int, y: Int, width: Int, height: Int)
+}
+
+/// What the reader made of a picture that may hold a number.
+public struct NumberReading: Sendable {
+    /// The digits, left to right.
+    public let digits: [DigitInNumber]
+    /// The number as text ("2026"; leading zeros kept); a position refused as not a digit is "?".
+    public var text: String { digits.map { $0.reading.digit.map(String.init) ?? "?" }.joined() }
+    /// The picture held one digit: `digits[0].reading` is what `read(_:)` gives.
+    public var isSingleDigit: Bool { digits.count == 1 }
+    /// Some position was refused as not a digit.
+    public var hasRejectedPosition: Bool { digits.contains { $0.reading.rejected } }
+
+    public init(digits: [DigitInNumber]) {
+        self.digits = digits
+    }
+
+    /// A one-digit reading (`read(_:)`, `--single`) as a number of one digit.
+    public init(single reading: DigitReading) {
+        digits = [DigitInNumber(reading: reading, box: reading.prepared.inkBox)]
+    }
+}
+
+/// One file's outcome among many.
+public enum NumberOutcome: Sendable {
+    case read(NumberReading)
+    case failed(any DigitsError)
+}
+
+extension DigitReader {
+    /// Reads the digits in a file (PNG or JPEG), one line of them, left to right.
+    public func readNumber(file: String) throws -> NumberReading {
+        try readNumber(Files.read(file, limit: Picture.maxFileBytes), name: file)
+    }
+
+    /// Reads the digits in a picture's bytes; `name` is what errors call it.
+    public func readNumber(_ bytes: [UInt8], name: String) throws -> NumberReading {
+        let image = try Picture.decodeGray(bytes, path: name, maxPixels: options.maxPixels, atLeast: preprocessor.workingSize)
+        let single = try prepare(bytes, name: name)
+        // An MNIST-style 28×28 digit is one digit, as it is.
+        guard !single.passedThrough, let found = preprocessor.inkMap(image) else { return try readAsOne(single) }
+        let segmentation = NumberSegmentation(ink: found.ink)
+        guard segmentation.units.count >= 2 else { return try readAsOne(single) }
+        let candidates = segmentation.candidates()
+        var prepared: [PreparedDigit?] = Array(repeating: nil, count: candidates.count)
+        let noInk = PreprocessError.noInk(path: name, width: image.width, height: image.height)
+        prepared.withUnsafeMutableBufferPointer { buffer in
+            nonisolated(unsafe) let slots = buffer.baseAddress!
+            DispatchQueue.concurrentPerform(iterations: candidates.count) { index in
+                slots[index] = try? preprocessor.prepareSegment(segmentation.render(candidates[index]), noInk: noInk)
+            }
+        }
+        let usable = candidates.indices.filter { prepared[$0] != nil }
+        let predictions = predict(usable.map { prepared[$0]!.image })
+        var scores = [Double?](repeating: nil, count: candidates.count)
+        var readings = [DigitReading?](repeating: nil, count: candidates.count)
+        for (row, index) in usable.enumerated() {
+            let reading = verdict(predictions, at: row, prepared: prepared[index]!)
+            readings[index] = reading
+            scores[index] = segmentation.score(candidates[index], confidence: reading.confidence,
+                                               notDigit: reading.notDigitProbability ?? 0)
+        }
+        let (path, score) = segmentation.bestPath(candidates, scores: scores)
+        // Several digits must read better than the picture as one thing (a digit, or "not a
+        // digit" at no cost), by 0.8 for each digit more: a character of several strokes is not
+        // "12". 0.8 is the least margin that keeps 90% of the dev set's hand-drawn characters
+        // refused, as they were before numbers; it also makes two touching digits that the
+        // model calls "not a digit" together stay one "?" more often than they should.
+        let whole = read(prepared: [single])[0]
+        let asOne = segmentation.wholeScore(confidence: whole.confidence, notDigit: whole.notDigitProbability ?? 0)
+        guard path.count >= 2, score - 0.8 * Double(path.count - 1) > asOne else { return NumberReading(single: whole) }
+        // Boxes in the picture's own pixels: a large JPEG was decoded at a reduced scale.
+        let declared = try Picture.size(of: bytes, path: name)
+        let decodedScale = Double(max(declared.width, declared.height)) / Double(max(image.width, image.height))
+        let digits = path.map { index -> DigitInNumber in
+            let box = segmentation.box(of: candidates[index])
+            let scale = found.scale * decodedScale
+            return DigitInNumber(reading: readings[index]!,
+                                 box: (Int(Double(box.minX) * scale), Int(Double(box.minY) * scale),
+                                       max(1, Int((Double(box.maxX - box.minX + 1) * scale).rounded())),
+                                       max(1, Int((Double(box.maxY - box.minY + 1) * scale).rounded()))))
+        }
+        return NumberReading(digits: digits)
+    }
+
+    /// Reads many files as numbers, each on its own core; a file that cannot be read gets its
+    /// error, in place.
+    public func readNumbers(files: [String]) -> [NumberOutcome] {
+        var outcomes = [NumberOutcome?](repeating: nil, count: files.count)
+        outcomes.withUnsafeMutableBufferPointer { buffer in
+            nonisolated(unsafe) let slots = buffer.baseAddress!
+            DispatchQueue.concurrentPerform(iterations: files.count) { index in
+                do { slots[index] = .read(try readNumber(file: files[index])) } catch let error as any DigitsError {
+                    slots[index] = .failed(error)
+                } catch {
+                    slots[index] = .failed(FileError.unreadable(path: files[index], reason: "\(error)"))
+                }
+            }
+        }
+        return outcomes.map { $0 ?? .failed(FileError.unreadable(path: "", reason: "not read")) }
+    }
+
+    private func readAsOne(_ prepared: PreparedDigit) throws -> NumberReading {
+        NumberReading(single: read(prepared: [prepared])[0])
+    }
+}
+
+/// The units of a picture's ink and the ways to group them into digits.
+struct NumberSegmentation {
+    typealias Box = DigitPreprocessor.Box
+
+    /// A piece of ink: a connected component, or a slice of one cut between two columns.
+    struct Unit {
+        var pixels: [Int]       // indices into the ink image
+        var box: Box
+        var component: Int
+        var mass: Float
+    }
+
+    /// Consecutive units `first...last` read as one digit.
+    struct Candidate {
+        let first: Int
+        let last: Int
+    }
+
+    let ink: FloatImage            // (height, width) 0–1 strength
+    private(set) var units: [Unit] = []
+    /// The height of a digit on this line: the median height of the substantial pieces.
+    private(set) var lineHeight = 1
+
+    /// Ink under this strength does not join pieces (anti-aliased fringes bridge close digits).
+    static let inkLevel: Float = 0.25
+    /// Pieces under this share of the largest piece's mass are specks.
+    static let speck: Float = 0.03
+
+    init(ink: FloatImage) {
+        self.ink = ink
+        var mask = ink
+        for index in mask.values.indices { mask.values[index] = mask.values[index] < Self.inkLevel ? 0 : 1 }
+        // Pieces are found on the ink grown by a pixel, so a faint stroke broken into dashes
+        // stays one piece; each piece keeps only its own ink.
+        let (labels, _, _) = DigitPreprocessor.components(of: mask.filtered(radius: 1, keepMaximum: true))
+        var masses = [Float](repeating: 0, count: (labels.max().map { Int($0) } ?? -1) + 1)
+        for index in labels.indices where labels[index] >= 0 && mask.values[index] > 0 { masses[Int(labels[index])] += ink.values[index] }
+        guard let largest = masses.max(), largest > 0 else { return }
+        let width = ink.width
+        var pieces: [Unit] = masses.indices.map { Unit(pixels: [], box: (Int.max, Int.max, Int.min, Int.min), component: $0, mass: masses[$0]) }
+        for index in labels.indices where labels[index] >= 0 && mask.values[index] > 0 {
+            let piece = Int(labels[index]), x = index % width, y = index / width
+            guard masses[piece] >= Self.speck * largest else { continue }
+            pieces[piece].pixels.append(index)
+            let b = pieces[piece].box
+            pieces[piece].box = (min(b.minX, x), min(b.minY, y), max(b.maxX, x), max(b.maxY, y))
+        }
+        pieces.removeAll { $0.pixels.isEmpty }
+        let substantial = pieces.filter { $0.mass >= 0.25 * largest }.map { $0.box.maxY - $0.box.minY + 1 }.sorted()
+        lineHeight = max(1, substantial.isEmpty ? 1 : substantial[substantial.count / 2])
+        for piece in pieces { units += cut(piece) }
+        units.sort { ($0.box.minX + $0.box.maxX) < ($1.box.minX + $1.box.maxX) }
+    }
+
+    /// A piece wider than 0.9 of the line height is cut at up to six thin places of its column
+    /// profile (the thinnest column in each stretch of a sixth of the line height, if it holds
+    /// at most 80% of the median column's ink), at least an eighth of the line height from its
+    /// ends: a 1 pressed against a 3 is that narrow.
+    private func cut(_ piece: Unit) -> [Unit] {
+        let width = piece.box.maxX - piece.box.minX + 1
+        guard Double(width) > 0.9 * Double(lineHeight) else { return [piece] }
+        var profile = [Int](repeating: 0, count: width)
+        for index in piece.pixels { profile[index % ink.width - piece.box.minX] += 1 }
+        let median = profile.sorted()[width / 2]
+        let margin = max(2, lineHeight / 8), stretchWidth = max(2, lineHeight / 6)
+        guard width > 2 * margin else { return [piece] }
+        var cuts: [Int] = []
+        var column = margin
+        while column < width - margin {
+            let stretch = column..<min(width - margin, column + stretchWidth)
+            if let thinnest = stretch.min(by: { profile[$0] < profile[$1] }), Double(profile[thinnest]) <= 0.8 * Double(median),
+               (cuts.last.map { thinnest - $0 >= max(2, lineHeight / 8) } ?? true) {
+                cuts.append(thinnest)
+            }
+            column = stretch.upperBound
+        }
+        cuts = Array(cuts.sorted { profile[$0] < profile[$1] }.prefix(6)).sorted()
+        guard !cuts.isEmpty else { return [piece] }
+        let bounds = [0] + cuts + [width]
+        var slices: [Unit] = []
+        for (begin, end) in zip(bounds, bounds.dropFirst()) {
+            var slice = Unit(pixels: [], box: (Int.max, Int.max, Int.min, Int.min), component: piece.component, mass: 0)
+            for index in piece.pixels {
+                let x = index % ink.width - piece.box.minX
+                guard x >= begin, x < end else { continue }
+                slice.pixels.append(index)
+                slice.mass += ink.values[index]
+                let b = slice.box, px = index % ink.width, py = index / ink.width
+                slice.box = (min(b.minX, px), min(b.minY, py), max(b.maxX, px), max(b.maxY, py))
+            }
+            if !slice.pixels.isEmpty { slices.append(slice) }
+        }
+        return slices
+    }
+
+    func box(of candidate: Candidate) -> Box {
+        DigitPreprocessor.union(units[candidate.first...candidate.last].map(\.box))
+    }
+
+    /// Every run of up to four units that could be one digit.
+    func candidates() -> [Candidate] {
+        var found: [Candidate] = []
+        for first in units.indices {
+            for last in first..<min(units.count, first + 4) {
+                if last > first {
+                    // Pieces of different strokes join only when they overlap or nearly touch.
+                    let previous = units[last - 1], next = units[last]
+                    let gap = next.box.minX - DigitPreprocessor.union(units[first..<last].map(\.box)).maxX
+                    if previous.component != next.component, Double(gap) > 0.2 * Double(lineHeight) { break }
+                }
+                let box = box(of: Candidate(first: first, last: last))
+                if last > first, Double(box.maxX - box.minX + 1) > 2 * Double(lineHeight) { break }
+                found.append(Candidate(first: first, last: last))
+            }
+        }
+        return found
+    }
+
+    /// The candidate's ink alone, cropped to it with a pixel of margin (the prepared digit is
+    /// cropped again to its ink).
+    func render(_ candidate: Candidate) -> FloatImage {
+        let box = box(of: candidate)
+        let width = box.maxX - box.minX + 3, height = box.maxY - box.minY + 3
+        var image = FloatImage(width: width, height: height, values: [Float](repeating: 0, count: width * height))
+        for unit in units[candidate.first...candidate.last] {
+            for index in unit.pixels {
+                image.values[(index / ink.width - box.minY + 1) * width + index % ink.width - box.minX + 1] = ink.values[index]
+            }
+        }
+        // The faint fringe of the pieces' strokes, which the ink level left out of the units.
+        for y in max(0, box.minY - 1)...min(ink.height - 1, box.maxY + 1) {
+            for x in max(0, box.minX - 1)...min(ink.width - 1, box.maxX + 1) {
+                let value = ink.values[y * ink.width + x]
+                guard value > 0, value < Self.inkLevel else { continue }
+                image.values[(y - box.minY + 1) * width + x - box.minX + 1] = value
+            }
+        }
+        return image
+    }
+
+    /// How well a candidate reads as one position: the log-probability of its digit; or, for a
+    /// candidate no wider than a digit, of "not a digit" less 1.5 (a letter in a number is one
+    /// position, but two digits pressed together must not pass for one). Less 0.2 for each end
+    /// made by cutting a piece, and a penalty for a shape no digit has: much wider than the line
+    /// is tall, or too short to stand alone (a 5's bar, the end of a 9).
+    func score(_ candidate: Candidate, confidence: Float, notDigit: Float) -> Double {
+        let box = box(of: candidate)
+        let height = Double(box.maxY - box.minY + 1), width = Double(box.maxX - box.minX + 1)
+        let line = Double(lineHeight)
+        var score = log(max(Double(confidence), 1e-6))
+        if width <= 1.1 * line { score = max(score, log(max(Double(notDigit), 1e-6)) - 1.5) }
+        if candidate.first > 0, units[candidate.first - 1].component == units[candidate.first].component { score -= 0.2 }
+        if candidate.last + 1 < units.count, units[candidate.last + 1].component == units[candidate.last].component { score -= 0.2 }
+        if width > 1.1 * line { score -= 2 * (width / line - 1.1) }
+        if height < 0.45 * line { score -= 4 }
+        return score
+    }
+
+    /// What leaving a unit out of every digit costs: a small piece (under a tenth of the largest
+    /// one's mass: a speck, a stray dot) may be noise, a short one a dash; a large one is ink
+    /// that must be read.
+    func skipCost(_ unit: Int) -> Double? {
+        // A piece stacked on its neighbour (a broken 8's loop) is part of that digit.
+        if unit > 0, boundaryCost(after: unit - 1) < 0 { return nil }
+        if unit + 1 < units.count, boundaryCost(after: unit) < 0 { return nil }
+        let largest = units.map(\.mass).max() ?? 0
+        if units[unit].mass < 0.1 * largest { return -1.5 }
+        if Double(units[unit].box.maxY - units[unit].box.minY + 1) < 0.45 * Double(lineHeight) { return -2.5 }
+        return nil
+    }
+
+    /// What putting a digit boundary between units `left` and `left + 1` costs: nothing for
+    /// pieces side by side, much for pieces of different strokes that overlap by 40% of the
+    /// narrower one's width (on one line, such pieces are stacked parts of one digit: a 3's
+    /// bowls, a 7's broken stem).
+    func boundaryCost(after left: Int) -> Double {
+        let a = units[left].box, b = units[left + 1].box
+        guard units[left].component != units[left + 1].component else { return 0 }
+        let overlap = min(a.maxX, b.maxX) - max(a.minX, b.minX) + 1
+        let narrower = min(a.maxX - a.minX, b.maxX - b.minX) + 1
+        return Double(overlap) > 0.4 * Double(narrower) ? -3 : 0
+    }
+
+    /// The candidates that cover every unit once (or leave out a small one), left to right, with
+    /// the highest total score: a best path over the units.
+    func bestPath(_ candidates: [Candidate], scores: [Double?]) -> (path: [Int], score: Double) {
+        var best = [Double](repeating: -.infinity, count: units.count + 1)
+        var choice = [Int](repeating: -1, count: units.count + 1)  // the candidate ending here; -2: a skipped unit
+        best[0] = 0
+        let ending = Dictionary(grouping: candidates.indices, by: { candidates[$0].last })
+        for end in units.indices {
+            if let cost = skipCost(end), best[end] > -.infinity, best[end] + cost > best[end + 1] {
+                best[end + 1] = best[end] + cost
+                choice[end + 1] = -2
+            }
+            for index in ending[end] ?? [] {
+                let candidate = candidates[index]
+                guard let score = scores[index], best[candidate.first] > -.infinity else { continue }
+                let total = best[candidate.first] + score + (candidate.first > 0 ? boundaryCost(after: candidate.first - 1) : 0)
+                if total > best[end + 1] { best[end + 1] = total; choice[end + 1] = index }
+            }
+        }
+        var path: [Int] = [], end = units.count
+        while end > 0 {
+            switch choice[end] {
+            case -2: end -= 1
+            case -1: return ([], -.infinity)
+            case let index:
+                path.append(index)
+                end = candidates[index].first
+            }
+        }
+        return (path.reversed(), best[units.count])
+    }
+
+    /// The whole ink read as one position: the reading of the picture as one digit (or as
+    /// "not a digit", at no cost: most pictures hold one thing), less the penalty for a shape
+    /// much wider than the line is tall.
+    func wholeScore(confidence: Float, notDigit: Float) -> Double {
+        let box = DigitPreprocessor.union(units.map(\.box))
+        let width = Double(box.maxX - box.minX + 1), line = Double(lineHeight)
+        var score = max(log(max(Double(confidence), 1e-6)), log(max(Double(notDigit), 1e-6)))
+        if width > 1.1 * line { score -= 2 * (width / line - 1.1) }
+        return score
+    }
+}
+

@@ -1,0 +1,146 @@
+// Numbers: real MNIST test digits (and a few drawn strokes) composed on one line and read by the
+// shipped CNN. A 5 whose bar is apart stays one 5, a number of one repeated digit keeps its
+// length, an empty row is "no ink", and single digits are never split. Known gaps, recorded as
+// such (each test fails once the gap is closed, so the marker gets removed): touching pairs, a 1
+// close beside a 7 and a letter between digits are often read as one "not a digit" position,
+// because a picture must read better as several digits than as one thing (see NumberReader).
+import Foundation
+import Testing
+@_spi(Tools) @testable import DigitsKit
+
+@Suite struct NumberTests {
+    static let reader: DigitReader? = try? DigitReader(checkpoint: TestFiles.repositoryRoot + "/checkpoints/cnn.safetensors")
+    static let test: DigitDataset? = TestFiles.mnist.flatMap { try? MNIST.load(from: $0, split: .test) }
+
+    /// MNIST test digit `index` cropped to its ink, as 0–255 floats.
+    static func glyph(_ index: Int) -> FloatImage {
+        let image = FloatImage(test!.image(at: index))
+        var minX = 28, minY = 28, maxX = -1, maxY = -1
+        for y in 0..<28 { for x in 0..<28 where image.values[y * 28 + x] > 0.08 { minX = min(minX, x); maxX = max(maxX, x); minY = min(minY, y); maxY = max(maxY, y) } }
+        return image.cropped(x: minX, y: minY, width: maxX - minX + 1, height: maxY - minY + 1)
+    }
+
+    /// The first test digit of each label, after `skip` of them.
+    static func index(of label: Int, skip: Int = 0) -> Int {
+        test!.labels.indices.filter { test!.labels[$0] == UInt8(label) }[skip]
+    }
+
+    /// Glyphs on one line, `gaps[i]` pixels between glyph i and i + 1 (negative: overlapping),
+    /// each moved down by `offsets[i]`; white ink on black, scaled by 3, as a PNG.
+    static func line(_ glyphs: [FloatImage], gaps: [Int], offsets: [Int]? = nil, dark: Bool = false) throws -> [UInt8] {
+        let margin = 8, tallest = glyphs.map(\.height).max()!
+        var xs = [margin]
+        for (glyph, gap) in zip(glyphs, gaps) { xs.append(xs.last! + glyph.width + gap) }
+        let width = xs.last! + glyphs.last!.width + margin, height = tallest + 2 * margin + 8
+        var canvas = FloatImage(width: width, height: height, values: [Float](repeating: 0, count: width * height))
+        for (index, glyph) in glyphs.enumerated() {
+            let top = margin + 4 + (offsets?[index] ?? 0) + (tallest - glyph.height) / 2
+            for y in 0..<glyph.height {
+                for x in 0..<glyph.width {
+                    let target = (top + y) * width + xs[index] + x
+                    canvas.values[target] = max(canvas.values[target], glyph.values[y * glyph.width + x])
+                }
+            }
+        }
+        let big = canvas.resized(width: width * 3, height: height * 3)
+        let pixels = big.values.map { UInt8(max(0, min(255, (dark ? 1 - $0 : $0) * 255))) }
+        return try PNG.encode(width: big.width, height: big.height, layout: .gray, samples: pixels)
+    }
+
+    /// Strokes drawn with a round brush of radius 2.5 in a box of `width`×`height` (0–1 ink).
+    static func strokes(_ lines: [[(Double, Double)]], width: Int, height: Int) -> FloatImage {
+        var image = FloatImage(width: width, height: height, values: [Float](repeating: 0, count: width * height))
+        for line in lines {
+            for (a, b) in zip(line, line.dropFirst()) {
+                let steps = Int(max(abs(b.0 - a.0), abs(b.1 - a.1)) * 4) + 1
+                for step in 0...steps {
+                    let t = Double(step) / Double(steps), cx = a.0 + (b.0 - a.0) * t, cy = a.1 + (b.1 - a.1) * t
+                    for y in max(0, Int(cy - 4))..<min(height, Int(cy + 5)) {
+                        for x in max(0, Int(cx - 4))..<min(width, Int(cx + 5)) where (Double(x) - cx) * (Double(x) - cx) + (Double(y) - cy) * (Double(y) - cy) <= 6.25 {
+                            image.values[y * width + x] = 1
+                        }
+                    }
+                }
+            }
+        }
+        return image
+    }
+
+    func read(_ bytes: [UInt8]) throws -> NumberReading {
+        try #require(Self.reader).readNumber(bytes, name: "number.png")
+    }
+
+    @Test func touchingPairsAreSplit() throws {
+        try #require(Self.test != nil && Self.reader != nil, "needs MNIST and checkpoints/cnn.safetensors")
+        try withKnownIssue("touching pairs the model calls \"not a digit\" together stay one position") {
+            for (left, right) in [(3, 8), (4, 7), (2, 0), (5, 6), (9, 1)] {
+                let picture = try Self.line([Self.glyph(Self.index(of: left)), Self.glyph(Self.index(of: right))], gaps: [-2])
+                let number = try read(picture)
+                #expect(number.text == "\(left)\(right)", "touching \(left)\(right) read as \(number.text)")
+            }
+        }
+    }
+
+    /// A 5 drawn in two strokes, its bar 3 pixels from the rest: one digit, alone and in "35".
+    @Test func aBrokenFiveIsOneDigit() throws {
+        try #require(Self.test != nil && Self.reader != nil, "needs MNIST and checkpoints/cnn.safetensors")
+        let five = Self.strokes([[(6, 4), (6, 12), (11, 10), (16, 11), (19, 15), (19, 20), (16, 24), (10, 25), (5, 23)],
+                                 [(11, 3), (20, 3)]], width: 24, height: 28)
+        let alone = try read(Self.line([five], gaps: []))
+        #expect(alone.text == "5" && alone.isSingleDigit, "the broken 5 read as \(alone.text)")
+        let pair = try read(Self.line([Self.glyph(Self.index(of: 3)), five], gaps: [6]))
+        #expect(pair.text == "35", "3 and the broken 5 read as \(pair.text)")
+    }
+
+    @Test func aOneBesideASevenIsTwoDigits() throws {
+        try #require(Self.test != nil && Self.reader != nil, "needs MNIST and checkpoints/cnn.safetensors")
+        try withKnownIssue("a narrow 17 reads better as one \"not a digit\" than as two digits") {
+            for gap in [0, 2, 6] {
+                let number = try read(Self.line([Self.glyph(Self.index(of: 1)), Self.glyph(Self.index(of: 7))], gaps: [gap]))
+                #expect(number.text == "17", "1 and 7 with a gap of \(gap) read as \(number.text)")
+            }
+        }
+    }
+
+    /// Four different 1s (and four 7s), at different heights, dark on light: the length counts.
+    @Test func aNumberOfOneRepeatedDigit() throws {
+        try #require(Self.test != nil && Self.reader != nil, "needs MNIST and checkpoints/cnn.safetensors")
+        for digit in [1, 7] {
+            let glyphs = (0..<4).map { Self.glyph(Self.index(of: digit, skip: $0)) }
+            let number = try read(Self.line(glyphs, gaps: [9, 12, 7], offsets: [0, 3, -2, 2], dark: true))
+            #expect(number.text == String(repeating: String(digit), count: 4), "read as \(number.text)")
+            #expect(number.digits.map(\.box.x) == number.digits.map(\.box.x).sorted())
+        }
+    }
+
+    @Test func anEmptyRowHasNoInk() throws {
+        try #require(Self.reader != nil, "needs checkpoints/cnn.safetensors")
+        let blank = try PNG.encode(width: 300, height: 80, layout: .gray, samples: [UInt8](repeating: 255, count: 300 * 80))
+        #expect(throws: PreprocessError.noInk(path: "number.png", width: 300, height: 80)) { try read(blank) }
+    }
+
+    /// "7x3": the x is a position that is not a digit.
+    @Test func aLetterInANumberIsAQuestionMark() throws {
+        try #require(Self.test != nil && Self.reader != nil, "needs MNIST and checkpoints/cnn.safetensors")
+        let x = Self.strokes([[(3, 8), (17, 24)], [(17, 8), (3, 24)]], width: 20, height: 28)
+        let number = try read(Self.line([Self.glyph(Self.index(of: 7)), x, Self.glyph(Self.index(of: 3))], gaps: [8, 8]))
+        #expect(number.digits.count >= 2, "7x3 read as one position: \(number.text)")
+        withKnownIssue("the x's halves read as digits, or the whole as one \"not a digit\"") {
+            #expect(number.text == "7?3" && number.hasRejectedPosition, "7x3 read as \(number.text)")
+        }
+    }
+
+    /// Single digits, drawn large with a margin: never split, and read as `read(_:)` reads them.
+    @Test func singleDigitsAreNeverSplit() throws {
+        try #require(Self.test != nil && Self.reader != nil, "needs MNIST and checkpoints/cnn.safetensors")
+        let reader = try #require(Self.reader)
+        var split: [Int] = []
+        for index in 0..<1000 {
+            let picture = try Self.line([Self.glyph(index)], gaps: [])
+            let number = try reader.readNumber(picture, name: "\(index).png")
+            if !number.isSingleDigit { split.append(index) }
+            else { #expect(number.digits[0].reading.probabilities == (try reader.read(picture, name: "\(index).png")).probabilities) }
+        }
+        #expect(split.isEmpty, "test digits split into several: \(split)")
+    }
+}

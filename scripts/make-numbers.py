@@ -1,0 +1,162 @@
+#!/usr/bin/env python3
+"""Composes pictures of handwritten numbers from real digits, for developing and scoring the
+number reader (`digits classify` on a picture of "2026").
+
+    make-numbers.py OUTDIR [--count N] [--seed S] [--mnist DIR] [--semeion DIR]
+                                  (N=1200, S=1, datasets/mnist, ../shared/datasets/dev/semeion)
+
+Each number has 2–6 digits taken at random from the MNIST *test* set (two in three numbers) or
+from Semeion (one in three), never mixed within a number. Each digit is cropped to its ink,
+scaled to 18–22 px tall (Semeion's 16×16 box-filled digits are scaled to 20 px, keeping their
+stretched shape), turned by up to ±8°, and set on a line with a gap to the previous digit drawn
+from −3 px (a slight overlap) to +20 px and a vertical offset of up to ±4 px. Overlapping ink
+takes the maximum. The line gets a margin of 4–16 px, is scaled by 1–3 (bilinear), and is
+then drawn in one of four styles: white on black, black on white, dark ink on a paper tone
+(gray 170–235) with noise (σ 2–8 gray levels), or light ink on a dark board with noise.
+
+Writes OUTDIR/png/NNNN.png and OUTDIR/labels.csv (file,number,digits,touching,source):
+`touching` is 1 when the ink of two neighbouring digits touches (within one pixel, at the
+composing scale). The same seed gives byte-identical files. Needs numpy and Pillow
+(.build/drawings-venv from scripts/make-drawings).
+"""
+import argparse
+import csv
+import gzip
+import os
+import struct
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+
+def load_mnist_test(directory):
+    def read(name):
+        path = Path(directory) / name
+        data = gzip.open(path).read() if path.suffix == ".gz" else open(path, "rb").read()
+        return data
+    images = read("t10k-images-idx3-ubyte.gz")
+    labels = read("t10k-labels-idx1-ubyte.gz")
+    count = struct.unpack(">I", images[4:8])[0]
+    pixels = np.frombuffer(images, dtype=np.uint8, offset=16).reshape(count, 28, 28)
+    return pixels, np.frombuffer(labels, dtype=np.uint8, offset=8)
+
+
+def load_semeion(directory):
+    rows = list(csv.DictReader(open(Path(directory) / "labels.csv")))
+    images = [np.array(Image.open(Path(directory) / row["file"]).convert("L")) for row in rows]
+    # Semeion's PNGs are dark ink on white: make the ink bright.
+    images = [255 - image if image.mean() > 127 else image for image in images]
+    return images, np.array([int(row["label"]) for row in rows], dtype=np.uint8)
+
+
+def crop_to_ink(image):
+    ys, xs = np.nonzero(image > 20)
+    if len(xs) == 0:
+        return image
+    return image[ys.min():ys.max() + 1, xs.min():xs.max() + 1]
+
+
+def digit_glyph(image, random):
+    """The digit cropped, scaled to 18–22 px tall, turned a little; float 0–255."""
+    glyph = Image.fromarray(crop_to_ink(image))
+    height = random.uniform(18, 22)
+    scale = height / glyph.height
+    width = max(1, round(glyph.width * scale))
+    glyph = glyph.resize((width, max(1, round(height))), Image.BILINEAR)
+    glyph = glyph.rotate(random.uniform(-8, 8), resample=Image.BILINEAR, expand=True)
+    return crop_to_ink(np.array(glyph)).astype(np.float32)
+
+
+def compose(glyphs, random):
+    """The glyphs on one line; returns the picture and whether neighbours touch."""
+    gaps = [random.uniform(-3, 20) for _ in glyphs[1:]]
+    offsets = [random.uniform(-4, 4) for _ in glyphs]
+    margin = int(random.uniform(4, 16))
+    tallest = max(g.shape[0] for g in glyphs)
+    xs = [margin]
+    for glyph, gap in zip(glyphs, gaps):
+        xs.append(xs[-1] + glyph.shape[1] + int(round(gap)))
+    width = xs[len(glyphs) - 1] + glyphs[-1].shape[1] + margin
+    height = tallest + 2 * margin + 8
+    canvas = np.zeros((height, max(width, 8)), dtype=np.float32)
+    masks = []
+    for glyph, x, offset in zip(glyphs, xs, offsets):
+        y = margin + 4 + int(round(offset)) + (tallest - glyph.shape[0]) // 2
+        x = max(0, x)
+        region = canvas[y:y + glyph.shape[0], x:x + glyph.shape[1]]
+        np.maximum(region, glyph[:region.shape[0], :region.shape[1]], out=region)
+        mask = np.zeros_like(canvas, dtype=bool)
+        mask[y:y + glyph.shape[0], x:x + glyph.shape[1]] = glyph[:region.shape[0], :region.shape[1]] > 60
+        masks.append(mask)
+    touching = False
+    for a, b in zip(masks, masks[1:]):
+        grown = a.copy()
+        grown[1:, :] |= a[:-1, :]; grown[:-1, :] |= a[1:, :]
+        grown[:, 1:] |= grown[:, :-1].copy(); grown[:, :-1] |= grown[:, 1:].copy()
+        if (grown & b).any():
+            touching = True
+    return canvas, touching
+
+
+def style(canvas, random):
+    """Scaled by 1–3, then one of four looks; uint8."""
+    factor = random.uniform(1, 3)
+    image = Image.fromarray(np.clip(canvas, 0, 255).astype(np.uint8))
+    image = image.resize((max(8, round(image.width * factor)), max(8, round(image.height * factor))), Image.BILINEAR)
+    ink = np.array(image).astype(np.float32) / 255
+    look = random.integers(0, 4)
+    if look == 0:
+        picture = ink * 255
+    elif look == 1:
+        picture = 255 - ink * 255
+    elif look == 2:
+        paper, pen = random.uniform(170, 235), random.uniform(15, 80)
+        picture = paper + (pen - paper) * ink + random.normal(0, random.uniform(2, 8), ink.shape)
+    else:
+        board, chalk = random.uniform(20, 70), random.uniform(190, 250)
+        picture = board + (chalk - board) * ink + random.normal(0, random.uniform(2, 8), ink.shape)
+    return np.clip(picture, 0, 255).round().astype(np.uint8), ["light-on-dark", "dark-on-light", "paper", "board"][look]
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("outdir")
+    parser.add_argument("--count", type=int, default=1200)
+    parser.add_argument("--seed", type=int, default=1)
+    root = Path(__file__).resolve().parent.parent
+    parser.add_argument("--mnist", default=str(root / "datasets" / "mnist"))
+    parser.add_argument("--semeion", default=str(root.parent / "shared" / "datasets" / "dev" / "semeion"))
+    args = parser.parse_args()
+    mnist_images, mnist_labels = load_mnist_test(args.mnist)
+    semeion_images, semeion_labels = load_semeion(args.semeion)
+    out = Path(args.outdir)
+    (out / "png").mkdir(parents=True, exist_ok=True)
+    rows = []
+    for index in range(args.count):
+        random = np.random.default_rng([args.seed, index])
+        length = int(random.integers(2, 7))
+        source = "semeion" if random.random() < 1 / 3 else "mnist"
+        images, labels = (semeion_images, semeion_labels) if source == "semeion" else (mnist_images, mnist_labels)
+        picks = random.integers(0, len(labels), size=length)
+        glyphs = [digit_glyph(images[p], random) for p in picks]
+        canvas, touching = compose(glyphs, random)
+        picture, look = style(canvas, random)
+        name = f"png/{index:04d}.png"
+        temporary = out / (name + ".tmp")
+        Image.fromarray(picture).save(temporary, format="PNG")
+        os.replace(temporary, out / name)
+        rows.append({"file": name, "number": "".join(str(labels[p]) for p in picks), "digits": length,
+                     "touching": int(touching), "source": f"{source}/{look}"})
+    temporary = out / "labels.csv.tmp"
+    with open(temporary, "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=["file", "number", "digits", "touching", "source"])
+        writer.writeheader()
+        writer.writerows(rows)
+    os.replace(temporary, out / "labels.csv")
+    touching = sum(r["touching"] for r in rows)
+    print(f"make-numbers: {len(rows)} numbers in {out} ({touching} with touching digits)")
+
+
+if __name__ == "__main__":
+    main()
