@@ -153,7 +153,16 @@ public final class DigitReader: Sendable {
 
     /// Decodes and prepares a picture's bytes, without running the model.
     public func prepare(_ bytes: [UInt8], name: String) throws -> PreparedDigit {
-        let image = try Picture.decodeGray(bytes, path: name, maxPixels: options.maxPixels, atLeast: preprocessor.workingSize)
+        try prepare(decoded: decode(bytes, name: name), bytes: bytes, name: name)
+    }
+
+    /// The picture in `bytes`, decoded at the size the preparation needs.
+    func decode(_ bytes: [UInt8], name: String) throws -> GrayImage {
+        try Picture.decodeGray(bytes, path: name, maxPixels: options.maxPixels, atLeast: preprocessor.workingSize)
+    }
+
+    /// Prepares a picture already decoded from `bytes`.
+    func prepare(decoded image: GrayImage, bytes: [UInt8], name: String) throws -> PreparedDigit {
         do {
             return try preprocessor.prepare(image, path: name)
         } catch PreprocessError.noInk where PictureFormat(of: bytes) == .png && (try? PNG.info(of: bytes, path: name))?.hasAlpha == true {

@@ -57,8 +57,8 @@ extension DigitReader {
 
     /// Reads the digits in a picture's bytes; `name` is what errors call it.
     public func readNumber(_ bytes: [UInt8], name: String) throws -> NumberReading {
-        let image = try Picture.decodeGray(bytes, path: name, maxPixels: options.maxPixels, atLeast: preprocessor.workingSize)
-        let single = try prepare(bytes, name: name)
+        let image = try decode(bytes, name: name)
+        let single = try prepare(decoded: image, bytes: bytes, name: name)
         // An MNIST-style 28×28 digit is one digit, as it is.
         guard !single.passedThrough, let found = preprocessor.inkMap(image) else { return try readAsOne(single) }
         let segmentation = NumberSegmentation(ink: found.ink)
@@ -83,14 +83,19 @@ extension DigitReader {
                                                notDigit: reading.notDigitProbability ?? 0)
         }
         let (path, score) = segmentation.bestPath(candidates, scores: scores)
-        // Several digits must read better than the picture as one thing (a digit, or "not a
-        // digit" at no cost), by 0.8 for each digit more: a character of several strokes is not
-        // "12". 0.8 is the least margin that keeps 90% of the dev set's hand-drawn characters
-        // refused, as they were before numbers; it also makes two touching digits that the
-        // model calls "not a digit" together stay one "?" more often than they should.
+        // Otherwise several digits must read better than the picture as one thing (a digit, or
+        // "not a digit" at no cost), by 0.8 for each digit more: a character of several strokes
+        // is not "12". 0.8 and 99.9% keep 90% of the dev set's hand-drawn characters refused, as
+        // they were before numbers; the margin also makes two touching digits that the model
+        // calls "not a digit" together stay one "?" more often than they should.
         let whole = read(prepared: [single])[0]
-        let asOne = segmentation.wholeScore(confidence: whole.confidence, notDigit: whole.notDigitProbability ?? 0)
-        guard path.count >= 2, score - 0.8 * Double(path.count - 1) > asOne else { return NumberReading(single: whole) }
+        guard path.count >= 2 else { return NumberReading(single: whole) }
+        // Digits the model is all but certain of (99.9% each) stand without the comparison.
+        let sure = path.allSatisfy { index in readings[index].map { !$0.rejected && $0.confidence >= 0.999 } ?? false }
+        if !sure {
+            let asOne = segmentation.wholeScore(confidence: whole.confidence, notDigit: whole.notDigitProbability ?? 0)
+            guard score - 0.8 * Double(path.count - 1) > asOne else { return NumberReading(single: whole) }
+        }
         // Boxes in the picture's own pixels: a large JPEG was decoded at a reduced scale.
         let declared = try Picture.size(of: bytes, path: name)
         let decodedScale = Double(max(declared.width, declared.height)) / Double(max(image.width, image.height))
@@ -353,4 +358,5 @@ struct NumberSegmentation {
         return score
     }
 }
+
 
