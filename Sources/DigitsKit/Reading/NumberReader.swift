@@ -60,9 +60,9 @@ extension DigitReader {
         let image = try decode(bytes, name: name)
         let single = try prepare(decoded: image, bytes: bytes, name: name)
         // An MNIST-style 28×28 digit is one digit, as it is.
-        guard !single.passedThrough, let found = preprocessor.inkMap(image) else { return try readAsOne(single) }
+        guard !single.passedThrough, let found = preprocessor.inkMap(image) else { return readAsOne(single) }
         let segmentation = NumberSegmentation(ink: found.ink)
-        guard segmentation.units.count >= 2 else { return try readAsOne(single) }
+        guard segmentation.units.count >= 2 else { return readAsOne(single) }
         let candidates = segmentation.candidates()
         var prepared: [PreparedDigit?] = Array(repeating: nil, count: candidates.count)
         let noInk = PreprocessError.noInk(path: name, width: image.width, height: image.height)
@@ -83,14 +83,14 @@ extension DigitReader {
                                                notDigit: reading.notDigitProbability ?? 0)
         }
         let (path, score) = segmentation.bestPath(candidates, scores: scores)
-        // Otherwise several digits must read better than the picture as one thing (a digit, or
-        // "not a digit" at no cost), by 0.8 for each digit more: a character of several strokes
-        // is not "12". 0.8 and 99.9% keep 90% of the dev set's hand-drawn characters refused, as
-        // they were before numbers; the margin also makes two touching digits that the model
-        // calls "not a digit" together stay one "?" more often than they should.
         let whole = read(prepared: [single])[0]
         guard path.count >= 2 else { return NumberReading(single: whole) }
-        // Digits the model is all but certain of (99.9% each) stand without the comparison.
+        // Digits the model is all but certain of (99.9% each) stand as they are. Otherwise
+        // several digits must read better than the picture as one thing (a digit, or "not a
+        // digit" at no cost), by 0.8 for each digit more: a character of several strokes is not
+        // "12". 0.8 and 99.9% keep 90% of the dev set's hand-drawn characters refused, as they
+        // were before numbers; the margin also makes two touching digits that the model calls
+        // "not a digit" together stay one "?" more often than they should.
         let sure = path.allSatisfy { index in readings[index].map { !$0.rejected && $0.confidence >= 0.999 } ?? false }
         if !sure {
             let asOne = segmentation.wholeScore(confidence: whole.confidence, notDigit: whole.notDigitProbability ?? 0)
@@ -127,7 +127,7 @@ extension DigitReader {
         return outcomes.map { $0 ?? .failed(FileError.unreadable(path: "", reason: "not read")) }
     }
 
-    private func readAsOne(_ prepared: PreparedDigit) throws -> NumberReading {
+    private func readAsOne(_ prepared: PreparedDigit) -> NumberReading {
         NumberReading(single: read(prepared: [prepared])[0])
     }
 }
@@ -152,6 +152,8 @@ struct NumberSegmentation {
 
     let ink: FloatImage            // (height, width) 0–1 strength
     private(set) var units: [Unit] = []
+    /// The mass of the largest unit.
+    private(set) var largestMass: Float = 0
     /// The height of a digit on this line: the median height of the substantial pieces.
     private(set) var lineHeight = 1
 
@@ -184,6 +186,7 @@ struct NumberSegmentation {
         lineHeight = max(1, substantial.isEmpty ? 1 : substantial[substantial.count / 2])
         for piece in pieces { units += cut(piece) }
         units.sort { ($0.box.minX + $0.box.maxX) < ($1.box.minX + $1.box.maxX) }
+        largestMass = units.map(\.mass).max() ?? 0
     }
 
     /// A piece wider than 0.9 of the line height is cut at up to six thin places of its column
@@ -297,8 +300,7 @@ struct NumberSegmentation {
         // A piece stacked on its neighbour (a broken 8's loop) is part of that digit.
         if unit > 0, boundaryCost(after: unit - 1) < 0 { return nil }
         if unit + 1 < units.count, boundaryCost(after: unit) < 0 { return nil }
-        let largest = units.map(\.mass).max() ?? 0
-        if units[unit].mass < 0.1 * largest { return -1.5 }
+        if units[unit].mass < 0.1 * largestMass { return -1.5 }
         if Double(units[unit].box.maxY - units[unit].box.minY + 1) < 0.45 * Double(lineHeight) { return -2.5 }
         return nil
     }
