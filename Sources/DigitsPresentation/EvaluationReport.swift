@@ -5,7 +5,8 @@ import Foundation
 
 package struct Evaluation {
     package let modelPath: String
-    package let architecture: Architecture
+    /// The model's architecture (an ensemble's first member's, named for the whole).
+    package private(set) var architecture: Architecture
     package let parameterCount: Int
     /// The checkpoint's metadata (recorded accuracy, training options, history).
     package let metadata: [String: String]
@@ -19,16 +20,31 @@ package struct Evaluation {
     /// Loads nothing: runs `model` over `dataset` and scores the predictions.
     package init(model: Sequential, modelPath: String, metadata: [String: String], dataset: DigitDataset,
                 datasetName: String) throws {
-        try model.checkInput(dataset, modelPath: modelPath)
+        try self.init(models: [model], modelPaths: [modelPath], metadata: [metadata], dataset: dataset, datasetName: datasetName)
+    }
+
+    /// Runs every model over `dataset` and scores the mean of their probabilities (an
+    /// ensemble; one model scores as on its own). An ensemble's report has no recorded
+    /// accuracy or history: those belong to each member's checkpoint.
+    package init(models: [Sequential], modelPaths: [String], metadata: [[String: String]], dataset: DigitDataset,
+                datasetName: String) throws {
+        precondition(!models.isEmpty && models.count == modelPaths.count && models.count == metadata.count)
+        for (model, path) in zip(models, modelPaths) { try model.checkInput(dataset, modelPath: path) }
+        let first = models[0].architecture
+        for (model, path) in zip(models, modelPaths).dropFirst()
+        where model.architecture.classes != first.classes || model.architecture.rejectClass != first.rejectClass {
+            throw CheckpointError.mismatch(path: path, reason: "an ensemble's models must have the same classes as \(modelPaths[0]) (\(model.architecture.classes), against \(first.classes))")
+        }
         let start = DispatchTime.now()
-        predictions = Predictions.compute(model, on: dataset)
+        predictions = Predictions.average(models.map { Predictions.compute($0, on: dataset) }, labels: dataset.labels)
         seconds = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
         report = ClassificationReport(labels: dataset.labels.map(Int.init), predicted: predictions.predicted,
-                                      losses: predictions.losses, classes: model.architecture.digitClasses)
-        self.modelPath = modelPath
-        architecture = model.architecture
-        parameterCount = model.parameterCount
-        self.metadata = metadata
+                                      losses: predictions.losses, classes: first.digitClasses)
+        self.modelPath = modelPaths.joined(separator: " + ")
+        architecture = first
+        if models.count > 1 { architecture.model = "ensemble of \(models.count): " + models.map(\.architecture.model).joined(separator: ", ") }
+        parameterCount = models.reduce(0) { $0 + $1.parameterCount }
+        self.metadata = models.count == 1 ? metadata[0] : [:]
         self.dataset = dataset
         self.datasetName = datasetName
     }

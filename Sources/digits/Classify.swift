@@ -60,9 +60,9 @@ extension DigitsCommand {
                   completion: .file(extensions: ["png", "jpg", "jpeg"]))
         var inputs: [String]
 
-        @Option(help: ArgumentHelp("The checkpoint to use (default: checkpoints/cnn.safetensors).", valueName: "file"),
+        @Option(name: .customLong("model"), help: ArgumentHelp("The checkpoint to use (default: checkpoints/cnn.safetensors). Given more than once, the models form an ensemble: each picture's probabilities are their mean.", valueName: "file"),
                 completion: .file(extensions: ["safetensors"]))
-        var model: String?
+        var models: [String] = []
 
         @Option(help: "How many of the most probable digits to show.")
         var top: Int = 3
@@ -98,8 +98,8 @@ extension DigitsCommand {
 
         func run() throws {
             let files = try Self.expand(inputs)
-            let (network, modelPath, metadata) = try ModelFile.load(model, threads: threads ?? (files.count > 1 ? ProcessInfo.processInfo.activeProcessorCount : 1))
-            let reader = try DigitReader(model: network, path: modelPath, metadata: metadata,
+            let loaded = try ModelFile.loadAll(models, threads: threads ?? (files.count > 1 ? ProcessInfo.processInfo.activeProcessorCount : 1))
+            let reader = try DigitReader(models: loaded.map(\.model), paths: loaded.map(\.path), metadata: loaded.map(\.metadata),
                                          options: ReaderOptions(rejectThreshold: rejectThreshold, acceptAll: acceptAll))
             let outcomes: [NumberOutcome] = single
                 ? reader.read(files: files).map { outcome in

@@ -29,11 +29,13 @@ extension DigitsCommand {
                   digits evaluate --model checkpoints/mlp.safetensors --report out/mlp-report
                   digits evaluate --images my-images.idx --labels my-labels.idx --json
                   digits evaluate --predictions out/predictions.csv
+                  digits evaluate --model a.safetensors --model b.safetensors --model c.safetensors
                 """
         )
 
-        @Option(help: "The checkpoint to evaluate (default: checkpoints/cnn.safetensors).")
-        var model: String?
+        @Option(name: .customLong("model"), help: ArgumentHelp("The checkpoint to evaluate (default: checkpoints/cnn.safetensors). Given more than once, the models are scored as an ensemble: the mean of their probabilities.", valueName: "file"),
+                completion: .file(extensions: ["safetensors"]))
+        var models: [String] = []
 
         @OptionGroup var source: DatasetOptions
 
@@ -58,10 +60,12 @@ extension DigitsCommand {
         }
 
         func run() throws {
-            let (network, modelPath, metadata) = try ModelFile.load(model, threads: threads ?? ProcessInfo.processInfo.activeProcessorCount)
+            let loaded = try ModelFile.loadAll(models, threads: threads ?? ProcessInfo.processInfo.activeProcessorCount)
             let (dataset, path, split) = try source.load(defaultSplit: .test)
             let name = split == nil ? (path as NSString).lastPathComponent : path
-            let evaluation = try Evaluation(model: network, modelPath: modelPath, metadata: metadata, dataset: dataset, datasetName: name)
+            let evaluation = try Evaluation(models: loaded.map(\.model), modelPaths: loaded.map(\.path),
+                                            metadata: loaded.map(\.metadata), dataset: dataset, datasetName: name)
+            let metadata = evaluation.metadata
 
             var written: [String] = []
             if let predictions {
@@ -85,9 +89,10 @@ extension DigitsCommand {
                 print(String(format: "the checkpoint records %.2f%% test accuracy%@", recorded * 100,
                              recorded == evaluation.report.accuracy ? " (matches exactly)" : "; this run differs"))
             }
-            if network.architecture.rejectClass == true {
+            if evaluation.architecture.rejectClass == true {
                 // What classify would refuse: the accuracy above scores the best digit regardless.
-                let threshold = metadata["reject_threshold"].flatMap(Float.init) ?? 0.5
+                let thresholds = loaded.map { $0.metadata["reject_threshold"].flatMap(Float.init) ?? 0.5 }
+                let threshold = thresholds.reduce(0, +) / Float(thresholds.count)  // as DigitReader takes it
                 let refused = (0..<evaluation.predictions.count).filter { (evaluation.predictions.notDigitProbability(at: $0) ?? 0) >= threshold }.count
                 print(String(format: "not a digit: classify would refuse %@ of %@ (%.2f%%) at its threshold %.2f",
                              formatCount(refused), formatCount(evaluation.predictions.count),

@@ -37,10 +37,21 @@ enum ModelFile {
 
     /// The model and its checkpoint's metadata, running on `threads` threads.
     static func load(_ requested: String?, threads: Int) throws -> (model: Sequential, path: String, metadata: [String: String]) {
+        try load(requested, compute: ComputeContext(threads: threads))
+    }
+
+    static func load(_ requested: String?, compute: ComputeContext) throws -> (model: Sequential, path: String, metadata: [String: String]) {
         let path = resolve(requested)
         guard FileManager.default.fileExists(atPath: path) else { throw Missing(path: path, isDefault: requested == nil) }
         let (model, file) = try Checkpoint.loadModel(from: path)
-        model.compute = ComputeContext(threads: threads)
+        model.compute = compute
         return (model, path, file.metadata)
+    }
+
+    /// The models of `--model` given once or more (the shipped CNN when not given), sharing
+    /// one pool of `threads` threads: one model, or an ensemble.
+    static func loadAll(_ requested: [String], threads: Int) throws -> [(model: Sequential, path: String, metadata: [String: String])] {
+        let compute = ComputeContext(threads: threads)
+        return try (requested.isEmpty ? [nil] : requested.map(Optional.some)).map { try load($0, compute: compute) }
     }
 }

@@ -29,9 +29,9 @@ extension DigitsCommand {
                 thread count (saved with the state), the final checkpoint is byte-identical to an \
                 uninterrupted run's. --resume --epochs N extends a run: the learning rate of the \
                 epochs still to come follows the schedule over N epochs. With a constant or step \
-                schedule that is exactly an N-epoch run; with cosine (the default), whose rates \
-                depend on the total, the epochs already trained kept their rates for the old \
-                total, so an extended run is not the N-epoch run.
+                schedule that is exactly an N-epoch run; with cosine (the default) or one-cycle, \
+                whose rates depend on the total, the epochs already trained kept their rates for \
+                the old total, so an extended run is not the N-epoch run.
 
                 Each epoch's mini-batches come from a seeded shuffle; the last, partial batch is \
                 kept. Every random choice (initialization, shuffling, dropout) flows from --seed: \
@@ -44,11 +44,15 @@ extension DigitsCommand {
                 (15 epochs, lr 0.002, --augment shift=2,rotate=10,scale=0.1,fill=0.4)
                   cnn-basic   conv32-pool-conv64-pool-fc128-fc10, PyTorch's side-by-side case \
                 (10 epochs, lr 0.001, no augmentation)
+                  fast        conv24(5×5)-BN-pool-conv32-BN-pool-fc256-fc10, the fast path to 99%: one \
+                epoch, batch 256, one-cycle schedule with a peak lr of 0.01, Adam β 0.7/0.9, no \
+                augmentation
 
                 Examples:
                   digits train
                   digits train --model cnn
                   digits train --model cnn-basic --epochs 3 --augment none
+                  digits train --model fast --seed 3
                   digits train --epochs 5 --activation gelu --hidden 256,128 --output checkpoints/wide.safetensors
                   digits train --optimizer sgd --learning-rate 0.05 --schedule step --step-every 5
                   digits train --resume --epochs 40
@@ -58,7 +62,7 @@ extension DigitsCommand {
                 """
         )
 
-        @Option(help: "Model to train: mlp, cnn or cnn-basic.")
+        @Option(help: "Model to train: mlp, cnn, cnn-basic or fast.")
         var model: String = "mlp"
 
         @Option(help: "Directory holding the MNIST files.")
@@ -72,22 +76,22 @@ extension DigitsCommand {
         @Flag(help: "Continue the run saved at --output (its options are kept; --epochs may extend it).")
         var resume = false
 
-        @Option(help: "Epochs to train (default: 30 for mlp, 20 for cnn, 10 for cnn-basic).")
+        @Option(help: "Epochs to train (default: 30 for mlp, 15 for cnn, 10 for cnn-basic, 1 for fast).")
         var epochs: Int?
 
-        @Option(help: "Images per mini-batch (default 128).")
+        @Option(help: "Images per mini-batch (default 128; 256 for fast).")
         var batchSize: Int?
 
-        @Option(help: "Base learning rate (default: 0.002; 0.001 for cnn-basic).")
+        @Option(help: "Base learning rate, the peak of one-cycle (default: 0.002; 0.001 for cnn-basic, 0.01 for fast).")
         var learningRate: Float?
 
         @Option(help: "adam or sgd (default adam).")
         var optimizer: TrainingOptions.OptimizerKind?
 
-        @Option(help: "Adam's β1 (default 0.9).")
+        @Option(help: "Adam's β1 (default 0.9; 0.7 for fast).")
         var beta1: Float?
 
-        @Option(help: "Adam's β2 (default 0.999).")
+        @Option(help: "Adam's β2 (default 0.999; 0.9 for fast).")
         var beta2: Float?
 
         @Option(help: "Adam's ε (default 1e-8).")
@@ -99,7 +103,7 @@ extension DigitsCommand {
         @Option(help: "L2 weight decay (default 0).")
         var weightDecay: Float?
 
-        @Option(help: "Learning-rate schedule: constant, step or cosine (default cosine).")
+        @Option(help: "Learning-rate schedule: constant, step, cosine (per epoch) or onecycle (per step: a warm-up from lr/25 to lr over the first quarter of the steps, then cosine annealing to lr/25/10⁴) (default cosine; onecycle for fast).")
         var schedule: TrainingOptions.ScheduleKind?
 
         @Option(help: "Step schedule: epochs between decays (default 10).")
@@ -145,14 +149,39 @@ extension DigitsCommand {
         @Flag(help: "Print one JSON object per epoch, and a last one with the test result, on stdout; nothing else there.")
         var json = false
 
-        /// Options that define the run, which --resume takes from the saved state instead.
-        private var runDefiningOptions: [(String, Bool)] {
-            [("--batch-size", batchSize != nil), ("--learning-rate", learningRate != nil), ("--optimizer", optimizer != nil),
-             ("--beta1", beta1 != nil), ("--beta2", beta2 != nil), ("--epsilon", epsilon != nil), ("--momentum", momentum != nil),
-             ("--weight-decay", weightDecay != nil), ("--schedule", schedule != nil), ("--step-every", stepEvery != nil),
-             ("--step-gamma", stepGamma != nil), ("--clip-norm", clipNorm != nil), ("--patience", patience != nil),
-             ("--validation", validation != nil), ("--hidden", hidden != nil), ("--activation", activation != nil),
-             ("--dropout", dropout != nil), ("--augment", augment != nil), ("--extra", !extra.isEmpty)]
+        /// The options given on this command line that differ from the run being resumed, with
+        /// the saved value: re-running the same command with --resume added is fine (up-arrow,
+        /// add --resume), changing what defines the run is not. Only --epochs may change.
+        func conflicts(with saved: TrainingOptions, architecture: Architecture?) -> [(flag: String, saved: String)] {
+            let given = trainingOptions
+            var differing: [(String, String)] = []
+            func check<Value: Equatable>(_ flag: String, _ isGiven: Bool, _ mine: Value, _ theirs: Value, _ shown: String? = nil) {
+                if isGiven && mine != theirs { differing.append((flag, shown ?? "\(theirs)")) }
+            }
+            check("--batch-size", batchSize != nil, given.batchSize, saved.batchSize)
+            check("--learning-rate", learningRate != nil, given.learningRate, saved.learningRate)
+            check("--optimizer", optimizer != nil, given.optimizer, saved.optimizer, saved.optimizer.rawValue)
+            check("--beta1", beta1 != nil, given.beta1, saved.beta1)
+            check("--beta2", beta2 != nil, given.beta2, saved.beta2)
+            check("--epsilon", epsilon != nil, given.epsilon, saved.epsilon)
+            check("--momentum", momentum != nil, given.momentum, saved.momentum)
+            check("--weight-decay", weightDecay != nil, given.weightDecay, saved.weightDecay)
+            check("--schedule", schedule != nil, given.schedule, saved.schedule, saved.schedule.rawValue)
+            check("--step-every", stepEvery != nil, given.stepEvery, saved.stepEvery)
+            check("--step-gamma", stepGamma != nil, given.stepGamma, saved.stepGamma)
+            check("--clip-norm", clipNorm != nil, given.clipNorm, saved.clipNorm, saved.clipNorm.map { "\($0)" } ?? "none")
+            check("--patience", patience != nil, given.patience, saved.patience, saved.patience.map(String.init) ?? "none")
+            check("--validation", validation != nil, given.validationCount, saved.validationCount)
+            check("--augment", augment != nil, given.augment, saved.augment, saved.augment ?? "none")
+            check("--extra", !extra.isEmpty, extra, saved.extra ?? [], (saved.extra ?? []).joined(separator: ", "))
+            check("--seed", seed != nil, given.seed, saved.seed)
+            if let architecture {
+                check("--dropout", dropout != nil, dropout, architecture.dropout)
+                check("--activation", activation != nil, activation?.rawValue, architecture.activation)
+                let savedHidden = architecture.layers.filter { $0.kind == .linear }.dropLast().compactMap(\.outFeatures)
+                check("--hidden", hidden != nil, hiddenSizes ?? [], savedHidden, savedHidden.map(String.init).joined(separator: ","))
+            }
+            return differing
         }
 
         var recipe: Recipe { Recipe.named(model) ?? Recipe.all[0] }
@@ -161,6 +190,9 @@ extension DigitsCommand {
             var options = TrainingOptions()
             options.epochs = recipe.epochs
             options.learningRate = recipe.learningRate
+            options.batchSize = recipe.batchSize
+            options.schedule = recipe.schedule
+            (options.beta1, options.beta2) = recipe.betas
             if let epochs { options.epochs = epochs }
             if let batchSize { options.batchSize = batchSize }
             if let learningRate { options.learningRate = learningRate }
@@ -200,9 +232,6 @@ extension DigitsCommand {
             if model != "mlp", let given = [("--hidden", hidden != nil), ("--activation", activation != nil)].first(where: { $0.1 }) {
                 throw ValidationError("\(given.0) applies to the mlp only; --model \(model) has a fixed shape")
             }
-            if resume, let given = runDefiningOptions.first(where: { $0.1 }) {
-                throw ValidationError("--resume continues with the saved options; \(given.0) cannot change them (only --epochs can extend the run)")
-            }
             if let problem = trainingOptions.problem() { throw ValidationError(problem) }
             guard hiddenSizes != nil else { throw ValidationError("--hidden takes positive sizes separated by commas, such as 128,64; got \(hidden ?? "")") }
             if let dropout, !(0..<1).contains(dropout) { throw ValidationError("--dropout must be in [0, 1), got \(dropout)") }
@@ -226,8 +255,9 @@ extension DigitsCommand {
                 }
                 let state = try SafeTensorsFile.read(contentsOf: statePath)
                 if let saved = state.metadata["training"].flatMap({ try? JSONDecoder().decode(TrainingOptions.self, from: Data($0.utf8)) }) {
-                    if let seed, seed != saved.seed {
-                        throw ValidationError("--resume continues with the saved options; --seed \(seed) differs from the saved seed \(saved.seed)")
+                    let architecture = state.metadata["architecture"].flatMap { try? Architecture.decode(json: $0) }
+                    if let conflict = conflicts(with: saved, architecture: architecture).first {
+                        throw ValidationError("--resume continues the run saved in \(statePath), whose \(conflict.flag) was \(conflict.saved); drop \(conflict.flag) to resume it (only --epochs can change, to extend the run), or train a new run without --resume")
                     }
                     for path in saved.extra ?? [] {
                         train = try train.inserting(DigitDataset.extra(images: path), beforeLast: saved.validationCount)

@@ -46,6 +46,7 @@ func referenceConvolution(_ conv: Conv2D, _ x: Tensor) -> [Float] {
 @Suite struct ConvolutionTests {
     static let geometries: [(kernelHeight: Int, kernelWidth: Int, stride: Int, padding: Int)] = [
         (3, 3, 1, 0), (3, 3, 2, 1), (2, 3, 1, 2), (3, 3, 2, 0), (1, 1, 1, 0),
+        (5, 5, 1, 1),  // the fast model's first layer is 5×5
     ]
 
     static func conv(_ geometry: (kernelHeight: Int, kernelWidth: Int, stride: Int, padding: Int), seed: UInt64) -> Conv2D {
@@ -57,13 +58,13 @@ func referenceConvolution(_ conv: Conv2D, _ x: Tensor) -> [Float] {
         return conv
     }
 
-    @Test(arguments: 0..<5)
+    @Test(arguments: 0..<6)
     func convolutionGradients(geometry index: Int) {
         let layer = Self.conv(Self.geometries[index], seed: UInt64(index))
         checkGradients(of: layer, input: smoothInput(rows: 2, features: layer.input.count, seed: 10 + UInt64(index)))
     }
 
-    @Test(arguments: 0..<5)
+    @Test(arguments: 0..<6)
     func convolutionMatchesTheReference(geometry index: Int) {
         let layer = Self.conv(Self.geometries[index], seed: 20 + UInt64(index))
         let x = smoothInput(rows: 3, features: layer.input.count, seed: 30)

@@ -83,6 +83,42 @@ import Testing
         #expect(abs(report.loss - reference.loss) < 1e-6)
     }
 
+    /// An ensemble's probabilities are the mean of its members', its prediction the mean's
+    /// most probable class (which may be neither member's), its loss −log of the mean's
+    /// probability of the label; a lone member is itself, bit for bit.
+    @Test func ensemblesAverageProbabilities() throws {
+        let a = Predictions(classes: 3, digitClasses: 3, probabilities: [0.5, 0.4, 0.1, 0.2, 0.2, 0.6], predicted: [0, 2], losses: [0, 0])
+        let b = Predictions(classes: 3, digitClasses: 3, probabilities: [0.1, 0.5, 0.4, 0.1, 0.8, 0.1], predicted: [1, 1], losses: [0, 0])
+        let mean = Predictions.average([a, b], labels: [UInt8(1), 2])
+        #expect(zip(mean.probabilities, [0.3, 0.45, 0.25, 0.15, 0.5, 0.35] as [Float]).allSatisfy { abs($0 - $1) < 1e-6 })
+        #expect(mean.predicted == [1, 1])
+        #expect(abs(mean.losses[0] + log(0.45)) < 1e-6 && abs(mean.losses[1] + log(0.35)) < 1e-6)
+        let alone = Predictions.average([a], labels: [UInt8]?.none)
+        #expect(alone.probabilities == a.probabilities && alone.predicted == a.predicted)
+
+        // A model's ensemble with itself scores exactly as the model; with a second model the
+        // report names both and counts both models' parameters.
+        let model = try Self.tinyModel(), other = try Sequential(Self.tinyModel().architecture, random: RandomGenerator(seed: 99),
+                                                                  dropoutRandom: RandomGenerator(seed: 8))
+        let dataset = try Self.tinyDataset(count: 200)
+        let single = try Evaluation(model: model, modelPath: "m", metadata: [:], dataset: dataset, datasetName: "t")
+        let twice = try Evaluation(models: [model, model], modelPaths: ["m", "m"], metadata: [[:], [:]], dataset: dataset, datasetName: "t")
+        #expect(twice.predictions.predicted == single.predictions.predicted)
+        #expect(zip(twice.predictions.probabilities, single.predictions.probabilities).allSatisfy { abs($0 - $1) < 1e-6 })
+        let pair = try Evaluation(models: [model, other], modelPaths: ["m", "o"], metadata: [[:], [:]], dataset: dataset, datasetName: "t")
+        #expect(pair.modelPath == "m + o" && pair.parameterCount == 2 * model.parameterCount)
+        #expect(pair.architecture.model.hasPrefix("ensemble of 2"))
+        let otherAlone = Predictions.compute(other, on: dataset)
+        #expect(pair.predictions.probabilities.indices.allSatisfy {
+            abs(pair.predictions.probabilities[$0] - (single.predictions.probabilities[$0] + otherAlone.probabilities[$0]) / 2) < 1e-6
+        })
+        // Models with different classes cannot be averaged.
+        #expect(throws: CheckpointError.self) {
+            try Evaluation(models: [model, try Self.tinyModel(classes: 4)], modelPaths: ["m", "four"], metadata: [[:], [:]],
+                           dataset: dataset, datasetName: "t")
+        }
+    }
+
     @Test func wrongImageSizeIsRefused() throws {
         let model = try Self.tinyModel()
         let dataset = try DigitDataset(images: IDXArray(shape: [2, 5, 5], values: .ubyte([UInt8](repeating: 0, count: 50))),

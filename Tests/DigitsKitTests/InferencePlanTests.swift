@@ -35,7 +35,7 @@ import Testing
     }
 
 
-    @Test(arguments: ["mlp", "cnn-basic", "cnn"], [1, 2])
+    @Test(arguments: ["mlp", "cnn-basic", "cnn", "fast"], [1, 2])
     func planMatchesSequential(name: String, workers: Int) throws {
         let model = try Self.model(Recipe.named(name)!.architecture(), seed: 5)
         let plan = InferencePlan(model, compute: ComputeContext(threads: workers))

@@ -213,6 +213,23 @@ import Testing
         #expect(calibrated.rejectThreshold == Float(0.999))
     }
 
+    /// An ensemble of a model that says "not a digit" and one that says 3 averages them: the
+    /// mean not-a-digit probability decides, and a member with other classes is refused.
+    @Test func anEnsembleReadsWithTheMeanOfItsModels() throws {
+        let picture = try PNG.encode(width: 28, height: 28, layout: .gray, samples: Self.tightZero(side: 28, inkBright: true).pixels)
+        let refusing = try Self.fixedModel(notDigitWins: true), accepting = try Self.fixedModel(notDigitWins: false)
+        let alone = try DigitReader(model: refusing, path: "r").read(picture, name: "zero.png")
+        let ensemble = try DigitReader(models: [refusing, accepting], paths: ["r", "a"], metadata: [[:], [:]])
+        #expect(ensemble.ensembleSize == 2 && ensemble.modelPath == "r + a")
+        let reading = try ensemble.read(picture, name: "zero.png")
+        let other = try DigitReader(model: accepting, path: "a").read(picture, name: "zero.png")
+        #expect(abs(reading.notDigitProbability! - (alone.notDigitProbability! + other.notDigitProbability!) / 2) < 1e-6)
+        #expect(reading.rejected == (reading.notDigitProbability! >= 0.5))
+        let tenClasses = try Sequential(Architecture.mlp(hidden: [], activation: .relu, dropout: 0), random: nil,
+                                        dropoutRandom: RandomGenerator(seed: 1))
+        #expect(throws: ReaderError.self) { try DigitReader(models: [refusing, tenClasses], paths: ["r", "ten"], metadata: [[:], [:]]) }
+    }
+
     @Test func predictionsNeverNameTheRejectClass() throws {
         let model = try Self.fixedModel(notDigitWins: true)
         let dataset = DigitDataset(rows: 28, columns: 28, pixels: [UInt8](repeating: 0, count: 2 * 784), labels: [3, 10], classes: 11,

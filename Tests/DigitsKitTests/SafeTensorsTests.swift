@@ -106,6 +106,19 @@ import Testing
         #expect(throws: CheckpointError.unexpectedTensor(path: "c", tensor: "fc9.weight")) {
             try Checkpoint.load(extra, into: model.parameters, path: "c")
         }
+        // NaN or infinite weights are refused with the tensor's name and count, before that
+        // tensor is copied into the model.
+        var poisoned = file
+        poisoned.entries[2].values = poisoned.entries[2].values.enumerated().map { $0.offset < 3 ? .nan : $0.element }
+        poisoned.entries[3].values[0] = .infinity
+        let before = model.parameters[2].value.array
+        #expect(throws: CheckpointError.nonFiniteValues(path: "c", tensor: poisoned.entries[2].name, count: 3)) {
+            try Checkpoint.load(poisoned, into: model.parameters, path: "c")
+        }
+        #expect(model.parameters[2].value.array == before)
+        let directory = TestFiles.scratchDirectory()
+        try poisoned.write(to: "\(directory)/nan.safetensors")
+        #expect(throws: CheckpointError.self) { try Checkpoint.loadModel(from: "\(directory)/nan.safetensors") }
         file.metadata["format"] = "other"
         #expect(throws: CheckpointError.self) { try Checkpoint.architecture(of: file, path: "c") }
         file.metadata["format"] = "digits"

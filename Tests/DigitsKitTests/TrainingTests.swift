@@ -331,6 +331,23 @@ enum SyntheticDigits {
         #expect(abs(cosine.rate(base: 1, epoch: 6, totalEpochs: 10) - 0.5) < 1e-6)
         #expect(cosine.rate(base: 1, epoch: 10, totalEpochs: 10) > 0)
     }
+
+    /// One-cycle over 2 epochs of 50 steps (99 steps after the first): up from base/25 to the
+    /// base at step 25 (a quarter), smoothly, then down to base/25/10⁴ at the very last step.
+    @Test func oneCycleRisesThenFallsWithinTheRun() {
+        let cycle = LearningRateSchedule.oneCycle(warmUp: 0.25)
+        #expect(cycle.changesEveryStep && !LearningRateSchedule.cosine.changesEveryStep)
+        let rates = (1...2).flatMap { epoch in (0..<50).map { cycle.rate(base: 1, epoch: epoch, totalEpochs: 2, step: $0, stepsPerEpoch: 50) } }
+        #expect(abs(rates[0] - 1.0 / 25) < 1e-7)
+        let peak = rates.indices.max { rates[$0] < rates[$1] }!
+        #expect(peak == 25 && abs(rates[peak] - 1) < 1e-3)
+        #expect(zip(rates[..<peak], rates[1...peak]).allSatisfy { $0 < $1 })
+        #expect(zip(rates[peak...], rates[(peak + 1)...]).allSatisfy { $0 > $1 })
+        #expect(abs(rates[99] - 1.0 / 25 / 1e4) < 1e-9)
+        // A quarter of the way down (step 43 of 24.75...99), a cosine is still at 0.86 of the
+        // peak, where a straight line would be at 0.75.
+        #expect(rates[43] > 0.85 && rates[43] < 0.87)
+    }
 }
 
 @Suite struct BLASCoreTests {

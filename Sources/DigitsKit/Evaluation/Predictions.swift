@@ -124,3 +124,40 @@ extension Predictions {
         return EvaluationResult(loss: losses.reduce(0, +) / Double(max(count, 1)), correct: correct, count: count)
     }
 }
+
+extension Predictions {
+    /// An ensemble's answer: the mean of several models' probabilities for the same images
+    /// (every member with the same classes), the most probable digit of the mean, and the loss
+    /// −log of the mean's probability of the label. One member is returned as it is, so a
+    /// single model scores exactly as on its own. `labels` are the images' labels (nil: the
+    /// losses are zero).
+    public static func average<Labels: Collection>(_ members: [Predictions], labels: Labels?) -> Predictions
+    where Labels.Element == UInt8 {
+        precondition(!members.isEmpty, "an ensemble needs at least one member")
+        guard members.count > 1 else { return members[0] }
+        let first = members[0], classes = first.classes, digitClasses = first.digitClasses, count = first.count
+        precondition(members.allSatisfy { $0.classes == classes && $0.digitClasses == digitClasses && $0.count == count },
+                     "the members of an ensemble must have the same classes and images")
+        var probabilities = [Float](repeating: 0, count: count * classes)
+        for member in members {
+            for index in probabilities.indices { probabilities[index] += member.probabilities[index] }
+        }
+        let scale = 1 / Float(members.count)
+        for index in probabilities.indices { probabilities[index] *= scale }
+        var predicted = [Int](repeating: 0, count: count)
+        var losses = [Double](repeating: 0, count: count)
+        var label = labels?.makeIterator()
+        for row in 0..<count {
+            let p = probabilities[row * classes..<(row + 1) * classes]
+            // The first maximum among the digits, as compute(_:) picks it.
+            var best = 0
+            for digit in 1..<digitClasses where p[p.startIndex + digit] > p[p.startIndex + best] { best = digit }
+            predicted[row] = best
+            if let value = label?.next() {
+                let truth = Int(value)
+                losses[row] = truth < classes ? -log(Double(max(p[p.startIndex + truth], Float.leastNormalMagnitude))) : .infinity
+            }
+        }
+        return Predictions(classes: classes, digitClasses: digitClasses, probabilities: probabilities, predicted: predicted, losses: losses)
+    }
+}

@@ -142,6 +142,26 @@ public struct Architecture: Codable, Equatable, Sendable {
                             normalization: .mnist, layers: layers)
     }
 
+    /// The fast CNN, for `digits train --model fast`: the shape of the fastest published MNIST
+    /// recipe (tuomaso/train_mnist_fast) with BatchNorm after each convolution: conv 5×5
+    /// 1→`first`, BN, ReLU, max-pool 2, conv 3×3 `first`→`second`, BN, ReLU, max-pool 2, flatten,
+    /// dense `hidden`, ReLU, dense 10. 28 → 24 → 12 → 10 → 5. BatchNorm lifted one epoch from
+    /// 98.86% to 99.01% (mean of seeds 0–4, README); the ReLU before each pool is the published
+    /// order's function (max and ReLU commute), in the order the inference plan fuses.
+    public static func fast(input: [Int] = [1, 28, 28], classes: Int = 10, dropout: Float = 0, first: Int = 24,
+                            second: Int = 32, hidden: Int = 256) -> Architecture {
+        let side = ((input[1] - 4) / 2 - 2) / 2
+        var layers: [LayerSpec] = [
+            .conv2d("conv1", input[0], first, kernel: 5), .batchnorm("bn1", first), .activation(.relu), .maxpool2d(2),
+            .conv2d("conv2", first, second, kernel: 3), .batchnorm("bn2", second), .activation(.relu), .maxpool2d(2),
+            .flatten, .linear("fc1", second * side * side, hidden), .activation(.relu),
+        ]
+        if dropout > 0 { layers.append(.dropout(dropout)) }
+        layers.append(.linear("fc2", hidden, classes))
+        return Architecture(model: "fast", input: input, classes: classes, activation: "relu", dropout: dropout,
+                            normalization: .mnist, layers: layers)
+    }
+
     /// The parameters and buffers the layers declare, counted without building them (nil when
     /// the count overflows), so a reader can compare it with the values a file really holds
     /// before allocating anything.

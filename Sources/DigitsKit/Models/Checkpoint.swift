@@ -9,6 +9,7 @@ public enum CheckpointError: DigitsError, Equatable {
     case wrongShape(path: String, tensor: String, expected: [Int], found: [Int])
     case unexpectedTensor(path: String, tensor: String)
     case mismatch(path: String, reason: String)
+    case nonFiniteValues(path: String, tensor: String, count: Int)
 
     public var message: String {
         switch self {
@@ -18,12 +19,15 @@ public enum CheckpointError: DigitsError, Equatable {
             return "\(path): tensor \(tensor) has shape \(found), expected \(expected)"
         case .unexpectedTensor(let path, let tensor): return "\(path): unexpected tensor \(tensor) for this architecture"
         case .mismatch(let path, let reason): return "\(path): \(reason)"
+        case .nonFiniteValues(let path, let tensor, let count):
+            return "\(path): tensor \(tensor) holds \(formatCount(count)) NaN or infinite value\(count == 1 ? "" : "s")"
         }
     }
 
     public var hint: String? {
         switch self {
         case .mismatch: return "train a new model with digits train, or pass the checkpoint that goes with these options"
+        case .nonFiniteValues: return "a model with such weights answers nothing meaningful: the training that wrote it diverged, or the file was damaged; train again with digits train"
         default: return "the checkpoint is damaged or was written by something else; train again with digits train"
         }
     }
@@ -65,7 +69,7 @@ public enum Checkpoint {
     }
 
     /// Copies tensors named `prefix + parameter name` into the model's parameters, checking
-    /// that every one is present with the right shape. Other tensors are allowed only when
+    /// that every one is present with the right shape and holds only finite numbers. Other tensors are allowed only when
     /// `strict` is false.
     public static func load(_ file: SafeTensorsFile, into parameters: [Parameter], prefix: String = "",
                             strict: Bool = true, path: String) throws {
@@ -75,6 +79,9 @@ public enum Checkpoint {
             guard entry.shape == parameter.value.shape else {
                 throw CheckpointError.wrongShape(path: path, tensor: name, expected: parameter.value.shape, found: entry.shape)
             }
+            // A NaN weight makes every answer NaN: refuse it here rather than print "0 (nan%)".
+            let nonFinite = entry.values.reduce(0) { $0 + ($1.isFinite ? 0 : 1) }
+            guard nonFinite == 0 else { throw CheckpointError.nonFiniteValues(path: path, tensor: name, count: nonFinite) }
             entry.values.withUnsafeBufferPointer { parameter.value.data.update(from: $0.baseAddress!, count: $0.count) }
         }
         if strict {

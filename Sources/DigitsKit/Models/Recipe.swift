@@ -11,6 +11,10 @@ public struct Recipe: Sendable {
     /// The default `--augment`, in the canonical spelling.
     public var augmentation: String
     public var summary: String
+    public var batchSize = 128
+    public var schedule: TrainingOptions.ScheduleKind = .cosine
+    /// Adam's β1 and β2.
+    public var betas: (Float, Float) = (0.9, 0.999)
 
     public static let all: [Recipe] = [
         // shift=1 gave 98.75, 98.76, 98.63 and 98.72% for seeds 1–4, against 98.15–98.29%
@@ -30,7 +34,21 @@ public struct Recipe: Sendable {
         // too few epochs for augmentation to pay.
         Recipe(model: "cnn-basic", epochs: 10, learningRate: 1e-3, dropout: 0.5, augmentation: "none",
                summary: "conv32-pool-conv64-pool-fc128-fc10, PyTorch's side-by-side case"),
+        fast,
     ]
+
+    /// The fast recipe (`--model fast`): one epoch of the fast CNN with a one-cycle schedule,
+    /// batch 256 and Adam with low momentum (β 0.7, 0.9), as the published recipe trains it.
+    /// Seeds 0–4: 99.01% mean (98.91–99.13); without BatchNorm 98.86% (seeds 0–2); 16 first
+    /// channels 98.96%, 32 99.02% in the same time; peak lr 0.02 98.9%, 0.005 about the same.
+    public static let fast: Recipe = {
+        var recipe = Recipe(model: "fast", epochs: 1, learningRate: 1e-2, dropout: 0, augmentation: "none",
+                            summary: "conv24(5×5)-BN-pool-conv32-BN-pool-fc256-fc10, one epoch to 99%")
+        recipe.batchSize = 256
+        recipe.schedule = .onecycle
+        recipe.betas = (0.7, 0.9)
+        return recipe
+    }()
 
     public static var modelNames: [String] { all.map(\.model) }
 
@@ -46,6 +64,7 @@ public struct Recipe: Sendable {
         switch model {
         case "cnn": return .cnn(input: input, dropout: p)
         case "cnn-basic": return .cnnBasic(input: input, dropout: p)
+        case "fast": return .fast(input: input, dropout: p)
         default: return .mlp(hidden: hidden, activation: activation, dropout: p, input: input)
         }
     }

@@ -73,42 +73,78 @@ public enum ReaderError: DigitsError, Equatable {
 
 public final class DigitReader: Sendable {
     public let architecture: Architecture
+    /// The checkpoint's path; an ensemble's paths joined by " + ".
     public let modelPath: String
-    /// The checkpoint's metadata (test accuracy, training options, the calibrated threshold).
+    /// The checkpoint's metadata (test accuracy, training options, the calibrated threshold);
+    /// an ensemble's first member's.
     public let metadata: [String: String]
     public let options: ReaderOptions
     /// The threshold in use for the reject class, nil for a model without one.
     public let rejectThreshold: Float?
     let preprocessor: DigitPreprocessor
-    private let model: UncheckedSendable<Sequential>
-    private let plans: Mutex<[UncheckedSendable<InferencePlan>]>
+    /// One model, or the members of an ensemble, whose probabilities are averaged.
+    private let models: UncheckedSendable<[Sequential]>
+    /// Inference plans for every member, one set per concurrent request.
+    private let plans: Mutex<[UncheckedSendable<[InferencePlan]>]>
 
     /// Loads a checkpoint written by `digits train`, to run on `compute`'s threads.
     public convenience init(checkpoint path: String, options: ReaderOptions = ReaderOptions(),
                             compute: ComputeContext = .serial) throws {
-        let (model, file) = try Checkpoint.loadModel(from: path)
-        model.compute = compute
-        try self.init(model: model, path: path, metadata: file.metadata, options: options)
+        try self.init(checkpoints: [path], options: options, compute: compute)
     }
 
-    public init(model: Sequential, path: String, metadata: [String: String] = [:], options: ReaderOptions = ReaderOptions()) throws {
+    /// Loads several checkpoints as an ensemble: a picture's probabilities are the mean of the
+    /// models'. They must take the same input and have the same classes.
+    public convenience init(checkpoints paths: [String], options: ReaderOptions = ReaderOptions(),
+                            compute: ComputeContext = .serial) throws {
+        var models: [Sequential] = [], metadata: [[String: String]] = []
+        for path in paths {
+            let (model, file) = try Checkpoint.loadModel(from: path)
+            model.compute = compute
+            models.append(model)
+            metadata.append(file.metadata)
+        }
+        try self.init(models: models, paths: paths, metadata: metadata, options: options)
+    }
+
+    public convenience init(model: Sequential, path: String, metadata: [String: String] = [:], options: ReaderOptions = ReaderOptions()) throws {
+        try self.init(models: [model], paths: [path], metadata: [metadata], options: options)
+    }
+
+    /// An ensemble of `models` (one is a single model), loaded from `paths`, with each one's
+    /// checkpoint metadata.
+    public init(models: [Sequential], paths: [String], metadata: [[String: String]], options: ReaderOptions = ReaderOptions()) throws {
+        guard let model = models.first, models.count == paths.count, models.count == metadata.count else {
+            throw ReaderError.unsuitableModel(path: paths.first ?? "", reason: "no model to read with")
+        }
         let input = model.architecture.input
         guard input.count == 3, input[0] == 1, input[1] == input[2], input[1] >= 8 else {
-            throw ReaderError.unsuitableModel(path: path, reason: "the model takes \(input.map(String.init).joined(separator: "×")) inputs; reading pictures needs square one-channel images")
+            throw ReaderError.unsuitableModel(path: paths[0], reason: "the model takes \(input.map(String.init).joined(separator: "×")) inputs; reading pictures needs square one-channel images")
+        }
+        for (other, path) in zip(models, paths).dropFirst() {
+            let a = model.architecture, b = other.architecture
+            guard b.input == a.input, b.classes == a.classes, b.rejectClass == a.rejectClass else {
+                throw ReaderError.unsuitableModel(path: path, reason: "an ensemble's models must take the same input and have the same classes as \(paths[0]) (\(b.classes) classes on \(b.input.map(String.init).joined(separator: "×")), against \(a.classes) on \(a.input.map(String.init).joined(separator: "×")))")
+            }
         }
         architecture = model.architecture
-        modelPath = path
-        self.metadata = metadata
+        modelPath = paths.joined(separator: " + ")
+        self.metadata = metadata[0]
         self.options = options
         var settings = DigitPreprocessor()
         settings.side = input[1]
         settings.box = input[1] * 20 / 28
         preprocessor = settings
-        self.model = UncheckedSendable(model)
+        self.models = UncheckedSendable(models)
         plans = Mutex([])
+        // Each member's recorded threshold, averaged (0.5 for a member without one).
+        let recorded = metadata.map { $0["reject_threshold"].flatMap(Float.init) ?? 0.5 }
         rejectThreshold = model.architecture.rejectClass == true
-            ? (options.rejectThreshold ?? metadata["reject_threshold"].flatMap(Float.init) ?? 0.5) : nil
+            ? (options.rejectThreshold ?? recorded.reduce(0, +) / Float(recorded.count)) : nil
     }
+
+    /// The number of models whose probabilities are averaged (1 for a single model).
+    public var ensembleSize: Int { models.value.count }
 
     // MARK: Reading
 
@@ -206,15 +242,15 @@ public final class DigitReader: Sendable {
                             notDigitProbability: notDigit, rejected: rejected, reason: reason, prepared: prepared)
     }
 
-    /// The model over side×side images, through an inference plan taken from a pool (requests
-    /// on other threads take others).
+    /// The model (or the ensemble's mean) over side×side images, through inference plans taken
+    /// from a pool (requests on other threads take others).
     func predict(_ images: [GrayImage]) -> Predictions {
         let side = preprocessor.side
         var pixels = [UInt8]()
         pixels.reserveCapacity(images.count * side * side)
         for image in images { pixels += image.pixels }
-        let plan = plans.withLock { $0.popLast() } ?? UncheckedSendable(InferencePlan(model.value))
-        defer { plans.withLock { $0.append(plan) } }
-        return Predictions.compute(plan.value, pixels: pixels)
+        let set = plans.withLock { $0.popLast() } ?? UncheckedSendable(models.value.map { InferencePlan($0) })
+        defer { plans.withLock { $0.append(set) } }
+        return Predictions.average(set.value.map { Predictions.compute($0, pixels: pixels) }, labels: [UInt8]?.none)
     }
 }

@@ -180,7 +180,7 @@ public final class Trainer {
     public func runEpoch(monitor: Bool = false, progress: (BatchProgress) -> Void = { _ in },
                          shouldStop: () -> Bool = { false }) throws -> EpochRecord {
         let epoch = completedEpochs + 1
-        let rate = options.learningRateSchedule.rate(base: options.learningRate, epoch: epoch, totalEpochs: options.epochs)
+        let schedule = options.learningRateSchedule
         let start = DispatchTime.now().uptimeNanoseconds
         let firstBatch = batchesDone
         if firstBatch == 0 {
@@ -193,6 +193,11 @@ public final class Trainer {
 
         let batchSize = options.batchSize
         let batches = (order.count + batchSize - 1) / batchSize  // the last, partial batch is kept
+        func rate(at batch: Int) -> Float {
+            schedule.rate(base: options.learningRate, epoch: epoch, totalEpochs: options.epochs, step: batch, stepsPerEpoch: batches)
+        }
+        // The epoch's record shows its highest rate (for a per-epoch schedule, its only one).
+        let recordedRate = schedule.changesEveryStep ? (0..<batches).lazy.map(rate).max() ?? 0 : rate(at: 0)
         var lossSum = partialLossSum, correct = partialCorrect, seen = partialSeen
         let seenBefore = seen  // images of this epoch trained before an interruption
         var health: [LayerHealth] = []
@@ -217,8 +222,9 @@ public final class Trainer {
             let count = inputs.rows
             let monitoredStep = monitor && batch == batches - 1
             if monitoredStep { weightsBeforeStep = model.parameters.map { $0.value.array } }
-            let (loss, right) = step(inputs: inputs, labels: labels, learningRate: rate)
-            guard loss.isFinite else { throw TrainingError.diverged(epoch: epoch, batch: batch + 1, learningRate: rate) }
+            let stepRate = rate(at: batch)
+            let (loss, right) = step(inputs: inputs, labels: labels, learningRate: stepRate)
+            guard loss.isFinite else { throw TrainingError.diverged(epoch: epoch, batch: batch + 1, learningRate: stepRate) }
             if monitoredStep { health = measureHealth(before: weightsBeforeStep) }
 
             lossSum += loss * Double(count)
@@ -241,12 +247,12 @@ public final class Trainer {
         guard model.parameters.allSatisfy({ parameter in
             let values = UnsafeBufferPointer(start: parameter.value.data, count: parameter.value.count)
             return values.reduce(Float(0)) { $0 + $1 * 0 }.isFinite
-        }) else { throw TrainingError.diverged(epoch: epoch, batch: batches, learningRate: rate) }
+        }) else { throw TrainingError.diverged(epoch: epoch, batch: batches, learningRate: rate(at: batches - 1)) }
         let validation = validate()
-        guard validation.loss.isFinite else { throw TrainingError.diverged(epoch: epoch, batch: batches, learningRate: rate) }
+        guard validation.loss.isFinite else { throw TrainingError.diverged(epoch: epoch, batch: batches, learningRate: rate(at: batches - 1)) }
         if monitor { attachDeadFractions(to: &health) }
 
-        let record = EpochRecord(epoch: epoch, learningRate: rate, trainLoss: lossSum / Double(seen),
+        let record = EpochRecord(epoch: epoch, learningRate: recordedRate, trainLoss: lossSum / Double(seen),
                                  trainAccuracy: Double(correct) / Double(seen),
                                  validationLoss: validation.loss, validationAccuracy: validation.accuracy,
                                  seconds: seconds, imagesPerSecond: Double(seen - seenBefore) / seconds,

@@ -4,7 +4,7 @@ import Foundation
 
 public struct TrainingOptions: Codable, Equatable, Sendable {
     public enum OptimizerKind: String, Codable, CaseIterable, Sendable { case adam, sgd }
-    public enum ScheduleKind: String, Codable, CaseIterable, Sendable { case constant, step, cosine }
+    public enum ScheduleKind: String, Codable, CaseIterable, Sendable { case constant, step, cosine, onecycle }
 
     public var epochs = 30
     public var batchSize = 128
@@ -54,6 +54,7 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
         case .constant: return .constant
         case .step: return .step(every: stepEvery, gamma: stepGamma)
         case .cosine: return .cosine
+        case .onecycle: return .oneCycle(warmUp: LearningRateSchedule.oneCycleWarmUp)
         }
     }
 
