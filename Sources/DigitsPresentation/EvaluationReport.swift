@@ -139,6 +139,21 @@ package struct Evaluation {
         return text
     }
 
+    /// index,logit0,...: every image's raw outputs, with enough digits (%.9g) to give the
+    /// float back exactly. Empty rows for an ensemble, which has no logits of its own.
+    package var logitsCSV: String {
+        let classes = predictions.classes
+        var text = "index," + (0..<classes).map { "logit\($0)" }.joined(separator: ",") + "\n"
+        guard predictions.logits.count == predictions.count * classes else { return text }
+        text.reserveCapacity(predictions.count * classes * 14)
+        for index in 0..<predictions.count {
+            text += "\(index)"
+            for value in predictions.logits[index * classes..<(index + 1) * classes] { text += String(format: ",%.9g", Double(value)) }
+            text += "\n"
+        }
+        return text
+    }
+
     // MARK: Report directory
 
     /// The files of a report, in the order they are written.

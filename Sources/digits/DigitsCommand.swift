@@ -16,7 +16,7 @@ struct DigitsCommand: ParsableCommand {
             `digits classify drawing.png` to read your own digit. Run `digits help <subcommand>` for details.
             """,
         version: DigitsVersion.string,
-        subcommands: [Train.self, Evaluate.self, Classify.self, Inspect.self, Augment.self, Bench.self, Serve.self]
+        subcommands: [Train.self, Evaluate.self, Classify.self, Inspect.self, Augment.self, Bench.self, Serve.self, Export.self]
     )
 
     /// Subcommands whose speed depends on BLAS kernels. The others (classify one picture,

@@ -45,6 +45,9 @@ extension DigitsCommand {
         @Option(help: "Write a CSV with index,label,predicted,confidence for every image, in dataset order.")
         var predictions: String?
 
+        @Option(help: ArgumentHelp("Write a CSV with index and the model's raw outputs (logit0, logit1, ...) for every image, in dataset order: what an exported model's logits are compared with (one model only).", valueName: "file.csv"))
+        var logits: String?
+
         @Option(help: "Most misclassified digits drawn in errors.png.")
         var errors: Int = 100
 
@@ -57,6 +60,7 @@ extension DigitsCommand {
         func validate() throws {
             if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
             guard errors >= 0 else { throw ValidationError("--errors must be 0 or more, got \(errors)") }
+            if logits != nil && models.count > 1 { throw ValidationError("--logits takes one --model: an ensemble averages probabilities, not logits") }
         }
 
         func run() throws {
@@ -73,6 +77,12 @@ extension DigitsCommand {
                 if !parent.isEmpty { try? FileManager.default.createDirectory(atPath: parent, withIntermediateDirectories: true) }
                 try Files.writeAtomically(Array(evaluation.predictionsCSV.utf8), to: predictions)
                 written.append(predictions)
+            }
+            if let logits {
+                let parent = (logits as NSString).deletingLastPathComponent
+                if !parent.isEmpty { try? FileManager.default.createDirectory(atPath: parent, withIntermediateDirectories: true) }
+                try Files.writeAtomically(Array(evaluation.logitsCSV.utf8), to: logits)
+                written.append(logits)
             }
             if let report { written += try evaluation.writeReport(to: report, maxErrorsShown: errors) }
 

@@ -25,6 +25,9 @@ public struct Predictions: Sendable {
     public let predicted: [Int]
     /// (N) −log p(label): the cross-entropy of each image against its label.
     public let losses: [Double]
+    /// (N, C) the model's raw outputs, row-major; empty for an ensemble, whose members'
+    /// logits are not averaged.
+    public var logits: [Float] = []
 
     public var count: Int { predicted.count }
 
@@ -87,6 +90,7 @@ public struct Predictions: Sendable {
         var probabilities = [Float](repeating: 0, count: count * classes)
         var predicted = [Int](repeating: 0, count: count)
         var losses = [Double](repeating: 0, count: count)
+        var allLogits = [Float](repeating: 0, count: count * classes)
         guard count > 0, let pixels else {
             return Predictions(classes: classes, digitClasses: digitClasses, probabilities: [], predicted: [], losses: [])
         }
@@ -94,6 +98,7 @@ public struct Predictions: Sendable {
             for start in stride(from: 0, to: count, by: batchSize) {
                 let rows = min(batchSize, count - start)
                 let logits = plan.forward(pixels: pixels + start * plan.inputCount, count: rows)
+                allLogits.withUnsafeMutableBufferPointer { $0.baseAddress!.advanced(by: start * classes).update(from: logits.data, count: rows * classes) }
                 // Softmax, prediction and loss, with the same log-sum-exp as the fused loss.
                 for row in 0..<rows {
                     let z = logits.data + row * classes
@@ -111,7 +116,8 @@ public struct Predictions: Sendable {
                 }
             }
         }
-        return Predictions(classes: classes, digitClasses: digitClasses, probabilities: probabilities, predicted: predicted, losses: losses)
+        return Predictions(classes: classes, digitClasses: digitClasses, probabilities: probabilities, predicted: predicted, losses: losses,
+                           logits: allLogits)
     }
 }
 
