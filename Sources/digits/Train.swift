@@ -100,8 +100,11 @@ extension DigitsCommand {
         @Option(help: "SGD's momentum (default 0.9).")
         var momentum: Float?
 
-        @Option(help: "L2 weight decay (default 0).")
+        @Option(help: "L2 weight decay on every parameter, added to the gradient as PyTorch's weight_decay: coupled L2, not AdamW's decoupled decay (default 0).")
         var weightDecay: Float?
+
+        @Option(help: ArgumentHelp("L1 regularization: adds λ·Σ|w| over the dense and convolutional weights (not biases or BatchNorm) to the loss, with the subgradient λ·sign(w) (0 at 0), which drives small weights to zero; combines with --weight-decay (default 0: none).", valueName: "λ"))
+        var l1: Float?
 
         @Option(help: "Learning-rate schedule: constant, step, cosine (per epoch) or onecycle (per step: a warm-up from lr/25 to lr over the first quarter of the steps, then cosine annealing to lr/25/10⁴) (default cosine; onecycle for fast).")
         var schedule: TrainingOptions.ScheduleKind?
@@ -146,6 +149,13 @@ extension DigitsCommand {
         @Flag(help: "Print per-layer gradient norm, weight norm, update ratio and dead ReLUs each epoch.")
         var monitor = false
 
+        @Option(help: ArgumentHelp("Write TensorBoard event files into this directory (such as runs/NAME; view with tensorboard --logdir runs): per epoch the train and validation loss and accuracy, the learning rate, the --monitor figures, histograms of every weight and its gradient; the running training loss every --log-every steps; the options and augmented samples at the start, the test figures and misread test digits at the end.", valueName: "directory"),
+                completion: .directory)
+        var logdir: String?
+
+        @Option(help: "With --logdir: steps between two points of the running training loss (default 50).")
+        var logEvery: Int = 50
+
         @Flag(help: "Print one JSON object per epoch, and a last one with the test result, on stdout; nothing else there.")
         var json = false
 
@@ -166,6 +176,7 @@ extension DigitsCommand {
             check("--epsilon", epsilon != nil, given.epsilon, saved.epsilon)
             check("--momentum", momentum != nil, given.momentum, saved.momentum)
             check("--weight-decay", weightDecay != nil, given.weightDecay, saved.weightDecay)
+            check("--l1", l1 != nil, given.l1 ?? 0, saved.l1 ?? 0)
             check("--schedule", schedule != nil, given.schedule, saved.schedule, saved.schedule.rawValue)
             check("--step-every", stepEvery != nil, given.stepEvery, saved.stepEvery)
             check("--step-gamma", stepGamma != nil, given.stepGamma, saved.stepGamma)
@@ -202,6 +213,7 @@ extension DigitsCommand {
             if let epsilon { options.epsilon = epsilon }
             if let momentum { options.momentum = momentum }
             if let weightDecay { options.weightDecay = weightDecay }
+            if let l1 { options.l1 = l1 == 0 ? nil : l1 }
             if let schedule { options.schedule = schedule }
             if let stepEvery { options.stepEvery = stepEvery }
             if let stepGamma { options.stepGamma = stepGamma }
@@ -236,6 +248,7 @@ extension DigitsCommand {
             guard hiddenSizes != nil else { throw ValidationError("--hidden takes positive sizes separated by commas, such as 128,64; got \(hidden ?? "")") }
             if let dropout, !(0..<1).contains(dropout) { throw ValidationError("--dropout must be in [0, 1), got \(dropout)") }
             if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
+            guard logEvery >= 1 else { throw ValidationError("--log-every must be at least 1, got \(logEvery)") }
         }
 
         func run() throws {
@@ -245,6 +258,8 @@ extension DigitsCommand {
 
             let statePath = Self.statePath(for: output)
             try checkWritable(output)
+            // The log directory is made before any training time is spent, too.
+            let board = try logdir.map { try TrainingBoard(directory: $0, every: logEvery) }
 
             var train = try MNIST.load(from: data, split: .train)
             let test = try MNIST.load(from: data, split: .test)
@@ -301,7 +316,10 @@ extension DigitsCommand {
             log.info("data: \(trainer.trainIndices.count) training images, \(trainer.validationIndices.count) for validation (the end of the training set), \(test.count) test images")
             log.info("model: \(trainer.model.architecture.model), \(formatCount(trainer.model.parameterCount)) parameters")
             trainer.model.summary.forEach { log.info("  " + $0) }
-            log.info("training: \(options.epochs) epochs, \(optimizerDescription(options)), batch \(options.batchSize), \(options.learningRateSchedule) schedule, augmentation \(options.augmentation), seed \(options.seed)")
+            log.info("training: \(options.epochs) epochs, \(optimizerDescription(options)), batch \(options.batchSize), \(options.learningRateSchedule) schedule, augmentation \(options.augmentation)\(options.l1.map { ", L1 \($0)" } ?? ""), seed \(options.seed)")
+
+            try board?.start(trainer: trainer, architecture: trainer.model.architecture)
+            if let board { log.info("TensorBoard: \(board.writer.path)") }
 
             for signal in [SIGINT, SIGTERM] {
                 Glibc.signal(signal) { received in interruptRequested.store(received, ordering: .relaxed) }
@@ -318,7 +336,15 @@ extension DigitsCommand {
             while !trainer.isFinished {
                 let record: EpochRecord
                 do {
-                    record = try trainer.runEpoch(monitor: monitor, progress: { bar.update($0) }, shouldStop: stopRequested)
+                    var boardError: Error?
+                    record = try trainer.runEpoch(monitor: monitor, progress: { progress in
+                        bar.update(progress)
+                        guard let board, boardError == nil else { return }
+                        do {
+                            try board.progress(progress, step: (progress.epoch - 1) * progress.batches + progress.batch)
+                        } catch { boardError = error }
+                    }, shouldStop: stopRequested)
+                    if let boardError { throw boardError }
                 } catch TrainingError.interrupted {
                     // The step in progress has finished: save the run as of that step.
                     bar.clear()
@@ -332,6 +358,7 @@ extension DigitsCommand {
                 try trainer.checkpointFile().write(to: output)
                 try trainer.stateFile().write(to: statePath)
                 log.epoch(record, of: options.epochs)
+                try board?.epoch(record, model: trainer.model)
                 if interruptRequested.load(ordering: .relaxed) != 0 && !trainer.isFinished {
                     reportInterruption(trainer, statePath: statePath)
                 }
@@ -343,8 +370,13 @@ extension DigitsCommand {
             trainer.restoreBestWeights()
             // Scored as `digits evaluate` scores it (the inference plan, the best digit), so the
             // recorded accuracy is the one evaluate reports.
-            let result = Predictions.compute(trainer.model, on: test).score(labels: test.labels)
+            let predictions = Predictions.compute(trainer.model, on: test)
+            let result = predictions.score(labels: test.labels)
             try trainer.checkpointFile(test: result).write(to: output)
+            try board?.finish(test: test, predictions: predictions, step: trainer.completedEpochs)
+            if let l1 = trainer.l1 {
+                log.info(String(format: "L1 %g: %.1f%% of the dense and convolutional weights have |w| < 1e-3", Double(l1.lambda), 100 * l1.shareBelow(1e-3)))
+            }
             log.final(test: result, checkpoint: output, bestEpoch: trainer.bestEpoch, validation: trainer.bestValidationAccuracy, statePath: statePath)
         }
 

@@ -5,12 +5,13 @@ import Foundation
 import Testing
 @_spi(Tools) @testable import DigitsKit
 
-/// One field of a protobuf message: its number and its value (a varint, bytes or 32 bits).
+/// One field of a protobuf message: its number and its value (a varint, bytes, 32 or 64 bits).
 struct WireField {
     let number: Int
     var varint: UInt64? = nil
     var bytes: [UInt8]? = nil
     var fixed32: UInt32? = nil
+    var fixed64: UInt64? = nil
     var string: String { String(decoding: bytes ?? [], as: UTF8.self) }
 }
 
@@ -33,6 +34,10 @@ func wireFields(_ data: [UInt8]) -> [WireField] {
             let length = Int(varint())
             fields.append(WireField(number: number, bytes: Array(data[position..<position + length])))
             position += length
+        case 1:
+            let value = data[position..<position + 8].enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * $1.offset) }
+            fields.append(WireField(number: number, fixed64: value))
+            position += 8
         case 5:
             let value = data[position..<position + 4].enumerated().reduce(UInt32(0)) { $0 | UInt32($1.element) << (8 * $1.offset) }
             fields.append(WireField(number: number, fixed32: value))

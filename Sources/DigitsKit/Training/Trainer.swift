@@ -116,6 +116,8 @@ public final class Trainer {
     private let dropoutRandom: RandomGenerator
     private let assembler: BatchAssembler
     private let logitsGradient: Tensor        // (B, C)
+    /// The L1 penalty of `--l1`, nil without one.
+    public let l1: L1Penalty?
     private var order: [Int]                  // this epoch's shuffled training indices
     /// Background batches with augmentation; nil without augmentation (batches are then
     /// assembled in place, which costs less than handing them over).
@@ -160,6 +162,8 @@ public final class Trainer {
         order = trainIndices
         assembler = BatchAssembler(dataset: dataset, normalization: architecture.normalization, batchSize: options.batchSize)
         logitsGradient = Tensor(shape: [options.batchSize, architecture.classes])
+        let network = model
+        l1 = options.l1.flatMap { $0 > 0 ? L1Penalty(lambda: $0, model: network) : nil }
         bestWeights = model.savedTensors.map { $0.value.array }
         let augmentation = options.augmentation
         pipeline = augmentation.isNone ? nil
@@ -271,7 +275,8 @@ public final class Trainer {
     }
 
     /// One optimization step on a batch of normalized images (B, H·W) and their labels: forward,
-    /// the fused softmax cross-entropy, backward, clipping when asked, and the optimizer. The
+    /// the fused softmax cross-entropy (plus the L1 penalty, when asked, in the loss and its
+    /// subgradient in the gradients), backward, clipping when asked, and the optimizer. The
     /// epoch loop, `digits bench` and the microbenchmarks all train through here. In steady
     /// state (after the first step has sized the buffers) it allocates nothing. A non-finite
     /// loss leaves the weights untouched: nothing is back-propagated, and the caller stops.
@@ -280,9 +285,13 @@ public final class Trainer {
         logitsGradient.setRows(inputs.rows)
         model.zeroGradients()
         let logits = model.forward(inputs, training: true)
-        let (loss, right) = SoftmaxCrossEntropy.evaluate(logits: logits, labels: labels, gradient: logitsGradient)
+        var (loss, right) = SoftmaxCrossEntropy.evaluate(logits: logits, labels: labels, gradient: logitsGradient)
         guard loss.isFinite else { return (loss, right) }
         model.backward(logitsGradient)
+        if let l1 {
+            loss += l1.value()
+            l1.addSubgradient()
+        }
         if let clipNorm = options.clipNorm { clipGradients(model.parameters, maxNorm: clipNorm) }
         optimizer.step(model.parameters, learningRate: learningRate)
         return (loss, right)

@@ -15,8 +15,11 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
     public var epsilon: Float = 1e-8
     /// SGD only.
     public var momentum: Float = 0.9
-    /// L2 penalty, added to the gradient as PyTorch's weight_decay.
+    /// L2 penalty, added to the gradient as PyTorch's weight_decay (coupled, not AdamW's
+    /// decoupled decay), on every parameter.
     public var weightDecay: Float = 0
+    /// L1 penalty λ (`--l1`): λ·Σ|w| over the dense and convolutional weights, nil for none.
+    public var l1: Float?
     public var schedule: ScheduleKind = .cosine
     /// Step schedule: multiply the rate by `stepGamma` every `stepEvery` epochs.
     public var stepEvery = 10
@@ -41,7 +44,7 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
         case epochs, optimizer, momentum, schedule, patience, seed
         case batchSize = "batch_size", learningRate = "learning_rate", beta1, beta2, epsilon
         case weightDecay = "weight_decay", stepEvery = "step_every", stepGamma = "step_gamma"
-        case clipNorm = "clip_norm", validationCount = "validation_count", augment, extra
+        case clipNorm = "clip_norm", validationCount = "validation_count", augment, extra, l1
     }
 
     /// The parsed recipe; `problem()` has already refused one that does not parse.
@@ -81,6 +84,7 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
         if !(epsilon > 0) { return "--epsilon must be positive, got \(epsilon)" }
         if !(0..<1).contains(momentum) { return "--momentum must be in [0, 1), got \(momentum)" }
         if !(weightDecay >= 0) || !weightDecay.isFinite { return "--weight-decay must be 0 or more, got \(weightDecay)" }
+        if let l1, !(l1 >= 0) || !l1.isFinite { return "--l1 must be 0 or more, got \(l1)" }
         if stepEvery < 1 || !(stepGamma > 0) { return "--step-every must be at least 1 and --step-gamma positive" }
         if let clipNorm, !(clipNorm > 0) { return "--clip-norm must be positive, got \(clipNorm)" }
         if let patience, patience < 1 { return "--patience must be at least 1, got \(patience)" }

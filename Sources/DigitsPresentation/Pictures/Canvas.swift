@@ -105,6 +105,11 @@ package struct Canvas: Sendable {
         fill(x: x + w - thickness, y: y, width: thickness, height: h, color: color)
     }
 
+    /// The picture as PNG bytes, in memory.
+    package func pngBytes() throws -> [UInt8] {
+        try PNG.encode(width: width, height: height, layout: .rgb, samples: samples)
+    }
+
     package func write(to path: String) throws {
         try PNG.write(width: width, height: height, layout: .rgb, samples: samples, to: path)
     }

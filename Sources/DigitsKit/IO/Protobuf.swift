@@ -1,7 +1,8 @@
-// The few pieces of the protobuf wire format an ONNX file needs, written by hand: varints,
-// length-delimited fields (strings, bytes, nested messages), 32-bit floats and packed repeated
-// int64. A writer only: nothing here parses untrusted bytes. (swift-protobuf would generate a
-// 9,000-line onnx.pb.swift and a plugin build of minutes for the eight messages used here.)
+// The few pieces of the protobuf wire format that ONNX files and TensorBoard event files need,
+// written by hand: varints, length-delimited fields (strings, bytes, nested messages), 32- and
+// 64-bit floats, packed repeated int64 and double. A writer only: nothing here parses untrusted
+// bytes. (swift-protobuf would generate a 9,000-line onnx.pb.swift and a plugin build of
+// minutes for the dozen messages used.)
 
 /// A message being encoded: append fields in any order, then take `bytes`.
 struct ProtobufMessage {
@@ -31,6 +32,19 @@ struct ProtobufMessage {
     mutating func float(_ field: Int, _ value: Float) {
         key(field, .fixed32)
         withUnsafeBytes(of: value.bitPattern.littleEndian) { bytes.append(contentsOf: $0) }
+    }
+
+    mutating func double(_ field: Int, _ value: Double) {
+        key(field, .fixed64)
+        withUnsafeBytes(of: value.bitPattern.littleEndian) { bytes.append(contentsOf: $0) }
+    }
+
+    /// A repeated double field, packed.
+    mutating func packedDoubles(_ field: Int, _ values: [Double]) {
+        var run: [UInt8] = []
+        run.reserveCapacity(values.count * 8)
+        for value in values { withUnsafeBytes(of: value.bitPattern.littleEndian) { run.append(contentsOf: $0) } }
+        bytes(field, run)
     }
 
     mutating func bytes(_ field: Int, _ value: [UInt8]) {
