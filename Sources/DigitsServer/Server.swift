@@ -15,6 +15,9 @@ public struct ServerSettings: Sendable {
     public var host = "127.0.0.1"
     public var port = 8080
     public var maximumBodyBytes = 5 << 20
+    /// Seconds a connection may stay silent (mid-request or between requests) before it is
+    /// closed, so half-sent requests cannot pile up until the open-file limit.
+    public var idleTimeoutSeconds = 10
     public init() {}
 }
 
@@ -81,6 +84,7 @@ public enum DigitsServer {
                                    onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in })
         -> some ApplicationProtocol {
         Application(router: router(classifier, settings: settings),
+                    server: .http1(configuration: .init(idleTimeout: .seconds(Int64(settings.idleTimeoutSeconds)))),
                     configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "digits"),
                     onServerRunning: onServerRunning)
     }

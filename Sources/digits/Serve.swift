@@ -51,6 +51,9 @@ extension DigitsCommand {
         @Option(name: .customLong("max-body-mb"), help: "Largest request body accepted, in megabytes.")
         var maxBodyMB = 5
 
+        @Option(help: "Seconds a connection may stay silent, mid-request or between requests, before it is closed.")
+        var idleTimeout = 10
+
         @Option(name: .customLong("max-megapixels"), help: "Largest picture a request may decode, in megapixels.")
         var maxMegapixels = 24
 
@@ -63,6 +66,7 @@ extension DigitsCommand {
         func validate() throws {
             guard (0...65535).contains(port) else { throw ValidationError("--port must be in 0...65535, got \(port)") }
             guard (1...1024).contains(maxBodyMB) else { throw ValidationError("--max-body-mb must be in 1...1024, got \(maxBodyMB)") }
+            guard (1...3600).contains(idleTimeout) else { throw ValidationError("--idle-timeout must be in 1...3600 seconds, got \(idleTimeout)") }
             guard (1...50).contains(maxMegapixels) else { throw ValidationError("--max-megapixels must be in 1...50, got \(maxMegapixels)") }
             if let decodes, !(1...256).contains(decodes) { throw ValidationError("--decodes must be in 1...256, got \(decodes)") }
         }
@@ -86,6 +90,7 @@ extension DigitsCommand {
             settings.host = host
             settings.port = port
             settings.maximumBodyBytes = maxBodyMB << 20
+            settings.idleTimeoutSeconds = idleTimeout
             let models = classifier.models.map { "\($0.name) (\($0.path))" }.joined(separator: ", ")
             let (host, port) = (settings.host, settings.port)
             let app = DigitsServer.application(classifier, settings: settings) { channel in

@@ -258,6 +258,8 @@ extension DigitsCommand {
 
             let statePath = Self.statePath(for: output)
             try checkWritable(output)
+            let lock = try OutputLock(output: output)
+            defer { withExtendedLifetime(lock) {} }
             // The log directory is made before any training time is spent, too.
             let board = try logdir.map { try TrainingBoard(directory: $0, every: logEvery) }
 
@@ -378,6 +380,38 @@ extension DigitsCommand {
                 log.info(String(format: "L1 %g: %.1f%% of the dense and convolutional weights have |w| < 1e-3", Double(l1.lambda), 100 * l1.shareBelow(1e-3)))
             }
             log.final(test: result, checkpoint: output, bestEpoch: trainer.bestEpoch, validation: trainer.bestValidationAccuracy, statePath: statePath)
+        }
+
+        /// One training run per output: an exclusive flock on a hidden file beside it, held for
+        /// the whole run. Two runs on one --output would overwrite each other's checkpoint and
+        /// mix their training states; the second is refused instead. The kernel drops the lock
+        /// when the process ends in any way (kill -9 included), so a stale file never blocks.
+        final class OutputLock {
+            struct Busy: DigitsError {
+                let output: String, holder: String
+                var message: String { "\(output): another digits train\(holder) is writing this checkpoint and its training state" }
+                var hint: String? { "wait for it to finish (or stop it), or pass another --output" }
+            }
+            private let descriptor: Int32
+
+            init(output: String) throws {
+                let directory = (output as NSString).deletingLastPathComponent
+                let path = (directory.isEmpty ? "" : directory + "/") + "." + (output as NSString).lastPathComponent + ".lock"
+                descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+                guard descriptor >= 0 else { throw FileError.unwritable(path: path, reason: String(cString: strerror(errno))) }
+                guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
+                    var buffer = [UInt8](repeating: 0, count: 32)
+                    let count = pread(descriptor, &buffer, 31, 0)
+                    let pid = count > 0 ? String(decoding: buffer[..<count], as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) : ""
+                    close(descriptor)
+                    throw Busy(output: output, holder: pid.isEmpty ? "" : " (process \(pid))")
+                }
+                let pid = Array("\(getpid())\n".utf8)
+                _ = ftruncate(descriptor, 0)
+                _ = pwrite(descriptor, pid, pid.count, 0)
+            }
+
+            deinit { close(descriptor) }
         }
 
         static func statePath(for output: String) -> String {
