@@ -1,4 +1,4 @@
-// swift-tools-version: 6.0
+// swift-tools-version: 6.2
 // digits: learns to read handwritten digits. A library (DigitsKit) holds all the logic;
 // the `digits` executable is a thin command line over it; C libraries come in as system modules.
 import PackageDescription
