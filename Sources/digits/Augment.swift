@@ -37,7 +37,7 @@ extension DigitsCommand {
                 """
         )
 
-        @Option(help: "Directory holding the MNIST files.")
+        @Option(help: "Directory holding the MNIST files.", completion: .directory)
         var data: String = MNIST.defaultDirectory
 
         @Option(help: "Which split to draw from: train or test.")
@@ -55,7 +55,7 @@ extension DigitsCommand {
         @Option(help: "Seed for the random draws.")
         var seed: UInt64 = 1
 
-        @Option(help: "The PNG to write.")
+        @Option(help: "The PNG to write.", completion: .file(extensions: ["png"]))
         var output: String?
 
         @Flag(help: "Time the recipe over the whole split instead of (or as well as) drawing it.")

@@ -28,7 +28,7 @@ extension DigitsCommand {
                 """
         )
 
-        @Option(help: "Directory holding the MNIST files.")
+        @Option(help: "Directory holding the MNIST files.", completion: .directory)
         var data: String = MNIST.defaultDirectory
 
         @Option(help: "Threads (default: one per core).")
@@ -37,7 +37,7 @@ extension DigitsCommand {
         @Option(help: "Timed repetitions per figure.")
         var repetitions: Int = 5
 
-        @Option(help: "Models to measure, comma-separated.")
+        @Option(help: "Models to measure, comma-separated.", completion: .list(Recipe.modelNames))
         var models: String = "mlp,cnn-basic,cnn"
 
         @Flag(help: "Print the figures as JSON on stdout, and nothing else there.")

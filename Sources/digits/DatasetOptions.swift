@@ -5,16 +5,16 @@ import DigitsKit
 import Foundation
 
 struct DatasetOptions: ParsableArguments {
-    @Option(help: "Directory holding the MNIST files (train-images-idx3-ubyte.gz, ...).")
+    @Option(help: "Directory holding the MNIST files (train-images-idx3-ubyte.gz, ...).", completion: .directory)
     var data: String = MNIST.defaultDirectory
 
     @Option(help: "Which MNIST split: train or test (default: train for inspect, test for evaluate).")
     var split: MNISTSplit?
 
-    @Option(help: "IDX image file to use instead of an MNIST split (needs --labels).")
+    @Option(help: "IDX image file to use instead of an MNIST split (needs --labels).", completion: .file())
     var images: String?
 
-    @Option(help: "IDX label file that goes with --images.")
+    @Option(help: "IDX label file that goes with --images.", completion: .file())
     var labels: String?
 
     func validate() throws {

@@ -39,13 +39,14 @@ extension DigitsCommand {
 
         @OptionGroup var source: DatasetOptions
 
-        @Option(help: "Write report.md, report.json, confusion.png, errors.png and training.png into this directory.")
+        @Option(help: "Write report.md, report.json, confusion.png, errors.png and training.png into this directory.", completion: .directory)
         var report: String?
 
-        @Option(help: "Write a CSV with index,label,predicted,confidence for every image, in dataset order.")
+        @Option(help: "Write a CSV with index,label,predicted,confidence for every image, in dataset order.", completion: .file(extensions: ["csv"]))
         var predictions: String?
 
-        @Option(help: ArgumentHelp("Write a CSV with index and the model's raw outputs (logit0, logit1, ...) for every image, in dataset order: what an exported model's logits are compared with (one model only).", valueName: "file.csv"))
+        @Option(help: ArgumentHelp("Write a CSV with index and the model's raw outputs (logit0, logit1, ...) for every image, in dataset order: what an exported model's logits are compared with (one model only).", valueName: "file.csv"),
+                completion: .file(extensions: ["csv"]))
         var logits: String?
 
         @Option(help: "Most misclassified digits drawn in errors.png.")

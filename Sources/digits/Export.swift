@@ -35,7 +35,7 @@ extension DigitsCommand {
                   completion: .file(extensions: ["safetensors"]))
         var model: String
 
-        @Option(help: "The format to write: onnx (the only one).")
+        @Option(help: "The format to write: onnx (the only one).", completion: .list(["onnx"]))
         var format: String = "onnx"
 
         @Option(help: ArgumentHelp("The file to write (default: the checkpoint's name with .onnx).", valueName: "file.onnx"),

@@ -27,7 +27,7 @@ extension DigitsCommand {
                 """
         )
 
-        @Argument(help: "IDX or PNG files to describe, instead of a dataset.")
+        @Argument(help: "IDX or PNG files to describe, instead of a dataset.", completion: .file())
         var files: [String] = []
 
         @OptionGroup var source: DatasetOptions
@@ -35,10 +35,10 @@ extension DigitsCommand {
         @Option(help: "Number of digits drawn in the --grid picture (default 64), or exported with --export (default all).")
         var count: Int?
 
-        @Option(help: "Write a PNG of the first --count digits, each labelled.")
+        @Option(help: "Write a PNG of the first --count digits, each labelled.", completion: .file(extensions: ["png"]))
         var grid: String?
 
-        @Option(help: "Write every image (up to --count when given) as a PNG file, INDEX-LABEL.png, into this directory.")
+        @Option(help: "Write every image (up to --count when given) as a PNG file, INDEX-LABEL.png, into this directory.", completion: .directory)
         var export: String?
 
         @Flag(help: "Print the summary as JSON on stdout.")

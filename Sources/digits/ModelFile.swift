@@ -1,5 +1,6 @@
 // Where `evaluate` and `classify` find a model: --model, or the shipped CNN. The default is
-// looked up in the working directory first, then in the clone that built the executable
+// looked up in the working directory first, then beside an installed executable
+// (PREFIX/bin/digits → PREFIX/share/digits/checkpoints/), then in the clone that built it
 // (.build/release/digits → checkpoints/), so the command works from any directory.
 import DigitsKit
 import Foundation
@@ -12,7 +13,7 @@ enum ModelFile {
         let isDefault: Bool
         var message: String { "\(path): no such model file" }
         var hint: String? {
-            isDefault ? "the shipped models are in checkpoints/ of the repository; run from the clone, pass --model, or train one with digits train --model cnn"
+            isDefault ? "the shipped models are in checkpoints/ of the repository (or PREFIX/share/digits/ after scripts/install); run from the clone, pass --model, or train one with digits train --model cnn"
                 : "pass the path of a checkpoint written by digits train (checkpoints/cnn.safetensors, checkpoints/mlp.safetensors)"
         }
     }
@@ -22,11 +23,16 @@ enum ModelFile {
         return shipped(defaultPath)
     }
 
-    /// A file of the repository (checkpoints/...), from the working directory or the clone.
+    /// A file of the repository (checkpoints/...), from the working directory, the clone that
+    /// built this binary, or an installation (scripts/install: PREFIX/bin/digits with the
+    /// models in PREFIX/share/digits/checkpoints).
     static func shipped(_ defaultPath: String) -> String {
         if FileManager.default.fileExists(atPath: defaultPath) { return defaultPath }
+        let executable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
+        let installed = executable.deletingLastPathComponent().appendingPathComponent("share/digits").appendingPathComponent(defaultPath).path
+        if FileManager.default.fileExists(atPath: installed) { return installed }
         // The clone that built this binary: .build/<triple>/release/digits sits four levels down.
-        var directory = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
+        var directory = executable
         for _ in 0..<5 {
             let candidate = directory.appendingPathComponent(defaultPath).path
             if FileManager.default.fileExists(atPath: candidate) { return candidate }

@@ -45,7 +45,8 @@ extension DigitsCommand {
         @Option(help: "Port to listen on.")
         var port = 8080
 
-        @Option(help: "A checkpoint to serve as the default model (named after its file), besides the shipped ones.")
+        @Option(help: "A checkpoint to serve as the default model (named after its file), besides the shipped ones.",
+                completion: .file(extensions: ["safetensors"]))
         var model: String?
 
         @Option(name: .customLong("max-body-mb"), help: "Largest request body accepted, in megabytes.")

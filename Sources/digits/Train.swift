@@ -62,13 +62,14 @@ extension DigitsCommand {
                 """
         )
 
-        @Option(help: "Model to train: mlp, cnn, cnn-basic or fast.")
+        @Option(help: "Model to train: mlp, cnn, cnn-basic or fast.", completion: .list(Recipe.modelNames))
         var model: String = "mlp"
 
-        @Option(help: "Directory holding the MNIST files.")
+        @Option(help: "Directory holding the MNIST files.", completion: .directory)
         var data: String = MNIST.defaultDirectory
 
-        @Option(name: .customLong("output"), help: "Checkpoint to write; the training state goes beside it (default checkpoints/MODEL.safetensors).")
+        @Option(name: .customLong("output"), help: "Checkpoint to write; the training state goes beside it (default checkpoints/MODEL.safetensors).",
+                completion: .file(extensions: ["safetensors"]))
         var outputPath: String?
 
         var output: String { outputPath ?? "checkpoints/\(model).safetensors" }
