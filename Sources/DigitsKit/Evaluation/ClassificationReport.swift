@@ -39,6 +39,7 @@ public struct ClassificationReport: Sendable {
     ///   - labels: (N) true classes
     ///   - predicted: (N) predicted classes
     ///   - losses: (N) per-image cross-entropy
+    ///   - classes: the number of classes the confusion matrix counts (the digits: 10)
     public init(labels: [Int], predicted: [Int], losses: [Double], classes: Int) {
         precondition(labels.count == predicted.count && labels.count == losses.count, "one label, prediction and loss per image")
         var confusion = [[Int]](repeating: [Int](repeating: 0, count: classes), count: classes)
