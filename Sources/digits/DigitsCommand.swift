@@ -29,6 +29,12 @@ struct DigitsCommand: ParsableCommand {
         // like a full disk, not kill the process.
         signal(SIGXFSZ, SIG_IGN)
         if CommandLine.arguments.count > 1, kernelBound.contains(CommandLine.arguments[1]) { selectBLASCore() }
+        if CommandLine.arguments.dropFirst() == ["--version"] {
+            // Read here rather than in `configuration`, which every command parses: only
+            // --version pays for opening the default model.
+            print(versionText)
+            return
+        }
         do {
             var command = try parseAsRoot()
             try command.run()
@@ -37,6 +43,19 @@ struct DigitsCommand: ParsableCommand {
         } catch {
             exit(withError: error)
         }
+    }
+
+    /// `digits --version`: the version, then the default model (the one evaluate and classify
+    /// use without --model) with its architecture and recorded test accuracy.
+    static var versionText: String {
+        let path = ModelFile.resolve(nil)
+        guard let file = try? SafeTensorsFile.read(contentsOf: path),
+              let architecture = try? Checkpoint.architecture(of: file, path: path) else {
+            return "\(DigitsVersion.string)\ndefault model: \(path) (not found: pass --model to evaluate and classify)"
+        }
+        let accuracy = file.metadata["test_accuracy"].flatMap(Double.init).map { String(format: "%.2f%%", $0 * 100) }
+        return "\(DigitsVersion.string)\ndefault model: \(path) (\(architecture.model), "
+            + (accuracy.map { "test accuracy \($0))" } ?? "no recorded test accuracy)")
     }
 
     /// OpenBLAS picks its kernels when it loads, so the core must be in the environment before

@@ -1,6 +1,6 @@
 // Each model's default training recipe: what measured best, so `digits train --model M` with
 // no other options gives the best model we know how to make. The figures behind each choice
-// are in the README.
+// are in docs/commands.md ("digits train").
 
 public struct Recipe: Sendable {
     public var model: String
@@ -26,7 +26,7 @@ public struct Recipe: Sendable {
         // 20 epochs with shift=2,rotate=10,scale=0.1: 99.71% (seed 1, 11.5 min); 15 epochs gave 99.59%.
         // With the extra data (scripts/make-extra-data: synthetic digits, negatives) and
         // fill=0.25, 15 epochs: 99.60% test, Semeion 92.5% read right (seed 1); the shipped
-        // model adds fill=0.4 and more synthetic digits (README, "Reading real pictures").
+        // model adds fill=0.4 and more synthetic digits (docs/commands.md, "digits classify").
         Recipe(model: "cnn", epochs: 15, learningRate: 2e-3, dropout: 0.4, augmentation: "shift=2,rotate=10,scale=0.1,fill=0.4",
                summary: "conv32-conv32-pool-conv64-conv64-pool-fc256-fc10 with BatchNorm"),
         // PyTorch's side-by-side case. 10 epochs: 99.20% without augmentation, 99.17% with
