@@ -18,12 +18,10 @@ Needs torch and numpy in the Python that runs it (a venv under .build/, never a 
 project); digits must be built in release mode (.build/release/digits).
 """
 import argparse
-import gzip
 import json
 import os
 import platform
 import statistics
-import struct
 import subprocess
 import sys
 import tempfile
@@ -40,15 +38,14 @@ def cpu_model():
     return platform.processor() or "unknown CPU"
 
 
-def read_idx(path):
-    import numpy as np
-    with open(path, "rb") as handle:
-        data = handle.read()
-    if data[:2] == b"\x1f\x8b":
-        data = gzip.decompress(data)
-    dims = data[3]
-    shape = struct.unpack(">" + "I" * dims, data[4:4 + 4 * dims])
-    return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * dims).reshape(shape)
+def compare_peers():
+    """scripts/compare-peers.py as a module (its name has a dash): its IDX reader."""
+    import importlib.util
+    sys.dont_write_bytecode = True
+    spec = importlib.util.spec_from_file_location("compare_peers", os.path.join(os.path.dirname(__file__), "compare-peers.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def torch_run(seed, data, threads, output):
@@ -58,6 +55,7 @@ def torch_run(seed, data, threads, output):
     from torch import nn
     torch.set_num_threads(threads)
     imported = time.perf_counter()
+    read_idx = compare_peers().read_idx
     torch.manual_seed(seed)
 
     def load(split):

@@ -32,7 +32,7 @@ package struct Evaluation {
         for (model, path) in zip(models, modelPaths) { try model.checkInput(dataset, modelPath: path) }
         let first = models[0].architecture
         for (model, path) in zip(models, modelPaths).dropFirst()
-        where model.architecture.classes != first.classes || model.architecture.rejectClass != first.rejectClass {
+        where !model.architecture.hasSameClasses(as: first) {
             throw CheckpointError.mismatch(path: path, reason: "an ensemble's models must have the same classes as \(modelPaths[0]) (\(model.architecture.classes), against \(first.classes))")
         }
         let start = DispatchTime.now()

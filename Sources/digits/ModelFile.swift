@@ -41,11 +41,7 @@ enum ModelFile {
         return defaultPath
     }
 
-    /// The model and its checkpoint's metadata, running on `threads` threads.
-    static func load(_ requested: String?, threads: Int) throws -> (model: Sequential, path: String, metadata: [String: String]) {
-        try load(requested, compute: ComputeContext(threads: threads))
-    }
-
+    /// The model and its checkpoint's metadata, running on `compute`'s threads.
     static func load(_ requested: String?, compute: ComputeContext) throws -> (model: Sequential, path: String, metadata: [String: String]) {
         let path = resolve(requested)
         guard FileManager.default.fileExists(atPath: path) else { throw Missing(path: path, isDefault: requested == nil) }

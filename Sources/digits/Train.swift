@@ -199,12 +199,7 @@ extension DigitsCommand {
         var recipe: Recipe { Recipe.named(model) ?? Recipe.all[0] }
 
         var trainingOptions: TrainingOptions {
-            var options = TrainingOptions()
-            options.epochs = recipe.epochs
-            options.learningRate = recipe.learningRate
-            options.batchSize = recipe.batchSize
-            options.schedule = recipe.schedule
-            (options.beta1, options.beta2) = recipe.betas
+            var options = recipe.trainingOptions
             if let epochs { options.epochs = epochs }
             if let batchSize { options.batchSize = batchSize }
             if let learningRate { options.learningRate = learningRate }

@@ -78,6 +78,12 @@ public struct Architecture: Codable, Equatable, Sendable {
         case rejectClass = "reject_class"
     }
 
+    /// True when `other` answers in the same classes (the same count, the same reject class), so
+    /// the two models' probabilities can be averaged (an ensemble).
+    public func hasSameClasses(as other: Architecture) -> Bool {
+        classes == other.classes && rejectClass == other.rejectClass
+    }
+
     /// The digit classes: every class but the reject class.
     public var digitClasses: Int { rejectClass == true ? classes - 1 : classes }
 

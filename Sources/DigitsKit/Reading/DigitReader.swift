@@ -123,7 +123,7 @@ public final class DigitReader: Sendable {
         }
         for (other, path) in zip(models, paths).dropFirst() {
             let a = model.architecture, b = other.architecture
-            guard b.input == a.input, b.classes == a.classes, b.rejectClass == a.rejectClass else {
+            guard b.input == a.input, b.hasSameClasses(as: a) else {
                 throw ReaderError.unsuitableModel(path: path, reason: "an ensemble's models must take the same input and have the same classes as \(paths[0]) (\(b.classes) classes on \(b.input.map(String.init).joined(separator: "×")), against \(a.classes) on \(a.input.map(String.init).joined(separator: "×")))")
             }
         }

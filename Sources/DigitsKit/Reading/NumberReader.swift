@@ -360,5 +360,3 @@ struct NumberSegmentation {
         return score
     }
 }
-
-

@@ -50,6 +50,18 @@ public struct Recipe: Sendable {
         return recipe
     }()
 
+    /// The training options of this recipe (its epochs, learning rate, batch size, schedule
+    /// and betas; the rest TrainingOptions' defaults), before any command-line change.
+    public var trainingOptions: TrainingOptions {
+        var options = TrainingOptions()
+        options.epochs = epochs
+        options.learningRate = learningRate
+        options.batchSize = batchSize
+        options.schedule = schedule
+        (options.beta1, options.beta2) = betas
+        return options
+    }
+
     public static var modelNames: [String] { all.map(\.model) }
 
     public static func named(_ model: String) -> Recipe? { all.first { $0.model == model } }
