@@ -47,12 +47,16 @@ extension DigitsCommand {
                   fast        conv24(5×5)-BN-pool-conv32-BN-pool-fc256-fc10, the fast path to 99%: one \
                 epoch, batch 256, one-cycle schedule with a peak lr of 0.01, Adam β 0.7/0.9, no \
                 augmentation
+                  resnet      residual CNN: 3×3 stem conv16, residual blocks 16, 32, 64 (the last two with \
+                stride 2 and a 1×1 projection skip), global average pool, fc10; names as torchvision's \
+                (layer1.0.conv1.weight …) (8 epochs, lr 0.002, --augment shift=2,rotate=10,scale=0.1)
 
                 Examples:
                   digits train
                   digits train --model cnn
                   digits train --model cnn-basic --epochs 3 --augment none
                   digits train --model fast --seed 3
+                  digits train --model resnet --epochs 3
                   digits train --epochs 5 --activation gelu --hidden 256,128 --output checkpoints/wide.safetensors
                   digits train --optimizer sgd --learning-rate 0.05 --schedule step --step-every 5
                   digits train --resume --epochs 40
@@ -62,7 +66,7 @@ extension DigitsCommand {
                 """
         )
 
-        @Option(help: "Model to train: mlp, cnn, cnn-basic or fast.", completion: .list(Recipe.modelNames))
+        @Option(help: "Model to train: mlp, cnn, cnn-basic, fast or resnet.", completion: .list(Recipe.modelNames))
         var model: String = "mlp"
 
         @Option(help: "Directory holding the MNIST files.", completion: .directory)
@@ -77,7 +81,7 @@ extension DigitsCommand {
         @Flag(help: "Continue the run saved at --output (its options are kept; --epochs may extend it).")
         var resume = false
 
-        @Option(help: "Epochs to train (default: 30 for mlp, 15 for cnn, 10 for cnn-basic, 1 for fast).")
+        @Option(help: "Epochs to train (default: 30 for mlp, 15 for cnn, 10 for cnn-basic, 1 for fast, 8 for resnet).")
         var epochs: Int?
 
         @Option(help: "Images per mini-batch (default 128; 256 for fast).")
@@ -131,6 +135,9 @@ extension DigitsCommand {
         @Option(help: "MLP only: \(ActivationFunction.allCases.map(\.rawValue).joined(separator: ", ")) (default relu).")
         var activation: ActivationFunction?
 
+        @Flag(help: "MLP only: BatchNorm between each hidden layer and its activation (layers bn1, bn2, …).")
+        var batchNorm = false
+
         @Option(help: "Dropout probability (mlp: after each hidden layer, default 0.15; cnn: before the last layer, 0.4; cnn-basic 0.5).")
         var dropout: Float?
 
@@ -147,7 +154,7 @@ extension DigitsCommand {
         @Option(help: "Threads for training (default: one per core). The bits depend on it: it is saved with the training state, and --resume on another count says so.")
         var threads: Int?
 
-        @Flag(help: "Print per-layer gradient norm, weight norm, update ratio and dead ReLUs each epoch.")
+        @Flag(help: "Print per-layer gradient norm, weight norm, update ratio and dead ReLUs each epoch, and draw the gradient flow: every dense and convolutional layer's gradient norm, sampled 40 times an epoch, one row per layer on a log colour scale, written after each epoch to OUTPUT-gradient-flow.png beside the checkpoint (checkpoints/mlp-gradient-flow.png for the default output).")
         var monitor = false
 
         @Option(help: ArgumentHelp("Write TensorBoard event files into this directory (such as runs/NAME; view with tensorboard --logdir runs): per epoch the train and validation loss and accuracy, the learning rate, the --monitor figures, histograms of every weight and its gradient; the running training loss every --log-every steps; the options and augmented samples at the start, the test figures and misread test digits at the end.", valueName: "directory"),
@@ -192,6 +199,8 @@ extension DigitsCommand {
                 check("--activation", activation != nil, activation?.rawValue, architecture.activation)
                 let savedHidden = architecture.layers.filter { $0.kind == .linear }.dropLast().compactMap(\.outFeatures)
                 check("--hidden", hidden != nil, hiddenSizes ?? [], savedHidden, savedHidden.map(String.init).joined(separator: ","))
+                let savedBatchNorm = model == "mlp" && architecture.layers.contains { $0.kind == .batchnorm }
+                check("--batch-norm", batchNorm, batchNorm, savedBatchNorm, savedBatchNorm ? "on" : "off")
             }
             return differing
         }
@@ -237,7 +246,8 @@ extension DigitsCommand {
             guard Recipe.named(model) != nil else {
                 throw ValidationError("--model \(model) is not available; the models are: \(Recipe.modelNames.joined(separator: ", "))")
             }
-            if model != "mlp", let given = [("--hidden", hidden != nil), ("--activation", activation != nil)].first(where: { $0.1 }) {
+            if model != "mlp", let given = [("--hidden", hidden != nil), ("--activation", activation != nil), ("--batch-norm", batchNorm)]
+                .first(where: { $0.1 }) {
                 throw ValidationError("\(given.0) applies to the mlp only; --model \(model) has a fixed shape")
             }
             if let problem = trainingOptions.problem() { throw ValidationError(problem) }
@@ -294,7 +304,7 @@ extension DigitsCommand {
                 var options = trainingOptions
                 if let problem = options.problem(trainingImages: train.count) { throw ValidationError(problem) }
                 var architecture = recipe.architecture(dropout: dropout, hidden: hiddenSizes!, activation: activation ?? .relu,
-                                                       input: [1, train.rows, train.columns])
+                                                       batchNorm: batchNorm, input: [1, train.rows, train.columns])
                 for path in extra {
                     let pictures = try DigitDataset.extra(images: path)
                     train = try train.inserting(pictures, beforeLast: options.validationCount)
@@ -357,6 +367,12 @@ extension DigitsCommand {
                 try trainer.stateFile().write(to: statePath)
                 log.epoch(record, of: options.epochs)
                 try board?.epoch(record, model: trainer.model)
+                if monitor {
+                    let picture = Self.gradientFlowPath(for: output)
+                    try GradientFlowPicture.render(trainer.gradientFlow, title: Self.gradientFlowTitle(trainer.model.architecture))
+                        .write(to: picture)
+                    if trainer.isFinished || trainer.completedEpochs == 1 { log.info("gradient flow: \(picture)") }
+                }
                 if interruptRequested.load(ordering: .relaxed) != 0 && !trainer.isFinished {
                     reportInterruption(trainer, statePath: statePath)
                 }
@@ -410,7 +426,24 @@ extension DigitsCommand {
             deinit { close(descriptor) }
         }
 
-        static func statePath(for output: String) -> String {
+        /// "GRADIENT FLOW: MLP, 10 HIDDEN, SIGMOID, BATCHNORM": what the picture shows.
+        static func gradientFlowTitle(_ architecture: Architecture) -> String {
+            var parts = [architecture.model]
+            if architecture.model == "mlp" {
+                parts.append("\(architecture.layers.filter { $0.kind == .linear }.count - 1) hidden")
+                parts.append(architecture.activation)
+                if architecture.layers.contains(where: { $0.kind == .batchnorm }) { parts.append("batchnorm") }
+            }
+            return "GRADIENT FLOW: " + parts.joined(separator: ", ")
+        }
+
+        /// checkpoints/mlp.safetensors → checkpoints/mlp-gradient-flow.png.
+        static func gradientFlowPath(for output: String) -> String {
+            let base = output.hasSuffix(".safetensors") ? String(output.dropLast(".safetensors".count)) : output
+            return base + "-gradient-flow.png"
+        }
+
+                static func statePath(for output: String) -> String {
             let base = output.hasSuffix(".safetensors") ? String(output.dropLast(".safetensors".count)) : output
             return base + ".state.safetensors"
         }

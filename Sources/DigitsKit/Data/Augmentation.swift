@@ -7,7 +7,10 @@
 // [−1, 1]² and G_σ a normalized Gaussian. Pixels from outside the image are background (0).
 import Foundation
 
+/// The error `AugmentationSpec.parse(_:)` throws for an `--augment` value it cannot read.
 public enum AugmentationError: DigitsError, Equatable {
+    /// The `--augment` value `spec`, exactly as given, could not be read; `reason` names the
+    /// offending item and what was expected, such as `shift=20: expected whole pixels in 0...14`.
     case invalid(spec: String, reason: String)
 
     public var message: String {
@@ -35,23 +38,57 @@ public enum AugmentationError: DigitsError, Equatable {
 ///                    as wide as it is tall), sampled at 12–20 pixels a side, thresholded and
 ///                    scaled back up, as Semeion and other form readers stored their digits
 public struct AugmentationSpec: Equatable, Sendable, CustomStringConvertible {
+    /// Largest random shift in whole pixels, drawn separately for x and y from `-shift...shift`;
+    /// 0 to 14, 0 for none. The vacated border is filled with background.
     public var shift = 0
+    /// Largest rotation about the image centre, in degrees either way; 0 to 180, 0 for none.
     public var rotate: Float = 0
+    /// Largest relative change of size: the scale factor is drawn from [1 − `scale`, 1 + `scale`];
+    /// 0 to 0.9, 0 for none.
     public var scale: Float = 0
+    /// Largest horizontal shear factor h (x += h·y, h drawn from [−`shear`, `shear`]); 0 to 1,
+    /// 0 for none.
     public var shear: Float = 0
+    /// Strength α of the elastic distortion, in pixels: the smoothed random displacement field
+    /// (values in about [−1, 1]) is multiplied by it. 0 to 100; 0 turns the distortion off, and
+    /// `elasticSigma` is then 0 as well.
     public var elasticAlpha: Float = 0
+    /// Standard deviation σ, in pixels, of the Gaussian that smooths the elastic displacement
+    /// field: small σ gives local jitter, large σ smooth, global warps. In (0, 20] when
+    /// `elasticAlpha` is set, otherwise 0.
     public var elasticSigma: Float = 0
+    /// Standard deviation of the additive pixel noise, as a fraction of full ink (0–1: 0.1 is
+    /// about 25 of 255). The noise is approximately normal (Irwin–Hall) and the result is clipped
+    /// to 0...255. 0 for none.
     public var noise: Float = 0
+    /// Per-pixel probability of salt-and-pepper noise: a hit pixel becomes background or full
+    /// ink with equal odds. 0–1, 0 for none.
     public var salt: Float = 0
+    /// Per-image probability of replacing the digit by a box-normalized 1-bit scan of itself, as
+    /// described on the type. 0–1, 0 for none.
     public var fill: Float = 0
 
+    /// A spec that changes nothing, equal to `AugmentationSpec.none`; set properties to turn
+    /// augmentations on.
     public init() {}
 
+    /// No augmentation: every amount zero. Parsed from `none` or an empty string and described
+    /// as `none`.
     public static let none = AugmentationSpec()
 
+    /// Whether the spec leaves images unchanged: every amount is zero.
     public var isNone: Bool { self == .none }
     var isGeometric: Bool { shift != 0 || rotate != 0 || scale != 0 || shear != 0 || elasticAlpha != 0 || fill != 0 }
 
+    /// Reads the `--augment` grammar described on the type: `none` (or an empty string), or
+    /// comma-separated `KEY=VALUE` items, each key at most once, in any order. Items left out stay
+    /// zero; `elastic=0:S` is the same as no elastic item, whatever S. Numbers are plain decimals
+    /// (`0.1`, `1e-3`); `shift` takes whole pixels only.
+    ///
+    /// - Returns: The spec; its `description` writes it back in canonical form.
+    /// - Throws: `AugmentationError.invalid` for an item that is not `KEY=VALUE`, an unknown or
+    ///   repeated key, or a value out of its key's range: shift 0...14, rotate 0...180 degrees,
+    ///   scale 0...0.9, shear, noise, salt and fill 0...1, elastic α in 0...100 and σ in (0, 20].
     public static func parse(_ text: String) throws -> AugmentationSpec {
         let trimmed = text.trimmingCharacters(in: .whitespaces)
         if trimmed == "none" || trimmed.isEmpty { return .none }

@@ -2,11 +2,23 @@
 // validated as a whole: ubyte N×rows×cols images, ubyte N labels, every label a class.
 import Foundation
 
+/// Why a pair of IDX files could not be found or used as a labelled digit dataset.
 public enum DatasetError: DigitsError, Equatable {
+    /// None of the file names tried for `split` (listed in `tried`, in order) exists in
+    /// `directory`. For extra training pictures, `directory` is the image file and `split` is
+    /// `extra`: its name does not follow MNIST's pattern, so no label file could be found beside
+    /// it, and `tried` describes the name expected.
     case missingFiles(directory: String, split: String, tried: [String])
+    /// The image file is not a 3-dimensional ubyte array `[N, rows, columns]`; `shape` and
+    /// `type` are what it holds.
     case wrongImageLayout(path: String, shape: [Int], type: IDXElementType)
+    /// The label file is not a 1-dimensional ubyte array `[N]`; `shape` and `type` are what it
+    /// holds.
     case wrongLabelLayout(path: String, shape: [Int], type: IDXElementType)
+    /// The image file holds `images` items but the label file `labels`: they are not a pair.
     case countMismatch(imagesPath: String, images: Int, labelsPath: String, labels: Int)
+    /// The label at `index` (0-based) is `value`, which is not below the number of classes,
+    /// `classes`.
     case labelOutOfRange(path: String, index: Int, value: Int, classes: Int)
 
     public var message: String {
@@ -40,17 +52,28 @@ public enum DatasetError: DigitsError, Equatable {
 
 /// Grayscale digits with their labels, stored contiguously.
 public struct DigitDataset: Sendable {
+    /// Height of every image, in pixels (28 for MNIST).
     public let rows: Int
+    /// Width of every image, in pixels (28 for MNIST).
     public let columns: Int
     /// (count, rows, columns), row-major; 0 is background and 255 full ink, as in MNIST.
     public let pixels: [UInt8]
     /// (count); each in 0..<classes.
     public let labels: [UInt8]
+    /// Number of classes; every label is below it. 10 for the digits 0–9, 11 when extra
+    /// pictures bring in the reject class 10 (not a digit).
     public let classes: Int
+    /// The image file the pixels were read from, as given; named in error messages. A set made
+    /// by `inserting(_:beforeLast:)` keeps the training set's path.
     public let imagesPath: String
+    /// The label file the labels were read from, as given; named in error messages. A set made
+    /// by `inserting(_:beforeLast:)` keeps the training set's path.
     public let labelsPath: String
 
+    /// Number of images, which is also the number of labels.
     public var count: Int { labels.count }
+    /// Pixels in one image, `rows * columns` (784 for MNIST): the stride between consecutive
+    /// images in `pixels`.
     public var pixelsPerImage: Int { rows * columns }
 
     /// Checks the arrays as a dataset and keeps them.
@@ -163,7 +186,9 @@ public struct DigitDataset: Sendable {
 
 /// The two MNIST splits and where their files live.
 public enum MNISTSplit: String, CaseIterable, Sendable {
+    /// The training split: 60,000 images in MNIST, in files named `train-*`.
     case train
+    /// The test split: 10,000 images in MNIST, in files named `t10k-*`.
     case test
 
     /// The prefix of the split's files: MNIST calls the test set "t10k".
@@ -179,6 +204,8 @@ public enum MNISTSplit: String, CaseIterable, Sendable {
     }
 }
 
+/// Finds and loads MNIST from a directory of its IDX files, under any of the names in
+/// circulation (see `MNISTSplit.candidateNames(kind:)`), gzip-compressed or not.
 public enum MNIST {
     /// Where `scripts/fetch-mnist` puts the files, relative to the repository.
     public static let defaultDirectory = "datasets/mnist"
@@ -196,6 +223,12 @@ public enum MNIST {
         return (try find("images"), try find("labels"))
     }
 
+    /// Loads one split of MNIST from `directory` as a 10-class `DigitDataset`: the image and
+    /// label files that `files(in:split:)` finds there, each raw or gzip-compressed.
+    ///
+    /// - Throws: `DatasetError.missingFiles` when a file is not there; `FileError`, a gzip error or
+    ///   `IDXError` when a file cannot be read or decoded within `limits`; `DatasetError` when the
+    ///   two files are not a valid image/label pair.
     public static func load(from directory: String = defaultDirectory, split: MNISTSplit,
                             limits: IDXLimits = .standard) throws -> DigitDataset {
         let (images, labels) = try files(in: directory, split: split)
@@ -203,7 +236,11 @@ public enum MNIST {
     }
 }
 
+/// Images whose size does not match what a model, or the dataset they are combined with,
+/// reads.
 public enum InputError: DigitsError, Equatable {
+    /// The images in `path` are `rows`×`columns`, but `model` (the model's file and kind, or a
+    /// note naming the training set) takes input of shape `expected`, such as `[1, 28, 28]`.
     case wrongImageSize(path: String, rows: Int, columns: Int, model: String, expected: [Int])
 
     public var message: String {

@@ -6,11 +6,17 @@
 
 /// The element types of the IDX format, keyed by their type byte.
 public enum IDXElementType: UInt8, CaseIterable, Sendable, CustomStringConvertible {
+    /// Unsigned 8-bit integers (type byte 0x08): MNIST's images and labels.
     case ubyte = 0x08
+    /// Signed 8-bit integers (type byte 0x09).
     case byte = 0x09
+    /// Signed 16-bit integers, big-endian on disk (type byte 0x0B).
     case short = 0x0B
+    /// Signed 32-bit integers, big-endian on disk (type byte 0x0C).
     case int = 0x0C
+    /// 32-bit IEEE 754 floats, big-endian on disk (type byte 0x0D).
     case float = 0x0D
+    /// 64-bit IEEE 754 floats, big-endian on disk (type byte 0x0E).
     case double = 0x0E
 
     /// Bytes per element on disk.
@@ -37,13 +43,20 @@ public enum IDXElementType: UInt8, CaseIterable, Sendable, CustomStringConvertib
 
 /// The elements of an IDX array, in native byte order.
 public enum IDXValues: Equatable, Sendable {
+    /// Elements of type `ubyte`, as unsigned bytes: pixels 0–255 or labels.
     case ubyte([UInt8])
+    /// Elements of type `byte`, as signed bytes.
     case byte([Int8])
+    /// Elements of type `short`, as 16-bit integers.
     case short([Int16])
+    /// Elements of type `int`, as 32-bit integers.
     case int([Int32])
+    /// Elements of type `float`, as 32-bit floats.
     case float([Float])
+    /// Elements of type `double`, as 64-bit floats.
     case double([Double])
 
+    /// The IDX element type that matches this case, written into the file's header.
     public var elementType: IDXElementType {
         switch self {
         case .ubyte: return .ubyte
@@ -55,6 +68,7 @@ public enum IDXValues: Equatable, Sendable {
         }
     }
 
+    /// Number of elements (the product of the array's shape), not bytes.
     public var count: Int {
         switch self {
         case .ubyte(let values): return values.count
@@ -75,27 +89,40 @@ public struct IDXLimits: Sendable {
     /// Largest file read from disk, compressed or not.
     public var maxFileBytes: Int
 
+    /// Limits in bytes; the defaults, 4 GiB each, are those of `IDXLimits.standard`.
     public init(maxPayloadBytes: Int = 4 << 30, maxFileBytes: Int = 4 << 30) {
         self.maxPayloadBytes = maxPayloadBytes
         self.maxFileBytes = maxFileBytes
     }
 
+    /// The default limits: 4 GiB of payload and 4 GiB of file.
     public static let standard = IDXLimits()
 }
 
+/// Why bytes could not be decoded as an IDX array. Every case names the file. The header is
+/// checked in full (magic, type, sizes, limits, what the file can hold) before the payload is
+/// allocated.
 public enum IDXError: DigitsError, Equatable {
     /// Fewer bytes than the magic number and the dimension sizes need.
     case headerTruncated(path: String, expected: Int, found: Int)
     /// The first two bytes are not zero: not an IDX file.
     case badMagic(path: String, found: [UInt8])
+    /// The third magic byte, `typeByte`, is not one of the element types in `IDXElementType`.
     case unsupportedType(path: String, typeByte: UInt8)
+    /// The header declares zero dimensions; an IDX array has at least one.
     case noDimensions(path: String)
     /// The product of the dimensions (times the element width) does not fit in 64 bits.
     case dimensionsOverflow(path: String, shape: [Int])
+    /// The payload the header declares, `declaredBytes` (element width times the product of
+    /// `shape`), is over `IDXLimits.maxPayloadBytes`, given as `limit`.
     case overLimit(path: String, shape: [Int], type: IDXElementType, declaredBytes: Int, limit: Int)
     /// A compressed file too small to possibly hold the declared data.
     case exceedsData(path: String, shape: [Int], type: IDXElementType, declaredBytes: Int, fileBytes: Int, maximumBytes: Int)
+    /// The data ends before the payload the header declares: `foundBytes` of `expectedBytes`.
+    /// For gzip files, the decompressed bytes are counted.
     case truncatedData(path: String, shape: [Int], type: IDXElementType, expectedBytes: Int, foundBytes: Int)
+    /// `extraBytes` bytes follow the `expectedBytes` of payload. They are refused rather than
+    /// ignored: they mean a damaged file or a header that declares the wrong shape.
     case trailingBytes(path: String, shape: [Int], type: IDXElementType, expectedBytes: Int, extraBytes: Int)
 
     public var message: String {
@@ -137,7 +164,11 @@ public enum IDXError: DigitsError, Equatable {
 
 /// An n-dimensional array read from or written to an IDX file.
 public struct IDXArray: Equatable, Sendable {
+    /// The size of each dimension, outermost first, such as `[60000, 28, 28]` for MNIST's
+    /// training images or `[60000]` for its labels; 1 to 255 dimensions.
     public let shape: [Int]
+    /// The elements, row-major (the last dimension changes fastest), in native byte order; their
+    /// count is the product of `shape`.
     public let values: IDXValues
 
     /// - Precondition: the product of `shape` equals the number of values.
@@ -151,6 +182,7 @@ public struct IDXArray: Equatable, Sendable {
         self.values = values
     }
 
+    /// The element type of `values`, written into the header's magic number.
     public var elementType: IDXElementType { values.elementType }
 
     // MARK: Reading

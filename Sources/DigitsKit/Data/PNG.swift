@@ -13,11 +13,17 @@ import CPNG
 
 /// An 8-bit grayscale picture, row-major.
 public struct GrayImage: Equatable, Sendable {
+    /// Width in pixels: the number of columns.
     public let width: Int
+    /// Height in pixels: the number of rows.
     public let height: Int
     /// (height, width)
     public var pixels: [UInt8]
 
+    /// Wraps `pixels`, row-major, one byte per pixel: 0 is black and 255 white in a PNG file
+    /// (a dataset image from `DigitDataset.image(at:)` is white ink on black, as in MNIST).
+    ///
+    /// - Precondition: `width` and `height` are not negative and `pixels.count` is `width * height`.
     public init(width: Int, height: Int, pixels: [UInt8]) {
         precondition(width >= 0 && height >= 0 && pixels.count == width * height,
                      "GrayImage \(width)×\(height) needs \(width * height) pixels, got \(pixels.count)")
@@ -26,13 +32,23 @@ public struct GrayImage: Equatable, Sendable {
         self.pixels = pixels
     }
 
+    /// The pixel in column `x` and row `y`, counted from the top left, as `image[x, y]`. Only the
+    /// array's own bounds are checked: keep `x` in `0..<width`, or the index runs into the next row.
     public subscript(x: Int, y: Int) -> UInt8 { pixels[y * width + x] }
 }
 
+/// Why a PNG could not be read or written. Every case names the file.
 public enum PNGError: DigitsError, Equatable {
+    /// The bytes do not start with the 8-byte PNG signature; `found` holds the first bytes, up to
+    /// 8 (empty for an empty file).
     case notPNG(path: String, found: [UInt8])
+    /// The header declares `width`×`height` pixels, more than `limit` (by default
+    /// `PNG.maxPixels`); refused before any pixel is decoded.
     case tooLarge(path: String, width: Int, height: Int, limit: Int)
+    /// The file is damaged or not readable: `reason` is libpng's message, or names a chunk that
+    /// declares more bytes than the file holds.
     case decodeFailed(path: String, reason: String)
+    /// libpng could not encode the samples; `reason` is its message.
     case encodeFailed(path: String, reason: String)
 
     public var message: String {
@@ -59,6 +75,10 @@ public enum PNGError: DigitsError, Equatable {
     }
 }
 
+/// PNG reading and writing through libpng's simplified API. Reading turns any PNG into 8-bit
+/// grayscale: color is converted to gray, transparency is composited onto white paper and
+/// 16-bit samples are scaled to 8 bits. Writing takes 8-bit gray, RGB or RGBA samples.
+/// Sizes are checked from the header, and files are written atomically.
 public enum PNG {
     /// Largest image accepted, judged from the header before decoding: 50 megapixels.
     public static let maxPixels = 50_000_000
@@ -69,9 +89,15 @@ public enum PNG {
 
     /// Header facts, read without decoding the pixels.
     public struct Info: Equatable, Sendable {
+        /// Width in pixels, from the header.
         public let width: Int
+        /// Height in pixels, from the header.
         public let height: Int
+        /// Whether the image is in color (RGB or a palette) rather than gray; reading converts it to
+        /// gray.
         public let hasColor: Bool
+        /// Whether the image has transparency, from an alpha channel or a tRNS chunk; reading
+        /// composites it onto white (or black) paper.
         public let hasAlpha: Bool
         /// 16 bits per sample (libpng reports these files as "linear").
         public let is16Bit: Bool
@@ -79,10 +105,21 @@ public enum PNG {
 
     // MARK: Reading
 
+    /// Reads the PNG file at `path` as 8-bit grayscale, transparency over white, as
+    /// `decodeGray(_:path:maxPixels:onBlack:)` does. Files over `PNG.maxFileBytes` are refused
+    /// before reading, images over `maxPixels` pixels before decoding.
+    ///
+    /// - Throws: `FileError` when the file cannot be read or is too large; `PNGError` when it is
+    ///   not a PNG, has too many pixels, or is damaged.
     public static func readGray(contentsOf path: String, maxPixels: Int = maxPixels) throws -> GrayImage {
         try decodeGray(Files.read(path, limit: maxFileBytes), path: path, maxPixels: maxPixels)
     }
 
+    /// The header's facts (size, color, alpha, bit depth) without decoding the pixels; no pixel
+    /// limit applies. `path` only names the source in errors.
+    ///
+    /// - Throws: `PNGError.notPNG` without the PNG signature, `PNGError.decodeFailed` when the
+    ///   header or a chunk length is invalid.
     public static func info(of bytes: [UInt8], path: String) throws -> Info {
         try withImage(bytes, path: path, maxPixels: Int.max) { image in infoFrom(image.pointee) }
     }
@@ -216,6 +253,8 @@ public enum PNG {
 
     /// Pixel layouts the writer accepts, all 8 bits per sample.
     public enum Layout: Sendable {
+        /// One gray byte per pixel; three bytes per pixel (red, green, blue); or four (red, green,
+        /// blue and straight, not premultiplied, alpha).
         case gray, rgb, rgba
 
         var channels: Int { self == .gray ? 1 : self == .rgb ? 3 : 4 }
@@ -256,6 +295,11 @@ public enum PNG {
         try Files.writeAtomically(encode(width: width, height: height, layout: layout, samples: samples, path: path), to: path)
     }
 
+    /// Writes `image` as an 8-bit gray PNG file at `path`, atomically.
+    ///
+    /// - Precondition: the image is not empty (PNG needs a width and height of at least 1).
+    /// - Throws: `PNGError.encodeFailed` when libpng fails; `FileError.unwritable` when the file
+    ///   cannot be written, in which case any old file is left as it was.
     public static func write(_ image: GrayImage, to path: String) throws {
         try write(width: image.width, height: image.height, layout: .gray, samples: image.pixels, to: path)
     }

@@ -3,28 +3,45 @@
 // support-weighted averages, and the most frequent confusions. Built from labels and
 // predictions alone, so it can be checked against hand-counted examples.
 
+/// Precision, recall and F1 of one class (or their macro or weighted average), each 0–1,
+/// with the number of images behind them.
 public struct ClassMetrics: Equatable, Sendable {
+    /// Of the images predicted as this class, the share that truly are (0 when the class is never
+    /// predicted).
     public var precision: Double
+    /// Of the images truly of this class, the share predicted as it (0 when the class has no images).
     public var recall: Double
+    /// The harmonic mean of `precision` and `recall`, 2·p·r/(p + r); 0 when both are 0.
     public var f1: Double
     /// Images whose true class this is.
     public var support: Int
 }
 
+/// One off-diagonal cell of the confusion matrix: images of class `label` predicted as `predicted`.
 public struct Confusion: Equatable, Sendable {
+    /// The true class, 0..<classes.
     public var label: Int
+    /// The class the model predicted instead, never equal to `label`.
     public var predicted: Int
+    /// How many images were mistaken this way (at least 1).
     public var count: Int
 }
 
+/// What a reviewer asks of a classifier, built from labels, predictions and per-image losses
+/// alone: accuracy and mean loss, the confusion matrix, precision, recall and F1 per class with
+/// their macro and support-weighted averages, and the most frequent confusions.
 public struct ClassificationReport: Sendable {
+    /// The number of classes counted, C: the side of `confusion` and the length of `perClass`.
     public let classes: Int
     /// (C, C): confusion[true][predicted] counts.
     public let confusion: [[Int]]
+    /// The number of images, N.
     public let count: Int
+    /// Images whose prediction equals their label (the diagonal of `confusion`).
     public let correct: Int
     /// Mean cross-entropy over the images.
     public let loss: Double
+    /// (C) the metrics of each class, indexed by class.
     public let perClass: [ClassMetrics]
     /// Unweighted mean over the classes.
     public let macro: ClassMetrics
@@ -33,6 +50,7 @@ public struct ClassificationReport: Sendable {
     /// Off-diagonal cells with at least one image, largest first (ties: by true, then predicted class).
     public let confusions: [Confusion]
 
+    /// `correct` / `count`, 0–1 (0 when there are no images).
     public var accuracy: Double { count == 0 ? 0 : Double(correct) / Double(count) }
 
     /// - Parameters:

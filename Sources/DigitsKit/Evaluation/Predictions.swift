@@ -7,14 +7,20 @@ import Foundation
 
 /// Loss and accuracy of a model over part of a dataset.
 public struct EvaluationResult: Sendable, Equatable {
+    /// Mean cross-entropy per image (−log p(label)), in nats.
     public var loss: Double
+    /// Images whose predicted digit equals their label.
     public var correct: Int
+    /// Images scored.
     public var count: Int
+    /// `correct` / `count`, 0–1 (0 when no image was scored).
     public var accuracy: Double { count == 0 ? 0 : Double(correct) / Double(count) }
 }
 
 /// The model's answer for each image of a dataset, in dataset order.
 public struct Predictions: Sendable {
+    /// C, the model's output classes: the digits, plus the reject class ("not a digit") when
+    /// the model has one.
     public let classes: Int
     /// The digit classes: all of them, or all but the last when it is "not a digit".
     public let digitClasses: Int
@@ -29,6 +35,7 @@ public struct Predictions: Sendable {
     /// logits are not averaged.
     public var logits: [Float] = []
 
+    /// N, the number of images predicted.
     public var count: Int { predicted.count }
 
     /// Probability of the predicted class.

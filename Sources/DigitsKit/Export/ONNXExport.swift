@@ -8,7 +8,11 @@
 // with a reject class).
 import Foundation
 
+/// Why a model could not be written as an ONNX file.
 public enum ExportError: DigitsError, Equatable {
+    /// The model at `path` has something the exporter cannot write: a BatchNorm that does not
+    /// follow a convolution or dense layer (or does not match its outputs), an unknown activation,
+    /// an unnamed layer with parameters, or a missing weight tensor; `reason` says which.
     case unsupported(path: String, reason: String)
 
     public var message: String {
@@ -16,9 +20,16 @@ public enum ExportError: DigitsError, Equatable {
         case .unsupported(let path, let reason): return "\(path): cannot be exported to ONNX: \(reason)"
         }
     }
-    public var hint: String? { "export a model written by digits train (mlp, cnn, cnn-basic, fast)" }
+    public var hint: String? { "export a model written by digits train (mlp, cnn, cnn-basic, fast, resnet)" }
 }
 
+/// Writes a model as an ONNX file (opset 13) for onnxruntime and other ONNX consumers.
+///
+/// The graph takes `[N, 1, 28, 28]` floats in 0–1 (N free), standardizes them itself with the
+/// model's normalization, and runs the layers in NCHW with the checkpoint's PyTorch-shaped
+/// weights. BatchNorm is folded into the convolution or dense layer before it and dropout is left
+/// out (inference). The outputs are "logits" and "probabilities" (their softmax), both
+/// `[N, classes]`; the last class is "not a digit" for a model with a reject class.
 public enum ONNXExport {
     /// The operator set the graph is written for, and the IR version that goes with it.
     public static let opset = 13
@@ -91,12 +102,28 @@ public enum ONNXExport {
         private mutating func emit(_ spec: LayerSpec, foldingIn norm: LayerSpec?) throws {
             switch spec.kind {
             case .conv2d:
-                let (weight, bias) = try folded(spec, norm)
-                let kernel = spec.kernelSize ?? [1, 1], stride = spec.stride ?? 1, padding = spec.padding ?? 0
-                add("Conv", [current, weight, bias], attributes: [
-                    Self.attribute("kernel_shape", .integers(kernel)), Self.attribute("strides", .integers([stride, stride])),
-                    Self.attribute("pads", .integers([padding, padding, padding, padding])),
-                ])
+                try convolution(spec, foldingIn: norm)
+            case .residual:
+                // ReLU(BN2(conv2(ReLU(BN1(conv1(x))))) + skip(x)), each BatchNorm folded.
+                let name = try required(spec.name), input = current
+                let inputs = spec.inChannels ?? 0, outputs = spec.outChannels ?? 0, stride = spec.stride ?? 1
+                try convolution(.conv2d("\(name).conv1", inputs, outputs, kernel: 3, stride: stride, padding: 1, bias: false),
+                                foldingIn: .batchnorm("\(name).bn1", outputs))
+                add("Relu", [current])
+                try convolution(.conv2d("\(name).conv2", outputs, outputs, kernel: 3, padding: 1, bias: false),
+                                foldingIn: .batchnorm("\(name).bn2", outputs))
+                let branch = current
+                current = input
+                if stride != 1 || inputs != outputs {
+                    try convolution(.conv2d("\(name).downsample.0", inputs, outputs, kernel: 1, stride: stride, bias: false),
+                                    foldingIn: .batchnorm("\(name).downsample.1", outputs))
+                }
+                add("Add", [branch, current])
+                add("Relu", [current])
+            case .globalavgpool:
+                add("GlobalAveragePool", [current])
+                add("Flatten", [current], attributes: [Self.attribute("axis", .integer(1))])
+                flat = true
             case .linear:
                 if !flat { add("Flatten", [current], attributes: [Self.attribute("axis", .integer(1))]); flat = true }
                 let (weight, bias) = try folded(spec, norm)
@@ -122,6 +149,16 @@ public enum ONNXExport {
             }
         }
 
+        /// A Conv node for a conv2d spec, with a following BatchNorm folded in.
+        private mutating func convolution(_ spec: LayerSpec, foldingIn norm: LayerSpec?) throws {
+            let (weight, bias) = try folded(spec, norm)
+            let kernel = spec.kernelSize ?? [1, 1], stride = spec.stride ?? 1, padding = spec.padding ?? 0
+            add("Conv", [current, weight, bias], attributes: [
+                Self.attribute("kernel_shape", .integers(kernel)), Self.attribute("strides", .integers([stride, stride])),
+                Self.attribute("pads", .integers([padding, padding, padding, padding])),
+            ])
+        }
+
         private mutating func activation(_ function: ActivationFunction) {
             let x = current
             switch function {
@@ -145,16 +182,21 @@ public enum ONNXExport {
         /// The layer's weight and bias initializers, with a following BatchNorm folded in.
         private mutating func folded(_ spec: LayerSpec, _ norm: LayerSpec?) throws -> (weight: String, bias: String) {
             let name = try required(spec.name)
-            guard let norm else { return (try initializer("\(name).weight"), try initializer("\(name).bias")) }
+            let weight = try tensor("\(name).weight")
+            let outputs = weight.value.shape[0], perOutput = weight.value.count / max(outputs, 1)
+            // A convolution without a bias (BatchNorm follows it) gets a zero one: Conv's is optional,
+            // but the folded BatchNorm's shift lands there.
+            let bias = spec.bias == false ? [Float](repeating: 0, count: outputs) : try tensor("\(name).bias").value.array
+            guard let norm else {
+                return (try initializer("\(name).weight"), addInitializer("\(name).bias", shape: [outputs], values: bias))
+            }
             let normName = try required(norm.name)
-            let weight = try tensor("\(name).weight"), bias = try tensor("\(name).bias")
             let gamma = try tensor("\(normName).weight").value.array, beta = try tensor("\(normName).bias").value.array
             let mean = try tensor("\(normName).running_mean").value.array, variance = try tensor("\(normName).running_var").value.array
-            let outputs = weight.value.shape[0], perOutput = weight.value.count / max(outputs, 1)
-            guard gamma.count == outputs, beta.count == outputs, mean.count == outputs, variance.count == outputs, bias.value.count == outputs else {
+            guard gamma.count == outputs, beta.count == outputs, mean.count == outputs, variance.count == outputs, bias.count == outputs else {
                 throw ExportError.unsupported(path: path, reason: "\(normName) does not match the \(outputs) outputs of \(name)")
             }
-            var w = weight.value.array, b = bias.value.array
+            var w = weight.value.array, b = bias
             for o in 0..<outputs {
                 let scale = Double(gamma[o]) / (Double(variance[o]) + 1e-5).squareRoot()
                 for i in 0..<perOutput { w[o * perOutput + i] = Float(Double(w[o * perOutput + i]) * scale) }

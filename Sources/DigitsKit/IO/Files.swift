@@ -2,12 +2,23 @@
 // (temporary file in the same directory, fsync, rename) so a crash never leaves a torn file.
 import Foundation
 
+/// Why a whole-file read or an atomic write failed. Every case names the path.
 public enum FileError: DigitsError, Equatable {
+    /// Nothing exists at `path`, or one of the directories on the way is missing.
     case notFound(path: String)
+    /// `path` exists but is a directory or special file, not a regular file.
     case notAFile(path: String)
+    /// The file could not be opened, examined or read; `reason` is the system's error text, such
+    /// as `Permission denied`.
     case unreadable(path: String, reason: String)
+    /// The file is `size` bytes, more than the caller's `limit`; refused before any buffer is
+    /// allocated.
     case tooLarge(path: String, size: Int, limit: Int)
+    /// The file ended after `found` bytes although its size was `expected` when it was opened:
+    /// something truncated it during the read.
     case changedWhileReading(path: String, expected: Int, found: Int)
+    /// The file, or a directory for it, could not be created, written, synced or renamed into
+    /// place; `reason` says why. After a failed atomic write the old file, if any, is unchanged.
     case unwritable(path: String, reason: String)
 
     public var message: String {

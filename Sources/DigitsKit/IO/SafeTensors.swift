@@ -5,12 +5,25 @@
 // anything is allocated.
 import Foundation
 
+/// Why bytes are not a safetensors file digits can read: F32 tensors that exactly tile the
+/// data after a valid JSON header. Every case names the file.
 public enum SafeTensorsError: DigitsError, Equatable {
+    /// The file has `size` bytes, fewer than the 8 of the header length.
     case tooShort(path: String, size: Int)
+    /// The header length in the first 8 bytes, `declared`, is more than the `available` bytes
+    /// after them or more than `limit` (`SafeTensorsFile.maxHeaderBytes`).
     case headerLength(path: String, declared: UInt64, available: Int, limit: Int)
+    /// The header is not a JSON object, or its `__metadata__` does not map strings to strings;
+    /// `reason` says which.
     case badHeader(path: String, reason: String)
+    /// Tensor `tensor` has a dtype other than `F32`, such as `F16` or `I64`: digits reads and
+    /// writes 32-bit floats only.
     case unsupportedType(path: String, tensor: String, dtype: String)
+    /// Tensor `tensor`'s header entry is unusable: fields missing, a negative dimension, or a
+    /// shape that does not match its `data_offsets` or fit the data; `reason` says which.
     case badTensor(path: String, tensor: String, reason: String)
+    /// The tensors do not tile the data exactly: two overlap, bytes between them are unused, or
+    /// bytes follow the last one; `reason` says which.
     case layout(path: String, reason: String)
 
     public var message: String {
@@ -33,13 +46,25 @@ public enum SafeTensorsError: DigitsError, Equatable {
     public var hint: String? { "the checkpoint is damaged or not a digits checkpoint; train again or restore a copy" }
 }
 
+/// A safetensors file in memory: named F32 tensors plus string metadata, in the format of
+/// Hugging Face's `safetensors` library, so PyTorch can load the tensors with it. digits keeps
+/// its checkpoints and training states in it.
 public struct SafeTensorsFile: Sendable {
+    /// One tensor of the file: its name, shape and values.
     public struct Entry: Sendable {
+        /// The tensor's key in the header; for model parameters PyTorch's spelling, such as
+        /// `fc1.weight`.
         public var name: String
+        /// The size of each dimension, outermost first, such as `[32, 1, 3, 3]`; empty for a
+        /// scalar. Its product must equal `values.count`.
         public var shape: [Int]
+        /// The elements, row-major (the last dimension changes fastest); stored as little-endian F32.
         public var values: [Float]
     }
 
+    /// The header's `__metadata__`, string to string, left out of the file when empty. digits
+    /// checkpoints hold `format`, `format_version` and `architecture` (JSON) here, and keys such as
+    /// `test_accuracy`.
     public var metadata: [String: String]
     /// In file order.
     public var entries: [Entry]
@@ -47,11 +72,15 @@ public struct SafeTensorsFile: Sendable {
     /// Headers larger than this are refused before being read: 100 MB.
     public static let maxHeaderBytes = 100_000_000
 
+    /// A file with the given metadata and tensors, written in the order of `entries`. Shapes are
+    /// not checked here: `encoded()` traps when one does not match its values.
     public init(metadata: [String: String] = [:], entries: [Entry] = []) {
         self.metadata = metadata
         self.entries = entries
     }
 
+    /// The first entry with the given name, as `file["fc1.weight"]`, or nil when there is none.
+    /// A linear search.
     public subscript(name: String) -> Entry? { entries.first { $0.name == name } }
 
     // MARK: Writing
@@ -83,16 +112,31 @@ public struct SafeTensorsFile: Sendable {
         return bytes
     }
 
+    /// Writes `encoded()` to `path` atomically: a temporary file, synced, then renamed over it.
+    ///
+    /// - Throws: `FileError.unwritable` when the file cannot be written; any old file is then left
+    ///   as it was.
     public func write(to path: String) throws {
         try Files.writeAtomically(encoded(), to: path)
     }
 
     // MARK: Reading
 
+    /// Reads and decodes the safetensors file at `path`. Files over `maxFileBytes` (default
+    /// 1 GiB) are refused before they are read.
+    ///
+    /// - Throws: `FileError` when the file cannot be read or is too large; `SafeTensorsError` as
+    ///   `decode(_:path:)` throws it.
     public static func read(contentsOf path: String, maxFileBytes: Int = 1 << 30) throws -> SafeTensorsFile {
         try decode(Files.read(path, limit: maxFileBytes), path: path)
     }
 
+    /// Decodes safetensors bytes. Everything the header declares is checked against the data
+    /// before anything is allocated: F32 dtypes only, shapes that match their `data_offsets`, and
+    /// tensors that tile the data with no overlap, gap or trailing bytes. `path` only names the
+    /// source in errors. Entries come back in the order of their data in the file.
+    ///
+    /// - Throws: `SafeTensorsError` for the first problem found.
     public static func decode(_ bytes: [UInt8], path: String) throws -> SafeTensorsFile {
         guard bytes.count >= 8 else { throw SafeTensorsError.tooShort(path: path, size: bytes.count) }
         let declared = bytes.prefix(8).reversed().reduce(UInt64(0)) { ($0 << 8) | UInt64($1) }

@@ -6,6 +6,10 @@
 // string tensor tagged for the text plugin), each with the wall time and the step.
 import Foundation
 
+/// Writes one TensorBoard event file for a training run, as TensorFlow does: scalars,
+/// histograms, PNG images and Markdown text, each at a step with the wall time. Records are
+/// written straight to the file, unbuffered, so TensorBoard shows a run while it is going on.
+/// Methods throw `FileError.unwritable` when a record cannot be written.
 public final class TensorBoardWriter {
     /// The event file, events.out.tfevents.TIME.HOST.digits as TensorBoard globs it.
     public let path: String

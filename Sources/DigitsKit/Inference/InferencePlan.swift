@@ -17,6 +17,17 @@
 import CKernels
 import Synchronization
 
+/// A trained model compiled for inference: BatchNorm folded into the layer before it, weights
+/// packed once into panels for the register-tiled kernels, bias, ReLU and max-pooling applied
+/// as results leave the registers, and every buffer allocated up front, so a forward pass
+/// allocates nothing.
+///
+/// A model with a layer the plan cannot compile (such as an activation other than ReLU, or a
+/// BatchNorm after an activation) runs through the same calls on a private copy of its layers
+/// (`isCompiled` is then false). Work is split between the compute context's threads by
+/// samples, or, for a single convolutional sample, by output rows and panels. A plan runs one
+/// forward pass at a time: its buffers are shared by its calls, so concurrent callers need a
+/// plan each.
 public final class InferencePlan {
     /// A convolution with its bias, optional ReLU and optional max-pool.
     struct Convolution {
@@ -49,6 +60,7 @@ public final class InferencePlan {
         case dense(Dense)
     }
 
+    /// The architecture of the compiled model (its input shape, layers, classes and normalization).
     public let architecture: Architecture
     let convolutions: [Convolution]
     let denses: [Dense]

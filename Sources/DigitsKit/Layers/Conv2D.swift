@@ -49,7 +49,10 @@ public final class Conv2D: Layer, WeightedLayer {
     public let stride: Int
     public let padding: Int
     public let weight: Parameter  // (O, C, kh, kw), PyTorch's layout
-    public let bias: Parameter    // (O)
+    public let bias: Parameter    // (O); held at zero, and not trained or saved, when `hasBias` is false
+    /// False for a convolution followed by BatchNorm, whose own bias makes this one redundant
+    /// (torchvision's ResNet convolutions): the checkpoint then has no `NAME.bias`.
+    public let hasBias: Bool
     /// The first layer's input gradient is never used; skipping it saves a GEMM and a col2im.
     public package(set) var computesInputGradient = true
 
@@ -70,7 +73,7 @@ public final class Conv2D: Layer, WeightedLayer {
     private var inputGradient: Tensor?         // (B, H·W·C)
 
     public init(name: String, input: ImageShape, outputChannels: Int, kernelHeight: Int, kernelWidth: Int,
-                stride: Int = 1, padding: Int = 0, fusedPool: Int = 0) {
+                stride: Int = 1, padding: Int = 0, fusedPool: Int = 0, hasBias: Bool = true) {
         precondition(kernelHeight > 0 && kernelWidth > 0 && stride > 0 && padding >= 0)
         let outputHeight = (input.height + 2 * padding - kernelHeight) / stride + 1
         let outputWidth = (input.width + 2 * padding - kernelWidth) / stride + 1
@@ -89,6 +92,7 @@ public final class Conv2D: Layer, WeightedLayer {
         self.padding = padding
         weight = Parameter(name: "\(name).weight", shape: [outputChannels, input.channels, kernelHeight, kernelWidth])
         bias = Parameter(name: "\(name).bias", shape: [outputChannels])
+        self.hasBias = hasBias
         patchSize = kernelHeight * kernelWidth * input.channels
         gemmWeight = Tensor(shape: [outputChannels, patchSize])
         gemmWeightGradient = Tensor(shape: [outputChannels, patchSize])
@@ -109,12 +113,12 @@ public final class Conv2D: Layer, WeightedLayer {
         input.channels == 1 && kernelHeight == 3 && kernelWidth == 3 && outputChannels % 16 == 0
     }
 
-    public var parameters: [Parameter] { [weight, bias] }
+    public var parameters: [Parameter] { hasBias ? [weight, bias] : [weight] }
     public var fanIn: Int { patchSize }
     public func outputFeatures(inputFeatures: Int) -> Int { output.count }
     public var description: String {
         "Conv2D(\(input.channels) → \(convolved.channels), \(kernelHeight)×\(kernelWidth)"
-            + (stride != 1 ? ", stride \(stride)" : "") + (padding != 0 ? ", pad \(padding)" : "") + ")"
+            + (stride != 1 ? ", stride \(stride)" : "") + (padding != 0 ? ", pad \(padding)" : "") + (hasBias ? "" : ", no bias") + ")"
             + (fusedPool > 0 ? " + ReLU + MaxPool2D(\(fusedPool)×\(fusedPool))" : "")
     }
 

@@ -18,6 +18,13 @@ import Dispatch
 import Foundation
 import Synchronization
 
+/// Where the numerical work runs: a pool of helper threads and the number of threads that a
+/// model, an inference plan, a trainer or an optimizer given this context may use.
+///
+/// A context is passed to each of them explicitly, so two models in one process never change
+/// each other's thread count. Loops are split into one contiguous part per thread, each writing
+/// only its own outputs, so the same seed and the same thread count give the same bits whatever
+/// the timing. The pool's threads spin briefly between jobs before they sleep.
 public final class ComputeContext: @unchecked Sendable {
     /// Threads that work on one call: the caller and `threads − 1` helpers.
     public let threads: Int
@@ -31,6 +38,10 @@ public final class ComputeContext: @unchecked Sendable {
     public let splitsProducts: Bool
     let pool: WorkerPool?
 
+    /// Creates a context of `threads` threads (clamped to 1–512): the caller and `threads − 1`
+    /// helper threads, started now and stopped when the context is released. `splitsProducts`
+    /// chooses who runs large matrix products on several threads: this context's threads (true)
+    /// or OpenBLAS's own (false).
     public init(threads: Int = 1, splitsProducts: Bool = true) {
         self.threads = max(1, min(threads, 512))
         self.splitsProducts = splitsProducts

@@ -2,7 +2,14 @@
 // and a 256-bit state that can be saved in a checkpoint and restored exactly for --resume.
 import Foundation
 
+/// The project's random number generator: xoshiro256** (Blackman and Vigna, 2018) seeded through
+/// splitmix64, with a 256-bit state that a checkpoint saves and `--resume` restores exactly.
+///
+/// A class: everyone holding it draws from one shared state. It is not safe to use from several
+/// threads at once.
 public final class RandomGenerator: RandomNumberGenerator {
+    /// The generator's four 64-bit state words (xoshiro needs them not all zero); every draw
+    /// changes them.
     public private(set) var state: (UInt64, UInt64, UInt64, UInt64)
 
     /// Independent streams from one seed: `stream` separates weight init, shuffling and
@@ -29,11 +36,15 @@ public final class RandomGenerator: RandomNumberGenerator {
         return (splitmix(), splitmix(), splitmix(), splitmix())
     }
 
+    /// Resumes a generator from four state words saved from `stateWords`. Traps unless there are
+    /// exactly four words and at least one is non-zero.
     public init(state: [UInt64]) {
         precondition(state.count == 4 && state.contains { $0 != 0 }, "xoshiro256** needs 4 words, not all zero")
         self.state = (state[0], state[1], state[2], state[3])
     }
 
+    /// The four state words as an array, for a checkpoint; `init(state:)` or `restore(_:)` brings
+    /// the generator back to this point.
     public var stateWords: [UInt64] { [state.0, state.1, state.2, state.3] }
 
     /// Goes back to a state saved from `stateWords`.

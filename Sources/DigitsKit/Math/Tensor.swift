@@ -12,6 +12,8 @@ public final class Tensor {
     /// The storage, for the kernels (and benchmarks): valid until the next `setRows` that grows.
     @_spi(Tools) public private(set) var data: UnsafeMutablePointer<Float>
 
+    /// A zero-filled tensor of `shape`. Traps on a negative dimension. At least one element is
+    /// allocated, even for an empty shape or a zero dimension.
     public init(shape: [Int]) {
         precondition(shape.allSatisfy { $0 >= 0 }, "tensor shape \(shape) has a negative dimension")
         self.shape = shape
@@ -20,6 +22,8 @@ public final class Tensor {
         data.initialize(repeating: 0, count: capacity)
     }
 
+    /// A tensor of `shape` holding `values` in row-major order. Traps unless `values.count` is the
+    /// product of the dimensions.
     public convenience init(shape: [Int], values: [Float]) {
         self.init(shape: shape)
         precondition(values.count == count, "tensor shape \(shape) holds \(count) values, got \(values.count)")
@@ -28,14 +32,19 @@ public final class Tensor {
 
     deinit { data.deallocate() }
 
+    /// Number of elements: the product of the dimensions (1 for the empty shape `[]`).
     public var count: Int { shape.reduce(1, *) }
     /// Elements per item of the first dimension.
     public var rowSize: Int { shape.dropFirst().reduce(1, *) }
+    /// The first dimension (the batch size for a `[B, …]` tensor); 1 for the empty shape.
     public var rows: Int { shape.first ?? 1 }
 
     @_spi(Tools) public var buffer: UnsafeMutableBufferPointer<Float> { UnsafeMutableBufferPointer(start: data, count: count) }
+    /// A copy of the `count` elements, row-major.
     public var array: [Float] { Array(buffer) }
 
+    /// The element at flat row-major position `index`, 0..<count. Not bounds-checked: the storage
+    /// is read and written directly.
     public subscript(index: Int) -> Float {
         get { data[index] }
         set { data[index] = newValue }
@@ -55,6 +64,7 @@ public final class Tensor {
         shape[0] = rows
     }
 
+    /// Sets the `count` current elements to 0 (the rest of the capacity is left as it is).
     public func zero() { data.update(repeating: 0, count: count) }
 
     /// Sum of squares, accumulated in Double.

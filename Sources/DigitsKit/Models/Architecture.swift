@@ -3,7 +3,7 @@
 import Foundation
 
 public struct LayerSpec: Codable, Equatable, Sendable {
-    public enum Kind: String, Codable, Sendable { case linear, activation, dropout, conv2d, maxpool2d, flatten, batchnorm }
+    public enum Kind: String, Codable, Sendable { case linear, activation, dropout, conv2d, maxpool2d, flatten, batchnorm, residual, globalavgpool }
 
     public var kind: Kind
     /// Checkpoint prefix of a layer with parameters ("fc1", "conv1", "bn1").
@@ -23,9 +23,11 @@ public struct LayerSpec: Codable, Equatable, Sendable {
     public var padding: Int?
     /// BatchNorm: the channels (or features) normalized.
     public var numFeatures: Int?
+    /// Convolutions: false when the layer has no bias (a BatchNorm follows). Absent means true.
+    public var bias: Bool?
 
     enum CodingKeys: String, CodingKey {
-        case kind, name, function, p, stride, padding
+        case kind, name, function, p, stride, padding, bias
         case inFeatures = "in_features", outFeatures = "out_features"
         case inChannels = "in_channels", outChannels = "out_channels", kernelSize = "kernel_size"
         case numFeatures = "num_features"
@@ -39,10 +41,17 @@ public struct LayerSpec: Codable, Equatable, Sendable {
     }
     public static func dropout(_ p: Float) -> LayerSpec { LayerSpec(kind: .dropout, p: p) }
     public static func conv2d(_ name: String, _ inChannels: Int, _ outChannels: Int, kernel: Int,
-                              stride: Int = 1, padding: Int = 0) -> LayerSpec {
+                              stride: Int = 1, padding: Int = 0, bias: Bool = true) -> LayerSpec {
         LayerSpec(kind: .conv2d, name: name, inChannels: inChannels, outChannels: outChannels,
-                  kernelSize: [kernel, kernel], stride: stride, padding: padding)
+                  kernelSize: [kernel, kernel], stride: stride, padding: padding, bias: bias ? nil : false)
     }
+    /// A residual basic block named like torchvision's ("layer2.0"): two 3×3 convolutions
+    /// with BatchNorm, the first with `stride`, and a projection skip when the shape changes.
+    public static func residual(_ name: String, _ inChannels: Int, _ outChannels: Int, stride: Int = 1) -> LayerSpec {
+        LayerSpec(kind: .residual, name: name, inChannels: inChannels, outChannels: outChannels, stride: stride)
+    }
+    /// Every channel's mean over the image: C×H×W → C.
+    public static let globalAveragePool = LayerSpec(kind: .globalavgpool)
     public static func maxpool2d(_ kernel: Int, stride: Int? = nil) -> LayerSpec {
         LayerSpec(kind: .maxpool2d, kernelSize: [kernel, kernel], stride: stride ?? kernel)
     }
@@ -98,14 +107,16 @@ public struct Architecture: Codable, Equatable, Sendable {
     }
 
     /// The MLP: Linear → activation → dropout for each hidden size, then Linear to the classes.
-    /// Layers are named fc1, fc2, … as in PyTorch's MNIST examples.
+    /// Layers are named fc1, fc2, … as in PyTorch's MNIST examples. With `batchNorm`, a
+    /// BatchNorm (bn1, bn2, …) sits between each hidden Linear and its activation.
     public static func mlp(hidden: [Int], activation: ActivationFunction, dropout: Float,
                            input: [Int] = [1, 28, 28], classes: Int = 10,
-                           normalization: Normalization? = .mnist) -> Architecture {
+                           normalization: Normalization? = .mnist, batchNorm: Bool = false) -> Architecture {
         var layers: [LayerSpec] = []
         var features = input.reduce(1, *)
         for (index, size) in hidden.enumerated() {
             layers.append(.linear("fc\(index + 1)", features, size))
+            if batchNorm { layers.append(.batchnorm("bn\(index + 1)", size)) }
             layers.append(.activation(activation))
             if dropout > 0 { layers.append(.dropout(dropout)) }
             features = size
@@ -168,6 +179,23 @@ public struct Architecture: Codable, Equatable, Sendable {
                             normalization: .mnist, layers: layers)
     }
 
+    /// The residual CNN, for `digits train --model resnet`: a 3×3 stem (1→`width`, BatchNorm,
+    /// ReLU), three residual basic blocks (`width` at 28×28, 2·`width` at 14×14 and 4·`width` at
+    /// 7×7, the last two with stride 2 and a projection skip), a global average pool and a
+    /// dense layer to the classes. Names as torchvision's ResNet: conv1, bn1, layer1.0.conv1, …,
+    /// fc.
+    public static func resnet(input: [Int] = [1, 28, 28], classes: Int = 10, width: Int = 16) -> Architecture {
+        let layers: [LayerSpec] = [
+            .conv2d("conv1", input[0], width, kernel: 3, padding: 1, bias: false), .batchnorm("bn1", width), .activation(.relu),
+            .residual("layer1.0", width, width),
+            .residual("layer2.0", width, 2 * width, stride: 2),
+            .residual("layer3.0", 2 * width, 4 * width, stride: 2),
+            .globalAveragePool, .linear("fc", 4 * width, classes),
+        ]
+        return Architecture(model: "resnet", input: input, classes: classes, activation: "relu", dropout: 0,
+                            normalization: .mnist, layers: layers)
+    }
+
     /// The parameters and buffers the layers declare, counted without building them (nil when
     /// the count overflows), so a reader can compare it with the values a file really holds
     /// before allocating anything.
@@ -191,7 +219,13 @@ public struct Architecture: Codable, Equatable, Sendable {
             case .linear: ok = add(spec.inFeatures, spec.outFeatures) && add(spec.outFeatures)
             case .conv2d:
                 let kernel = spec.kernelSize ?? []
-                ok = kernel.count == 2 && add(spec.outChannels, spec.inChannels, kernel[0], kernel[1]) && add(spec.outChannels)
+                ok = kernel.count == 2 && add(spec.outChannels, spec.inChannels, kernel[0], kernel[1])
+                    && (spec.bias == false || add(spec.outChannels))
+            case .residual:
+                // conv1, conv2 and two BatchNorms; a projection (1×1 and BatchNorm) when the shape changes.
+                let projects = (spec.stride ?? 1) != 1 || spec.inChannels != spec.outChannels
+                ok = add(spec.outChannels, spec.inChannels, 9) && add(spec.outChannels, spec.outChannels, 9) && add(spec.outChannels, 8)
+                    && (!projects || (add(spec.outChannels, spec.inChannels) && add(spec.outChannels, 4)))
             case .batchnorm: ok = add(spec.numFeatures, 4)
             default: ok = true
             }

@@ -103,7 +103,8 @@ public final class Sequential {
                     }
                 }
                 let conv = Conv2D(name: name, input: image, outputChannels: outputs, kernelHeight: kernel[0], kernelWidth: kernel[1],
-                                  stride: spec.stride ?? 1, padding: spec.padding ?? 0, fusedPool: fusedPool)
+                                  stride: spec.stride ?? 1, padding: spec.padding ?? 0, fusedPool: fusedPool,
+                                  hasBias: spec.bias != false)
                 conv.computesInputGradient = !layers.isEmpty
                 layers.append(conv)
                 pending = conv
@@ -113,6 +114,23 @@ public final class Sequential {
                     initialize(conv, ActivationFunction.relu.initialization)
                     pending = nil
                 }
+            case .residual:
+                let stride = spec.stride ?? 1
+                guard case .image(let image) = shape, let name = spec.name, spec.inChannels == image.channels,
+                      let outputs = spec.outChannels, positive(outputs, stride), outputs <= 1 << 14, stride <= 4 else {
+                    throw invalid("residual block \(spec.name ?? "?") does not fit \(shape.count) inputs")
+                }
+                initialize(pending, .he)
+                pending = nil
+                let block = ResidualBlock(name: name, input: image, outputChannels: outputs, stride: stride)
+                // Every convolution in the block feeds a ReLU (conv2 and the projection through the sum).
+                for conv in block.convolutions { initialize(conv, .he) }
+                layers.append(block)
+                shape = .image(block.output)
+            case .globalavgpool:
+                guard case .image(let image) = shape else { throw invalid("a global average pool needs images, not flat features") }
+                layers.append(GlobalAveragePool(input: image))
+                shape = .flat(image.channels)
             case .maxpool2d:
                 guard case .image(let image) = shape, let window = poolWindow(spec, over: image) else {
                     throw invalid("maxpool2d needs images at least as large as its square window")
@@ -171,6 +189,18 @@ public final class Sequential {
 
     public var parameterCount: Int { parameters.reduce(0) { $0 + $1.value.count } }
 
+    /// The weight of every dense and convolutional layer, in order, those inside residual
+    /// blocks included; not biases or BatchNorm's scales. What L1 penalizes and what the
+    /// gradient-flow picture shows, one row each.
+    public var layerWeights: [Parameter] {
+        layers.flatMap { layer -> [Parameter] in
+            if let linear = layer as? Linear { return [linear.weight] }
+            if let conv = layer as? Conv2D { return [conv.weight] }
+            if let block = layer as? ResidualBlock { return block.convolutions.map(\.weight) }
+            return []
+        }
+    }
+
     /// One line per layer, as `digits train` prints it: the layer, what it outputs per sample
     /// (C×H×W for images) and its parameter count.
     public var summary: [String] {
@@ -180,6 +210,7 @@ public final class Sequential {
         for layer in layers {
             let out = layer.outputFeatures(inputFeatures: features)
             if let conv = layer as? Conv2D { outputText = conv.output.description }
+            else if let block = layer as? ResidualBlock { outputText = block.output.description }
             else if let pool = layer as? MaxPool2D { outputText = pool.output.description }
             else if out != features || layer is Flatten || layer is Linear { outputText = String(out) }
             let count = layer.parameters.reduce(0) { $0 + $1.value.count }

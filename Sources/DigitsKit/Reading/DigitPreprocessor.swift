@@ -45,8 +45,13 @@
 // The working image type is in FloatImage.swift, the paper's surface in PaperBackground.swift.
 import Foundation
 
+/// Why a picture could not be prepared as a digit.
 public enum PreprocessError: DigitsError, Equatable {
+    /// The `width`×`height` picture at `path` holds no ink: it is all background, or its strokes are
+    /// too faint to tell from noise.
     case noInk(path: String, width: Int, height: Int)
+    /// The picture at `path` is `width`×`height` pixels, and its longer side is under `minimum`
+    /// pixels (5), too small to hold a digit.
     case tooSmall(path: String, width: Int, height: Int, minimum: Int)
 
     public var message: String {
@@ -101,6 +106,8 @@ public struct PreparedDigit: Sendable {
         return alternative.strokeRatio < 0.25 && strokeRatio > 1.8 * alternative.strokeRatio
     }
 
+    /// A prepared digit with the flags that describe it; `clean`, `polarityAmbiguous` and
+    /// `strokeRatio` start at false, false and 0, and there is no `alternative`.
     public init(image: GrayImage, passedThrough: Bool, inverted: Bool, inkBox: (x: Int, y: Int, width: Int, height: Int),
                 strokeAdjustment: Float) {
         self.image = image

@@ -24,6 +24,8 @@ public struct DigitReading: Sendable {
     public let probabilities: [Float]
     /// The probability of "not a digit", for a model with that class.
     public let notDigitProbability: Float?
+    /// The picture was refused: the model's "not a digit" probability reached the reader's threshold
+    /// (never for a model without a reject class, or with `ReaderOptions.acceptAll`).
     public let rejected: Bool
     /// Why the picture was refused, in a few words; nil when it was not.
     public let reason: String?
@@ -40,10 +42,13 @@ public struct DigitReading: Sendable {
 
 /// One file's outcome among many.
 public enum ReadOutcome: Sendable {
+    /// The picture was read: the verdict and how it was reached.
     case read(DigitReading)
+    /// The file could not be read, decoded or prepared; the error says why.
     case failed(any DigitsError)
 }
 
+/// How a `DigitReader` decides and what it accepts.
 public struct ReaderOptions: Sendable {
     /// Refuse a picture when P(not a digit) reaches this (nil: the checkpoint's calibrated
     /// threshold, else 0.5).
@@ -53,6 +58,9 @@ public struct ReaderOptions: Sendable {
     /// Largest picture accepted, judged from its header before decoding.
     public var maxPixels = PNG.maxPixels
 
+    /// Options for a reader: `rejectThreshold` (nil: the checkpoint's calibrated threshold, else
+    /// 0.5), `acceptAll` to never refuse a picture, and `maxPixels`, the largest picture accepted
+    /// (PNG's limit by default).
     public init(rejectThreshold: Float? = nil, acceptAll: Bool = false, maxPixels: Int = PNG.maxPixels) {
         self.rejectThreshold = rejectThreshold
         self.acceptAll = acceptAll
@@ -60,7 +68,11 @@ public struct ReaderOptions: Sendable {
     }
 }
 
+/// Why a model cannot be used to read pictures.
 public enum ReaderError: DigitsError, Equatable {
+    /// The model at `path` cannot read pictures: no model was given (or not one path and one
+    /// metadata dictionary per model), its input is not a square one-channel image of at least
+    /// 8 pixels a side, or an ensemble's members differ in input or classes; `reason` says which.
     case unsuitableModel(path: String, reason: String)
 
     public var message: String {
@@ -71,13 +83,23 @@ public enum ReaderError: DigitsError, Equatable {
     public var hint: String? { "read pictures with a model trained on square one-channel digits, such as checkpoints/cnn.safetensors" }
 }
 
+/// Reads pictures of digits: decodes a PNG or JPEG (by content), prepares it the MNIST way
+/// (ink bright on black, its longer side scaled to 20 pixels and centred by mass in 28×28 for
+/// a 28×28 model), runs the model's compiled inference plan, and gives a verdict: a digit, or
+/// "not a digit" when the model's reject class reaches the threshold.
+///
+/// One model or an ensemble whose probabilities are averaged. A reader may be shared between
+/// threads: each concurrent request takes its own inference plans from a pool.
 public final class DigitReader: Sendable {
+    /// The architecture of the model that reads the pictures (an ensemble's first member's; the
+    /// members share its input and classes).
     public let architecture: Architecture
     /// The checkpoint's path; an ensemble's paths joined by " + ".
     public let modelPath: String
     /// The checkpoint's metadata (test accuracy, training options, the calibrated threshold);
     /// an ensemble's first member's.
     public let metadata: [String: String]
+    /// The options the reader was made with.
     public let options: ReaderOptions
     /// The threshold in use for the reject class, nil for a model without one.
     public let rejectThreshold: Float?
@@ -107,6 +129,11 @@ public final class DigitReader: Sendable {
         try self.init(models: models, paths: paths, metadata: metadata, options: options)
     }
 
+    /// A reader for a model already in memory; `path` names it in messages and `metadata` is its
+    /// checkpoint metadata (for the calibrated reject threshold). It runs on the model's own
+    /// compute context.
+    /// - Throws: `ReaderError.unsuitableModel` when the model does not take square one-channel
+    ///   images of at least 8 pixels a side.
     public convenience init(model: Sequential, path: String, metadata: [String: String] = [:], options: ReaderOptions = ReaderOptions()) throws {
         try self.init(models: [model], paths: [path], metadata: [metadata], options: options)
     }

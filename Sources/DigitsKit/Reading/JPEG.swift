@@ -7,9 +7,15 @@
 // photo costs a 0.75-megapixel decode.
 import CJPEG
 
+/// Why a JPEG picture could not be decoded.
 public enum JPEGError: DigitsError, Equatable {
+    /// The header at `path` declares `width`×`height` pixels, more than `limit` (or a side over
+    /// 65,535); nothing was decoded.
     case tooLarge(path: String, width: Int, height: Int, limit: Int)
+    /// The file at `path` is not a JPEG libjpeg-turbo can decode, declares no pixels, or decoded to
+    /// an unexpected size; `reason` says which.
     case decodeFailed(path: String, reason: String)
+    /// The file at `path` ends before the image data does.
     case truncated(path: String)
 
     public var message: String {

@@ -17,6 +17,7 @@ import Foundation
 
 /// One digit of a number: its reading, and where it is in the picture.
 public struct DigitInNumber: Sendable {
+    /// The verdict on this position, as for a single digit (possibly refused as not a digit).
     public let reading: DigitReading
     /// The digit's ink, in the picture's pixels.
     public let box: (x: Int, y: Int, width: Int, height: Int)
@@ -33,6 +34,7 @@ public struct NumberReading: Sendable {
     /// Some position was refused as not a digit.
     public var hasRejectedPosition: Bool { digits.contains { $0.reading.rejected } }
 
+    /// A reading of `digits`, ordered left to right.
     public init(digits: [DigitInNumber]) {
         self.digits = digits
     }
@@ -45,7 +47,9 @@ public struct NumberReading: Sendable {
 
 /// One file's outcome among many.
 public enum NumberOutcome: Sendable {
+    /// The file was read: its digits, left to right.
     case read(NumberReading)
+    /// The file could not be read, decoded or prepared; the error says why.
     case failed(any DigitsError)
 }
 

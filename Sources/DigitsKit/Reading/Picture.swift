@@ -2,7 +2,10 @@
 // PNG (any color type, bit depth or alpha) and JPEG (baseline, progressive, CMYK; EXIF
 // orientation applied), decoded to 8-bit gray.
 
+/// Why a file was not taken as a picture.
 public enum PictureFormatError: DigitsError, Equatable {
+    /// The file at `path` is neither PNG nor JPEG by its first bytes; `found` holds up to 8 of
+    /// them (empty for an empty file).
     case unknownFormat(path: String, found: [UInt8])
 
     public var message: String {

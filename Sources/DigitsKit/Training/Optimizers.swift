@@ -3,6 +3,10 @@
 // gradient) and keep their state per parameter, in the parameters' order, for checkpoints.
 import Foundation
 
+/// An update rule that changes the parameters from their gradients after each batch. A class,
+/// because it keeps state per parameter between steps (allocated, in the parameters' order, at
+/// the first `step` or `stateTensors(for:)`), so every call must pass the same parameters in
+/// the same order.
 public protocol Optimizer: AnyObject {
     /// Updates every parameter from its gradient.
     func step(_ parameters: [Parameter], learningRate: Float)
@@ -12,12 +16,17 @@ public protocol Optimizer: AnyObject {
     var steps: Int { get set }
 }
 
+/// Stochastic gradient descent with momentum, as PyTorch's SGD without dampening or Nesterov:
+/// v ← μ·v + (g + λ·w), then w ← w − lr·v.
 public final class SGD: Optimizer {
+    /// μ, the share of the previous velocity kept at each step (0: plain SGD).
     public let momentum: Float
+    /// λ, the L2 penalty added to each gradient as λ·w (PyTorch's `weight_decay`; 0: none).
     public let weightDecay: Float
     public var steps = 0
     private var velocity: [Tensor] = []  // one per parameter, same shape
 
+    /// An SGD optimizer; the velocities start at zero at the first step.
     public init(momentum: Float = 0.9, weightDecay: Float = 0) {
         self.momentum = momentum
         self.weightDecay = weightDecay
@@ -42,10 +51,17 @@ public final class SGD: Optimizer {
     }
 }
 
+/// Adam (Kingma and Ba, 2015) with bias correction, as PyTorch's Adam: L2 weight decay is added
+/// to the gradient (coupled, not AdamW's decoupled decay). Large tensors are updated on the
+/// compute context's threads, with the same results as on one.
 public final class Adam: Optimizer {
+    /// β1, the decay rate of the running mean of the gradients (default 0.9).
     public let beta1: Float
+    /// β2, the decay rate of the running mean of the squared gradients (default 0.999).
     public let beta2: Float
+    /// ε, added to the bias-corrected root of the second moment in the denominator, against division by zero.
     public let epsilon: Float
+    /// λ, the L2 penalty added to each gradient as λ·w (0: none).
     public let weightDecay: Float
     public var steps = 0
     /// The threads a step's updates are split over.
@@ -53,6 +69,8 @@ public final class Adam: Optimizer {
     private var firstMoment: [Tensor] = []   // m, per parameter, same shape
     private var secondMoment: [Tensor] = []  // v, per parameter, same shape
 
+    /// An Adam optimizer whose steps run on `compute`'s threads; the moments start at zero at the
+    /// first step.
     public init(beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-8, weightDecay: Float = 0,
                 compute: ComputeContext = .serial) {
         self.beta1 = beta1

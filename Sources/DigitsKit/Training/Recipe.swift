@@ -2,20 +2,29 @@
 // no other options gives the best model we know how to make. The figures behind each choice
 // are in docs/commands.md ("digits train").
 
+/// A model's default training recipe: what measured best, so that `digits train --model M`
+/// with no other options gives the best model known for M.
 public struct Recipe: Sendable {
+    /// The model's name, as `--model` takes it ("mlp", "cnn", "fast", …).
     public var model: String
+    /// Passes over the training set.
     public var epochs: Int
+    /// The base learning rate (the peak rate of a one-cycle schedule).
     public var learningRate: Float
     /// The dropout before the last layer (and, for the MLP, after every hidden layer).
     public var dropout: Float
     /// The default `--augment`, in the canonical spelling.
     public var augmentation: String
+    /// A one-line description of the model's layers.
     public var summary: String
+    /// Images per training step (128; 256 for the fast model).
     public var batchSize = 128
+    /// How the learning rate changes over the run (cosine; one-cycle for the fast model).
     public var schedule: TrainingOptions.ScheduleKind = .cosine
     /// Adam's β1 and β2.
     public var betas: (Float, Float) = (0.9, 0.999)
 
+    /// Every model's recipe, one per `--model` name, in the order `modelNames` lists them.
     public static let all: [Recipe] = [
         // shift=1 gave 98.75, 98.76, 98.63 and 98.72% for seeds 1–4, against 98.15–98.29%
         // without augmentation; shift=2 98.47%, shift=2,rotate=10,scale=0.1 98.58% (seed 1).
@@ -35,6 +44,7 @@ public struct Recipe: Sendable {
         Recipe(model: "cnn-basic", epochs: 10, learningRate: 1e-3, dropout: 0.5, augmentation: "none",
                summary: "conv32-pool-conv64-pool-fc128-fc10, PyTorch's side-by-side case"),
         fast,
+        resnet,
     ]
 
     /// The fast recipe (`--model fast`): one epoch of the fast CNN with a one-cycle schedule,
@@ -50,6 +60,12 @@ public struct Recipe: Sendable {
         return recipe
     }()
 
+    /// The residual CNN (`--model resnet`): the cnn's optimizer, schedule and augmentation,
+    /// fewer epochs (each costs more). Figures in docs/commands.md ("Residual connections").
+    public static let resnet = Recipe(model: "resnet", epochs: 8, learningRate: 2e-3, dropout: 0,
+                                      augmentation: "shift=2,rotate=10,scale=0.1",
+                                      summary: "stem conv16, residual blocks 16-32-64 (stride 2, projections), global pool, fc10")
+
     /// The training options of this recipe (its epochs, learning rate, batch size, schedule
     /// and betas; the rest TrainingOptions' defaults), before any command-line change.
     public var trainingOptions: TrainingOptions {
@@ -62,8 +78,10 @@ public struct Recipe: Sendable {
         return options
     }
 
+    /// The model names `--model` accepts, in the order of `all`.
     public static var modelNames: [String] { all.map(\.model) }
 
+    /// The recipe of the model called `model`, or nil when there is no such model.
     public static func named(_ model: String) -> Recipe? { all.first { $0.model == model } }
 
     /// The default `--augment` for a model ("none" for an unknown one).
@@ -71,13 +89,14 @@ public struct Recipe: Sendable {
 
     /// The model's architecture. `hidden` and `activation` apply to the MLP only.
     public func architecture(dropout: Float? = nil, hidden: [Int] = [128, 64], activation: ActivationFunction = .relu,
-                             input: [Int] = [1, 28, 28]) -> Architecture {
+                             batchNorm: Bool = false, input: [Int] = [1, 28, 28]) -> Architecture {
         let p = dropout ?? self.dropout
         switch model {
         case "cnn": return .cnn(input: input, dropout: p)
         case "cnn-basic": return .cnnBasic(input: input, dropout: p)
         case "fast": return .fast(input: input, dropout: p)
-        default: return .mlp(hidden: hidden, activation: activation, dropout: p, input: input)
+        case "resnet": return .resnet(input: input)
+        default: return .mlp(hidden: hidden, activation: activation, dropout: p, input: input, batchNorm: batchNorm)
         }
     }
 }

@@ -3,18 +3,21 @@
 // λ·sign(w), 0 at 0. It pushes small weights to exactly zero, where L2 only shrinks them.
 import Foundation
 
+/// L1 regularization: λ·Σ|w| added to the loss over the weights of the model's dense and
+/// convolutional layers (never biases or BatchNorm), with the subgradient λ·sign(w), 0 at 0.
+/// It pushes small weights to exactly zero, where L2 only shrinks them.
 public struct L1Penalty {
+    /// λ, the penalty per unit of absolute weight.
     public let lambda: Float
     /// The weights penalized: every Linear and Conv2D weight of the model.
     public let weights: [Parameter]
 
+    /// The penalty `lambda` over the weight of every `Linear` and `Conv2D` of the model,
+    /// including the convolutions inside residual blocks. The weights are shared with the
+    /// model, so the penalty follows training.
     public init(lambda: Float, model: Sequential) {
         self.lambda = lambda
-        weights = model.layers.compactMap { layer in
-            if let linear = layer as? Linear { return linear.weight }
-            if let conv = layer as? Conv2D { return conv.weight }
-            return nil
-        }
+        weights = model.layerWeights
     }
 
     /// λ·Σ|w| over the penalized weights.

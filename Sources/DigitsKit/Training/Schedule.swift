@@ -2,7 +2,11 @@
 // count from 1); one-cycle changes it at every step, which matters for a run of one epoch.
 import Foundation
 
+/// How the learning rate changes over a run. Constant, step and cosine change it once per epoch
+/// (epochs count from 1); one-cycle changes it at every step, which matters for a run of one
+/// epoch.
 public enum LearningRateSchedule: Equatable, Sendable, CustomStringConvertible {
+    /// The base rate throughout.
     case constant
     /// Multiply by `gamma` every `every` epochs.
     case step(every: Int, gamma: Float)

@@ -89,6 +89,23 @@ public struct LayerHealth: Codable, Equatable, Sendable {
 }
 
 /// Where an epoch is, for progress bars.
+/// The gradient norms of every dense and convolutional weight, sampled through training when
+/// the health monitor is on (`digits train --monitor`): what the gradient-flow picture draws,
+/// one row per layer. Vanishing gradients show as early rows orders of magnitude below the last.
+public struct GradientFlow: Equatable, Sendable {
+    /// The weights' names, first layer first (`fc1.weight`, `layer1.0.conv1.weight`, …).
+    public var layers: [String] = []
+    /// The training step (mini-batch, counted from the run's start) of each sample.
+    public var steps: [Int] = []
+    /// ‖∂L/∂W‖ of each layer at each sample: `norms[sample][layer]`.
+    public var norms: [[Double]] = []
+    /// Samples taken per epoch (and at each epoch's last step).
+    public static let samplesPerEpoch = 40
+
+    /// An empty record.
+    public init() {}
+}
+
 public struct BatchProgress: Sendable {
     public var epoch: Int
     public var batch: Int
@@ -124,6 +141,9 @@ public final class Trainer {
     private let pipeline: BatchPipeline?
 
     public private(set) var history: [EpochRecord] = []
+    /// Per-layer gradient norms sampled by `runEpoch(monitor: true)`, in this process (an
+    /// interrupted run's earlier samples are not saved with its state).
+    public private(set) var gradientFlow = GradientFlow()
     public private(set) var completedEpochs = 0
     public private(set) var bestValidationAccuracy = -1.0
     public private(set) var bestEpoch = 0
@@ -230,6 +250,9 @@ public final class Trainer {
             let (loss, right) = step(inputs: inputs, labels: labels, learningRate: stepRate)
             guard loss.isFinite else { throw TrainingError.diverged(epoch: epoch, batch: batch + 1, learningRate: stepRate) }
             if monitoredStep { health = measureHealth(before: weightsBeforeStep) }
+            if monitor && (batch % max(1, batches / GradientFlow.samplesPerEpoch) == 0 || batch == batches - 1) {
+                sampleGradientFlow(step: (epoch - 1) * batches + batch + 1)
+            }
 
             lossSum += loss * Double(count)
             correct += right
@@ -333,6 +356,14 @@ public final class Trainer {
             return LayerHealth(parameter: parameter.name, gradientNorm: parameter.gradient.squaredNorm.squareRoot(),
                                weightNorm: weightNorm, updateRatio: update.squareRoot() / max(weightNorm, 1e-12))
         }
+    }
+
+    /// Appends the current gradient norm of every layer weight (the step just taken's).
+    private func sampleGradientFlow(step: Int) {
+        let weights = model.layerWeights
+        if gradientFlow.layers.isEmpty { gradientFlow.layers = weights.map(\.name) }
+        gradientFlow.steps.append(step)
+        gradientFlow.norms.append(weights.map { $0.gradient.squaredNorm.squareRoot() })
     }
 
     /// ReLU layers paired with the weight of the Linear layer before them.
