@@ -91,6 +91,27 @@ def batch_norm(x, tensors, name):
     return ((x - mean) / np.sqrt(var + np.float32(1e-5)) * weight + bias).astype(np.float32)
 
 
+def conv_layer(x, tensors, name, stride=1, padding=0, bias=True):
+    """A named convolution from the checkpoint (no bias tensor when bias is False)."""
+    weight = tensors[name + ".weight"]
+    offset = tensors[name + ".bias"] if bias else np.zeros(weight.shape[0], dtype=np.float32)
+    return conv2d(x, weight, offset, stride, padding)
+
+
+def residual_block(x, tensors, layer):
+    """torchvision's BasicBlock: ReLU(bn2(conv2(ReLU(bn1(conv1(x))))) + skip(x)), where the skip
+    is the identity, or a 1x1 convolution and BatchNorm (downsample.0, .1) when the shape changes."""
+    name, stride = layer["name"], layer.get("stride", 1)
+    branch = batch_norm(conv_layer(x, tensors, name + ".conv1", stride, 1, bias=False), tensors, name + ".bn1")
+    branch = np.maximum(branch, 0)
+    branch = batch_norm(conv_layer(branch, tensors, name + ".conv2", 1, 1, bias=False), tensors, name + ".bn2")
+    if name + ".downsample.0.weight" in tensors:
+        skip = batch_norm(conv_layer(x, tensors, name + ".downsample.0", stride, 0, bias=False), tensors, name + ".downsample.1")
+    else:
+        skip = x
+    return np.maximum(branch + skip, 0).astype(np.float32)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("checkpoint", nargs="?", default="checkpoints/mlp.safetensors")
@@ -116,9 +137,13 @@ def main():
             assert weight.shape == (layer["out_features"], layer["in_features"]), weight.shape
             x = x.reshape(len(x), -1) @ weight.T + bias
         elif layer["kind"] == "conv2d":
-            weight, bias = tensors[layer["name"] + ".weight"], tensors[layer["name"] + ".bias"]
+            weight = tensors[layer["name"] + ".weight"]
             assert weight.shape == (layer["out_channels"], layer["in_channels"], *layer["kernel_size"]), weight.shape
-            x = conv2d(x, weight, bias, layer.get("stride", 1), layer.get("padding", 0))
+            x = conv_layer(x, tensors, layer["name"], layer.get("stride", 1), layer.get("padding", 0), layer.get("bias", True))
+        elif layer["kind"] == "residual":
+            x = residual_block(x, tensors, layer)
+        elif layer["kind"] == "globalavgpool":
+            x = x.mean(axis=(2, 3)).astype(np.float32)
         elif layer["kind"] == "maxpool2d":
             x = max_pool(x, layer["kernel_size"][0], layer.get("stride", layer["kernel_size"][0]))
         elif layer["kind"] == "flatten":

@@ -27,6 +27,17 @@ import Testing
         return records
     }
 
+    /// A NaN inside the values (which min and max skip) writes no histogram instead of trapping.
+    @Test func histogramOfNonFiniteValuesIsSkipped() throws {
+        let directory = TestFiles.scratchDirectory()
+        let writer = try TensorBoardWriter(directory: "\(directory)/run")
+        let values: [Float] = [1, .nan, 2, .infinity, 3]
+        try values.withUnsafeBufferPointer { try writer.histogram("weights/w", values: $0, step: 1) }
+        try values.withUnsafeBufferPointer { try writer.histogram("weights/w", values: UnsafeBufferPointer(rebasing: $0[2..<3]), step: 1, buckets: 0) }
+        // Only the file's first record, its version, is there.
+        #expect(Self.records(Array(try Data(contentsOf: URL(fileURLWithPath: writer.path)))).count == 1)
+    }
+
     @Test func eventFileRecords() throws {
         let directory = TestFiles.scratchDirectory()
         let writer = try TensorBoardWriter(directory: "\(directory)/run")

@@ -51,7 +51,8 @@ public final class TensorBoardWriter {
     /// A histogram of `values` at `step`: `buckets` equal-width buckets between their minimum and
     /// maximum (bucket_limit holds each right edge; the last is the maximum).
     public func histogram(_ tag: String, values: UnsafeBufferPointer<Float>, step: Int, buckets: Int = 30) throws {
-        guard let low = values.min(), let high = values.max(), low.isFinite, high.isFinite else { return }
+        // A NaN anywhere (not only at the ends, which min and max would skip) has no bucket.
+        guard buckets > 0, values.allSatisfy(\.isFinite), let low = values.min(), let high = values.max() else { return }
         var counts = [Double](repeating: 0, count: buckets)
         var sum = 0.0, squares = 0.0
         let width = Double(high - low) / Double(buckets)

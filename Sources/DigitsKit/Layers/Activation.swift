@@ -2,7 +2,11 @@
 // exact erf form, as PyTorch's default) and Swish/SiLU (x·σ(x)).
 import Foundation
 
+/// An elementwise nonlinearity. The raw value is its name in `--activation` and in architecture
+/// JSON ("relu", "leaky-relu", "sigmoid", "tanh", "gelu", "swish").
 public enum ActivationFunction: String, CaseIterable, Sendable {
+    /// ReLU max(x, 0); LeakyReLU (slope 0.01 below 0, PyTorch's default); the logistic sigmoid
+    /// 1/(1 + e^−x); tanh; GELU x·Φ(x) in the exact erf form (PyTorch's default); and Swish/SiLU x·σ(x).
     case relu, leakyRelu = "leaky-relu", sigmoid, tanh, gelu, swish
 
     /// LeakyReLU's slope for x < 0 (PyTorch's default).
@@ -14,11 +18,15 @@ public enum ActivationFunction: String, CaseIterable, Sendable {
     }
 }
 
+/// A layer applying an `ActivationFunction` to every value: (B, F) → (B, F), for flat features
+/// and NHWC images alike, with no parameters. Only ReLU's passes are split over the compute
+/// context's threads; the other functions run on one thread.
 public final class Activation: Layer {
     /// The threads its passes run on (see `use`).
     private(set) var compute = ComputeContext.serial
     public func use(_ compute: ComputeContext) { self.compute = compute }
 
+    /// The function this layer applies, and differentiates in backward.
     public let function: ActivationFunction
     private var input: Tensor?          // (B, F)
     private var output: Tensor?         // (B, F)
@@ -28,6 +36,7 @@ public final class Activation: Layer {
     package var tracksActivity = false
     package private(set) var everActive: [Bool] = []
 
+    /// A layer applying `function`, on `ComputeContext.serial` until `use(_:)` moves it.
     public init(_ function: ActivationFunction) { self.function = function }
 
     public var description: String {

@@ -5,18 +5,37 @@
 // uses. running_mean, running_var and num_batches_tracked are saved in checkpoints.
 import Foundation
 
+/// Batch normalization per channel, as PyTorch's `BatchNorm1d` (flat features, each feature a
+/// channel) and `BatchNorm2d` (NHWC images: statistics over the batch and every pixel).
+/// Training normalizes with the batch's mean and biased variance and updates the running
+/// estimates (with the unbiased variance); inference normalizes with the running estimates.
+/// Its tensors are saved under PyTorch's names: `NAME.weight`, `NAME.bias`,
+/// `NAME.running_mean`, `NAME.running_var` and `NAME.num_batches_tracked`.
 public final class BatchNorm: Layer {
     /// The threads its passes run on (see `use`).
     private(set) var compute = ComputeContext.serial
     public func use(_ compute: ComputeContext) { self.compute = compute }
 
+    /// The channels normalized: C for NHWC images (the innermost index), or the feature count for
+    /// flat input. Each sample's feature count must be a multiple of it.
     public let channels: Int
+    /// Added to the variance before its square root, for stability: 1e-5, as PyTorch.
     public let epsilon: Float = 1e-5
+    /// The running estimates' update weight, running = (1 − momentum)·running + momentum·batch
+    /// statistic: 0.1, as PyTorch.
     public let momentum: Float = 0.1
+    /// The per-channel scale γ, shape (C), starting at 1; saved as `NAME.weight`.
     public let weight: Parameter        // (C): γ
+    /// The per-channel shift β, shape (C), starting at 0; saved as `NAME.bias`.
     public let bias: Parameter          // (C): β
+    /// The running mean of each channel, shape (C), starting at 0: what inference subtracts. A
+    /// buffer saved as `NAME.running_mean`, updated by training forward passes, not the optimizer.
     public let runningMean: Parameter   // (C)
+    /// The running unbiased variance of each channel, shape (C), starting at 1: what inference
+    /// divides by (its square root, with `epsilon`). A buffer saved as `NAME.running_var`.
     public let runningVariance: Parameter  // (C)
+    /// The number of training forward passes so far, a scalar (shape `[]`) stored as a float. Saved
+    /// as `NAME.num_batches_tracked` for PyTorch; the computation does not use it (the momentum is fixed).
     public let batchesTracked: Parameter   // (): a count, stored as a float
     private var normalized: Tensor?     // (B, F): x̂, kept for backward
     private var output: Tensor?         // (B, F)
@@ -32,6 +51,9 @@ public final class BatchNorm: Layer {
     private var lastWasTraining = false
     private static let block = 64
 
+    /// A BatchNorm over `channels` channels whose tensors are named `name.weight`, `name.bias`,
+    /// `name.running_mean` and so on, starting as a new PyTorch layer does: γ = 1, β = 0, running
+    /// mean 0 and running variance 1.
     public init(name: String, channels: Int) {
         self.channels = channels
         weight = Parameter(name: "\(name).weight", shape: [channels])

@@ -12,26 +12,39 @@
 // The input gradient goes through col2im in chunks of whole samples, each chunk's dCols at most
 // 2²³ floats (32 MB), so that buffer does not grow with the batch.
 
+/// The shape of one image sample, written C×H×W (PyTorch's order) but stored NHWC: each sample is
+/// H·W·C contiguous floats with the channels innermost.
 public struct ImageShape: Equatable, Sendable, CustomStringConvertible {
+    /// Values per pixel (C): 1 for a grayscale digit, the output channels after a convolution.
     public var channels: Int
+    /// The image's height in pixels (H).
     public var height: Int
+    /// The image's width in pixels (W).
     public var width: Int
 
+    /// The shape `channels` × `height` × `width`.
     public init(channels: Int, height: Int, width: Int) {
         self.channels = channels
         self.height = height
         self.width = width
     }
 
+    /// Floats per sample, C·H·W: the row size of a (B, H·W·C) activation tensor.
     public var count: Int { channels * height * width }
     public var description: String { "\(channels)×\(height)×\(width)" }
 }
 
+/// A 2-D convolution over NHWC images, as PyTorch's `Conv2d`: (B, H·W·C) → (B, OH·OW·O), where
+/// OH = (H + 2·padding − kh) / stride + 1 and likewise OW, computed by im2col and one OpenBLAS
+/// GEMM. The weight keeps PyTorch's (O, C, kh, kw) layout for checkpoints. A 3×3 single-channel
+/// first layer skips im2col (the direct path) and can also do the ReLU and max-pool that follow
+/// it (`fusedPool`), then giving (B, PH·PW·O).
 public final class Conv2D: Layer, WeightedLayer {
     /// The threads its passes run on (see `use`).
     private(set) var compute = ComputeContext.serial
     public func use(_ compute: ComputeContext) { self.compute = compute }
 
+    /// The per-sample input shape (C×H×W) the layer was built for; forward checks it.
     public let input: ImageShape
     /// What the layer outputs: the convolution, or its pooled maximum when fused with a pool.
     public let output: ImageShape
@@ -44,11 +57,19 @@ public final class Conv2D: Layer, WeightedLayer {
     public let fusedPool: Int
     private var poolWinners: UnsafeMutablePointer<Int32>  // (B, PH·PW·O)
     private var poolWinnerCapacity = 0
+    /// The kernel's height kh, in pixels.
     public let kernelHeight: Int
+    /// The kernel's width kw, in pixels.
     public let kernelWidth: Int
+    /// The step between output positions, in input pixels, in both directions.
     public let stride: Int
+    /// Zero pixels added on every side of the input before convolving.
     public let padding: Int
+    /// The kernels, shape (O, C, kh, kw) as PyTorch's, saved as `NAME.weight`. Each forward permutes
+    /// it into the GEMM's (O, kh, kw, C) order.
     public let weight: Parameter  // (O, C, kh, kw), PyTorch's layout
+    /// The bias, one value per output channel (O), saved as `NAME.bias`; when `hasBias` is false it
+    /// stays at zero and is neither trained nor saved.
     public let bias: Parameter    // (O); held at zero, and not trained or saved, when `hasBias` is false
     /// False for a convolution followed by BatchNorm, whose own bias makes this one redundant
     /// (torchvision's ResNet convolutions): the checkpoint then has no `NAME.bias`.
@@ -72,6 +93,12 @@ public final class Conv2D: Layer, WeightedLayer {
     private var outputBuffer: Tensor?          // (B, OH·OW·O)
     private var inputGradient: Tensor?         // (B, H·W·C)
 
+    /// A convolution from `input` images to `outputChannels` channels with a kh×kw kernel, whose
+    /// tensors are named `name.weight` and `name.bias`. The weights start at zero (`initialize(_:using:)`
+    /// or a checkpoint fills them). A nonzero `fusedPool` also applies ReLU and a non-overlapping
+    /// `fusedPool`×`fusedPool` max-pool; only `canFusePool` shapes allow it, and only as the first
+    /// layer (one that computes no input gradient). Traps when the kernel does not fit the padded
+    /// input.
     public init(name: String, input: ImageShape, outputChannels: Int, kernelHeight: Int, kernelWidth: Int,
                 stride: Int = 1, padding: Int = 0, fusedPool: Int = 0, hasBias: Bool = true) {
         precondition(kernelHeight > 0 && kernelWidth > 0 && stride > 0 && padding >= 0)
@@ -179,7 +206,8 @@ public final class Conv2D: Layer, WeightedLayer {
                    a: outputGradient.data, lda: outputChannels, b: columns.data, ldb: patchSize,
                    beta: 0, c: gemmWeightGradient.data, ldc: patchSize)
         let db = bias.gradient.data, dyAll = outputGradient.data
-        for row in 0..<rows {
+        // Without a bias nothing reads (or zeroes) its gradient: skip the sum.
+        for row in 0..<(hasBias ? rows : 0) {
             let dyRow = dyAll + row * outputChannels
             var channel = 0
             while channel + 16 <= outputChannels { store16(load16(db + channel) + load16(dyRow + channel), db + channel); channel += 16 }
@@ -328,7 +356,7 @@ public final class Conv2D: Layer, WeightedLayer {
             let sum = sums + part * stride
             for o in 0..<outputChannels {
                 for t in 0..<taps { dW[o * taps + t] += sum[t * outputChannels + o] }
-                db[o] += sum[taps * outputChannels + o]
+                if hasBias { db[o] += sum[taps * outputChannels + o] }
             }
         }
         accumulateWeightGradient()

@@ -1,7 +1,12 @@
 // Inverted dropout (Srivastava et al. 2014): in training each unit is zeroed with probability
 // p and the survivors scaled by 1/(1−p), so inference is the identity and needs no rescaling.
 
+/// Inverted dropout: in training, zeroes each value with probability `probability` and scales
+/// the survivors by 1/(1 − p), so that inference is the identity (forward then returns its input
+/// as is). Keeps the shape; no parameters.
 public final class Dropout: Layer {
+    /// The drop probability p, in [0, 1); 0 makes the layer the identity. Each decision takes 16
+    /// random bits, so p is applied rounded to a multiple of 1/65536.
     public let probability: Float
     /// Shared with the trainer, so every random choice flows from the one --seed.
     package var random: RandomGenerator
@@ -10,6 +15,8 @@ public final class Dropout: Layer {
     private var inputGradient: Tensor?  // (B, F)
     private var maskIsIdentity = true   // the last forward did not drop (inference, or p = 0)
 
+    /// A dropout layer dropping with `probability`, drawing its masks from `random` (shared with the
+    /// trainer, so the seed decides them). Traps unless the probability is in [0, 1).
     public init(probability: Float, random: RandomGenerator) {
         precondition(probability >= 0 && probability < 1, "dropout probability \(probability) must be in [0, 1)")
         self.probability = probability

@@ -2,11 +2,16 @@
 // so that the Linear layer after it has PyTorch's weight layout: a checkpoint's fc1.weight
 // means the same in both programs.
 
+/// Reorders NHWC images, (B, H·W·C), into PyTorch's flat (C, H, W) order, (B, C·H·W), so that the
+/// Linear layer after it has PyTorch's weight layout. For one-channel images the two orders are
+/// the same and it passes its input through.
 public final class Flatten: Layer {
+    /// The per-sample image shape it flattens.
     public let input: ImageShape
     private var output: Tensor?         // (B, C·H·W), PyTorch's order
     private var inputGradient: Tensor?  // (B, H·W·C)
 
+    /// A layer flattening images of shape `input`.
     public init(input: ImageShape) { self.input = input }
 
     public var description: String { "Flatten(\(input))" }

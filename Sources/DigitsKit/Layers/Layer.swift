@@ -3,11 +3,17 @@
 
 /// A trainable tensor with its checkpoint name (PyTorch's: "fc1.weight") and its gradient.
 public final class Parameter {
+    /// The checkpoint name, PyTorch's state_dict key: `fc1.weight`, `bn1.running_mean`,
+    /// `layer1.0.conv1.weight`.
     public let name: String
     /// Same shape as `gradient`.
     public let value: Tensor
+    /// dLoss/dValue, the same shape as `value`: backward passes add into it, and the trainer zeroes
+    /// it once per step. Unused for buffers (BatchNorm's running statistics).
     public let gradient: Tensor
 
+    /// A parameter named `name` whose value and gradient are zero tensors of `shape` (`[O, I]` for a
+    /// Linear weight, `[]` for a scalar).
     public init(name: String, shape: [Int]) {
         self.name = name
         value = Tensor(shape: shape)
@@ -15,6 +21,11 @@ public final class Parameter {
     }
 }
 
+/// One stage of a model, with hand-written backprop. Tensors are (B, features): one row per
+/// sample, NHWC images within a row. Forward returns a buffer the layer owns and reuses (or its
+/// input itself where the layer is the identity, as dropout in inference); backward, valid only
+/// right after a training forward, returns dLoss/dInput and *adds* to the parameters' gradients,
+/// which the trainer zeroes once per step.
 public protocol Layer: AnyObject, CustomStringConvertible {
     /// Trainable parameters, in checkpoint order.
     var parameters: [Parameter] { get }
@@ -61,7 +72,9 @@ func ensure(_ buffer: inout Tensor?, rows: Int, features: Int) -> Tensor {
 
 /// A layer with a weight and a bias (Linear, Conv2D): initialized from its fan-in and fan-out.
 public protocol WeightedLayer: Layer {
+    /// The weight: (O, I) for Linear, (O, C, kh, kw) for Conv2D, as PyTorch's.
     var weight: Parameter { get }
+    /// The bias, one value per output (O).
     var bias: Parameter { get }
     /// Inputs that feed one output: I for Linear, C·kh·kw for Conv2D.
     var fanIn: Int { get }
@@ -70,6 +83,8 @@ public protocol WeightedLayer: Layer {
     var computesInputGradient: Bool { get }
 }
 
+/// How `initialize(_:using:)` draws a weighted layer's random weights from its fan-in and
+/// fan-out. The raw value names the scheme.
 public enum Initialization: String, Sendable {
     /// He et al. (2015): N(0, 2/fan-in), for ReLU-like activations.
     case he

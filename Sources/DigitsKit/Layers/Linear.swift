@@ -2,14 +2,20 @@
 // Both products go through cblas_sgemm with transposes passed as flags.
 import Foundation
 
+/// A fully connected layer, y = x·Wᵀ + b: (B, I) → (B, O), with PyTorch's layout (weight (O, I),
+/// bias (O)). Forward and backward are OpenBLAS GEMMs on the compute context's threads.
 public final class Linear: Layer, WeightedLayer {
     /// The threads its passes run on (see `use`).
     private(set) var compute = ComputeContext.serial
     public func use(_ compute: ComputeContext) { self.compute = compute }
 
+    /// Features per sample in (I).
     public let inputSize: Int
+    /// Features per sample out (O).
     public let outputSize: Int
+    /// The weight, shape (O, I) as PyTorch's `Linear.weight`; saved as `NAME.weight`.
     public let weight: Parameter  // (O, I)
+    /// The bias, shape (O); saved as `NAME.bias`.
     public let bias: Parameter    // (O)
     /// The first layer's input gradient is never used; skipping it saves a GEMM per step.
     public package(set) var computesInputGradient = true
@@ -18,6 +24,8 @@ public final class Linear: Layer, WeightedLayer {
     private var output: Tensor?          // (B, O)
     private var inputGradient: Tensor?   // (B, I)
 
+    /// A layer from `inputSize` to `outputSize` features whose tensors are named `name.weight` and
+    /// `name.bias`. The weights start at zero (`initialize(_:using:)` or a checkpoint fills them).
     public init(name: String, inputSize: Int, outputSize: Int) {
         self.inputSize = inputSize
         self.outputSize = outputSize

@@ -8,21 +8,34 @@
 // the values, and saves a pass over the larger input. A window whose maximum is ≤ 0 outputs 0
 // and passes no gradient back, exactly as ReLU then pooling would.
 
+/// Max pooling over square windows of NHWC images, as PyTorch's `MaxPool2d` without padding
+/// (windows that do not fit are dropped): (B, H·W·C) → (B, OH·OW·C), OH = (H − kernel) / stride + 1.
+/// Ties go to the first value in row-major window order, so the gradient's route is deterministic.
+/// With `rectifies` it also applies the ReLU before it.
 public final class MaxPool2D: Layer {
     /// The threads its passes run on (see `use`).
     private(set) var compute = ComputeContext.serial
     public func use(_ compute: ComputeContext) { self.compute = compute }
 
+    /// The per-sample input shape (C×H×W); forward checks it.
     public let input: ImageShape
+    /// The pooled shape: the same channels, (H − kernel) / stride + 1 by (W − kernel) / stride + 1.
     public let output: ImageShape
+    /// The side of the square window, in pixels.
     public let kernel: Int
+    /// The step between windows, in pixels: `kernel` for non-overlapping windows (PyTorch's default).
     public let stride: Int
+    /// True when the layer also does the ReLU that comes before it in the model (max and ReLU
+    /// commute): a window whose maximum is ≤ 0 outputs 0 and passes no gradient back.
     public let rectifies: Bool
     private var outputBuffer: Tensor?              // (B, OH·OW·C)
     private var inputGradient: Tensor?             // (B, H·W·C)
     private var winners: UnsafeMutablePointer<Int32>  // (B, OH·OW·C): index within the sample, −1 for none
     private var winnerCapacity = 0
 
+    /// A pool over `input` images with a `kernel`×`kernel` window moving by `stride` (by default the
+    /// kernel, so windows do not overlap), also rectifying when `rectifies`. Traps unless the kernel
+    /// and stride are positive and the window fits the image.
     public init(input: ImageShape, kernel: Int, stride: Int? = nil, rectifies: Bool = false) {
         self.rectifies = rectifies
         let stride = stride ?? kernel

@@ -68,7 +68,7 @@ public final class ResidualBlock: Layer {
 
     /// conv1, bn1, conv2, bn2, then the projection's, as PyTorch's state_dict lists them.
     public var parameters: [Parameter] { sublayers.flatMap(\.parameters) }
-    /// The three BatchNorms' running statistics.
+    /// The BatchNorms' running statistics (two, or three with a projection).
     public var buffers: [Parameter] { sublayers.flatMap(\.buffers) }
     public func outputFeatures(inputFeatures: Int) -> Int { output.count }
     public func use(_ compute: ComputeContext) { for layer in sublayers { layer.use(compute) } }

@@ -2,13 +2,24 @@
 // another program. Stored as JSON in the safetensors `__metadata__` under "architecture".
 import Foundation
 
+/// One layer of an `Architecture`, as data: its kind and the fields that kind uses (the others
+/// nil). Encoded with PyTorch's argument names (`in_features`, `kernel_size`, …).
 public struct LayerSpec: Codable, Equatable, Sendable {
-    public enum Kind: String, Codable, Sendable { case linear, activation, dropout, conv2d, maxpool2d, flatten, batchnorm, residual, globalavgpool }
+    /// The type of layer; the raw value is the JSON `kind`: linear, activation, dropout, conv2d,
+    /// maxpool2d, flatten, batchnorm, residual (a basic block) or globalavgpool.
+    public enum Kind: String, Codable, Sendable {
+        /// The layer each kind builds: `Linear`, `Activation`, `Dropout`, `Conv2D`, `MaxPool2D`,
+        /// `Flatten`, `BatchNorm`, `ResidualBlock` (a basic block) and `GlobalAveragePool`.
+        case linear, activation, dropout, conv2d, maxpool2d, flatten, batchnorm, residual, globalavgpool
+    }
 
+    /// What layer this spec builds; it decides which of the other fields are read.
     public var kind: Kind
     /// Checkpoint prefix of a layer with parameters ("fc1", "conv1", "bn1").
     public var name: String?
+    /// Linear layers: features in (I).
     public var inFeatures: Int?
+    /// Linear layers: features out (O); the class count for the last one.
     public var outFeatures: Int?
     /// The activation function's name, for activation layers.
     public var function: String?
@@ -16,10 +27,14 @@ public struct LayerSpec: Codable, Equatable, Sendable {
     public var p: Float?
     /// Convolutions: channels in and out.
     public var inChannels: Int?
+    /// Convolutions and residual blocks: channels out.
     public var outChannels: Int?
     /// Convolutions and pooling: [height, width] of the window.
     public var kernelSize: [Int]?
+    /// Convolutions, pooling and residual blocks: the step between windows, in pixels. Absent means
+    /// 1, or the window size for pooling.
     public var stride: Int?
+    /// Convolutions: zero pixels added on each side. Absent means 0.
     public var padding: Int?
     /// BatchNorm: the channels (or features) normalized.
     public var numFeatures: Int?
@@ -33,13 +48,20 @@ public struct LayerSpec: Codable, Equatable, Sendable {
         case numFeatures = "num_features"
     }
 
+    /// A Linear layer named `name` (its checkpoint prefix, e.g. "fc1") from the first count of
+    /// features to the second.
     public static func linear(_ name: String, _ inFeatures: Int, _ outFeatures: Int) -> LayerSpec {
         LayerSpec(kind: .linear, name: name, inFeatures: inFeatures, outFeatures: outFeatures)
     }
+    /// An activation layer applying `function`.
     public static func activation(_ function: ActivationFunction) -> LayerSpec {
         LayerSpec(kind: .activation, function: function.rawValue)
     }
+    /// A dropout layer with drop probability `p`, in [0, 1).
     public static func dropout(_ p: Float) -> LayerSpec { LayerSpec(kind: .dropout, p: p) }
+    /// A convolution named `name` from the first channel count to the second, with a square
+    /// `kernel`×`kernel` window. `bias: false` (for a convolution followed by BatchNorm) is recorded
+    /// as `"bias": false`; a bias is the default and is not written.
     public static func conv2d(_ name: String, _ inChannels: Int, _ outChannels: Int, kernel: Int,
                               stride: Int = 1, padding: Int = 0, bias: Bool = true) -> LayerSpec {
         LayerSpec(kind: .conv2d, name: name, inChannels: inChannels, outChannels: outChannels,
@@ -52,10 +74,15 @@ public struct LayerSpec: Codable, Equatable, Sendable {
     }
     /// Every channel's mean over the image: C×H×W → C.
     public static let globalAveragePool = LayerSpec(kind: .globalavgpool)
+    /// A max-pool over square `kernel`×`kernel` windows moving by `stride` (by default the kernel,
+    /// so windows do not overlap).
     public static func maxpool2d(_ kernel: Int, stride: Int? = nil) -> LayerSpec {
         LayerSpec(kind: .maxpool2d, kernelSize: [kernel, kernel], stride: stride ?? kernel)
     }
+    /// Flattens images into PyTorch's (C, H, W) order: what comes before a CNN's first Linear layer.
     public static let flatten = LayerSpec(kind: .flatten)
+    /// A BatchNorm named `name` over the given number of channels (after a convolution) or features
+    /// (after a Linear layer).
     public static func batchnorm(_ name: String, _ features: Int) -> LayerSpec {
         LayerSpec(kind: .batchnorm, name: name, numFeatures: features)
     }
@@ -63,20 +90,34 @@ public struct LayerSpec: Codable, Equatable, Sendable {
 
 /// Inputs are scaled to 0–1, then standardized: (x/255 − mean) / std.
 public struct Normalization: Codable, Equatable, Sendable {
+    /// Subtracted from the pixels once scaled to 0–1 (MNIST's: 0.1307).
     public var mean: Float
+    /// What the centered pixels are divided by (MNIST's: 0.3081).
     public var std: Float
     /// MNIST's training-set statistics, as PyTorch's example uses.
     public static let mnist = Normalization(mean: 0.1307, std: 0.3081)
 }
 
+/// A whole model as data, enough to rebuild it from a checkpoint alone (in Swift, with
+/// `Sequential`, or in another program). Stored as JSON under "architecture" in a checkpoint's
+/// safetensors metadata.
 public struct Architecture: Codable, Equatable, Sendable {
+    /// The model family's name, shown in messages and exports: "mlp", "cnn-basic", "cnn", "fast" or
+    /// "resnet". The network itself is what `layers` says.
     public var model: String
     /// Per-sample input shape: [1, 28, 28] for MNIST digits.
     public var input: [Int]
+    /// Output classes, the width of the logits: 10 for the digits, 11 with a reject class.
     public var classes: Int
+    /// The hidden layers' activation (an `ActivationFunction` raw value; "relu" for the CNNs), recorded
+    /// for provenance and option checks: each activation layer in `layers` names its own.
     public var activation: String
+    /// The dropout probability the network was built with (0 for none), recorded for provenance
+    /// and option checks: each dropout layer in `layers` has its own.
     public var dropout: Float
+    /// How pixels are standardized before the first layer; nil means scaled to 0–1 only.
     public var normalization: Normalization?
+    /// The layers in order, from the input to the logits.
     public var layers: [LayerSpec]
     /// True when the last class is "not a digit" (trained on negatives, `digits train
     /// --negatives`): the digits are then classes 0..<classes − 1. Absent in older files.
@@ -241,6 +282,9 @@ public struct Architecture: Codable, Equatable, Sendable {
     /// whose per-layer buffers grow with the batch (1000 images would need gigabytes).
     public var inferenceBatchSize: Int { isConvolutional ? 128 : 1000 }
 
+    /// The architecture as compact JSON with sorted keys, as stored in checkpoints. A non-finite
+    /// number is written as a string ("nan", "inf"), which `decode(json:)` refuses, rather than
+    /// trapping.
     public func json() -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
@@ -250,6 +294,10 @@ public struct Architecture: Codable, Equatable, Sendable {
         return (try? encoder.encode(self)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
     }
 
+    /// Decodes an architecture from its JSON.
+    ///
+    /// - Throws: `DecodingError` when the text is not JSON, a required field is missing or a value
+    ///   has the wrong type (a non-finite number written as a string included).
     public static func decode(json: String) throws -> Architecture {
         try JSONDecoder().decode(Architecture.self, from: Data(json.utf8))
     }

@@ -3,12 +3,22 @@
 // any language can rebuild and run the model from the file alone.
 import Foundation
 
+/// Why a checkpoint or training-state file cannot be used. Every case names the file's path.
 public enum CheckpointError: DigitsError, Equatable {
+    /// The file is not a digits checkpoint or training state (wrong or missing format keys) or its
+    /// contents are invalid (architecture, counters, random states); `reason` says what.
     case notACheckpoint(path: String, reason: String)
+    /// The file lacks a tensor the model needs, named as in the file (with any prefix, e.g.
+    /// `current.fc1.weight`).
     case missingTensor(path: String, tensor: String)
+    /// A tensor's shape differs from the one the architecture gives it.
     case wrongShape(path: String, tensor: String, expected: [Int], found: [Int])
+    /// The file holds a tensor the architecture has no place for.
     case unexpectedTensor(path: String, tensor: String)
+    /// The file is valid but does not go with the rest of the request (a training state for another
+    /// dataset); `reason` says what.
     case mismatch(path: String, reason: String)
+    /// A tensor holds `count` NaN or infinite values, which would make every answer NaN.
     case nonFiniteValues(path: String, tensor: String, count: Int)
 
     public var message: String {
@@ -33,8 +43,13 @@ public enum CheckpointError: DigitsError, Equatable {
     }
 }
 
+/// Model checkpoints: safetensors files with PyTorch's tensor names and shapes, and the
+/// architecture and format keys in the metadata, so that any program can rebuild the model from
+/// the file alone.
 public enum Checkpoint {
+    /// The metadata "format" value of every digits checkpoint: "digits".
     public static let format = "digits"
+    /// The metadata "format_version" this version writes and reads (training states record it too).
     public static let formatVersion = "1"
 
     /// The model's parameters and buffers plus metadata (architecture and format keys are added here).
@@ -48,6 +63,11 @@ public enum Checkpoint {
         })
     }
 
+    /// Writes the model's parameters and buffers, with `metadata` plus the format keys and the
+    /// architecture, as a safetensors file at `path`, atomically.
+    ///
+    /// - Throws: `FileError.unwritable` when the file cannot be written; any old file is then left
+    ///   as it was.
     public static func save(_ model: Sequential, metadata: [String: String], to path: String) throws {
         try file(for: model, metadata: metadata).write(to: path)
     }

@@ -1,7 +1,11 @@
 // A model as a list of layers applied in order (tinygrad's and Keras' Sequential), built from
 // an Architecture so that a checkpoint alone can rebuild it.
 
+/// Why an architecture cannot be built into a model.
 public enum ModelError: DigitsError, Equatable {
+    /// The architecture from `path` (a checkpoint, or "<model>" for one built in code) cannot be
+    /// built: a layer that does not fit its input, an unknown activation, a value out of range;
+    /// `reason` says which.
     case invalidArchitecture(path: String, reason: String)
 
     public var message: String {
@@ -12,8 +16,16 @@ public enum ModelError: DigitsError, Equatable {
     public var hint: String? { "the checkpoint was not written by this version of digits, or it is damaged" }
 }
 
+/// A model as a list of layers applied in order, built from an `Architecture` so that a
+/// checkpoint alone can rebuild it: (B, I) normalized inputs (NHWC for images) → (B, classes)
+/// logits. ReLU followed by max-pooling runs as one `MaxPool2D`, and a 3×3 single-channel first
+/// convolution followed by ReLU and a non-overlapping max-pool as one `Conv2D` (when
+/// `Conv2D.canFusePool` allows).
 public final class Sequential {
+    /// The description the model was built from, saved in its checkpoints.
     public let architecture: Architecture
+    /// The layers in the order forward runs them. Fused layers (see above) make this shorter than
+    /// `architecture.layers`.
     public let layers: [any Layer]
     /// Every trainable tensor, in checkpoint order.
     public let parameters: [Parameter]
@@ -187,6 +199,8 @@ public final class Sequential {
         savedTensors = layers.flatMap { $0.parameters + $0.buffers }
     }
 
+    /// The number of trainable values: weights and biases, BatchNorm's γ and β included, its running
+    /// statistics not.
     public var parameterCount: Int { parameters.reduce(0) { $0 + $1.value.count } }
 
     /// The weight of every dense and convolutional layer, in order, those inside residual
@@ -233,10 +247,14 @@ public final class Sequential {
         for layer in layers.reversed() { gradient = layer.backward(gradient) }
     }
 
+    /// Sets every trainable parameter's gradient to zero. Backward adds into the gradients, so a
+    /// training step starts with this.
     public func zeroGradients() {
         for parameter in parameters { parameter.gradient.zero() }
     }
 
+    /// The trainable parameter with this checkpoint name (e.g. "fc1.weight"), or nil. Buffers
+    /// (BatchNorm's running statistics) are not searched.
     public func parameter(named name: String) -> Parameter? { parameters.first { $0.name == name } }
 }
 

@@ -10,9 +10,17 @@
 // only on the epoch and the image, so the remaining batches come out the same).
 import Foundation
 
+/// Why training stopped before the end of an epoch, or a run cannot be resumed.
 public enum TrainingError: DigitsError, Equatable {
+    /// The loss became NaN or infinite (or the weights did at the epoch's last step, or the
+    /// validation loss after it), in `epoch` and `batch`, both counted from 1, at that learning
+    /// rate. The epoch is not recorded.
     case diverged(epoch: Int, batch: Int, learningRate: Float)
+    /// `shouldStop` asked to stop after `batch` (from 1) of `epoch`; the trainer's `stateFile()` then
+    /// holds the run as of that step, ready to resume.
     case interrupted(epoch: Int, batch: Int)
+    /// The training state at `path` has nothing left to resume: all its `epochs` epochs are trained
+    /// and the checkpoint already has its test score.
     case alreadyFinished(path: String, epochs: Int)
 
     public var message: String {
@@ -38,14 +46,27 @@ public enum TrainingError: DigitsError, Equatable {
 /// One epoch's figures. `seconds` and `imagesPerSecond` are for display only; checkpoints keep
 /// the deterministic fields, so the same seed gives the same file.
 public struct EpochRecord: Codable, Equatable, Sendable {
+    /// The epoch this record describes, counted from 1.
     public var epoch: Int
+    /// The epoch's learning rate: its highest, for a schedule that changes at every step (one-cycle).
     public var learningRate: Float
+    /// The mean loss per training image over the epoch (cross-entropy in nats, plus the L1 penalty
+    /// when set), as each batch measured it before its step, with dropout and augmentation on.
     public var trainLoss: Double
+    /// The fraction (0–1) of training images the training forward passes classified correctly.
     public var trainAccuracy: Double
+    /// The mean cross-entropy per validation image after the epoch, in inference mode.
     public var validationLoss: Double
+    /// The fraction (0–1) of validation images classified correctly after the epoch: what early
+    /// stopping and the best weights go by.
     public var validationAccuracy: Double
+    /// Wall-clock seconds of the epoch's training steps in this process (validation not included);
+    /// nil in saved history.
     public var seconds: Double?
+    /// Training images per second in this process over `seconds`; nil in saved history.
     public var imagesPerSecond: Double?
+    /// Health figures for each weight at the epoch's last step with the monitor on (`--monitor`);
+    /// nil otherwise, and in saved history.
     public var health: [LayerHealth]?
 
     enum CodingKeys: String, CodingKey {
@@ -66,8 +87,11 @@ public struct EpochRecord: Codable, Equatable, Sendable {
 
 /// The course notes' health figures for one weight tensor, at an epoch's last step.
 public struct LayerHealth: Codable, Equatable, Sendable {
+    /// The weight's checkpoint name, e.g. "fc1.weight".
     public var parameter: String
+    /// ‖∂L/∂W‖, the L2 norm of the weight's gradient at that step (after clipping, when set).
     public var gradientNorm: Double
+    /// ‖W‖, the L2 norm of the weight after that step.
     public var weightNorm: Double
     /// ‖Δw‖/‖w‖ for the step: about 1e-3 is healthy.
     public var updateRatio: Double
@@ -88,7 +112,6 @@ public struct LayerHealth: Codable, Equatable, Sendable {
     }
 }
 
-/// Where an epoch is, for progress bars.
 /// The gradient norms of every dense and convolutional weight, sampled through training when
 /// the health monitor is on (`digits train --monitor`): what the gradient-flow picture draws,
 /// one row per layer. Vanishing gradients show as early rows orders of magnitude below the last.
@@ -106,21 +129,43 @@ public struct GradientFlow: Equatable, Sendable {
     public init() {}
 }
 
+/// Where an epoch is, for progress bars: given to `runEpoch`'s `progress` after every step.
 public struct BatchProgress: Sendable {
+    /// The epoch being trained, counted from 1.
     public var epoch: Int
+    /// Batches of the epoch done, counting the step just taken (from 1) and any trained before an
+    /// interruption.
     public var batch: Int
+    /// Batches in the epoch; the last one may be partial.
     public var batches: Int
+    /// The mean training loss per image over the epoch so far.
     public var runningLoss: Double
+    /// Training images per second since this `runEpoch` call began.
     public var imagesPerSecond: Double
+    /// Wall-clock seconds since this `runEpoch` call began.
     public var elapsedSeconds: Double
 }
 
+/// Trains a `Sequential` model: a seeded shuffle each epoch, mini-batch steps (forward, loss,
+/// backward, optional clipping, the optimizer), then validation on images held out of the
+/// training set, early stopping, and the best weights kept. Every random choice comes from
+/// `TrainingOptions.seed`, and `stateFile()` saves enough to resume a run exactly, even in the
+/// middle of an epoch.
 public final class Trainer {
+    /// The model being trained. It holds the latest weights; `restoreBestWeights()` puts the best
+    /// ones back.
     public let model: Sequential
+    /// The run's settings (when resumed, with `epochs` as extended).
     public let options: TrainingOptions
+    /// The update rule the options name (Adam or SGD), with its state (moments, step count).
     public let optimizer: Optimizer
+    /// The training images, the validation images held out at its end included.
     public let dataset: DigitDataset
+    /// The images trained on: the first `dataset.count − options.validationCount`, in dataset order
+    /// (each epoch shuffles a copy).
     public let trainIndices: [Int]
+    /// The last `options.validationCount` images of `dataset`, never trained on: scored after every
+    /// epoch.
     public let validationIndices: [Int]
     /// The threads the model, the validation plan and the optimizer run on.
     public let compute: ComputeContext
@@ -140,13 +185,21 @@ public final class Trainer {
     /// assembled in place, which costs less than handing them over).
     private let pipeline: BatchPipeline?
 
+    /// One record per completed epoch, oldest first, without the timing and health fields (as
+    /// checkpoints save them).
     public private(set) var history: [EpochRecord] = []
     /// Per-layer gradient norms sampled by `runEpoch(monitor: true)`, in this process (an
     /// interrupted run's earlier samples are not saved with its state).
     public private(set) var gradientFlow = GradientFlow()
+    /// Epochs fully trained and validated; 0 before the first.
     public private(set) var completedEpochs = 0
+    /// The highest validation accuracy (0–1) so far; −1 before the first epoch.
     public private(set) var bestValidationAccuracy = -1.0
+    /// The epoch (from 1) that reached `bestValidationAccuracy`, whose weights `bestWeights` holds;
+    /// 0 before the first epoch.
     public private(set) var bestEpoch = 0
+    /// Epochs since the validation accuracy last improved; the run stops early when it reaches
+    /// `options.patience`.
     public private(set) var epochsWithoutImprovement = 0
     /// Batches of the current epoch already trained (0 between epochs), and their loss sum,
     /// correct count and images, so an epoch interrupted and resumed reports the same figures.
@@ -196,6 +249,7 @@ public final class Trainer {
         completedEpochs >= options.epochs || (options.patience.map { epochsWithoutImprovement >= $0 } ?? false)
     }
 
+    /// True when early stopping ended the run before its planned epochs.
     public var stoppedEarly: Bool { completedEpochs < options.epochs && isFinished }
 
     /// Trains one epoch (or the rest of an interrupted one) and validates. `shouldStop` is

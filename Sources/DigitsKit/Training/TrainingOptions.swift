@@ -2,16 +2,37 @@
 // exactly and a model's provenance read back.
 import Foundation
 
+/// Everything that decides a training run, stored as JSON in checkpoints and training states so
+/// that a run can be resumed exactly and a model's provenance read back. `problem(trainingImages:)`
+/// checks the values.
 public struct TrainingOptions: Codable, Equatable, Sendable {
-    public enum OptimizerKind: String, Codable, CaseIterable, Sendable { case adam, sgd }
-    public enum ScheduleKind: String, Codable, CaseIterable, Sendable { case constant, step, cosine, onecycle }
+    /// The update rule: Adam (with `beta1`, `beta2` and `epsilon`) or SGD with `momentum`.
+    public enum OptimizerKind: String, Codable, CaseIterable, Sendable {
+        /// Adam (Kingma and Ba 2015), or stochastic gradient descent with momentum.
+        case adam, sgd
+    }
+    /// How the learning rate changes over the run: constant; step (× `stepGamma` every `stepEvery`
+    /// epochs); cosine annealing toward 0; or one-cycle (warm-up then annealing, at every step). See
+    /// `LearningRateSchedule`.
+    public enum ScheduleKind: String, Codable, CaseIterable, Sendable {
+        /// The base rate throughout; × `stepGamma` every `stepEvery` epochs; cosine annealing
+        /// toward 0; one-cycle (a warm-up, then annealing, changing at every step).
+        case constant, step, cosine, onecycle
+    }
 
+    /// Epochs planned for the run (early stopping may end it sooner); at least 1.
     public var epochs = 30
+    /// Images per mini-batch, 1 to `maximumBatchSize`; an epoch's last batch may be smaller.
     public var batchSize = 128
+    /// The base learning rate, which the schedule scales; positive.
     public var learningRate: Float = 2e-3
+    /// Which update rule trains the model.
     public var optimizer: OptimizerKind = .adam
+    /// Adam's decay rate for its running mean of the gradients, in [0, 1).
     public var beta1: Float = 0.9
+    /// Adam's decay rate for its running mean of the squared gradients, in [0, 1).
     public var beta2: Float = 0.999
+    /// Adam's term added to the denominator, for stability; positive.
     public var epsilon: Float = 1e-8
     /// SGD only.
     public var momentum: Float = 0.9
@@ -20,9 +41,11 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
     public var weightDecay: Float = 0
     /// L1 penalty λ (`--l1`): λ·Σ|w| over the dense and convolutional weights, nil for none.
     public var l1: Float?
+    /// How the learning rate changes over the run.
     public var schedule: ScheduleKind = .cosine
     /// Step schedule: multiply the rate by `stepGamma` every `stepEvery` epochs.
     public var stepEvery = 10
+    /// Step schedule: the factor the rate is multiplied by every `stepEvery` epochs; positive.
     public var stepGamma: Float = 0.1
     /// Clip the global gradient norm to this, when set.
     public var clipNorm: Float?
@@ -30,6 +53,8 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
     public var patience: Int?
     /// Images held out of the end of the training set for validation.
     public var validationCount = 5000
+    /// The seed every random choice comes from (weight initialization, dropout masks, shuffling,
+    /// augmentation), each through its own stream.
     public var seed: UInt64 = 1
     /// The augmentation recipe (`--augment` grammar; "none" or nil for none). `digits train`
     /// always sets it; nil is what checkpoints made before augmentation existed decode to.
@@ -38,6 +63,9 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
     /// pictures that are not digits (label 10, the reject class). nil for MNIST alone.
     public var extra: [String]?
 
+    /// The defaults: Adam at 2e-3 with a cosine schedule, 30 epochs of 128-image batches, 5,000
+    /// validation images and seed 1, without weight decay, L1, clipping, early stopping, augmentation
+    /// or extra images.
     public init() {}
 
     enum CodingKeys: String, CodingKey {
@@ -52,6 +80,8 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
         augment.flatMap { try? AugmentationSpec.parse($0) } ?? .none
     }
 
+    /// The schedule `schedule` names, with its parameters (`stepEvery` and `stepGamma`, or one-cycle's
+    /// warm-up share `LearningRateSchedule.oneCycleWarmUp`).
     public var learningRateSchedule: LearningRateSchedule {
         switch schedule {
         case .constant: return .constant
@@ -69,11 +99,13 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
         }
     }
 
-    /// Problems with the values, in words, or nil when they are all usable.
     /// Batches are allocated up front (inputs, activations, gradients): this keeps them to a
     /// few gigabytes even for the CNNs.
     public static let maximumBatchSize = 65_536
 
+    /// The first problem with the values, as a message naming the command-line flag (e.g. "--epochs
+    /// must be at least 1, got 0"), or nil when all are usable. Given `trainingImages`, it also checks
+    /// that the validation images leave some to train on.
     public func problem(trainingImages: Int? = nil) -> String? {
         if epochs < 1 { return "--epochs must be at least 1, got \(epochs)" }
         if batchSize < 1 || batchSize > Self.maximumBatchSize {
@@ -98,6 +130,9 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
         return nil
     }
 
+    /// The options as compact JSON with sorted keys and snake_case names, as checkpoints and training
+    /// states store them under "training". A non-finite number is written as a string, which decoding
+    /// refuses, rather than trapping.
     public func json() -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
