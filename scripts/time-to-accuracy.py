@@ -13,6 +13,11 @@ scored on the 10,000 test images. PyTorch's time inside the process (after `impo
 printed as well. The ratio is digits/PyTorch wall time: below 1, digits is faster.
 
     VENV/bin/python scripts/time-to-accuracy.py [--seeds 0,1,2,3,4] [--threads 2] [--json OUT]
+                                                [--recipe "NAME=TRAIN OPTIONS"]...
+
+--recipe adds a digits recipe to every seed's round (`digits train OPTIONS --seed S`), reported
+with its time as a multiple of PyTorch's time to 99%: how `docs/speed.md` measures "99.5% in
+at most 4x PyTorch's 99% time".
 
 Needs torch and numpy in the Python that runs it (a venv under .build/, never a dependency of the
 project); digits must be built in release mode (.build/release/digits).
@@ -107,6 +112,8 @@ def main():
     parser.add_argument("--data", default="datasets/mnist")
     parser.add_argument("--digits", default=".build/release/digits")
     parser.add_argument("--json", dest="json_out")
+    parser.add_argument("--recipe", action="append", default=[], metavar="NAME=OPTIONS",
+                        help="another digits recipe to time, such as '99.5=--model fast --epochs 6 --augment shift=2'")
     parser.add_argument("--torch-run", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--output", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -114,6 +121,12 @@ def main():
         torch_run(args.torch_run, args.data, args.threads, args.output)
         return
     seeds = [int(s) for s in args.seeds.split(",")]
+    recipes = []
+    for recipe in args.recipe:
+        name, separator, options = recipe.partition("=")
+        if not separator or not name or not options.strip():
+            sys.exit(f"time-to-accuracy: --recipe takes NAME=OPTIONS, such as '99.5=--model fast --epochs 6'; got {recipe!r}")
+        recipes.append((name, options))
     print(f"time to accuracy on {cpu_model()}, {args.threads} threads; seeds {args.seeds}")
     rows = []
     with tempfile.TemporaryDirectory() as scratch:
@@ -129,10 +142,17 @@ def main():
             row = {"seed": seed, "torch_seconds": torch_seconds, "torch_seconds_in_process": torch_result["seconds_in_process"],
                    "torch_accuracy": torch_result["accuracy"], "digits_seconds": digits_seconds, "digits_accuracy": digits_accuracy,
                    "ratio": digits_seconds / torch_seconds}
+            for name, options in recipes:
+                seconds, out = timed([args.digits, "train", *options.split(), "--seed", str(seed), "--data", args.data,
+                                      "--threads", str(args.threads), "--output", os.path.join(scratch, "recipe.safetensors"),
+                                      "--json"])
+                row[f"{name}_seconds"] = seconds
+                row[f"{name}_accuracy"] = json.loads(out.strip().splitlines()[-1])["test_accuracy"]
             rows.append(row)
+            extra = "".join(f"; {name} {row[f'{name}_seconds']:.2f} s, {100 * row[f'{name}_accuracy']:.2f}%" for name, _ in recipes)
             print(f"seed {seed}: PyTorch {torch_seconds:.2f} s ({torch_result['seconds_in_process']:.2f} s after import), "
                   f"{100 * torch_result['accuracy']:.2f}%; digits fast {digits_seconds:.2f} s, {100 * digits_accuracy:.2f}%; "
-                  f"ratio {row['ratio']:.2f}", flush=True)
+                  f"ratio {row['ratio']:.2f}{extra}", flush=True)
 
     def summary(key, scale=1.0, digits=2):
         values = [row[key] * scale for row in rows]
@@ -143,6 +163,10 @@ def main():
     total_ratio = sum(r["digits_seconds"] for r in rows) / sum(r["torch_seconds"] for r in rows)
     total_in_process = sum(r["digits_seconds"] for r in rows) / sum(r["torch_seconds_in_process"] for r in rows)
     print(f"ratio digits/PyTorch (wall, summed over seeds): {total_ratio:.2f}; against PyTorch's time after import: {total_in_process:.2f}")
+    torch_mean = statistics.mean(r["torch_seconds"] for r in rows)
+    for name, options in recipes:
+        print(f"digits {options}: {summary(name + '_seconds')} s, {summary(name + '_accuracy', 100)}%; "
+              f"{statistics.mean(r[name + '_seconds'] for r in rows) / torch_mean:.2f}x PyTorch's time to 99% (means)")
     if args.json_out:
         with open(args.json_out, "w") as handle:
             json.dump({"cpu": cpu_model(), "threads": args.threads, "runs": rows, "ratio": total_ratio,
