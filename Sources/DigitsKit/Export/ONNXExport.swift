@@ -114,7 +114,7 @@ public enum ONNXExport {
                                 foldingIn: .batchnorm("\(name).bn2", outputs))
                 let branch = current
                 current = input
-                if stride != 1 || inputs != outputs {
+                if spec.residualProjects {
                     try convolution(.conv2d("\(name).downsample.0", inputs, outputs, kernel: 1, stride: stride, bias: false),
                                     foldingIn: .batchnorm("\(name).downsample.1", outputs))
                 }

@@ -72,6 +72,11 @@ public struct LayerSpec: Codable, Equatable, Sendable {
     public static func residual(_ name: String, _ inChannels: Int, _ outChannels: Int, stride: Int = 1) -> LayerSpec {
         LayerSpec(kind: .residual, name: name, inChannels: inChannels, outChannels: outChannels, stride: stride)
     }
+    /// A residual block's skip is a projection (1×1 convolution and BatchNorm) when the block
+    /// changes the image's size or channels; the model, its parameter count and the ONNX export
+    /// all ask here.
+    var residualProjects: Bool { (stride ?? 1) != 1 || inChannels != outChannels }
+
     /// Every channel's mean over the image: C×H×W → C.
     public static let globalAveragePool = LayerSpec(kind: .globalavgpool)
     /// A max-pool over square `kernel`×`kernel` windows moving by `stride` (by default the kernel,
@@ -264,7 +269,7 @@ public struct Architecture: Codable, Equatable, Sendable {
                     && (spec.bias == false || add(spec.outChannels))
             case .residual:
                 // conv1, conv2 and two BatchNorms; a projection (1×1 and BatchNorm) when the shape changes.
-                let projects = (spec.stride ?? 1) != 1 || spec.inChannels != spec.outChannels
+                let projects = spec.residualProjects
                 ok = add(spec.outChannels, spec.inChannels, 9) && add(spec.outChannels, spec.outChannels, 9) && add(spec.outChannels, 8)
                     && (!projects || (add(spec.outChannels, spec.inChannels) && add(spec.outChannels, 4)))
             case .batchnorm: ok = add(spec.numFeatures, 4)
