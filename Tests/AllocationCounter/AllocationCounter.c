@@ -11,15 +11,28 @@ extern void *__libc_calloc(size_t count, size_t size);
 extern void *__libc_realloc(void *pointer, size_t size);
 extern void *__libc_memalign(size_t alignment, size_t size);
 
-static _Thread_local int counting;
-static atomic_long counted;
+enum { counterCount = 1024 };
+static atomic_long counters[counterCount];
+static atomic_int lastCounter;
+static _Thread_local int countingInto;  // 0: not counting
 
 static inline void note(void) {
-    if (counting) atomic_fetch_add_explicit(&counted, 1, memory_order_relaxed);
+    if (countingInto) atomic_fetch_add_explicit(&counters[countingInto], 1, memory_order_relaxed);
 }
 
-void digits_count_allocations_on_this_thread(int on) { counting = on; }
-long digits_counted_allocations(void) { return atomic_load(&counted); }
+int digits_new_allocation_counter(void) {
+    int counter = atomic_fetch_add(&lastCounter, 1) % (counterCount - 1) + 1;
+    atomic_store(&counters[counter], 0);
+    return counter;
+}
+
+void digits_count_allocations_on_this_thread(int counter) {
+    countingInto = counter > 0 && counter < counterCount ? counter : 0;
+}
+
+long digits_counted_allocations(int counter) {
+    return counter > 0 && counter < counterCount ? atomic_load(&counters[counter]) : 0;
+}
 
 void *malloc(size_t size) { note(); return __libc_malloc(size); }
 void *calloc(size_t count, size_t size) { note(); return __libc_calloc(count, size); }

@@ -1,26 +1,29 @@
 // The trainer's own step allocates nothing once its buffers are sized: not on the calling
 // thread, and not on the compute context's helper threads. Allocations are counted by the
 // test-only AllocationCounter, which replaces malloc for this process and counts only on the
-// threads that ask, so suites running at the same time are not counted.
+// threads that ask, into a counter of this measurement's own: tests running at the same time
+// (one of them allocates on purpose) are not counted.
 import AllocationCounter
+import Dispatch
 import Testing
 @_spi(Tools) @testable import DigitsKit
 
 @Suite struct AllocationTests {
-    /// Turns counting on or off on every thread of `compute`: part i of a split runs on thread i.
-    static func count(_ on: Bool, on compute: ComputeContext) {
-        compute.split(compute.threads, on ? 1 : 0) { context, _, _, _ in
-            digits_count_allocations_on_this_thread(Int32(context.load(as: Int.self)))
+    /// Counts into `counter` (0: stops counting) on every thread of `compute`: part i of a split
+    /// runs on thread i.
+    static func count(into counter: Int32, on compute: ComputeContext) {
+        compute.split(compute.threads, counter) { context, _, _, _ in
+            digits_count_allocations_on_this_thread(context.load(as: Int32.self))
         }
     }
 
     /// Allocations made by `body` on the caller and `compute`'s helpers.
     static func allocations(on compute: ComputeContext, _ body: () -> Void) -> Int {
-        let before = digits_counted_allocations()
-        count(true, on: compute)
+        let counter = digits_new_allocation_counter()
+        count(into: counter, on: compute)
         body()
-        count(false, on: compute)
-        return digits_counted_allocations() - before
+        count(into: 0, on: compute)
+        return digits_counted_allocations(counter)
     }
 
     /// The counter sees what it should: an array's storage is one allocation.
@@ -28,6 +31,26 @@ import Testing
         var kept: [[Int]] = []
         let counted = Self.allocations(on: .serial) { kept.append(Array(repeating: 1, count: 100)) }
         #expect(counted >= 1 && kept.count == 1)
+    }
+
+    /// A measurement does not count another thread's allocations, counted or not: the step test
+    /// runs while other tests (this file's counter check among them) allocate.
+    @Test func measurementsDoNotCountEachOther() {
+        let other = DispatchGroup()
+        let started = DispatchSemaphore(value: 0), measured = DispatchSemaphore(value: 0)
+        DispatchQueue.global().async(group: other) {
+            started.wait()
+            var kept: [[Int]] = []
+            let counted = Self.allocations(on: .serial) { kept.append(Array(repeating: 2, count: 100)) }
+            #expect(counted >= 1 && kept.count == 1)
+            measured.signal()
+        }
+        let counted = Self.allocations(on: .serial) {
+            started.signal()
+            measured.wait()  // the other thread's counted allocations happen inside this window
+        }
+        other.wait()
+        #expect(counted == 0)
     }
 
     /// Every shipped model's step (forward, fused loss, backward, clipping, Adam) at two
