@@ -46,8 +46,10 @@ package enum GradientFlowPicture {
             }
         }
         canvas.strokeRectangle(x: plotLeft - 1, y: plotTop - 1, width: plotWidth + 2, height: plotHeight + 2, color: ink)
-        // Steps along the bottom: the first, the last and a few between.
-        let ticks = Set([0, columns - 1] + stride(from: 0, to: columns, by: max(1, columns / 5)).map { $0 })
+        // Steps along the bottom: the first, the last and a few between, none so close to the
+        // last that their labels would overlap.
+        let between = stride(from: 0, to: columns, by: max(1, columns / 5)).filter { $0 < columns - 1 - columns / 10 }
+        let ticks = Set([0, columns - 1] + between)
         for column in ticks.sorted() where column < flow.steps.count {
             let x = plotLeft + column * cellWidth + cellWidth / 2, text = String(flow.steps[column])
             canvas.fill(x: x, y: plotTop + plotHeight + 1, width: 1, height: 5, color: ink)
