@@ -2,6 +2,22 @@
 // Package.swift), like DigitsKit's Swift SIMD loops; the portable loops below serve any other.
 #include "CKernels.h"
 
+// The 9 input values under output position (oy, ox) of a single-channel image, zeros over the
+// padding.
+static inline __attribute__((always_inline))
+void patch3x3(const float *image, long height, long width, long padding, long stride, long oy, long ox, float p[9]) {
+    const long top = oy * stride - padding, left = ox * stride - padding;
+    if (padding == 0) {
+        const float *a = image + top * width + left;
+        for (int t = 0; t < 9; t++) p[t] = a[(t / 3) * width + t % 3];
+        return;
+    }
+    for (int t = 0; t < 9; t++) {
+        const long iy = top + t / 3, ix = left + t % 3;
+        p[t] = iy >= 0 && iy < height && ix >= 0 && ix < width ? image[iy * width + ix] : 0;
+    }
+}
+
 #if defined(__AVX512F__)
 #include <immintrin.h>
 
@@ -61,6 +77,41 @@ void dk_tile(long rows, const float *a, long lda, const long *offsets, long segm
     tiles[rows](a, lda, offsets, segments, length, panel, bias, c, ldc, columns, relu);
 }
 
+void dk_pool_conv3x3_gradient(const float *x, long height, long width, long padding, long stride,
+                              const float *dy, const int32_t *winners, long first, long last,
+                              long pooledHeight, long pooledWidth, long pool, long channels, float *sums) {
+    const long pooledSize = pooledHeight * pooledWidth * channels;
+    for (long block = 0; block < channels; block += 16) {
+        __m512 a[9], bias = _mm512_setzero_ps();
+#pragma clang loop unroll(full)
+        for (int t = 0; t < 9; t++) a[t] = _mm512_setzero_ps();
+        for (long n = first; n < last; n++) {
+            const float *image = x + n * height * width;
+            for (long py = 0; py < pooledHeight; py++) {
+                for (long px = 0; px < pooledWidth; px++) {
+                    const long cell = n * pooledSize + (py * pooledWidth + px) * channels + block;
+                    const __m512 gradient = _mm512_loadu_ps(dy + cell);
+                    const __m512i winner = _mm512_loadu_si512((const void *)(winners + cell));
+                    for (long position = 0; position < pool * pool; position++) {
+                        // Lanes whose maximum was at this position; winners are random, so no
+                        // branch on whether any lane won.
+                        const __mmask16 won = _mm512_cmpeq_epi32_mask(winner, _mm512_set1_epi32((int)position));
+                        const __m512 g = _mm512_maskz_mov_ps(won, gradient);
+                        float p[9];
+                        patch3x3(image, height, width, padding, stride, py * pool + position / pool, px * pool + position % pool, p);
+#pragma clang loop unroll(full)
+                        for (int t = 0; t < 9; t++) a[t] = _mm512_fmadd_ps(_mm512_set1_ps(p[t]), g, a[t]);
+                        bias = _mm512_add_ps(bias, g);
+                    }
+                }
+            }
+        }
+#pragma clang loop unroll(full)
+        for (int t = 0; t < 9; t++) _mm512_storeu_ps(sums + t * channels + block, a[t]);
+        _mm512_storeu_ps(sums + 9 * channels + block, bias);
+    }
+}
+
 void dk_normalize_bytes(const uint8_t *in, long count, float scale, float shift, float *out) {
     const __m512 s = _mm512_set1_ps(scale), t = _mm512_set1_ps(shift);
     long i = 0;
@@ -92,6 +143,27 @@ void dk_maxpool(const float *in, long width, long channels, long kernel, long st
 #else
 
 int dk_uses_avx512(void) { return 0; }
+
+void dk_pool_conv3x3_gradient(const float *x, long height, long width, long padding, long stride,
+                              const float *dy, const int32_t *winners, long first, long last,
+                              long pooledHeight, long pooledWidth, long pool, long channels, float *sums) {
+    const long pooledSize = pooledHeight * pooledWidth * channels;
+    for (long i = 0; i < 10 * channels; i++) sums[i] = 0;
+    for (long n = first; n < last; n++) {
+        const float *image = x + n * height * width;
+        for (long py = 0; py < pooledHeight; py++)
+            for (long px = 0; px < pooledWidth; px++)
+                for (long o = 0; o < channels; o++) {
+                    const long cell = n * pooledSize + (py * pooledWidth + px) * channels + o;
+                    const long position = winners[cell];
+                    if (position < 0) continue;
+                    float p[9];
+                    patch3x3(image, height, width, padding, stride, py * pool + position / pool, px * pool + position % pool, p);
+                    for (int t = 0; t < 9; t++) sums[t * channels + o] += p[t] * dy[cell];
+                    sums[9 * channels + o] += dy[cell];
+                }
+    }
+}
 
 void dk_tile(long rows, const float *a, long lda, const long *offsets, long segments, long length,
              const float *panel, const float *bias, float *c, long ldc, long columns, int relu) {

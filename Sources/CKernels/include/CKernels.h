@@ -29,6 +29,17 @@ void dk_normalize_bytes(const uint8_t *in, long count, float scale, float shift,
 void dk_maxpool(const float *in, long width, long channels, long kernel, long stride,
                 float *out, long pooledHeight, long pooledWidth);
 
+/// The weight and bias gradient of a 3×3 single-channel convolution followed by ReLU and a
+/// non-overlapping pool×pool max-pool (the training path of a fused first layer), over samples
+/// [first, last) of x, images of height×width floats (zero padding `padding`, step `stride`).
+/// dy and winners are (samples, pooledHeight·pooledWidth·channels): each pooled value's gradient
+/// and the window position (row-major in the window, −1 for none) that won it. Writes
+/// sums[t·channels + o] = Σ dY·patch[t] for the 9 taps t and sums[9·channels + o] = Σ dY,
+/// overwriting them. channels is a multiple of 16.
+void dk_pool_conv3x3_gradient(const float *x, long height, long width, long padding, long stride,
+                              const float *dy, const int32_t *winners, long first, long last,
+                              long pooledHeight, long pooledWidth, long pool, long channels, float *sums);
+
 /// 1 when the kernels were compiled for AVX-512, else 0 (portable loops).
 int dk_uses_avx512(void);
 

@@ -11,6 +11,7 @@
 // weight gradient (B·OH·OW × kh·kw·C floats: 85 MB for the CNN's second layer at batch 128).
 // The input gradient goes through col2im in chunks of whole samples, each chunk's dCols at most
 // 2²³ floats (32 MB), so that buffer does not grow with the batch.
+import CKernels
 
 /// The shape of one image sample, written C×H×W (PyTorch's order) but stored NHWC: each sample is
 /// H·W·C contiguous floats with the channels innermost.
@@ -364,13 +365,18 @@ public final class Conv2D: Layer, WeightedLayer {
 
     private func gradientPart(_ part: Int, _ samples: Range<Int>, _ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, _ kind: GradientSource) {
         let outputChannels = convolved.channels, stride = (patchSize + 1) * outputChannels
+        if kind == .fused {
+            // In C: Swift's masked SIMD selects made this loop several times slower than the
+            // sums themselves (13.6% of a cnn-basic epoch, perf record).
+            dk_pool_conv3x3_gradient(x, input.height, input.width, padding, self.stride, dy, poolWinners,
+                                     samples.lowerBound, samples.upperBound, output.height, output.width, fusedPool,
+                                     outputChannels, partials.data + part * stride)
+            return
+        }
         var block = 0
         while block < outputChannels {
             var blockSums = PatchSums()
-            switch kind {
-            case .direct: directSums(samples, block, x, dy, &blockSums)
-            case .fused: fusedSums(samples, block, x, dy, &blockSums)
-            }
+            directSums(samples, block, x, dy, &blockSums)
             blockSums.store(partials.data + part * stride + block, stride: outputChannels)
             block += 16
         }
@@ -445,33 +451,6 @@ public final class Conv2D: Layer, WeightedLayer {
                 }
             }
         }
-    }
-
-    /// The same from the pooled gradient: each pooled value's gradient goes to the window
-    /// position that won, so only those positions' patches contribute.
-    @inline(__always)
-    private func fusedSums(_ samples: Range<Int>, _ block: Int, _ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>,
-                           _ result: inout PatchSums) {
-        let outputChannels = convolved.channels, pool = fusedPool, winners = UnsafePointer(poolWinners)
-        let pooledHeight = output.height, pooledWidth = output.width, sampleSize = input.count, pooledSize = output.count
-        var sums = result  // a local, so the sums stay in registers
-        for n in samples {
-            let image = x + n * sampleSize
-            for py in 0..<pooledHeight {
-                for px in 0..<pooledWidth {
-                    let cell = n * pooledSize + (py * pooledWidth + px) * outputChannels + block
-                    let gradient = load16(dy + cell)
-                    let winner = UnsafeRawPointer(winners + cell).loadUnaligned(as: SIMD16<Int32>.self)
-                    for position in 0..<(pool * pool) {
-                        // No branch on whether any lane won here: winners are
-                        // random, and a mispredicted branch costs more than the sums.
-                        let g = SIMD16<Float>().replacing(with: gradient, where: winner .== Int32(position))
-                        sums.add(patch(image, py * pool + position / pool, px * pool + position % pool), g)
-                    }
-                }
-            }
-        }
-        result = sums
     }
 
     // MARK: Weight layout
