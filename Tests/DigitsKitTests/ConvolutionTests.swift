@@ -75,6 +75,47 @@ func referenceConvolution(_ conv: Conv2D, _ x: Tensor) -> [Float] {
         #expect(worst < 1e-5, "largest difference \(worst)")
     }
 
+    /// The input gradient of stride-1 layers is a convolution of the padded output gradient with
+    /// the turned kernel, in panels of 32 input channels: here with partial and several panels,
+    /// against the definition dX[n, iy, ix, c] = Σ dY[n, oy, ox, o] · W[o, c, iy − oy + p, ix − ox + p].
+    @Test(arguments: [(40, 24, 3, 1), (33, 17, 3, 0), (16, 32, 5, 2), (64, 64, 3, 1)])
+    func inputGradientMatchesTheDefinition(channels: Int, outputChannels: Int, kernel: Int, padding: Int) {
+        let input = ImageShape(channels: channels, height: 9, width: 17)  // 17: a tile of 14 pixels and a short one
+        let conv = Conv2D(name: "c", input: input, outputChannels: outputChannels, kernelHeight: kernel, kernelWidth: kernel,
+                          padding: padding)
+        conv.initialize(.he, using: RandomGenerator(seed: 8))
+        conv.use(ComputeContext(threads: 2))
+        let x = smoothInput(rows: 3, features: input.count, seed: 9)
+        let out = conv.output
+        _ = conv.forward(x, training: true)
+        let dy = smoothInput(rows: 3, features: out.count, seed: 10)
+        let dx = conv.backward(dy).array
+        var worst: Double = 0, scale: Double = 0
+        for n in 0..<3 {
+            for iy in 0..<input.height {
+                for ix in 0..<input.width {
+                    for c in 0..<channels {
+                        var sum = 0.0
+                        for ky in 0..<kernel {
+                            for kx in 0..<kernel {
+                                let oy = iy + padding - ky, ox = ix + padding - kx
+                                guard oy >= 0, oy < out.height, ox >= 0, ox < out.width else { continue }
+                                for o in 0..<outputChannels {
+                                    let w = conv.weight.value[((o * channels + c) * kernel + ky) * kernel + kx]
+                                    sum += Double(w) * Double(dy[n * out.count + (oy * out.width + ox) * outputChannels + o])
+                                }
+                            }
+                        }
+                        let got = Double(dx[n * input.count + (iy * input.width + ix) * channels + c])
+                        worst = max(worst, abs(got - sum))
+                        scale = max(scale, abs(sum))
+                    }
+                }
+            }
+        }
+        #expect(worst <= 1e-5 * max(scale, 1), "largest difference \(worst) (scale \(scale))")
+    }
+
     /// Larger than one im2col chunk and more than one worker. The split loops (im2col, col2im)
     /// must give exactly what one worker gives; the products are split into one sgemm per
     /// worker, which may round differently, so across worker counts they agree to rounding,

@@ -544,7 +544,8 @@ final class Scratch {
 }
 
 /// `count` zeros (at least one), 64-byte aligned: a panel or a vector row starts on a cache line.
-private func alignedFloats(_ count: Int) -> UnsafeMutablePointer<Float> {
+/// `count` zeroed floats, 64-byte aligned (the tile kernels' panels and scratch).
+func alignedFloats(_ count: Int) -> UnsafeMutablePointer<Float> {
     let raw = UnsafeMutableRawPointer.allocate(byteCount: max(count, 1) * 4, alignment: 64)
     return raw.initializeMemory(as: Float.self, repeating: 0, count: max(count, 1))
 }

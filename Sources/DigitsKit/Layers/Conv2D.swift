@@ -9,8 +9,10 @@
 // the GEMM's (O, kh, kw, C) order (O·C·kh·kw floats, nothing next to the activations), and the
 // gradient back. Forward lowers the whole batch into one im2col matrix and keeps it for the
 // weight gradient (B·OH·OW × kh·kw·C floats: 85 MB for the CNN's second layer at batch 128).
-// The input gradient goes through col2im in chunks of whole samples, each chunk's dCols at most
-// 2²³ floats (32 MB), so that buffer does not grow with the batch.
+// A stride-1 layer's input gradient is itself a convolution (of the zero-padded output gradient
+// with the kernel turned 180°), run by the inference plan's register-tiled kernel; other strides
+// go through col2im in chunks of whole samples, each chunk's dCols at most 2²³ floats (32 MB), so
+// that buffer does not grow with the batch.
 import CKernels
 
 /// The shape of one image sample, written C×H×W (PyTorch's order) but stored NHWC: each sample is
@@ -82,6 +84,15 @@ public final class Conv2D: Layer, WeightedLayer {
     private let samplesPerChunk: Int
     private var gemmWeight: Tensor             // (O, kh, kw, C): the weight in im2col's order
     private var gemmWeightGradient: Tensor     // (O, kh, kw, C)
+    /// Stride-1 layers take the input gradient as a convolution of the zero-padded output
+    /// gradient with the kernel turned 180° and its channels swapped, on the register-tiled
+    /// kernel of the inference plan (dk_tile): no dCols matrix, no col2im scatter.
+    private let tiledInputGradient: Bool
+    private let turnedPanels: UnsafeMutablePointer<Float>   // (⌈C/32⌉, kh·kw·O, 32): the turned kernel, packed each backward
+    private let turnedOffsets: UnsafeMutablePointer<Int>    // (kh·kw): each tap's offset in the padded gradient
+    private let zeroBias: UnsafeMutablePointer<Float>       // (32)
+    private var paddedGradients: UnsafeMutablePointer<Float>  // (parts, PH·PW·O): one zero-bordered dY per part
+    private var paddedGradientParts = 0
     private var columns: Tensor?               // (B·OH·OW, K): the batch's im2col, kept for backward
     /// 3×3 single-channel first layers (K = 9, O a multiple of 16, no input gradient) skip
     /// im2col and GEMM: a product with K = 9 spends more time packing than multiplying.
@@ -124,6 +135,16 @@ public final class Conv2D: Layer, WeightedLayer {
         patchSize = kernelHeight * kernelWidth * input.channels
         gemmWeight = Tensor(shape: [outputChannels, patchSize])
         gemmWeightGradient = Tensor(shape: [outputChannels, patchSize])
+        tiledInputGradient = stride == 1 && padding < kernelHeight && padding < kernelWidth
+        let inputPanels = (input.channels + Int(DK_PANEL) - 1) / Int(DK_PANEL)
+        turnedPanels = alignedFloats(tiledInputGradient ? inputPanels * kernelHeight * kernelWidth * outputChannels * Int(DK_PANEL) : 1)
+        turnedOffsets = .allocate(capacity: kernelHeight * kernelWidth)
+        let paddedWidth = outputWidth + 2 * (kernelWidth - 1 - padding)
+        for ky in 0..<kernelHeight {
+            for kx in 0..<kernelWidth { turnedOffsets[ky * kernelWidth + kx] = (ky * paddedWidth + kx) * outputChannels }
+        }
+        zeroBias = alignedFloats(Int(DK_PANEL))
+        paddedGradients = alignedFloats(1)
         let positions = outputHeight * outputWidth
         samplesPerChunk = max(1, (1 << 23) / (positions * patchSize))
         columnGradient = Tensor(shape: [0, patchSize])
@@ -132,7 +153,13 @@ public final class Conv2D: Layer, WeightedLayer {
         partials = Tensor(shape: [0, patchSize + 1, outputChannels])
     }
 
-    deinit { poolWinners.deallocate() }
+    deinit {
+        poolWinners.deallocate()
+        turnedPanels.deallocate()
+        turnedOffsets.deallocate()
+        zeroBias.deallocate()
+        paddedGradients.deallocate()
+    }
 
     /// Whether the direct path applies (3×3, one input channel, whole vectors of outputs), and
     /// so whether a following ReLU + max-pool can be fused in. The fused layer must also be
@@ -191,7 +218,7 @@ public final class Conv2D: Layer, WeightedLayer {
         let batch = outputGradient.rows
         let positions = convolved.height * convolved.width, outputChannels = convolved.channels
         let dx = ensure(&inputGradient, rows: batch, features: input.count)
-        if computesInputGradient { dx.zero() }
+        if computesInputGradient && !tiledInputGradient { dx.zero() }
         if fusedPool > 0 {
             directGradient(x.data, outputGradient.data, batch: batch, .fused)
             return dx
@@ -214,7 +241,9 @@ public final class Conv2D: Layer, WeightedLayer {
             while channel + 16 <= outputChannels { store16(load16(db + channel) + load16(dyRow + channel), db + channel); channel += 16 }
             while channel < outputChannels { db[channel] += dyRow[channel]; channel += 1 }
         }
-        if computesInputGradient {
+        if computesInputGradient && tiledInputGradient {
+            turnedInputGradient(dyAll, into: dx.data, batch: batch)
+        } else if computesInputGradient {
             columnGradient.setRows(max(columnGradient.rows, min(samplesPerChunk, batch) * positions))
             for first in Swift.stride(from: 0, to: batch, by: samplesPerChunk) {
                 let samples = min(samplesPerChunk, batch - first)
@@ -227,6 +256,70 @@ public final class Conv2D: Layer, WeightedLayer {
         }
         accumulateWeightGradient()
         return dx
+    }
+
+    // MARK: The input gradient of stride-1 layers, as a convolution
+
+    /// dX = dY, zero-padded by kh − 1 − padding, convolved with W turned 180° with its input and
+    /// output channels swapped: dX[iy, ix, c] = Σ dY[iy − ky + p, ix − kx + p, o] · W[o, c, ky, kx].
+    private func turnedInputGradient(_ dy: UnsafePointer<Float>, into dx: UnsafeMutablePointer<Float>, batch: Int) {
+        let width = Int(DK_PANEL), outputChannels = convolved.channels, channels = input.channels
+        let taps = kernelHeight * kernelWidth, source = weight.value.data
+        for c in 0..<channels {
+            let panel = turnedPanels + (c / width) * taps * outputChannels * width + c % width
+            for tap in 0..<taps {
+                let (ky, kx) = (kernelHeight - 1 - tap / kernelWidth, kernelWidth - 1 - tap % kernelWidth)
+                for o in 0..<outputChannels {
+                    panel[(tap * outputChannels + o) * width] = source[((o * channels + c) * kernelHeight + ky) * kernelWidth + kx]
+                }
+            }
+        }
+        if paddedGradientParts < compute.threads {
+            // Zeroed once: each part writes only the interior, so the border stays zero.
+            paddedGradients.deallocate()
+            paddedGradientParts = compute.threads
+            paddedGradients = alignedFloats(paddedGradientParts * paddedGradientSize)
+        }
+        compute.split(batch, maximumParts: paddedGradientParts, Pass(self, x: dy, y: dx)) { context, part, begin, end in
+            let pass = context.load(as: Pass.self)
+            pass.layer.takeUnretainedValue().turnedPart(part, begin..<end, pass.x, pass.y)
+        }
+    }
+
+    /// Floats in one sample's zero-bordered output gradient.
+    private var paddedGradientSize: Int {
+        (convolved.height + 2 * (kernelHeight - 1 - padding)) * (convolved.width + 2 * (kernelWidth - 1 - padding)) * convolved.channels
+    }
+
+    private func turnedPart(_ part: Int, _ samples: Range<Int>, _ dy: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>) {
+        let width = Int(DK_PANEL), rowsPerTile = Int(DK_MAX_ROWS)
+        let outputChannels = convolved.channels, channels = input.channels, taps = kernelHeight * kernelWidth
+        let borderY = kernelHeight - 1 - padding, borderX = kernelWidth - 1 - padding
+        let paddedWidth = convolved.width + 2 * borderX
+        let padded = paddedGradients + part * paddedGradientSize
+        let rowFloats = convolved.width * outputChannels
+        for n in samples {
+            let gradient = dy + n * convolved.count
+            for oy in 0..<convolved.height {
+                copy(gradient + oy * rowFloats, to: padded + ((oy + borderY) * paddedWidth + borderX) * outputChannels, count: rowFloats)
+            }
+            let image = dx + n * input.count
+            for iy in 0..<input.height {
+                var ix = 0
+                while ix < input.width {
+                    let count = min(rowsPerTile, input.width - ix)
+                    var panel = 0
+                    while panel * width < channels {
+                        dk_tile(count, padded + (iy * paddedWidth + ix) * outputChannels, outputChannels, turnedOffsets, taps,
+                                outputChannels, turnedPanels + panel * taps * outputChannels * width, zeroBias,
+                                image + (iy * input.width + ix) * channels + panel * width, channels,
+                                min(width, channels - panel * width), 0)
+                        panel += 1
+                    }
+                    ix += count
+                }
+            }
+        }
     }
 
     // MARK: The direct path (3×3 single-channel first layers)
