@@ -1,4 +1,5 @@
-// 2-D convolution by im2col and one GEMM per chunk of the batch.
+// 2-D convolution by im2col: forward multiplies each thread's im2col rows with the register-
+// tiled kernel of the inference plan, the weight gradient is one GEMM over the batch.
 //
 // Layout: activations are NHWC, each sample's H·W·C values contiguous with the channels
 // innermost. That makes every im2col row (one output position) a run of kh·kw contiguous
@@ -84,6 +85,10 @@ public final class Conv2D: Layer, WeightedLayer {
     private let samplesPerChunk: Int
     private var gemmWeight: Tensor             // (O, kh, kw, C): the weight in im2col's order
     private var gemmWeightGradient: Tensor     // (O, kh, kw, C)
+    /// The weight as the register-tiled kernel (dk_tile) reads it, repacked by each forward:
+    /// panels of 32 output channels, each (K, 32), zero past the last channel; and the bias.
+    private let panelWeight: UnsafeMutablePointer<Float>  // (⌈O/32⌉, K, 32), 64-byte aligned
+    private let panelBias: UnsafeMutablePointer<Float>    // (⌈O/32⌉·32)
     /// Stride-1 layers take the input gradient as a convolution of the zero-padded output
     /// gradient with the kernel turned 180° and its channels swapped, on the register-tiled
     /// kernel of the inference plan (dk_tile): no dCols matrix, no col2im scatter.
@@ -135,6 +140,9 @@ public final class Conv2D: Layer, WeightedLayer {
         patchSize = kernelHeight * kernelWidth * input.channels
         gemmWeight = Tensor(shape: [outputChannels, patchSize])
         gemmWeightGradient = Tensor(shape: [outputChannels, patchSize])
+        let outputPanels = (outputChannels + Int(DK_PANEL) - 1) / Int(DK_PANEL)
+        panelWeight = alignedFloats(outputPanels * patchSize * Int(DK_PANEL))
+        panelBias = alignedFloats(outputPanels * Int(DK_PANEL))
         tiledInputGradient = stride == 1 && padding < kernelHeight && padding < kernelWidth
         let inputPanels = (input.channels + Int(DK_PANEL) - 1) / Int(DK_PANEL)
         turnedPanels = alignedFloats(tiledInputGradient ? inputPanels * kernelHeight * kernelWidth * outputChannels * Int(DK_PANEL) : 1)
@@ -155,6 +163,8 @@ public final class Conv2D: Layer, WeightedLayer {
 
     deinit {
         poolWinners.deallocate()
+        panelWeight.deallocate()
+        panelBias.deallocate()
         turnedPanels.deallocate()
         turnedOffsets.deallocate()
         zeroBias.deallocate()
@@ -195,16 +205,57 @@ public final class Conv2D: Layer, WeightedLayer {
             return y
         }
         let columns = ensure(&columns, rows: rows, features: patchSize)
-        im2col(x.data, into: columns.data, firstSample: 0, samples: batch)
-        let b = bias.value.data
-        for row in 0..<rows { (y.data + row * outputChannels).update(from: b, count: outputChannels) }
-        // Y (B·OH·OW, O) += cols (B·OH·OW, K) · Wᵀ (K, O)
-        compute.sgemm(transposeB: true, m: rows, n: outputChannels, k: patchSize,
-                   a: columns.data, lda: patchSize, b: gemmWeight.data, ldb: patchSize,
-                   beta: 1, c: y.data, ldc: outputChannels)
+        packPanels()
+        // Each part lowers its samples to im2col rows (kept for the weight gradient) and
+        // multiplies them while they are in cache, Y (rows, O) = b + cols (rows, K) · Wᵀ (K, O),
+        // with the inference plan's register-tiled kernel: OpenBLAS would first copy the whole
+        // im2col matrix into its own packed layout.
+        compute.split(batch, minimumPerWorker: 2, Pass(self, x: x.data, y: y.data, columns: columns.data)) { context, _, begin, end in
+            let pass = context.load(as: Pass.self)
+            pass.layer.takeUnretainedValue().forwardPart(begin..<end, pass)
+        }
         inputReference = x
         return y
     }
+
+    /// The weight (O, K) and bias into panels of 32 output channels for dk_tile.
+    private func packPanels() {
+        let width = Int(DK_PANEL), outputChannels = convolved.channels
+        let w = gemmWeight.data, b = bias.value.data
+        for o in 0..<outputChannels {
+            let panel = panelWeight + (o / width) * patchSize * width + o % width
+            let row = w + o * patchSize
+            for k in 0..<patchSize { panel[k * width] = row[k] }
+            panelBias[o] = b[o]
+        }
+    }
+
+    /// im2col for samples `part`, then their rows of the product, 14 rows at a time.
+    private func forwardPart(_ part: Range<Int>, _ pass: Pass) {
+        let columns = pass.columns!, y = pass.y
+        im2colPart(part, Pass(self, x: pass.x, y: columns))
+        let positions = convolved.height * convolved.width, outputChannels = convolved.channels, width = Int(DK_PANEL)
+        var row = part.lowerBound * positions
+        let end = part.upperBound * positions
+        while row < end {
+            let count = min(Int(DK_MAX_ROWS), end - row)
+            var panel = 0
+            while panel * width < outputChannels {
+                dk_tile(count, columns + row * patchSize, patchSize, Self.zeroOffset, 1, patchSize,
+                        panelWeight + panel * patchSize * width, panelBias + panel * width,
+                        y + row * outputChannels + panel * width, outputChannels, min(width, outputChannels - panel * width), 0)
+                panel += 1
+            }
+            row += count
+        }
+    }
+
+    /// The one segment of a dense product, at offset 0.
+    nonisolated(unsafe) private static let zeroOffset: UnsafePointer<Int> = {
+        let pointer = UnsafeMutablePointer<Int>.allocate(capacity: 1)
+        pointer.initialize(to: 0)
+        return UnsafePointer(pointer)
+    }()
 
     /// im2col alone, into the layer's column buffer: what forward does before its product.
     /// For the microbenchmarks, which time the lowering apart from the GEMM.
@@ -398,9 +449,12 @@ public final class Conv2D: Layer, WeightedLayer {
         let kind: GradientSource
         /// im2col and col2im: the chunk's first sample.
         let first: Int
-        init(_ layer: Conv2D, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, kind: GradientSource = .direct, first: Int = 0) {
+        /// The tiled forward: the im2col rows it writes and multiplies.
+        let columns: UnsafeMutablePointer<Float>?
+        init(_ layer: Conv2D, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, kind: GradientSource = .direct, first: Int = 0,
+             columns: UnsafeMutablePointer<Float>? = nil) {
             self.layer = .passUnretained(layer)
-            (self.x, self.y, self.kind, self.first) = (x, y, kind, first)
+            (self.x, self.y, self.kind, self.first, self.columns) = (x, y, kind, first, columns)
         }
     }
 
