@@ -1,5 +1,5 @@
-// `digits inspect`: what is in a dataset: counts, shape, label histogram, pixel statistics,
-// and optionally a labelled picture of the first digits.
+// `digits inspect`: what is in a dataset (counts, shape, label histogram, pixel statistics),
+// optionally a labelled picture of the first digits; or what one file holds.
 import ArgumentParser
 @_spi(Tools) import DigitsKit
 import DigitsPresentation
@@ -16,18 +16,20 @@ extension DigitsCommand {
                 scaled to 0–1, the normalization the models use).
 
                 Given FILE arguments instead, it describes each one: an IDX file (any element \
-                type, raw or gzip) or a PNG image, recognized by content.
+                type, raw or gzip), a PNG image, or a digits checkpoint (its model, parameters, \
+                classes and how it was trained), recognized by content.
 
                 Examples:
                   digits inspect
                   digits inspect datasets/mnist/t10k-labels-idx1-ubyte.gz drawing.png
+                  digits inspect checkpoints/cnn.safetensors
                   digits inspect --split test --count 16 --grid grid.png
                   digits inspect --images my-images.idx --labels my-labels.idx --json
                   digits inspect --split test --export out/mnist-test-png
                 """
         )
 
-        @Argument(help: "IDX or PNG files to describe, instead of a dataset.", completion: .file())
+        @Argument(help: "IDX, PNG or checkpoint files to describe, instead of a dataset.", completion: .file())
         var files: [String] = []
 
         @OptionGroup var source: DatasetOptions

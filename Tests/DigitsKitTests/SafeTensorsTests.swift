@@ -73,6 +73,30 @@ import Testing
         }
     }
 
+    /// `digits inspect FILE` recognizes a checkpoint by its content, whatever its name, and says
+    /// what model it holds and how it was trained; a damaged one gets the checkpoint reader's error.
+    @Test func inspectDescribesACheckpoint() throws {
+        let architecture = Architecture.mlp(hidden: [5], activation: .relu, dropout: 0, input: [1, 2, 3])
+        let model = try Sequential(architecture, random: RandomGenerator(seed: 4), dropoutRandom: RandomGenerator(seed: 5))
+        let directory = TestFiles.scratchDirectory()
+        let path = "\(directory)/model.bin"
+        try Checkpoint.save(model, metadata: ["seed": "4", "test_accuracy": "0.98765", "epochs": "3", "best_epoch": "2"], to: path)
+        let lines = try DataFile.describe(path)
+        #expect(lines.count == 2)
+        #expect(lines[0] == "\(path): digits checkpoint, model mlp, \(model.parameterCount) parameters in 4 tensors, 10 digits")
+        #expect(lines[1] == "  trained: test accuracy 98.77%, 3 epochs (best 2), seed 4")
+        var bytes = try Files.read(path, limit: 1 << 20)
+        bytes.removeLast(8)
+        let cut = "\(directory)/cut.safetensors"
+        try Files.writeAtomically(bytes, to: cut)
+        do {
+            _ = try DataFile.describe(cut)
+            Issue.record("a cut checkpoint was described")
+        } catch let error as any DigitsError {
+            #expect(error.message.contains(cut))
+        }
+    }
+
     @Test func checkpointRebuildsTheSameModel() throws {
         let architecture = Architecture.mlp(hidden: [5], activation: .gelu, dropout: 0.3, input: [1, 2, 3])
         let model = try Sequential(architecture, random: RandomGenerator(seed: 4), dropoutRandom: RandomGenerator(seed: 5))

@@ -1,21 +1,37 @@
 // One-file descriptions for `digits inspect FILE`: the kind is recognized from the content
-// (PNG signature, gzip or IDX magic), falling back on the name only to word the error.
+// (PNG signature, gzip or IDX magic, a safetensors header), falling back on the name only to
+// word the error.
 
 package enum DataFile {
-    package enum Kind: Equatable, Sendable { case png, idx }
+    package enum Kind: Equatable, Sendable { case png, idx, checkpoint }
 
-    /// PNG if it starts with the PNG signature; IDX if gzip or IDX magic; otherwise guessed
-    /// from the extension, so that the error speaks of the format the user meant.
+    /// PNG if it starts with the PNG signature; IDX if gzip or IDX magic; a checkpoint if it
+    /// starts as safetensors does (an 8-byte header length, then "{"); otherwise guessed from
+    /// the extension, so that the error speaks of the format the user meant.
     package static func kind(of bytes: [UInt8], path: String) -> Kind {
         if bytes.starts(with: PNG.signature) { return .png }
         if Gzip.isGzip(bytes) || bytes.starts(with: [0, 0]) { return .idx }
-        return path.lowercased().hasSuffix(".png") ? .png : .idx
+        if bytes.count > 8, bytes[8] == UInt8(ascii: "{") { return .checkpoint }
+        let name = path.lowercased()
+        return name.hasSuffix(".png") ? .png : name.hasSuffix(".safetensors") ? .checkpoint : .idx
     }
 
     /// A few lines on what the file holds. Throws the reader's own typed error when it is invalid.
     package static func describe(_ path: String) throws -> [String] {
-        let bytes = try Files.read(path, limit: max(IDXLimits.standard.maxFileBytes, PNG.maxFileBytes))
+        let bytes = try Files.read(path, limit: max(IDXLimits.standard.maxFileBytes, PNG.maxFileBytes, 1 << 30))
         switch kind(of: bytes, path: path) {
+        case .checkpoint:
+            let (model, file) = try Checkpoint.loadModel(bytes, path: path)
+            let architecture = model.architecture, metadata = file.metadata
+            let classes = architecture.classes == 11 ? "10 digits and \"not a digit\"" : architecture.classes == 10 ? "10 digits" : "\(architecture.classes) classes"
+            var lines = ["\(path): digits checkpoint, model \(architecture.model), \(formatCount(model.parameterCount)) parameters in \(file.entries.count) tensors, \(classes)"]
+            var training: [String] = []
+            if let accuracy = metadata["test_accuracy"].flatMap(Double.init) { training.append("test accuracy " + String(format2: accuracy * 100) + "%") }
+            if let epochs = metadata["epochs"] { training.append("\(epochs) epochs" + (metadata["best_epoch"].map { " (best \($0))" } ?? "")) }
+            if let augmentation = metadata["augmentation"] { training.append("augmentation \(augmentation)") }
+            if let seed = metadata["seed"] { training.append("seed \(seed)") }
+            if !training.isEmpty { lines.append("  trained: " + training.joined(separator: ", ")) }
+            return lines
         case .png:
             let info = try PNG.info(of: bytes, path: path)
             let image = try PNG.decodeGray(bytes, path: path)
@@ -66,5 +82,13 @@ extension String {
         self = tenths.magnitude < 1e15
             ? "\(tenths < 0 ? "-" : "")\(Int(tenths.magnitude) / 10).\(Int(tenths.magnitude) % 10)"
             : "\(value)"
+    }
+
+    /// A number with two decimals, the same way: "99.63".
+    init(format2 value: Double) {
+        let hundredths = (value * 100).rounded()
+        guard hundredths.magnitude < 1e15 else { self = "\(value)"; return }
+        let whole = Int(hundredths.magnitude) / 100, fraction = Int(hundredths.magnitude) % 100
+        self = "\(hundredths < 0 ? "-" : "")\(whole).\(fraction < 10 ? "0" : "")\(fraction)"
     }
 }

@@ -192,7 +192,7 @@ public final class Conv2D: Layer, WeightedLayer {
         let batch = x.rows
         let y = ensure(&outputBuffer, rows: batch, features: output.count)
         permuteWeight()
-        let positions = convolved.height * convolved.width, outputChannels = convolved.channels
+        let positions = convolved.height * convolved.width
         let rows = batch * positions
         inputReference = x
         precondition(fusedPool == 0 || !computesInputGradient, "a fused \(self) must be the first layer")
