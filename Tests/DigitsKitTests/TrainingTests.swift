@@ -123,6 +123,30 @@ enum SyntheticDigits {
         #expect(elsewhere.savedThreads == 2 && elsewhere.compute.threads == 1)
     }
 
+    /// A training state is refused at load when any of its tensors holds a NaN or an infinity:
+    /// the current weights, the best weights kept for the checkpoint, or an optimizer moment.
+    @Test func resumeRefusesNonFiniteState() throws {
+        let dataset = try SyntheticDigits.dataset(count: 200)
+        let trainer = try Trainer(architecture: SyntheticDigits.architecture, options: SyntheticDigits.options(epochs: 2), dataset: dataset)
+        _ = try trainer.runEpoch()
+        let state = trainer.stateFile()
+        #expect((try? Trainer(resumingFrom: state, path: "state", dataset: dataset)) != nil)
+        let names = state.entries.map(\.name)
+        let poisoned = [names.first { $0.hasPrefix("current.") }, names.first { $0.hasPrefix("best.") },
+                        names.first { !$0.hasPrefix("current.") && !$0.hasPrefix("best.") }].compactMap { $0 }
+        #expect(poisoned.count == 3, "\(names)")
+        for name in poisoned {
+            var entries = state.entries
+            let index = entries.firstIndex { $0.name == name }!
+            entries[index].values[1] = .nan
+            entries[index].values[2] = .infinity
+            let bad = SafeTensorsFile(metadata: state.metadata, entries: entries)
+            #expect(throws: CheckpointError.nonFiniteValues(path: "state", tensor: name, count: 2)) {
+                _ = try Trainer(resumingFrom: bad, path: "state", dataset: dataset)
+            }
+        }
+    }
+
     /// `--resume --epochs N` extends a run with the schedule over N epochs from there on. A
     /// constant schedule does not depend on the total, so 2 epochs extended to 4 are the 4-epoch
     /// run exactly; cosine does, so the extended run differs (and the comparison can tell).
