@@ -337,7 +337,8 @@ public final class InferencePlan {
         }
     }
 
-    nonisolated(unsafe) private static let zeroOffset: UnsafePointer<Int> = {
+    /// The one segment of a dense product, at offset 0 (also Conv2D's training forward).
+    nonisolated(unsafe) static let zeroOffset: UnsafePointer<Int> = {
         let p = UnsafeMutablePointer<Int>.allocate(capacity: 1)
         p.initialize(to: 0)
         return UnsafePointer(p)
@@ -544,7 +545,6 @@ final class Scratch {
 }
 
 /// `count` zeros (at least one), 64-byte aligned: a panel or a vector row starts on a cache line.
-/// `count` zeroed floats, 64-byte aligned (the tile kernels' panels and scratch).
 func alignedFloats(_ count: Int) -> UnsafeMutablePointer<Float> {
     let raw = UnsafeMutableRawPointer.allocate(byteCount: max(count, 1) * 4, alignment: 64)
     return raw.initializeMemory(as: Float.self, repeating: 0, count: max(count, 1))

@@ -241,7 +241,7 @@ public final class Conv2D: Layer, WeightedLayer {
             let count = min(Int(DK_MAX_ROWS), end - row)
             var panel = 0
             while panel * width < outputChannels {
-                dk_tile(count, columns + row * patchSize, patchSize, Self.zeroOffset, 1, patchSize,
+                dk_tile(count, columns + row * patchSize, patchSize, InferencePlan.zeroOffset, 1, patchSize,
                         panelWeight + panel * patchSize * width, panelBias + panel * width,
                         y + row * outputChannels + panel * width, outputChannels, min(width, outputChannels - panel * width), 0)
                 panel += 1
@@ -249,13 +249,6 @@ public final class Conv2D: Layer, WeightedLayer {
             row += count
         }
     }
-
-    /// The one segment of a dense product, at offset 0.
-    nonisolated(unsafe) private static let zeroOffset: UnsafePointer<Int> = {
-        let pointer = UnsafeMutablePointer<Int>.allocate(capacity: 1)
-        pointer.initialize(to: 0)
-        return UnsafePointer(pointer)
-    }()
 
     /// im2col alone, into the layer's column buffer: what forward does before its product.
     /// For the microbenchmarks, which time the lowering apart from the GEMM.

@@ -100,8 +100,7 @@ public enum Checkpoint {
                 throw CheckpointError.wrongShape(path: path, tensor: name, expected: parameter.value.shape, found: entry.shape)
             }
             // A NaN weight makes every answer NaN: refuse it here rather than print "0 (nan%)".
-            let nonFinite = entry.values.reduce(0) { $0 + ($1.isFinite ? 0 : 1) }
-            guard nonFinite == 0 else { throw CheckpointError.nonFiniteValues(path: path, tensor: name, count: nonFinite) }
+            try requireFinite(entry, path: path)
             entry.values.withUnsafeBufferPointer { parameter.value.data.update(from: $0.baseAddress!, count: $0.count) }
         }
         if strict {
@@ -110,6 +109,12 @@ public enum Checkpoint {
                 throw CheckpointError.unexpectedTensor(path: path, tensor: extra.name)
             }
         }
+    }
+
+    /// Throws `nonFiniteValues` when the tensor holds a NaN or an infinity.
+    static func requireFinite(_ entry: SafeTensorsFile.Entry, path: String) throws {
+        let nonFinite = entry.values.reduce(0) { $0 + ($1.isFinite ? 0 : 1) }
+        guard nonFinite == 0 else { throw CheckpointError.nonFiniteValues(path: path, tensor: entry.name, count: nonFinite) }
     }
 
     /// Rebuilds a model from a checkpoint file alone.

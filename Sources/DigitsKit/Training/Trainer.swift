@@ -585,16 +585,12 @@ public final class Trainer {
         try Checkpoint.load(state, into: model.savedTensors, prefix: "current.", strict: false, path: path)
         // The best weights and the optimizer's moments are refused on a NaN or infinity too: a
         // resumed run would carry it into every later step, or save it as its checkpoint.
-        func finite(_ entry: SafeTensorsFile.Entry) throws {
-            let nonFinite = entry.values.reduce(0) { $0 + ($1.isFinite ? 0 : 1) }
-            guard nonFinite == 0 else { throw CheckpointError.nonFiniteValues(path: path, tensor: entry.name, count: nonFinite) }
-        }
         bestWeights = try model.savedTensors.map { parameter in
             guard let entry = state["best.\(parameter.name)"] else { throw CheckpointError.missingTensor(path: path, tensor: "best.\(parameter.name)") }
             guard entry.shape == parameter.value.shape else {
                 throw CheckpointError.wrongShape(path: path, tensor: entry.name, expected: parameter.value.shape, found: entry.shape)
             }
-            try finite(entry)
+            try Checkpoint.requireFinite(entry, path: path)
             return entry.values
         }
         for (name, tensor) in optimizerTensors {
@@ -602,7 +598,7 @@ public final class Trainer {
             guard entry.shape == tensor.shape else {
                 throw CheckpointError.wrongShape(path: path, tensor: name, expected: tensor.shape, found: entry.shape)
             }
-            try finite(entry)
+            try Checkpoint.requireFinite(entry, path: path)
             entry.values.withUnsafeBufferPointer { tensor.data.update(from: $0.baseAddress!, count: $0.count) }
         }
         optimizer.steps = steps
