@@ -328,7 +328,7 @@ public final class InferencePlan {
                 let out = last ? context.output + start * classes : buffers.hidden[index % 2]
                 let ldc = last ? classes : dense.weights.outputs
                 for panel in 0..<dense.weights.panels {
-                    dense.weights.tile(rows: rows, a: a, lda: lda, offsets: Self.zeroOffset, segments: 1, length: dense.inputs,
+                    dense.weights.tile(rows: rows, a: a, lda: lda, offsets: tileZeroOffset, segments: 1, length: dense.inputs,
                                        panel: panel, c: out + panel * Int(DK_PANEL), ldc: ldc, relu: dense.relu)
                 }
                 a = UnsafePointer(out)
@@ -337,12 +337,6 @@ public final class InferencePlan {
         }
     }
 
-    /// The one segment of a dense product, at offset 0 (also Conv2D's training forward).
-    nonisolated(unsafe) static let zeroOffset: UnsafePointer<Int> = {
-        let p = UnsafeMutablePointer<Int>.allocate(capacity: 1)
-        p.initialize(to: 0)
-        return UnsafePointer(p)
-    }()
 
     /// The sample's first image: in place when it is floats, else normalized into `buffer`.
     private func image(_ source: Source, sample: Int, into buffer: UnsafeMutablePointer<Float>) -> UnsafePointer<Float> {
@@ -463,7 +457,7 @@ public final class InferencePlan {
     private func densePart(_ job: SpreadJob, _ panels: Range<Int>) {
         let dense = denses[job.layer]
         for panel in panels {
-            dense.weights.tile(rows: 1, a: job.input, lda: job.lda, offsets: Self.zeroOffset, segments: 1, length: dense.inputs,
+            dense.weights.tile(rows: 1, a: job.input, lda: job.lda, offsets: tileZeroOffset, segments: 1, length: dense.inputs,
                                panel: panel, c: job.output + panel * Int(DK_PANEL), ldc: job.ldc, relu: dense.relu)
         }
     }
@@ -544,8 +538,3 @@ final class Scratch {
     }
 }
 
-/// `count` zeros (at least one), 64-byte aligned: a panel or a vector row starts on a cache line.
-func alignedFloats(_ count: Int) -> UnsafeMutablePointer<Float> {
-    let raw = UnsafeMutableRawPointer.allocate(byteCount: max(count, 1) * 4, alignment: 64)
-    return raw.initializeMemory(as: Float.self, repeating: 0, count: max(count, 1))
-}

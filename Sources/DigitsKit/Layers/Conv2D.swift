@@ -241,7 +241,7 @@ public final class Conv2D: Layer, WeightedLayer {
             let count = min(Int(DK_MAX_ROWS), end - row)
             var panel = 0
             while panel * width < outputChannels {
-                dk_tile(count, columns + row * patchSize, patchSize, InferencePlan.zeroOffset, 1, patchSize,
+                dk_tile(count, columns + row * patchSize, patchSize, tileZeroOffset, 1, patchSize,
                         panelWeight + panel * patchSize * width, panelBias + panel * width,
                         y + row * outputChannels + panel * width, outputChannels, min(width, outputChannels - panel * width), 0)
                 panel += 1
