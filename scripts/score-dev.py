@@ -22,8 +22,12 @@ def main():
     parser.add_argument("set_dir")
     parser.add_argument("--model")
     parser.add_argument("--json", dest="json_out")
-    parser.add_argument("extra", nargs="*")
-    args = parser.parse_args()
+    # Everything after "--" goes to `digits classify` unchanged (argparse would take "--accept-all"
+    # for an option of its own).
+    argv = sys.argv[1:]
+    split = argv.index("--") if "--" in argv else len(argv)
+    args = parser.parse_args(argv[:split])
+    args.extra = argv[split + 1:]
     root = Path(args.set_dir)
     rows = list(csv.DictReader(open(root / "labels.csv")))
     files = [str(root / row["file"]) for row in rows]
