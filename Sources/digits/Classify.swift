@@ -24,8 +24,9 @@ extension DigitsCommand {
 
                 Not a digit: the shipped models learned an extra class from pictures that are \
                 not digits (letters, symbols, scribbles, shapes). A picture is refused when the \
-                model gives that class at least --reject-threshold (default: the threshold \
-                calibrated for the checkpoint, else 0.5); it prints "not a digit (closest: D, \
+                model gives that class at least --reject-threshold (default 0.5: the class is \
+                more probable than all the digits together, or a reject_threshold the \
+                checkpoint's metadata records); it prints "not a digit (closest: D, \
                 P%)". --accept-all turns the verdict off. A model trained without negatives \
                 gives every picture a digit.
 
@@ -74,7 +75,7 @@ extension DigitsCommand {
         @Option(help: "Warn when the confidence is below this (0–1).")
         var warnBelow: Double = 0.6
 
-        @Option(help: "Refuse a picture as not a digit when the model's not-a-digit probability reaches this (0–1; default: the checkpoint's calibrated threshold, else 0.5).")
+        @Option(help: "Refuse a picture as not a digit when the model's not-a-digit probability reaches this (0–1; default 0.5, or the reject_threshold recorded in the checkpoint's metadata).")
         var rejectThreshold: Float?
 
         @Flag(help: "Never refuse a picture: always name the most probable digit.")

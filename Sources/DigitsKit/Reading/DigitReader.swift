@@ -50,16 +50,16 @@ public enum ReadOutcome: Sendable {
 
 /// How a `DigitReader` decides and what it accepts.
 public struct ReaderOptions: Sendable {
-    /// Refuse a picture when P(not a digit) reaches this (nil: the checkpoint's calibrated
-    /// threshold, else 0.5).
+    /// Refuse a picture when P(not a digit) reaches this (nil: the `reject_threshold` the
+    /// checkpoint's metadata records, else 0.5; the shipped checkpoints record none).
     public var rejectThreshold: Float?
     /// Never refuse: every picture gets its most probable digit.
     public var acceptAll = false
     /// Largest picture accepted, judged from its header before decoding.
     public var maxPixels = PNG.maxPixels
 
-    /// Options for a reader: `rejectThreshold` (nil: the checkpoint's calibrated threshold, else
-    /// 0.5), `acceptAll` to never refuse a picture, and `maxPixels`, the largest picture accepted
+    /// Options for a reader: `rejectThreshold` (nil: the checkpoint's recorded
+    /// `reject_threshold`, else 0.5), `acceptAll` to never refuse a picture, and `maxPixels`, the largest picture accepted
     /// (PNG's limit by default).
     public init(rejectThreshold: Float? = nil, acceptAll: Bool = false, maxPixels: Int = PNG.maxPixels) {
         self.rejectThreshold = rejectThreshold
@@ -96,7 +96,8 @@ public final class DigitReader: Sendable {
     public let architecture: Architecture
     /// The checkpoint's path; an ensemble's paths joined by " + ".
     public let modelPath: String
-    /// The checkpoint's metadata (test accuracy, training options, the calibrated threshold);
+    /// The checkpoint's metadata (test accuracy, training options, any recorded
+    /// `reject_threshold`);
     /// an ensemble's first member's.
     public let metadata: [String: String]
     /// The options the reader was made with.
@@ -130,7 +131,7 @@ public final class DigitReader: Sendable {
     }
 
     /// A reader for a model already in memory; `path` names it in messages and `metadata` is its
-    /// checkpoint metadata (for the calibrated reject threshold). It runs on the model's own
+    /// checkpoint metadata (for a recorded `reject_threshold`). It runs on the model's own
     /// compute context.
     /// - Throws: `ReaderError.unsuitableModel` when the model does not take square one-channel
     ///   images of at least 8 pixels a side.
