@@ -16,6 +16,38 @@ import Testing
         #expect(throws: FileError.tooLarge(path: path, size: 4, limit: 3)) { try Files.read(path, limit: 3) }
     }
 
+    @Test func readsAPrefix() throws {
+        let directory = TestFiles.scratchDirectory()
+        let path = TestFiles.write([1, 2, 3, 4, 5], named: "a", in: directory)
+        #expect(try Files.readPrefix(path, count: 3) == [1, 2, 3])
+        #expect(try Files.readPrefix(path, count: 16) == [1, 2, 3, 4, 5])
+        #expect(throws: FileError.notAFile(path: directory)) { try Files.readPrefix(directory, count: 4) }
+    }
+
+    /// `digits inspect FILE` tells the format from the first bytes and applies that format's
+    /// limit before reading: a sparse file that starts as a PNG and is one byte over PNG's limit
+    /// is refused unread (it used to be read whole, under IDX's far larger limit).
+    @Test func describeChecksTheFormatsLimitBeforeReading() throws {
+        let directory = TestFiles.scratchDirectory()
+        let path = TestFiles.write(PNG.signature + [0, 0, 0, 13], named: "big.png", in: directory)
+        #expect(truncate(path, off_t(PNG.maxFileBytes + 1)) == 0)
+        #expect(throws: FileError.tooLarge(path: path, size: PNG.maxFileBytes + 1, limit: PNG.maxFileBytes)) {
+            _ = try DataFile.describe(path)
+        }
+    }
+
+    /// Replacing a file keeps its permission bits (it used to come back as 0644).
+    @Test func atomicWriteKeepsPermissions() throws {
+        let directory = TestFiles.scratchDirectory()
+        let path = TestFiles.write([1, 2, 3], named: "private.safetensors", in: directory)
+        #expect(chmod(path, 0o600) == 0)
+        try Files.writeAtomically([4, 5], to: path)
+        var status = stat()
+        #expect(stat(path, &status) == 0)
+        #expect(status.st_mode & 0o7777 == 0o600)
+        #expect(try Files.read(path, limit: 10) == [4, 5])
+    }
+
     @Test func missingAndDirectory() {
         let directory = TestFiles.scratchDirectory()
         #expect(throws: FileError.notFound(path: "\(directory)/nope")) { try Files.read("\(directory)/nope", limit: 10) }

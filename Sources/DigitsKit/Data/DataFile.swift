@@ -18,8 +18,16 @@ package enum DataFile {
 
     /// A few lines on what the file holds. Throws the reader's own typed error when it is invalid.
     package static func describe(_ path: String) throws -> [String] {
-        let bytes = try Files.read(path, limit: max(IDXLimits.standard.maxFileBytes, PNG.maxFileBytes, 1 << 30))
-        switch kind(of: bytes, path: path) {
+        // The kind comes from the first bytes, so each format's own size limit is checked
+        // before the whole file is read (a 3 GB file that starts as a PNG is refused unread).
+        let kind = kind(of: try Files.readPrefix(path, count: 16), path: path)
+        let limit = switch kind {
+        case .png: PNG.maxFileBytes
+        case .idx: IDXLimits.standard.maxFileBytes
+        case .checkpoint: SafeTensorsFile.maxFileBytes
+        }
+        let bytes = try Files.read(path, limit: limit)
+        switch kind {
         case .checkpoint:
             let (model, file) = try Checkpoint.loadModel(bytes, path: path)
             let architecture = model.architecture, metadata = file.metadata

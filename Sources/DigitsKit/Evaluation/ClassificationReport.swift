@@ -58,8 +58,15 @@ public struct ClassificationReport: Sendable {
     ///   - predicted: (N) predicted classes
     ///   - losses: (N) per-image cross-entropy
     ///   - classes: the number of classes the confusion matrix counts (the digits: 10)
+    ///
+    /// Every label and prediction must lie in `0..<classes` (the loaders check labels when they
+    /// read them); a caller's mistake stops with a message naming the class, not a bare index
+    /// trap.
     public init(labels: [Int], predicted: [Int], losses: [Double], classes: Int) {
         precondition(labels.count == predicted.count && labels.count == losses.count, "one label, prediction and loss per image")
+        if let outside = (labels + predicted).first(where: { !(0..<classes).contains($0) }) {
+            preconditionFailure("class \(outside) is outside 0..<\(classes): a report of \(classes) classes cannot count it")
+        }
         var confusion = [[Int]](repeating: [Int](repeating: 0, count: classes), count: classes)
         for (label, guess) in zip(labels, predicted) { confusion[label][guess] += 1 }
         self.classes = classes

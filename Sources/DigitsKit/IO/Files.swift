@@ -94,10 +94,40 @@ public enum FileError: DigitsError, Equatable {
         return bytes
     }
 
+    /// The first `count` bytes of a regular file (fewer when it is shorter): enough to tell its
+    /// format before deciding how much of it may be read.
+    public static func readPrefix(_ path: String, count: Int) throws -> [UInt8] {
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else {
+            let code = errno
+            if code == ENOENT || code == ENOTDIR { throw FileError.notFound(path: path) }
+            throw FileError.unreadable(path: path, reason: String(cString: strerror(code)))
+        }
+        defer { close(descriptor) }
+        var status = stat()
+        guard fstat(descriptor, &status) == 0 else {
+            throw FileError.unreadable(path: path, reason: String(cString: strerror(errno)))
+        }
+        guard (status.st_mode & S_IFMT) == S_IFREG else { throw FileError.notAFile(path: path) }
+        var bytes = [UInt8](repeating: 0, count: count)
+        var offset = 0
+        while offset < count {
+            let result = bytes.withUnsafeMutableBytes { Glibc.read(descriptor, $0.baseAddress! + offset, count - offset) }
+            if result < 0 {
+                if errno == EINTR { continue }
+                throw FileError.unreadable(path: path, reason: String(cString: strerror(errno)))
+            }
+            if result == 0 { break }
+            offset += result
+        }
+        return Array(bytes[..<offset])
+    }
+
     /// Writes `bytes` to `path` atomically: a temporary file beside it is written and synced,
     /// then renamed over `path`, and the directory synced. Readers see the old file or the new
     /// one, never a partial one, whenever the process is killed (or the disk fills up).
     /// Temporary files left by killed writers (whose process is gone) are removed on the way.
+    /// A replaced file keeps its permission bits; a new one gets 0644 less the umask.
     public static func writeAtomically(_ bytes: some Collection<UInt8>, to path: String) throws {
         let directory = (path as NSString).deletingLastPathComponent
         let name = (path as NSString).lastPathComponent
@@ -110,10 +140,15 @@ public enum FileError: DigitsError, Equatable {
             throw FileError.unwritable(path: path, reason: String(cString: strerror(errno)))
         }
         var failure: Int32 = 0
+        // A file that is replaced keeps its permissions (a checkpoint made private stays so).
+        var existing = stat()
+        if stat(path, &existing) == 0, (existing.st_mode & S_IFMT) == S_IFREG, fchmod(descriptor, existing.st_mode & 0o7777) != 0 {
+            failure = errno
+        }
         let contiguous = Array(bytes)
         contiguous.withUnsafeBytes { buffer in
             var offset = 0
-            while offset < buffer.count {
+            while failure == 0 && offset < buffer.count {
                 let result = write(descriptor, buffer.baseAddress! + offset, buffer.count - offset)
                 if result < 0 {
                     if errno == EINTR { continue }

@@ -122,12 +122,15 @@ public struct SafeTensorsFile: Sendable {
 
     // MARK: Reading
 
+    /// The largest safetensors file read by default: 1 GiB, far above any digits checkpoint.
+    public static let maxFileBytes = 1 << 30
+
     /// Reads and decodes the safetensors file at `path`. Files over `maxFileBytes` (default
     /// 1 GiB) are refused before they are read.
     ///
     /// - Throws: `FileError` when the file cannot be read or is too large; `SafeTensorsError` as
     ///   `decode(_:path:)` throws it.
-    public static func read(contentsOf path: String, maxFileBytes: Int = 1 << 30) throws -> SafeTensorsFile {
+    public static func read(contentsOf path: String, maxFileBytes: Int = SafeTensorsFile.maxFileBytes) throws -> SafeTensorsFile {
         try decode(Files.read(path, limit: maxFileBytes), path: path)
     }
 
