@@ -54,20 +54,8 @@ public enum FileError: DigitsError, Equatable {
     /// Reads a whole regular file. The size comes from fstat and is checked against `limit`
     /// before any buffer is allocated.
     public static func read(_ path: String, limit: Int) throws -> [UInt8] {
-        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
-        guard descriptor >= 0 else {
-            let code = errno
-            if code == ENOENT || code == ENOTDIR { throw FileError.notFound(path: path) }
-            throw FileError.unreadable(path: path, reason: String(cString: strerror(code)))
-        }
+        let (descriptor, size) = try openRegularFile(path)
         defer { close(descriptor) }
-
-        var status = stat()
-        guard fstat(descriptor, &status) == 0 else {
-            throw FileError.unreadable(path: path, reason: String(cString: strerror(errno)))
-        }
-        guard (status.st_mode & S_IFMT) == S_IFREG else { throw FileError.notAFile(path: path) }
-        let size = Int(status.st_size)
         guard size <= limit else { throw FileError.tooLarge(path: path, size: size, limit: limit) }
 
         var readError: Int32 = 0
@@ -97,18 +85,8 @@ public enum FileError: DigitsError, Equatable {
     /// The first `count` bytes of a regular file (fewer when it is shorter): enough to tell its
     /// format before deciding how much of it may be read.
     public static func readPrefix(_ path: String, count: Int) throws -> [UInt8] {
-        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
-        guard descriptor >= 0 else {
-            let code = errno
-            if code == ENOENT || code == ENOTDIR { throw FileError.notFound(path: path) }
-            throw FileError.unreadable(path: path, reason: String(cString: strerror(code)))
-        }
+        let (descriptor, _) = try openRegularFile(path)
         defer { close(descriptor) }
-        var status = stat()
-        guard fstat(descriptor, &status) == 0 else {
-            throw FileError.unreadable(path: path, reason: String(cString: strerror(errno)))
-        }
-        guard (status.st_mode & S_IFMT) == S_IFREG else { throw FileError.notAFile(path: path) }
         var bytes = [UInt8](repeating: 0, count: count)
         var offset = 0
         while offset < count {
@@ -121,6 +99,28 @@ public enum FileError: DigitsError, Equatable {
             offset += result
         }
         return Array(bytes[..<offset])
+    }
+
+    /// Opens `path` for reading and returns its descriptor (the caller closes it) and size;
+    /// refuses a missing path or anything but a regular file.
+    private static func openRegularFile(_ path: String) throws -> (descriptor: Int32, size: Int) {
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else {
+            let code = errno
+            if code == ENOENT || code == ENOTDIR { throw FileError.notFound(path: path) }
+            throw FileError.unreadable(path: path, reason: String(cString: strerror(code)))
+        }
+        var status = stat()
+        guard fstat(descriptor, &status) == 0 else {
+            let reason = String(cString: strerror(errno))
+            close(descriptor)
+            throw FileError.unreadable(path: path, reason: reason)
+        }
+        guard (status.st_mode & S_IFMT) == S_IFREG else {
+            close(descriptor)
+            throw FileError.notAFile(path: path)
+        }
+        return (descriptor, Int(status.st_size))
     }
 
     /// Writes `bytes` to `path` atomically: a temporary file beside it is written and synced,
