@@ -16,7 +16,8 @@ extension DigitsCommand {
                 scaled to 0–1, the normalization the models use).
 
                 Given FILE arguments instead, it describes each one: an IDX file (any element \
-                type, raw or gzip), a PNG image, or a digits checkpoint (its model, parameters, \
+                type, raw or gzip), a PNG or JPEG picture (size, layout, EXIF orientation), or \
+                a digits checkpoint (its model, parameters, \
                 classes and how it was trained), recognized by content.
 
                 Examples:
@@ -29,7 +30,7 @@ extension DigitsCommand {
                 """
         )
 
-        @Argument(help: "IDX, PNG or checkpoint files to describe, instead of a dataset.", completion: .file())
+        @Argument(help: "IDX, PNG, JPEG or checkpoint files to describe, instead of a dataset.", completion: .file())
         var files: [String] = []
 
         @OptionGroup var source: DatasetOptions

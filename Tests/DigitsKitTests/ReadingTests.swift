@@ -33,6 +33,18 @@ import Testing
         return Array(jpeg[0..<2]) + [0xFF, 0xE1, UInt8(length >> 8), UInt8(length & 0xFF)] + payload + Array(jpeg[2...])
     }
 
+    /// `digits inspect photo.jpg` describes the JPEG (it used to say "not an IDX file"), named
+    /// whatever its extension, with the EXIF orientation and the upright size.
+    @Test func inspectDescribesAJPEG() throws {
+        let directory = TestFiles.scratchDirectory()
+        let turned = TestFiles.write(Self.withOrientation(Self.grayJPEG, 6), named: "photo.dat", in: directory)
+        let lines = try DataFile.describe(turned)
+        #expect(lines.first == "\(turned): JPEG 16×16, gray, baseline, EXIF orientation 6, read upright as 16×16")
+        #expect(lines.count == 2 && lines[1].hasPrefix("  as 8-bit gray: mean "))
+        let cmyk = TestFiles.write(Self.cmykJPEG, named: "cmyk.jpg", in: directory)
+        #expect(try DataFile.describe(cmyk).first == "\(cmyk): JPEG 16×16, CMYK, baseline, upright")
+    }
+
     @Test func formatIsToldByContentNotName() throws {
         #expect(PictureFormat(of: Self.grayJPEG) == .jpeg)
         #expect(PictureFormat(of: PNG.signature + [0, 0]) == .png)

@@ -1,18 +1,20 @@
 // One-file descriptions for `digits inspect FILE`: the kind is recognized from the content
-// (PNG signature, gzip or IDX magic, a safetensors header), falling back on the name only to
-// word the error.
+// (PNG or JPEG signature, gzip or IDX magic, a safetensors header), falling back on the name
+// only to word the error. Its own folder, as it looks at every format the others define.
 
 package enum DataFile {
-    package enum Kind: Equatable, Sendable { case png, idx, checkpoint }
+    package enum Kind: Equatable, Sendable { case png, jpeg, idx, checkpoint }
 
-    /// PNG if it starts with the PNG signature; IDX if gzip or IDX magic; a checkpoint if it
+    /// PNG or JPEG if it starts with its signature; IDX if gzip or IDX magic; a checkpoint if it
     /// starts as safetensors does (an 8-byte header length, then "{"); otherwise guessed from
     /// the extension, so that the error speaks of the format the user meant.
     package static func kind(of bytes: [UInt8], path: String) -> Kind {
         if bytes.starts(with: PNG.signature) { return .png }
+        if JPEG.isJPEG(bytes) { return .jpeg }
         if Gzip.isGzip(bytes) || bytes.starts(with: [0, 0]) { return .idx }
         if bytes.count > 8, bytes[8] == UInt8(ascii: "{") { return .checkpoint }
         let name = path.lowercased()
+        if name.hasSuffix(".jpg") || name.hasSuffix(".jpeg") { return .jpeg }
         return name.hasSuffix(".png") ? .png : name.hasSuffix(".safetensors") ? .checkpoint : .idx
     }
 
@@ -22,7 +24,7 @@ package enum DataFile {
         // before the whole file is read (a 3 GB file that starts as a PNG is refused unread).
         let kind = kind(of: try Files.readPrefix(path, count: 16), path: path)
         let limit = switch kind {
-        case .png: PNG.maxFileBytes
+        case .png, .jpeg: Picture.maxFileBytes
         case .idx: IDXLimits.standard.maxFileBytes
         case .checkpoint: SafeTensorsFile.maxFileBytes
         }
@@ -45,9 +47,16 @@ package enum DataFile {
             let image = try PNG.decodeGray(bytes, path: path)
             let layout = (info.hasColor ? "color" : "gray") + (info.hasAlpha ? " with alpha" : "")
             let depth = info.is16Bit ? "16-bit" : "8-bit or less"
-            let mean = Double(image.pixels.reduce(0) { $0 + Int($1) }) / Double(max(image.pixels.count, 1))
             return ["\(path): PNG \(info.width)×\(info.height), \(layout), \(depth)",
-                    "  as 8-bit gray: mean \(String(format1: mean)), min \(image.pixels.min() ?? 0), max \(image.pixels.max() ?? 0)"]
+                    "  as 8-bit gray: \(grayStatistics(image.pixels))"]
+        case .jpeg:
+            let info = try JPEG.info(of: bytes, path: path)
+            let image = try JPEG.decodeGray(bytes, path: path)
+            let layout = info.components == 1 ? "gray" : info.components == 4 ? "CMYK" : "color"
+            let coding = info.progressive ? "progressive" : "baseline"
+            let upright = info.orientation == 1 ? "upright" : "EXIF orientation \(info.orientation), read upright as \(image.width)×\(image.height)"
+            return ["\(path): JPEG \(info.width)×\(info.height), \(layout), \(coding), \(upright)",
+                    "  as 8-bit gray: \(grayStatistics(image.pixels))"]
         case .idx:
             let array = try IDXArray.decode(bytes, path: path)
             let compression = Gzip.isGzip(bytes) ? "gzip-compressed " : ""
@@ -57,6 +66,12 @@ package enum DataFile {
             }
             return lines
         }
+    }
+
+    /// "mean M, min A, max B" of 8-bit gray pixels.
+    private static func grayStatistics(_ pixels: [UInt8]) -> String {
+        let mean = Double(pixels.reduce(0) { $0 + Int($1) }) / Double(max(pixels.count, 1))
+        return "mean \(String(format1: mean)), min \(pixels.min() ?? 0), max \(pixels.max() ?? 0)"
     }
 }
 
