@@ -75,6 +75,21 @@ func referenceConvolution(_ conv: Conv2D, _ x: Tensor) -> [Float] {
         #expect(worst < 1e-5, "largest difference \(worst)")
     }
 
+    /// One-channel first layers (cnn-basic's 3×3, fast's 5×5, and 2×2), whose im2col rows are
+    /// short runs, split over two workers: against the reference and finite differences.
+    @Test(arguments: [(3, 0), (5, 0), (5, 2), (2, 1)])
+    func oneChannelLayersMatchTheReference(kernel: Int, padding: Int) {
+        let conv = Conv2D(name: "c", input: ImageShape(channels: 1, height: 11, width: 9), outputChannels: 24,
+                          kernelHeight: kernel, kernelWidth: kernel, padding: padding)
+        conv.initialize(.he, using: RandomGenerator(seed: 5))
+        conv.use(ComputeContext(threads: 2))
+        let x = smoothInput(rows: 7, features: conv.input.count, seed: 6)
+        let y = conv.forward(x, training: true).array
+        let worst = zip(y, referenceConvolution(conv, x)).map { abs($0 - $1) }.max() ?? 0
+        #expect(worst < 1e-5, "largest difference \(worst)")
+        checkGradients(of: conv, input: smoothInput(rows: 2, features: conv.input.count, seed: 7))
+    }
+
     /// The input gradient of stride-1 layers is a convolution of the padded output gradient with
     /// the turned kernel, in panels of 32 input channels: here with partial and several panels,
     /// against the definition dX[n, iy, ix, c] = Σ dY[n, oy, ox, o] · W[o, c, iy − oy + p, ix − ox + p].
@@ -182,16 +197,17 @@ func referenceConvolution(_ conv: Conv2D, _ x: Tensor) -> [Float] {
         checkGradients(of: overlapping, input: distinctInput(rows: 1, features: 17 * 49, seed: 2))
     }
 
-    /// Non-overlapping windows over whole vectors of channels take the path without indices;
-    /// 5 rows leave a last row outside every window, which must get no gradient.
-    @Test(arguments: [false, true])
-    func tiledMaxPoolGradients(rectifies: Bool) {
-        let pool = MaxPool2D(input: ImageShape(channels: 16, height: 5, width: 4), kernel: 2, rectifies: rectifies)
-        checkGradients(of: pool, input: distinctInput(rows: 2, features: 16 * 20, seed: 9))
+    /// Non-overlapping windows over whole 16-channel vectors take the path without indices; 8
+    /// and 24 channels (fast's first layer) take the indexed one. 5 rows leave a last row outside
+    /// every window, which must get no gradient.
+    @Test(arguments: [(16, false), (16, true), (8, false), (24, true)])
+    func tiledMaxPoolGradients(channels: Int, rectifies: Bool) {
+        let pool = MaxPool2D(input: ImageShape(channels: channels, height: 5, width: 4), kernel: 2, rectifies: rectifies)
+        checkGradients(of: pool, input: distinctInput(rows: 2, features: channels * 20, seed: 9))
     }
 
     /// The fused layer computes exactly what ReLU followed by max-pooling computes.
-    @Test(arguments: [3, 16])
+    @Test(arguments: [3, 16, 24])
     func rectifiedPoolEqualsReLUThenPool(channels: Int) {
         let shape = ImageShape(channels: channels, height: 6, width: 6)
         let x = smoothInput(rows: 3, features: shape.count, seed: 12)
@@ -211,7 +227,7 @@ func referenceConvolution(_ conv: Conv2D, _ x: Tensor) -> [Float] {
     }
 
     /// Equal values: the first in row-major window order wins, in both code paths.
-    @Test(arguments: [1, 16, 19])
+    @Test(arguments: [1, 16, 19, 24])
     func maxPoolTiesGoToTheFirst(channels: Int) {
         let pool = MaxPool2D(input: ImageShape(channels: channels, height: 2, width: 2), kernel: 2)
         _ = pool.forward(Tensor(shape: [1, 4 * channels], values: Array(repeating: 7, count: 4 * channels)), training: true)
