@@ -479,11 +479,7 @@ struct PackedWeights {
         panels = (outputs + width - 1) / width
         values = alignedFloats(panels * inputs * width)
         bias = alignedFloats(panels * width)
-        for o in 0..<outputs {
-            let panel = values + (o / width) * inputs * width + o % width
-            for k in 0..<inputs { panel[k * width] = weight(o, k) }
-            bias[o] = source[o]
-        }
+        packPanels(outputs: outputs, inputs: inputs, into: values, bias: bias, biasSource: source, weight: weight)
     }
 
     func deallocate() {

@@ -220,14 +220,9 @@ public final class Conv2D: Layer, WeightedLayer {
 
     /// The weight (O, K) and bias into panels of 32 output channels for dk_tile.
     private func packPanels() {
-        let width = Int(DK_PANEL), outputChannels = convolved.channels
-        let w = gemmWeight.data, b = bias.value.data
-        for o in 0..<outputChannels {
-            let panel = panelWeight + (o / width) * patchSize * width + o % width
-            let row = w + o * patchSize
-            for k in 0..<patchSize { panel[k * width] = row[k] }
-            panelBias[o] = b[o]
-        }
+        let w = gemmWeight.data, patchSize = self.patchSize
+        DigitsKit.packPanels(outputs: convolved.channels, inputs: patchSize, into: panelWeight, bias: panelBias,
+                             biasSource: bias.value.data) { o, k in w[o * patchSize + k] }
     }
 
     /// im2col for samples `part`, then their rows of the product, 14 rows at a time.
