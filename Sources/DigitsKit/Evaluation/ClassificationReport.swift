@@ -64,7 +64,7 @@ public struct ClassificationReport: Sendable {
     /// trap.
     public init(labels: [Int], predicted: [Int], losses: [Double], classes: Int) {
         precondition(labels.count == predicted.count && labels.count == losses.count, "one label, prediction and loss per image")
-        if let outside = (labels + predicted).first(where: { !(0..<classes).contains($0) }) {
+        if let outside = labels.first(where: { !(0..<classes).contains($0) }) ?? predicted.first(where: { !(0..<classes).contains($0) }) {
             preconditionFailure("class \(outside) is outside 0..<\(classes): a report of \(classes) classes cannot count it")
         }
         var confusion = [[Int]](repeating: [Int](repeating: 0, count: classes), count: classes)

@@ -337,7 +337,6 @@ public final class InferencePlan {
         }
     }
 
-
     /// The sample's first image: in place when it is floats, else normalized into `buffer`.
     private func image(_ source: Source, sample: Int, into buffer: UnsafeMutablePointer<Float>) -> UnsafePointer<Float> {
         if let floats = source.floats { return floats + sample * inputCount }
@@ -533,4 +532,3 @@ final class Scratch {
         for buffer in [image, padded, convolved, features, stages[0], stages[1], hidden[0], hidden[1]] { buffer.deallocate() }
     }
 }
-

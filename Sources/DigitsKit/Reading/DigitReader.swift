@@ -59,8 +59,8 @@ public struct ReaderOptions: Sendable {
     public var maxPixels = PNG.maxPixels
 
     /// Options for a reader: `rejectThreshold` (nil: the checkpoint's recorded
-    /// `reject_threshold`, else 0.5), `acceptAll` to never refuse a picture, and `maxPixels`, the largest picture accepted
-    /// (PNG's limit by default).
+    /// `reject_threshold`, else 0.5), `acceptAll` to never refuse a picture, and `maxPixels`,
+    /// the largest picture accepted (PNG's limit by default).
     public init(rejectThreshold: Float? = nil, acceptAll: Bool = false, maxPixels: Int = PNG.maxPixels) {
         self.rejectThreshold = rejectThreshold
         self.acceptAll = acceptAll
@@ -97,8 +97,7 @@ public final class DigitReader: Sendable {
     /// The checkpoint's path; an ensemble's paths joined by " + ".
     public let modelPath: String
     /// The checkpoint's metadata (test accuracy, training options, any recorded
-    /// `reject_threshold`);
-    /// an ensemble's first member's.
+    /// `reject_threshold`); an ensemble's first member's.
     public let metadata: [String: String]
     /// The options the reader was made with.
     public let options: ReaderOptions
