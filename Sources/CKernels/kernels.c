@@ -18,6 +18,34 @@ void patch3x3(const float *image, long height, long width, long padding, long st
     }
 }
 
+// 16 floats as one vector of clang's vector extension, read and written at any float
+// alignment; clang lowers it to the machine's widest vectors (and its square root to one
+// instruction, where Swift's SIMD16 takes the root lane by lane).
+typedef float dk_float16 __attribute__((ext_vector_type(16), aligned(4)));
+
+void dk_adam(float *w, const float *g, float *m, float *v, long start, long end,
+             float beta1, float beta2, float epsilon, float weightDecay, float stepSize, float rootCorrection2) {
+    // The same roundings as the scalar formula: no a·b + c fused into one.
+#pragma clang fp contract(off)
+    const float keep1 = 1 - beta1, keep2 = 1 - beta2;
+    long i = start;
+    for (; i + 16 <= end; i += 16) {
+        const dk_float16 weight = *(const dk_float16 *)(w + i);
+        const dk_float16 gradient = *(const dk_float16 *)(g + i) + weightDecay * weight;
+        const dk_float16 first = beta1 * *(const dk_float16 *)(m + i) + keep1 * gradient;
+        const dk_float16 second = beta2 * *(const dk_float16 *)(v + i) + keep2 * gradient * gradient;
+        *(dk_float16 *)(m + i) = first;
+        *(dk_float16 *)(v + i) = second;
+        *(dk_float16 *)(w + i) = weight - stepSize * first / (__builtin_elementwise_sqrt(second) / rootCorrection2 + epsilon);
+    }
+    for (; i < end; i++) {
+        const float gradient = g[i] + weightDecay * w[i];
+        m[i] = beta1 * m[i] + keep1 * gradient;
+        v[i] = beta2 * v[i] + keep2 * gradient * gradient;
+        w[i] = w[i] - stepSize * m[i] / (__builtin_sqrtf(v[i]) / rootCorrection2 + epsilon);
+    }
+}
+
 #if defined(__AVX512F__)
 #include <immintrin.h>
 

@@ -327,6 +327,45 @@ enum SyntheticDigits {
         #expect(abs(Double(p.value[0]) - (-0.01 - step)) < 1e-6)
     }
 
+    /// Three steps on tensors of 1, 17 and 40,003 elements (the last split between two threads,
+    /// with a tail past the last 16 lanes) equal the scalar formula evaluated in Float in the
+    /// same order, bit for bit, with weight decay.
+    @Test func adamMatchesTheScalarFormulaBitForBit() {
+        let random = RandomGenerator(seed: 7)
+        let sizes = [1, 17, 40_003]
+        let parameters = sizes.map { size in
+            Self.parameter((0..<size).map { _ in random.nextUnitFloat() - 0.5 }, gradient: [Float](repeating: 0, count: size))
+        }
+        var expected = parameters.map { ($0.value.array, [Float](repeating: 0, count: $0.value.count), [Float](repeating: 0, count: $0.value.count)) }
+        let compute = ComputeContext(threads: 2)
+        let adam = Adam(beta1: 0.8, beta2: 0.95, epsilon: 1e-6, weightDecay: 0.01, compute: compute)
+        for step in 1...3 {
+            for parameter in parameters {
+                for i in 0..<parameter.gradient.count { parameter.gradient[i] = 2 * random.nextUnitFloat() - 1 }
+            }
+            adam.step(parameters, learningRate: 0.01)
+            let stepSize = 0.01 / (1 - Float(pow(Double(Float(0.8)), Double(step))))
+            let root = (1 - Float(pow(Double(Float(0.95)), Double(step)))).squareRoot()
+            for (index, parameter) in parameters.enumerated() {
+                var (w, m, v) = expected[index]
+                for i in w.indices {
+                    let gradient = parameter.gradient[i] + 0.01 * w[i]
+                    m[i] = 0.8 * m[i] + (1 - Float(0.8)) * gradient
+                    v[i] = 0.95 * v[i] + (1 - Float(0.95)) * gradient * gradient
+                    w[i] = w[i] - stepSize * m[i] / (v[i].squareRoot() / root + 1e-6)
+                }
+                expected[index] = (w, m, v)
+                let differing = zip(parameter.value.array, w).filter { $0.0 != $0.1 }.count
+                #expect(differing == 0, "step \(step): \(differing) of \(w.count) weights differ from the formula")
+            }
+        }
+        let state = adam.stateTensors(for: parameters)
+        for index in parameters.indices {
+            #expect(state[index].tensor.array.elementsEqual(expected[index].1), "m of \(sizes[index]) elements")
+            #expect(state[parameters.count + index].tensor.array.elementsEqual(expected[index].2), "v of \(sizes[index]) elements")
+        }
+    }
+
     @Test func sgdMomentumAndWeightDecay() {
         let p = Self.parameter([1], gradient: [0.5])
         let sgd = SGD(momentum: 0.9, weightDecay: 0.1)

@@ -40,6 +40,13 @@ void dk_pool_conv3x3_gradient(const float *x, long height, long width, long padd
                               const float *dy, const int32_t *winners, long first, long last,
                               long pooledHeight, long pooledWidth, long pool, long channels, float *sums);
 
+/// One Adam step over elements [start, end) of a parameter: with g' = g + weightDecay·w,
+///   m = β1·m + (1 − β1)·g',  v = β2·v + (1 − β2)·g'·g',  w −= stepSize·m / (√v / rootCorrection2 + ε)
+/// evaluated in exactly this order without fused multiply-adds, 16 lanes at a time and then one
+/// by one, so the bits do not depend on how a tensor is split between threads.
+void dk_adam(float *w, const float *g, float *m, float *v, long start, long end,
+             float beta1, float beta2, float epsilon, float weightDecay, float stepSize, float rootCorrection2);
+
 /// 1 when the kernels were compiled for AVX-512, else 0 (portable loops).
 int dk_uses_avx512(void);
 
