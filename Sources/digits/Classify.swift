@@ -40,7 +40,8 @@ extension DigitsCommand {
                 exactly as with --single, which forces a one-digit reading.
 
                 A directory argument means every .png, .jpg and .jpeg file inside it (and its \
-                subdirectories), in name order. A file that cannot be read gets its own error \
+                subdirectories), in name order; "-" means the picture piped in on standard \
+                input, reported as "stdin". A file that cannot be read gets its own error \
                 line; the others are still classified, and the exit status is 1 at the end. A \
                 blank picture is reported as such (no ink found), never given a digit; low \
                 confidence gets a warning.
@@ -49,6 +50,7 @@ extension DigitsCommand {
                   digits classify drawing.png
                   digits classify photo.jpg --top 3
                   digits classify photos/ --json
+                  curl -s https://example.com/seven.jpg | digits classify -
                   digits classify drawing.png --model checkpoints/mlp.safetensors
                   digits classify scribble.png --accept-all
                   digits classify drawing.png --save-preprocessed out/seen
@@ -57,7 +59,7 @@ extension DigitsCommand {
                 """
         )
 
-        @Argument(help: ArgumentHelp("PNG or JPEG files, or directories of them.", valueName: "picture"),
+        @Argument(help: ArgumentHelp("PNG or JPEG files, directories of them, or - for a picture piped in on standard input.", valueName: "picture"),
                   completion: .file(extensions: ["png", "jpg", "jpeg"]))
         var inputs: [String]
 
@@ -95,26 +97,42 @@ extension DigitsCommand {
             guard (0...1).contains(warnBelow) else { throw ValidationError("--warn-below must be in 0–1, got \(warnBelow)") }
             if let rejectThreshold, !(0...1).contains(rejectThreshold) { throw ValidationError("--reject-threshold must be in 0–1, got \(rejectThreshold)") }
             if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
+            guard inputs.filter({ $0 == "-" }).count <= 1 else { throw ValidationError("\"-\" (standard input) can be given once") }
         }
 
         func run() throws {
-            let files = try Self.expand(inputs)
+            var files = try Self.expand(inputs)
+            // "-" is the picture piped in on standard input, read once, before the models load.
+            let piped = try files.contains("-") ? Self.readStandardInput() : nil
+            let pipedAt = files.firstIndex(of: "-")
+            files = files.map { $0 == "-" ? Self.standardInputName : $0 }
             let loaded = try ModelFile.loadAll(models, threads: threads ?? (files.count > 1 ? ProcessInfo.processInfo.activeProcessorCount : 1))
             let reader = try DigitReader(models: loaded.map(\.model), paths: loaded.map(\.path), metadata: loaded.map(\.metadata),
                                          options: ReaderOptions(rejectThreshold: rejectThreshold, acceptAll: acceptAll))
-            let outcomes: [NumberOutcome] = single
-                ? reader.read(files: files).map { outcome in
+            let onDisk = files.enumerated().filter { $0.offset != pipedAt }.map(\.element)
+            var outcomes: [NumberOutcome] = single
+                ? reader.read(files: onDisk).map { outcome in
                     switch outcome {
                     case .read(let reading): return .read(NumberReading(single: reading))
                     case .failed(let error): return .failed(error)
                     }
                 }
-                : reader.readNumbers(files: files)
+                : reader.readNumbers(files: onDisk)
+            if let piped, let pipedAt {
+                let outcome: NumberOutcome
+                do {
+                    outcome = .read(single ? NumberReading(single: try reader.read(piped, name: Self.standardInputName))
+                                           : try reader.readNumber(piped, name: Self.standardInputName))
+                } catch let error as any DigitsError {
+                    outcome = .failed(error)
+                }
+                outcomes.insert(outcome, at: pipedAt)
+            }
 
             var failures = 0
             var records: [[String: Any]] = []
             var savedNames = Set<String>()
-            for (file, outcome) in zip(files, outcomes) {
+            for (index, (file, outcome)) in zip(files, outcomes).enumerated() {
                 switch outcome {
                 case .failed(let error):
                     failures += 1
@@ -147,9 +165,10 @@ extension DigitsCommand {
                     }
                 case .read(let number):
                     if let directory = savePreprocessed {
-                        let name = try save(number, for: file, in: directory, taken: &savedNames)
-                        for (index, digit) in number.digits.enumerated() {
-                            try save(digit.reading.prepared.image, as: "\(name)-\(index + 1)", in: directory, taken: &savedNames)
+                        let bytes = try index == pipedAt ? piped ?? [] : Files.read(file, limit: Picture.maxFileBytes)
+                        let name = try save(number, for: file, bytes: bytes, in: directory, taken: &savedNames)
+                        for (position, digit) in number.digits.enumerated() {
+                            try save(digit.reading.prepared.image, as: "\(name)-\(position + 1)", in: directory, taken: &savedNames)
                         }
                     }
                     if json {
@@ -178,6 +197,16 @@ extension DigitsCommand {
                 }
                 throw ExitCode(1)
             }
+        }
+
+        /// What the picture read from standard input is called in the output and in errors.
+        static let standardInputName = "stdin"
+
+        /// The picture piped in, up to the size limit of a picture file; a terminal is refused
+        /// rather than waited on.
+        static func readStandardInput() throws -> [UInt8] {
+            guard isatty(STDIN_FILENO) == 0 else { throw StandardInputIsATerminal() }
+            return try Files.readStream(STDIN_FILENO, name: standardInputName, limit: Picture.maxFileBytes)
         }
 
         /// Files named, and the pictures (.png, .jpg, .jpeg) under directories named, in order.
@@ -232,14 +261,15 @@ extension DigitsCommand {
             return name
         }
 
-        /// Writes NAME-boxes.png: the picture with each digit's box and reading. Returns NAME.
-        func save(_ number: NumberReading, for file: String, in directory: String, taken: inout Set<String>) throws -> String {
+        /// Writes NAME-boxes.png: the picture (`bytes`, read from `file`) with each digit's box and
+        /// reading. Returns NAME.
+        func save(_ number: NumberReading, for file: String, bytes: [UInt8], in directory: String, taken: inout Set<String>) throws -> String {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
             var name = stem(of: file)
             var copy = 2
             while taken.contains(name) { name = "\(stem(of: file))-\(copy)"; copy += 1 }
             taken.insert(name)
-            let picture = try Picture.decodeGray(Files.read(file, limit: Picture.maxFileBytes), path: file)
+            let picture = try Picture.decodeGray(bytes, path: file)
             try NumberPicture.draw(picture, reading: number).write(to: (directory as NSString).appendingPathComponent(name + "-boxes.png"))
             return name
         }
@@ -247,6 +277,11 @@ extension DigitsCommand {
         func report(_ error: DigitsError) {
             printError("digits: error: \(error.message)")
             if let hint = error.hint { printError("hint: \(hint)") }
+        }
+
+        struct StandardInputIsATerminal: DigitsError {
+            var message: String { "\(standardInputName): \"-\" reads a picture from standard input, which is a terminal here" }
+            var hint: String? { "pipe a picture in, as in: digits classify - < photo.jpg (a file named -: ./-)" }
         }
 
         struct NoPictures: DigitsError {

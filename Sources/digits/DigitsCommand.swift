@@ -11,9 +11,10 @@ struct DigitsCommand: ParsableCommand {
         commandName: "digits",
         abstract: "Learn to read handwritten digits (MNIST), from the command line.",
         discussion: """
-            Start with `scripts/fetch-mnist` to put the MNIST files in datasets/mnist, then
-            `digits inspect` to check them, `digits evaluate` to score the shipped model and
-            `digits classify drawing.png` to read your own digit. Run `digits help <subcommand>` for details.
+            Start with `scripts/fetch-mnist` to put the MNIST files in datasets/mnist, then \
+            `digits inspect` to check them, `digits evaluate` to score the shipped model and \
+            `digits classify drawing.png` to read your own digit. Run `digits help <subcommand>` \
+            for details.
             """,
         version: DigitsVersion.string,
         subcommands: [Train.self, Evaluate.self, Classify.self, Inspect.self, Augment.self, Bench.self, Serve.self, Export.self]

@@ -14,6 +14,9 @@ public enum FileError: DigitsError, Equatable {
     /// The file is `size` bytes, more than the caller's `limit`; refused before any buffer is
     /// allocated.
     case tooLarge(path: String, size: Int, limit: Int)
+    /// More than `limit` bytes arrived on a stream (a pipe, standard input), whose size is not
+    /// known in advance; refused once the limit is passed, before reading on.
+    case streamTooLarge(path: String, limit: Int)
     /// The file ended after `found` bytes although its size was `expected` when it was opened:
     /// something truncated it during the read.
     case changedWhileReading(path: String, expected: Int, found: Int)
@@ -31,6 +34,8 @@ public enum FileError: DigitsError, Equatable {
             return "\(path): cannot be read: \(reason)"
         case .tooLarge(let path, let size, let limit):
             return "\(path): file is \(formatBytes(size)), over the limit of \(formatBytes(limit))"
+        case .streamTooLarge(let path, let limit):
+            return "\(path): more than \(formatBytes(limit)) arrived, over the limit"
         case .changedWhileReading(let path, let expected, let found):
             return "\(path): file changed while being read (expected \(formatBytes(expected)), read \(formatBytes(found)))"
         case .unwritable(let path, let reason):
@@ -40,10 +45,12 @@ public enum FileError: DigitsError, Equatable {
 
     public var hint: String? {
         switch self {
-        case .notFound: return "check the path; for MNIST run scripts/fetch-mnist"
+        case .notFound(let path):
+            // MNIST's files are the ones a fresh clone lacks.
+            return path.contains("-ubyte") ? "check the path; for MNIST run scripts/fetch-mnist" : "check the path"
         case .notAFile: return "pass the path of a file"
         case .unreadable: return "check the file's permissions"
-        case .tooLarge: return "this is not the kind of file digits expects"
+        case .tooLarge, .streamTooLarge: return "this is not the kind of file digits expects"
         case .changedWhileReading: return "try again once nothing else writes the file"
         case .unwritable: return "check that the directory exists, is writable and has free space"
         }
@@ -80,6 +87,29 @@ public enum FileError: DigitsError, Equatable {
             throw FileError.changedWhileReading(path: path, expected: size, found: bytes.count)
         }
         return bytes
+    }
+
+    /// Everything a stream (a pipe, standard input) holds until its end, `name` naming it in
+    /// errors. A pipe's size is not known in advance, so it is read in blocks and refused as
+    /// soon as more than `limit` bytes have arrived; a regular file's size is checked first.
+    public static func readStream(_ descriptor: Int32, name: String, limit: Int) throws -> [UInt8] {
+        // A file redirected in (`< photo.jpg`) has a size to check before reading.
+        var status = stat()
+        if fstat(descriptor, &status) == 0, status.st_mode & S_IFMT == S_IFREG, Int(status.st_size) > limit {
+            throw FileError.tooLarge(path: name, size: Int(status.st_size), limit: limit)
+        }
+        var bytes: [UInt8] = []
+        var block = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            let result = block.withUnsafeMutableBytes { Glibc.read(descriptor, $0.baseAddress!, $0.count) }
+            if result < 0 {
+                if errno == EINTR { continue }
+                throw FileError.unreadable(path: name, reason: String(cString: strerror(errno)))
+            }
+            if result == 0 { return bytes }
+            guard bytes.count + result <= limit else { throw FileError.streamTooLarge(path: name, limit: limit) }
+            bytes += block[..<result]
+        }
     }
 
     /// The first `count` bytes of a regular file (fewer when it is shorter): enough to tell its
