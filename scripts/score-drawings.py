@@ -54,7 +54,8 @@ for key in sorted(k for k in totals if k != "all"):
     print("  " + line(key))
 print(f"errors ({len(errors)}):")
 for path, label, digit, confidence, error in errors:
-    detail = error if error else f"read {digit} ({100 * confidence:.0f}%)"
+    # A picture read as a number or refused has no digit; its confidence may be absent.
+    detail = error if error else f"read {digit}" + (f" ({100 * confidence:.0f}%)" if confidence is not None else "")
     print(f"  {path}: label {label}, {detail}")
 if args.json:
     with open(args.json, "w") as f:

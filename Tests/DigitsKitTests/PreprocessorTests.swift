@@ -111,6 +111,44 @@ import Testing
         #expect(difference < 8, "mean difference \(difference) from the clean drawing")
     }
 
+    /// Ink drawn as 1-pixel dots along straight segments and arcs, on a width×height canvas.
+    static func hairline(width: Int, height: Int, segments: [(Double, Double, Double, Double)],
+                         arcs: [(cx: Double, cy: Double, r: Double, from: Double, to: Double)]) -> FloatImage {
+        var ink = FloatImage(width: width, height: height, values: [Float](repeating: 0, count: width * height))
+        func dot(_ x: Double, _ y: Double) { ink.values[Int(y.rounded()) * width + Int(x.rounded())] = 1 }
+        for (x0, y0, x1, y1) in segments {
+            let steps = Int(max(abs(x1 - x0), abs(y1 - y0)) * 2) + 1
+            for i in 0...steps { let t = Double(i) / Double(steps); dot(x0 + t * (x1 - x0), y0 + t * (y1 - y0)) }
+        }
+        for arc in arcs {
+            for i in 0...720 {
+                let angle = (arc.from + (arc.to - arc.from) * Double(i) / 720) * .pi / 180
+                dot(arc.cx + arc.r * cos(angle), arc.cy + arc.r * sin(angle))
+            }
+        }
+        return ink
+    }
+
+    /// A hairline 5 whose bar stands apart: its body, a stroke as thin as a sheet's edge and
+    /// longer than the bar, is curved, so it is kept (it used to be dropped as a framing line,
+    /// leaving the bar to be read). A straight edge and a tilted corner beside a digit are
+    /// still dropped.
+    @Test func aHairlineDigitIsNotTakenForAFrame() {
+        let five = Self.hairline(width: 200, height: 200, segments: [(66, 40, 120, 40), (60, 52, 60, 104)],
+                                 arcs: [(cx: 84, cy: 125, r: 32, from: -139, to: 150)])
+        var kept = five
+        let box = DigitPreprocessor.keepMainInk(&kept)
+        #expect(box.map { $0.y + $0.height } ?? 0 >= 150, "the body (down to y 157) is kept: \(String(describing: box))")
+        #expect(zip(kept.values, five.values).filter { $0.0 != $0.1 }.count == 0, "no ink of the 5 is dropped")
+
+        // A ring of a digit, with a sheet's straight edge below it and a tilted corner beside it.
+        let framed = Self.hairline(width: 300, height: 300, segments: [(10, 280, 290, 280), (250, 20, 285, 26), (250, 20, 244, 150)],
+                                   arcs: [(cx: 120, cy: 120, r: 30, from: 0, to: 360), (cx: 120, cy: 120, r: 31, from: 0, to: 360)])
+        var dropped = framed
+        let ring = DigitPreprocessor.keepMainInk(&dropped)
+        #expect(ring.map { [$0.x, $0.y, $0.width, $0.height] } == [89, 89, 63, 63])
+    }
+
     @Test func specksAreIgnored() throws {
         var specked = Self.draw(width: 400, height: 400, box: (120, 100, 150, 200), path: Self.sevenPath, stroke: 18)
         let clean = try DigitPreprocessor().prepare(specked, path: "clean")

@@ -816,9 +816,10 @@ public struct PreparedDigit: Sendable {
 
     /// A piece that is a line around the digit rather than part of it: the edge of a sheet of
     /// paper and its shadow, a table's edge, an underline. It is thin (its area under a tenth
-    /// of its longer side squared), at least 1.2 times as long as everything else together is
-    /// wide or tall, and it keeps 8% of that size away from it (a digit's own strokes touch or
-    /// nearly touch each other). Returns the longest such piece.
+    /// of its longer side squared), shaped like a frame (`isFrameShaped`: a hairline digit's
+    /// curved stroke is just as thin), at least 1.2 times as long as everything else together
+    /// is wide or tall, and it keeps 8% of that size away from it (a digit's own strokes touch
+    /// or nearly touch each other). Returns the longest such piece.
     static func framingLine(among kept: Set<Int>, boxes: [Box], areas: [Int],
                             labels: [Int32], width: Int) -> Int? {
         var best: (piece: Int, length: Int)?
@@ -837,9 +838,46 @@ public struct PreparedDigit: Sendable {
                     nearest = min(nearest, max(dx, dy))
                 }
             }
-            if nearest * 100 >= extent * 8 { best = (piece, length) }
+            if nearest * 100 >= extent * 8, isFrameShaped(piece, box: box, labels: labels, width: width) { best = (piece, length) }
         }
         return best?.piece
+    }
+
+    /// Whether a piece is shaped like a frame: at least 80% of its pixels lie along the sides of
+    /// some box around it (`frameShare`). True of a straight line, an edge with a corner and a
+    /// rectangle's outline at any tilt; not of a digit's curved stroke.
+    static func isFrameShaped(_ piece: Int, box: Box, labels: [Int32], width: Int) -> Bool {
+        frameShare(piece, box: box, labels: labels, width: width) >= 0.8
+    }
+
+    /// The largest share of a piece's pixels that lie along the sides of a box around it, the
+    /// box turned in 3° steps; the sides are 8% of the piece's length thick (at least 2 pixels).
+    static func frameShare(_ piece: Int, box: Box, labels: [Int32], width: Int) -> Float {
+        var points: [(x: Float, y: Float)] = []
+        for y in box.minY...box.maxY {
+            for x in box.minX...box.maxX where labels[y * width + x] == Int32(piece) { points.append((Float(x), Float(y))) }
+        }
+        guard !points.isEmpty else { return 0 }
+        let length = Float(max(box.maxX - box.minX, box.maxY - box.minY) + 1)
+        let side = max(2, 0.08 * length)
+        var along = [Float](repeating: 0, count: points.count), across = along
+        var best = 0
+        for step in 0..<30 {
+            let angle = Float(step) * 3 * .pi / 180, c = cos(angle), s = sin(angle)
+            var minU = Float.infinity, maxU = -Float.infinity, minV = Float.infinity, maxV = -Float.infinity
+            for (index, point) in points.enumerated() {
+                along[index] = point.x * c + point.y * s
+                across[index] = point.y * c - point.x * s
+                minU = min(minU, along[index]); maxU = max(maxU, along[index])
+                minV = min(minV, across[index]); maxV = max(maxV, across[index])
+            }
+            var onSides = 0
+            for index in points.indices where min(along[index] - minU, maxU - along[index], across[index] - minV, maxV - across[index]) <= side {
+                onSides += 1
+            }
+            best = max(best, onSides)
+        }
+        return Float(best) / Float(points.count)
     }
 }
 
