@@ -149,6 +149,21 @@ import Testing
         #expect(ring.map { [$0.x, $0.y, $0.width, $0.height] } == [89, 89, 63, 63])
     }
 
+    /// What a number is segmented from loses the lines that frame it (here a sheet's edge
+    /// beside two digits) and nothing else: the digits and a small dot stay as they were.
+    @Test func framingLinesLeaveANumbersInk() {
+        let digits = Self.hairline(width: 300, height: 240, segments: [(40, 80, 40, 140), (41, 80, 41, 140), (20, 200, 21, 201)],
+                                   arcs: [(cx: 110, cy: 110, r: 28, from: 0, to: 360), (cx: 110, cy: 110, r: 29, from: 0, to: 360)])
+        let edge = Self.hairline(width: 300, height: 240, segments: [(262, 20, 270, 225), (263, 20, 271, 225)], arcs: [])
+        var ink = digits
+        for index in ink.values.indices { ink.values[index] = max(ink.values[index], edge.values[index]) }
+        DigitPreprocessor.removeFramingLines(&ink)
+        #expect(ink.values == digits.values ? true : false, "\(zip(ink.values, digits.values).filter { $0.0 != $0.1 }.count) pixels differ from the digits alone")
+        var alone = digits
+        DigitPreprocessor.removeFramingLines(&alone)
+        #expect(alone.values == digits.values ? true : false, "the digits alone are left as they are")
+    }
+
     @Test func specksAreIgnored() throws {
         var specked = Self.draw(width: 400, height: 400, box: (120, 100, 150, 200), path: Self.sevenPath, stroke: 18)
         let clean = try DigitPreprocessor().prepare(specked, path: "clean")

@@ -189,6 +189,7 @@ public struct PreparedDigit: Sendable {
         }
         if var (ink, _) = Self.paperInk(work) {
             Self.removeRuledLines(&ink)
+            Self.removeFramingLines(&ink)
             return (ink, scaleDown)
         }
         if let threshold, let clean = Self.cleanInk(work, threshold: threshold, strict: false) { return (clean.ink, scaleDown) }
@@ -789,20 +790,46 @@ public struct PreparedDigit: Sendable {
     static func keepMainInk(_ ink: inout FloatImage) -> (x: Int, y: Int, width: Int, height: Int)? {
         let (labels, masses, areas) = components(of: ink)
         guard let largest = masses.max(), largest > 0 else { return nil }
-        let width = ink.width, height = ink.height
-        var boxes = [Box](repeating: (width, height, -1, -1), count: masses.count)
-        for index in labels.indices where labels[index] >= 0 {
-            let piece = Int(labels[index]), x = index % width, y = index / width
-            boxes[piece] = (min(boxes[piece].minX, x), min(boxes[piece].minY, y), max(boxes[piece].maxX, x), max(boxes[piece].maxY, y))
-        }
-        var kept = Set(masses.indices.filter { masses[$0] >= 0.08 * largest })
-        while kept.count > 1, let line = framingLine(among: kept, boxes: boxes, areas: areas, labels: labels, width: width) {
-            kept.remove(line)
-        }
+        let width = ink.width
+        let boxes = pieceBoxes(labels: labels, count: masses.count, width: width, height: ink.height)
+        let kept = withoutFramingLines(Set(masses.indices.filter { masses[$0] >= 0.08 * largest }),
+                                       boxes: boxes, areas: areas, labels: labels, width: width)
         for index in labels.indices where labels[index] >= 0 && !kept.contains(Int(labels[index])) { ink.values[index] = 0 }
         guard !kept.isEmpty else { return nil }
         let box = union(kept.map { boxes[$0] })
         return (box.minX, box.minY, box.maxX - box.minX + 1, box.maxY - box.minY + 1)
+    }
+
+    /// Zeroes the lines that frame the rest of the ink (see `framingLine`: a sheet's edge, a
+    /// table's, an underline), judged among the pieces with 8% of the largest one's mass, and
+    /// leaves everything else, specks included: what a number is segmented from.
+    static func removeFramingLines(_ ink: inout FloatImage) {
+        let (labels, masses, areas) = components(of: ink)
+        guard let largest = masses.max(), largest > 0 else { return }
+        let boxes = pieceBoxes(labels: labels, count: masses.count, width: ink.width, height: ink.height)
+        let substantial = Set(masses.indices.filter { masses[$0] >= 0.08 * largest })
+        let lines = substantial.subtracting(withoutFramingLines(substantial, boxes: boxes, areas: areas, labels: labels, width: ink.width))
+        guard !lines.isEmpty else { return }
+        for index in labels.indices where labels[index] >= 0 && lines.contains(Int(labels[index])) { ink.values[index] = 0 }
+    }
+
+    /// `pieces` less its framing lines, the longest first, as long as more than one piece is left.
+    static func withoutFramingLines(_ pieces: Set<Int>, boxes: [Box], areas: [Int], labels: [Int32], width: Int) -> Set<Int> {
+        var kept = pieces
+        while kept.count > 1, let line = framingLine(among: kept, boxes: boxes, areas: areas, labels: labels, width: width) {
+            kept.remove(line)
+        }
+        return kept
+    }
+
+    /// Each labelled piece's bounding box.
+    static func pieceBoxes(labels: [Int32], count: Int, width: Int, height: Int) -> [Box] {
+        var boxes = [Box](repeating: (width, height, -1, -1), count: count)
+        for index in labels.indices where labels[index] >= 0 {
+            let piece = Int(labels[index]), x = index % width, y = index / width
+            boxes[piece] = (min(boxes[piece].minX, x), min(boxes[piece].minY, y), max(boxes[piece].maxX, x), max(boxes[piece].maxY, y))
+        }
+        return boxes
     }
 
     typealias Box = (minX: Int, minY: Int, maxX: Int, maxY: Int)
