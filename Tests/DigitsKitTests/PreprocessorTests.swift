@@ -147,6 +147,17 @@ import Testing
         var dropped = framed
         let ring = DigitPreprocessor.keepMainInk(&dropped)
         #expect(ring.map { [$0.x, $0.y, $0.width, $0.height] } == [89, 89, 63, 63])
+
+        // Both sides of a sheet, each as long as the other (each used to make the other look like
+        // part of the picture), and the sides of a corner.
+        let sides = Self.hairline(width: 300, height: 300, segments: [(20, 10, 24, 290), (280, 12, 276, 288)],
+                                  arcs: [(cx: 150, cy: 150, r: 30, from: 0, to: 360), (cx: 150, cy: 150, r: 31, from: 0, to: 360)])
+        var between = sides
+        #expect(DigitPreprocessor.keepMainInk(&between).map { [$0.x, $0.y, $0.width, $0.height] } == [119, 119, 63, 63])
+        let corner = Self.hairline(width: 300, height: 300, segments: [(30, 250, 280, 250), (280, 20, 280, 248)],
+                                   arcs: [(cx: 120, cy: 120, r: 30, from: 0, to: 360), (cx: 120, cy: 120, r: 31, from: 0, to: 360)])
+        var inside = corner
+        #expect(DigitPreprocessor.keepMainInk(&inside).map { [$0.x, $0.y, $0.width, $0.height] } == [89, 89, 63, 63])
     }
 
     /// What a number is segmented from loses the lines that frame it (here a sheet's edge

@@ -814,9 +814,20 @@ public struct PreparedDigit: Sendable {
     }
 
     /// `pieces` less its framing lines, the longest first, as long as more than one piece is left.
+    /// Two edges of a sheet (its two sides, or the sides of a corner) each widen the other's
+    /// surroundings so that neither looks long enough beside the rest: the thin, frame-shaped
+    /// pieces are then also judged against the pieces that are neither, the digit.
     static func withoutFramingLines(_ pieces: Set<Int>, boxes: [Box], areas: [Int], labels: [Int32], width: Int) -> Set<Int> {
         var kept = pieces
         while kept.count > 1, let line = framingLine(among: kept, boxes: boxes, areas: areas, labels: labels, width: width) {
+            kept.remove(line)
+        }
+        let lines = kept.filter { piece in
+            areas[piece] * 10 < length(of: boxes[piece]) * length(of: boxes[piece]) && isFrameShaped(piece, box: boxes[piece], labels: labels, width: width)
+        }
+        let digit = kept.subtracting(lines)
+        for line in lines.sorted(by: { length(of: boxes[$0]) > length(of: boxes[$1]) })
+        where frames(line, around: digit, boxes: boxes, areas: areas, labels: labels, width: width) {
             kept.remove(line)
         }
         return kept
@@ -849,26 +860,31 @@ public struct PreparedDigit: Sendable {
     /// or nearly touch each other). Returns the longest such piece.
     static func framingLine(among kept: Set<Int>, boxes: [Box], areas: [Int],
                             labels: [Int32], width: Int) -> Int? {
-        var best: (piece: Int, length: Int)?
-        for piece in kept {
-            let box = boxes[piece]
-            let length = max(box.maxX - box.minX, box.maxY - box.minY) + 1
-            guard areas[piece] * 10 < length * length else { continue }
-            let rest = union(kept.subtracting([piece]).map { boxes[$0] })
-            let extent = max(rest.maxX - rest.minX, rest.maxY - rest.minY) + 1
-            guard length * 10 >= extent * 12, length > best?.length ?? 0 else { continue }
-            // The nearest pixel of the piece to the others' box.
-            var nearest = Int.max
-            for y in box.minY...box.maxY {
-                for x in box.minX...box.maxX where labels[y * width + x] == Int32(piece) {
-                    let dx = max(rest.minX - x, 0, x - rest.maxX), dy = max(rest.minY - y, 0, y - rest.maxY)
-                    nearest = min(nearest, max(dx, dy))
-                }
-            }
-            if nearest * 100 >= extent * 8, isFrameShaped(piece, box: box, labels: labels, width: width) { best = (piece, length) }
-        }
-        return best?.piece
+        kept.filter { piece in frames(piece, around: kept.subtracting([piece]), boxes: boxes, areas: areas, labels: labels, width: width) }
+            .max { (length(of: boxes[$0]), $1) < (length(of: boxes[$1]), $0) }
     }
+
+    /// Whether `piece` is a framing line around the pieces `rest` (see `framingLine`).
+    static func frames(_ piece: Int, around others: Set<Int>, boxes: [Box], areas: [Int], labels: [Int32], width: Int) -> Bool {
+        let box = boxes[piece]
+        let length = length(of: box)
+        guard !others.isEmpty, areas[piece] * 10 < length * length else { return false }
+        let rest = union(others.map { boxes[$0] })
+        let extent = max(rest.maxX - rest.minX, rest.maxY - rest.minY) + 1
+        guard length * 10 >= extent * 12 else { return false }
+        // The nearest pixel of the piece to the others' box.
+        var nearest = Int.max
+        for y in box.minY...box.maxY {
+            for x in box.minX...box.maxX where labels[y * width + x] == Int32(piece) {
+                let dx = max(rest.minX - x, 0, x - rest.maxX), dy = max(rest.minY - y, 0, y - rest.maxY)
+                nearest = min(nearest, max(dx, dy))
+            }
+        }
+        return nearest * 100 >= extent * 8 && isFrameShaped(piece, box: box, labels: labels, width: width)
+    }
+
+    /// A box's longer side.
+    static func length(of box: Box) -> Int { max(box.maxX - box.minX, box.maxY - box.minY) + 1 }
 
     /// Whether a piece is shaped like a frame: at least 80% of its pixels lie along the sides of
     /// some box around it (`frameShare`). True of a straight line, an edge with a corner and a
