@@ -896,11 +896,14 @@ public struct PreparedDigit: Sendable {
     /// The largest share of a piece's pixels that lie along the sides of a box around it, the
     /// box turned in 3° steps; the sides are 8% of the piece's length thick (at least 2 pixels).
     static func frameShare(_ piece: Int, box: Box, labels: [Int32], width: Int) -> Float {
-        var points: [(x: Float, y: Float)] = []
+        var all: [(x: Float, y: Float)] = []
         for y in box.minY...box.maxY {
-            for x in box.minX...box.maxX where labels[y * width + x] == Int32(piece) { points.append((Float(x), Float(y))) }
+            for x in box.minX...box.maxX where labels[y * width + x] == Int32(piece) { all.append((Float(x), Float(y))) }
         }
-        guard !points.isEmpty else { return 0 }
+        guard !all.isEmpty else { return 0 }
+        // A share needs no more than a thousand points or so: every k-th pixel, in scan order.
+        let stride = max(1, all.count / 1024)
+        let points = stride == 1 ? all : Swift.stride(from: 0, to: all.count, by: stride).map { all[$0] }
         let length = Float(max(box.maxX - box.minX, box.maxY - box.minY) + 1)
         let side = max(2, 0.08 * length)
         var along = [Float](repeating: 0, count: points.count), across = along
