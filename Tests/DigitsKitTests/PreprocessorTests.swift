@@ -175,6 +175,33 @@ import Testing
         #expect(alone.values == digits.values ? true : false, "the digits alone are left as they are")
     }
 
+    /// The square erosion (a running minimum along rows, then columns) equals the minimum over
+    /// the whole (2r+1)² square, samples outside the picture counting as 0, for reaches shorter
+    /// and longer than the picture.
+    @Test func squareErosionIsTheMinimumOverTheSquare() {
+        let random = RandomGenerator(seed: 11)
+        for (width, height) in [(1, 1), (7, 3), (40, 25)] {
+            let image = FloatImage(width: width, height: height, values: (0..<width * height).map { _ in 0.1 + random.nextUnitFloat() })
+            for reach in [0, 1, 2, 5, 12] {
+                let eroded = image.eroded(square: reach)
+                var differing = 0
+                for y in 0..<height {
+                    for x in 0..<width {
+                        var low = Float.infinity
+                        for dy in -reach...reach {
+                            for dx in -reach...reach {
+                                let nx = x + dx, ny = y + dy
+                                low = min(low, nx >= 0 && ny >= 0 && nx < width && ny < height ? image.values[ny * width + nx] : 0)
+                            }
+                        }
+                        if eroded.values[y * width + x] != low { differing += 1 }
+                    }
+                }
+                #expect(differing == 0, "\(width)×\(height), reach \(reach): \(differing) pixels differ")
+            }
+        }
+    }
+
     @Test func specksAreIgnored() throws {
         var specked = Self.draw(width: 400, height: 400, box: (120, 100, 150, 200), path: Self.sevenPath, stroke: 18)
         let clean = try DigitPreprocessor().prepare(specked, path: "clean")

@@ -130,15 +130,29 @@ struct FloatImage: Sendable {
     }
 
     /// The minimum within `reach` along each of `lines` lines of `length` samples (sample i of
-    /// line l at l·lineStep + i·step); samples past the ends count as 0.
-    private static func runningMinimum(_ values: [Float], lines: Int, length: Int, lineStep: Int, step: Int, reach: Int) -> [Float] {
+    /// line l at l·lineStep + i·step); samples past the ends count as 0. Van Herk and Gil and
+    /// Werman's method: the line, padded with `reach` zeros at each end, is cut into blocks of
+    /// one window (2·reach + 1); every window spans the end of one block and the start of the
+    /// next, so its minimum is that of a running minimum from the right within the first and
+    /// one from the left within the second: three comparisons a sample, whatever the reach (the
+    /// direct loop took 2·reach + 1, a fifth of a number's classify time on a photo).
+    static func runningMinimum(_ values: [Float], lines: Int, length: Int, lineStep: Int, step: Int, reach: Int) -> [Float] {
+        guard reach > 0, length > 0 else { return values }
         var result = values
-        for line in 0..<lines {
-            for i in 0..<length {
-                var low: Float = 1
-                for j in (i - reach)...(i + reach) { low = min(low, j >= 0 && j < length ? values[line * lineStep + j * step] : 0) }
-                result[line * lineStep + i * step] = low
+        let window = 2 * reach + 1, padded = length + 2 * reach
+        var line = [Float](repeating: 0, count: padded)
+        var fromLeft = line, fromRight = line
+        for l in 0..<lines {
+            for i in 0..<length { line[reach + i] = values[l * lineStep + i * step] }
+            for start in stride(from: 0, to: padded, by: window) {
+                let end = min(start + window, padded)
+                fromLeft[start] = line[start]
+                for i in (start + 1)..<end { fromLeft[i] = min(fromLeft[i - 1], line[i]) }
+                fromRight[end - 1] = line[end - 1]
+                for i in stride(from: end - 2, through: start, by: -1) { fromRight[i] = min(fromRight[i + 1], line[i]) }
             }
+            // Output i's window is padded samples i...i + 2·reach.
+            for i in 0..<length { result[l * lineStep + i * step] = min(fromRight[i], fromLeft[i + 2 * reach]) }
         }
         return result
     }
