@@ -102,9 +102,14 @@ extension DigitsCommand {
 
         func run() throws {
             var files = try Self.expand(inputs)
-            // "-" is the picture piped in on standard input, read once, before the models load.
-            let piped = try files.contains("-") ? Self.readStandardInput() : nil
+            // "-" is the picture piped in on standard input, read once, before the models load;
+            // when it cannot be read, it gets its error line like any file.
             let pipedAt = files.firstIndex(of: "-")
+            var piped: [UInt8]?
+            var pipeError: (any DigitsError)?
+            if pipedAt != nil {
+                do { piped = try Self.readStandardInput() } catch let error as any DigitsError { pipeError = error }
+            }
             files = files.map { $0 == "-" ? Self.standardInputName : $0 }
             let loaded = try ModelFile.loadAll(models, threads: threads ?? (files.count > 1 ? ProcessInfo.processInfo.activeProcessorCount : 1))
             let reader = try DigitReader(models: loaded.map(\.model), paths: loaded.map(\.path), metadata: loaded.map(\.metadata),
@@ -118,11 +123,13 @@ extension DigitsCommand {
                     }
                 }
                 : reader.readNumbers(files: onDisk)
-            if let piped, let pipedAt {
+            if let pipedAt {
                 let outcome: NumberOutcome
                 do {
-                    outcome = .read(single ? NumberReading(single: try reader.read(piped, name: Self.standardInputName))
-                                           : try reader.readNumber(piped, name: Self.standardInputName))
+                    if let pipeError { throw pipeError }
+                    let bytes = piped ?? []
+                    outcome = .read(single ? NumberReading(single: try reader.read(bytes, name: Self.standardInputName))
+                                           : try reader.readNumber(bytes, name: Self.standardInputName))
                 } catch let error as any DigitsError {
                     outcome = .failed(error)
                 }
