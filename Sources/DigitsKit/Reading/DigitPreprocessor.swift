@@ -823,7 +823,7 @@ public struct PreparedDigit: Sendable {
             kept.remove(line)
         }
         let lines = kept.filter { piece in
-            areas[piece] * 10 < length(of: boxes[piece]) * length(of: boxes[piece]) && isFrameShaped(piece, box: boxes[piece], labels: labels, width: width)
+            isThin(piece, boxes: boxes, areas: areas) && isFrameShaped(piece, box: boxes[piece], labels: labels, width: width)
         }
         let digit = kept.subtracting(lines)
         for line in lines.sorted(by: { length(of: boxes[$0]) > length(of: boxes[$1]) })
@@ -868,7 +868,7 @@ public struct PreparedDigit: Sendable {
     static func frames(_ piece: Int, around others: Set<Int>, boxes: [Box], areas: [Int], labels: [Int32], width: Int) -> Bool {
         let box = boxes[piece]
         let length = length(of: box)
-        guard !others.isEmpty, areas[piece] * 10 < length * length else { return false }
+        guard !others.isEmpty, isThin(piece, boxes: boxes, areas: areas) else { return false }
         let rest = union(others.map { boxes[$0] })
         let extent = max(rest.maxX - rest.minX, rest.maxY - rest.minY) + 1
         guard length * 10 >= extent * 12 else { return false }
@@ -885,6 +885,12 @@ public struct PreparedDigit: Sendable {
 
     /// A box's longer side.
     static func length(of box: Box) -> Int { max(box.maxX - box.minX, box.maxY - box.minY) + 1 }
+
+    /// A piece is thin when its area is under a tenth of its longer side squared.
+    static func isThin(_ piece: Int, boxes: [Box], areas: [Int]) -> Bool {
+        let length = length(of: boxes[piece])
+        return areas[piece] * 10 < length * length
+    }
 
     /// Whether a piece is shaped like a frame: at least 80% of its pixels lie along the sides of
     /// some box around it (`frameShare`). True of a straight line, an edge with a corner and a
