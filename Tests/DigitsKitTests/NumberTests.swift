@@ -145,6 +145,34 @@ import Testing
     }
 
     /// Single digits, drawn large with a margin: never split, and read as `read(_:)` reads them.
+    /// One piece with many thin places (five posts joined by a hairline bar) is cut into more
+    /// than four slices, and the whole piece is still offered as one candidate: a wide open 4
+    /// cut five times was read as "61" when runs stopped at four units.
+    @Test func aPieceCutManyTimesIsStillACandidateWhole() {
+        let width = 5 * 7 + 4 * 4 + 4, height = 34
+        var ink = FloatImage(width: width, height: height, values: [Float](repeating: 0, count: width * height))
+        for post in 0..<5 {
+            for y in 2..<32 { for x in 2 + post * 11..<9 + post * 11 { ink.values[y * width + x] = 1 } }
+        }
+        for y in 16..<18 { for x in 2..<width - 2 { ink.values[y * width + x] = 1 } }
+        let segmentation = NumberSegmentation(ink: ink)
+        #expect(segmentation.units.count > 4, "cut at the thin bar between the posts")
+        #expect(segmentation.candidates().contains { $0.first == 0 && $0.last == segmentation.units.count - 1 })
+    }
+
+    /// A 7 drawn in dashes (a pencil on rough paper): the line is as tall as the whole 7, not
+    /// as one dash, so the 7 is not taken for a line of short marks three digits wide.
+    @Test func aDigitInDashesSetsTheLineHeight() {
+        let width = 76, height = 80
+        var ink = FloatImage(width: width, height: height, values: [Float](repeating: 0, count: width * height))
+        func fill(_ xs: Range<Int>, _ ys: Range<Int>) { for y in ys { for x in xs { ink.values[y * width + x] = 1 } } }
+        for dash in 0..<4 { fill(2 + dash * 17..<16 + dash * 17, 2..<7) }     // the bar
+        for dash in 0..<4 { fill(56 - dash * 4..<65 - dash * 4, 11 + dash * 16..<23 + dash * 16) }  // the stem
+        let segmentation = NumberSegmentation(ink: ink)
+        #expect(segmentation.units.count >= 8)
+        #expect(segmentation.lineHeight == 69, "the 7's height, rows 2...70")
+    }
+
     @Test func singleDigitsAreNeverSplit() throws {
         try #require(Self.test != nil && Self.reader != nil, "needs MNIST and checkpoints/cnn.safetensors")
         let reader = try #require(Self.reader)

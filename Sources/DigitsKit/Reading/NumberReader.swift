@@ -5,7 +5,7 @@
 // ink is over-segmented and the classifier picks the reading:
 //  1. units: the connected pieces of ink (specks dropped), and a piece much wider than a digit
 //     is tall cut at the thin places of its column profile (where touching digits meet);
-//  2. candidates: runs of up to four neighbouring units that could be one digit (not much
+//  2. candidates: runs of neighbouring units that could be one digit (not much
 //     wider than a digit is tall; pieces of different strokes only when they overlap or nearly
 //     touch), each prepared the MNIST way and all of them run through the model in one batch;
 //  3. the reading: the split of the units into candidates whose digits the model is surest of
@@ -162,7 +162,7 @@ struct NumberSegmentation {
     private(set) var units: [Unit] = []
     /// The mass of the largest unit.
     private(set) var largestMass: Float = 0
-    /// The height of a digit on this line: the median height of the substantial pieces.
+    /// The height of a digit on this line (see `lineHeight(of:)`).
     private(set) var lineHeight = 1
 
     /// Ink under this strength does not join pieces (anti-aliased fringes bridge close digits).
@@ -190,11 +190,33 @@ struct NumberSegmentation {
             pieces[piece].box = (min(b.minX, x), min(b.minY, y), max(b.maxX, x), max(b.maxY, y))
         }
         pieces.removeAll { $0.pixels.isEmpty }
-        let substantial = pieces.filter { $0.mass >= 0.25 * largest }.map { $0.box.maxY - $0.box.minY + 1 }.sorted()
-        lineHeight = max(1, substantial.isEmpty ? 1 : substantial[substantial.count / 2])
+        lineHeight = Self.lineHeight(of: pieces)
         for piece in pieces { units += cut(piece) }
         units.sort { ($0.box.minX + $0.box.maxX) < ($1.box.minX + $1.box.maxX) }
         largestMass = units.map(\.mass).max() ?? 0
+    }
+
+    /// The height of a digit on this line: the median height of the substantial columns of ink,
+    /// a column being pieces stacked above one another (their spans of x overlapping by 40% of
+    /// the narrower, as in `boundaryCost`), chained left to right. A digit's pieces stack (a 5's
+    /// bar, a pencil 7 broken into a dozen dashes), so a column is a whole digit even where its
+    /// pieces are short; digits side by side, even slightly overlapping, are columns of their own.
+    static func lineHeight(of pieces: [Unit]) -> Int {
+        var columns: [(box: Box, mass: Float)] = []
+        for piece in pieces.sorted(by: { $0.box.minX < $1.box.minX }) {
+            if let last = columns.last {
+                let overlap = min(last.box.maxX, piece.box.maxX) - piece.box.minX + 1
+                let narrower = min(last.box.maxX - last.box.minX, piece.box.maxX - piece.box.minX) + 1
+                if Double(overlap) > 0.4 * Double(narrower) {
+                    columns[columns.count - 1] = (DigitPreprocessor.union([last.box, piece.box]), last.mass + piece.mass)
+                    continue
+                }
+            }
+            columns.append((piece.box, piece.mass))
+        }
+        let heaviest = columns.map(\.mass).max() ?? 0
+        let heights = columns.filter { $0.mass >= 0.25 * heaviest }.map { $0.box.maxY - $0.box.minY + 1 }.sorted()
+        return max(1, heights.isEmpty ? 1 : heights[heights.count / 2])
     }
 
     /// A piece wider than 0.9 of the line height is cut at up to six thin places of its column
@@ -242,11 +264,13 @@ struct NumberSegmentation {
         DigitPreprocessor.union(units[candidate.first...candidate.last].map(\.box))
     }
 
-    /// Every run of up to four units that could be one digit.
+    /// Every run of neighbouring units that could be one digit. The run's length has no limit
+    /// of its own (only its width does): a wide digit cut at many thin places, such as an open
+    /// 4 in five slices, must still be offered whole.
     func candidates() -> [Candidate] {
         var found: [Candidate] = []
         for first in units.indices {
-            for last in first..<min(units.count, first + 4) {
+            for last in first..<units.count {
                 if last > first {
                     // Pieces of different strokes join only when they overlap or nearly touch.
                     let previous = units[last - 1], next = units[last]
