@@ -160,6 +160,20 @@ import Testing
         #expect(segmentation.candidates().contains { $0.first == 0 && $0.last == segmentation.units.count - 1 })
     }
 
+    /// Hatching (forty close strokes, each its own piece) gives at most four candidates a piece:
+    /// a candidate joins at most four pieces, so the work grows with the pieces, not with their
+    /// square (runs limited only by width made a dotted grid take seconds).
+    @Test func candidatesGrowWithThePieces() {
+        let width = 40 * 6 + 4, height = 48
+        var ink = FloatImage(width: width, height: height, values: [Float](repeating: 0, count: width * height))
+        for bar in 0..<40 {
+            for y in 4..<44 { for x in 2 + bar * 6..<5 + bar * 6 { ink.values[y * width + x] = 1 } }
+        }
+        let segmentation = NumberSegmentation(ink: ink)
+        #expect(segmentation.units.count == 40)
+        #expect(segmentation.candidates().count <= NumberSegmentation.maxPiecesInADigit * segmentation.units.count)
+    }
+
     /// A 7 drawn in dashes (a pencil on rough paper): the line is as tall as the whole 7, not
     /// as one dash, so the 7 is not taken for a line of short marks three digits wide.
     @Test func aDigitInDashesSetsTheLineHeight() {

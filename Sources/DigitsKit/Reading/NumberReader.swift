@@ -5,9 +5,9 @@
 // ink is over-segmented and the classifier picks the reading:
 //  1. units: the connected pieces of ink (specks dropped), and a piece much wider than a digit
 //     is tall cut at the thin places of its column profile (where touching digits meet);
-//  2. candidates: runs of neighbouring units that could be one digit (not much
-//     wider than a digit is tall; pieces of different strokes only when they overlap or nearly
-//     touch), each prepared the MNIST way and all of them run through the model in one batch;
+//  2. candidates: runs of neighbouring units that could be one digit (not much wider than a
+//     digit is tall, at most four pieces of ink; pieces of different strokes only when they
+//     overlap or nearly touch), each prepared the MNIST way and all of them run through the model in one batch;
 //  3. the reading: the split of the units into candidates whose digits the model is surest of
 //     together (the sum of log-probabilities, a best path over the units), with short pieces
 //     (a 5's bar, the end of a 9) unable to stand alone.
@@ -66,7 +66,11 @@ extension DigitReader {
         // An MNIST-style 28×28 digit is one digit, as it is.
         guard !single.passedThrough, let found = preprocessor.inkMap(image) else { return readAsOne(single) }
         let segmentation = NumberSegmentation(ink: found.ink)
-        guard segmentation.units.count >= 2 else { return readAsOne(single) }
+        // Hundreds of pieces (a grid of dots, hatching, a page of text) are no line of digits,
+        // and would cost a candidate each: the picture is read as one thing.
+        guard segmentation.units.count >= 2, segmentation.units.count <= NumberSegmentation.maxUnits else {
+            return readAsOne(single)
+        }
         let candidates = segmentation.candidates()
         var prepared: [PreparedDigit?] = Array(repeating: nil, count: candidates.count)
         let noInk = PreprocessError.noInk(path: name, width: image.width, height: image.height)
@@ -169,6 +173,11 @@ struct NumberSegmentation {
     static let inkLevel: Float = 0.25
     /// Pieces under this share of the largest piece's mass are specks.
     static let speck: Float = 0.03
+    /// The most units a line of digits is looked at with: about twenty digits cut into three.
+    static let maxUnits = 60
+    /// The most pieces of ink (connected components; the slices of one cut piece count once)
+    /// a candidate digit joins: a digit is at most a few strokes.
+    static let maxPiecesInADigit = 4
 
     init(ink: FloatImage) {
         self.ink = ink
@@ -264,16 +273,20 @@ struct NumberSegmentation {
         DigitPreprocessor.union(units[candidate.first...candidate.last].map(\.box))
     }
 
-    /// Every run of neighbouring units that could be one digit. The run's length has no limit
-    /// of its own (only its width does): a wide digit cut at many thin places, such as an open
-    /// 4 in five slices, must still be offered whole.
+    /// Every run of neighbouring units that could be one digit: not much wider than a digit
+    /// is tall, and of at most four pieces of ink. The slices of one cut piece count as one
+    /// piece, so a wide digit cut at many thin places, such as an open 4 in five slices, is
+    /// still offered whole.
     func candidates() -> [Candidate] {
         var found: [Candidate] = []
         for first in units.indices {
+            var pieces = [units[first].component]
             for last in first..<units.count {
                 if last > first {
                     // Pieces of different strokes join only when they overlap or nearly touch.
                     let previous = units[last - 1], next = units[last]
+                    if !pieces.contains(next.component) { pieces.append(next.component) }
+                    if pieces.count > Self.maxPiecesInADigit { break }
                     let gap = next.box.minX - DigitPreprocessor.union(units[first..<last].map(\.box)).maxX
                     if previous.component != next.component, Double(gap) > 0.2 * Double(lineHeight) { break }
                 }
