@@ -7,7 +7,8 @@
 //     is tall cut at the thin places of its column profile (where touching digits meet);
 //  2. candidates: runs of neighbouring units that could be one digit (not much wider than a
 //     digit is tall, at most four pieces of ink; pieces of different strokes only when they
-//     overlap or nearly touch), each prepared the MNIST way and all of them run through the model in one batch;
+//     overlap or nearly touch), each prepared the MNIST way and all of them run through the
+//     model in one batch;
 //  3. the reading: the split of the units into candidates whose digits the model is surest of
 //     together (the sum of log-probabilities, a best path over the units), with short pieces
 //     (a 5's bar, the end of a 9) unable to stand alone.
@@ -206,22 +207,18 @@ struct NumberSegmentation {
     }
 
     /// The height of a digit on this line: the median height of the substantial columns of ink,
-    /// a column being pieces stacked above one another (their spans of x overlapping by 40% of
-    /// the narrower, as in `boundaryCost`), chained left to right. A digit's pieces stack (a 5's
-    /// bar, a pencil 7 broken into a dozen dashes), so a column is a whole digit even where its
-    /// pieces are short; digits side by side, even slightly overlapping, are columns of their own.
+    /// a column being pieces stacked above one another (`isStacked`, as in `boundaryCost`),
+    /// chained left to right. A digit's pieces stack (a 5's bar, a pencil 7 broken into a dozen
+    /// dashes), so a column is a whole digit even where its pieces are short; digits side by
+    /// side, even slightly overlapping, are columns of their own.
     static func lineHeight(of pieces: [Unit]) -> Int {
         var columns: [(box: Box, mass: Float)] = []
         for piece in pieces.sorted(by: { $0.box.minX < $1.box.minX }) {
-            if let last = columns.last {
-                let overlap = min(last.box.maxX, piece.box.maxX) - piece.box.minX + 1
-                let narrower = min(last.box.maxX - last.box.minX, piece.box.maxX - piece.box.minX) + 1
-                if Double(overlap) > 0.4 * Double(narrower) {
-                    columns[columns.count - 1] = (DigitPreprocessor.union([last.box, piece.box]), last.mass + piece.mass)
-                    continue
-                }
+            if let last = columns.last, isStacked(last.box, piece.box) {
+                columns[columns.count - 1] = (DigitPreprocessor.union([last.box, piece.box]), last.mass + piece.mass)
+            } else {
+                columns.append((piece.box, piece.mass))
             }
-            columns.append((piece.box, piece.mass))
         }
         let heaviest = columns.map(\.mass).max() ?? 0
         let heights = columns.filter { $0.mass >= 0.25 * heaviest }.map { $0.box.maxY - $0.box.minY + 1 }.sorted()
@@ -355,11 +352,16 @@ struct NumberSegmentation {
     /// narrower one's width (on one line, such pieces are stacked parts of one digit: a 3's
     /// bowls, a 7's broken stem).
     func boundaryCost(after left: Int) -> Double {
-        let a = units[left].box, b = units[left + 1].box
         guard units[left].component != units[left + 1].component else { return 0 }
+        return Self.isStacked(units[left].box, units[left + 1].box) ? -3 : 0
+    }
+
+    /// Whether two boxes stand above one another: their spans of x overlap by more than 40% of
+    /// the narrower one's width.
+    static func isStacked(_ a: Box, _ b: Box) -> Bool {
         let overlap = min(a.maxX, b.maxX) - max(a.minX, b.minX) + 1
         let narrower = min(a.maxX - a.minX, b.maxX - b.minX) + 1
-        return Double(overlap) > 0.4 * Double(narrower) ? -3 : 0
+        return Double(overlap) > 0.4 * Double(narrower)
     }
 
     /// The candidates that cover every unit once (or leave out a small one), left to right, with
