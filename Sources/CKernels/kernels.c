@@ -140,6 +140,121 @@ void dk_pool_conv3x3_gradient(const float *x, long height, long width, long padd
     }
 }
 
+// One tap's weight gradient for OB outputs × CB vectors of 16 channels, added over one sample's
+// output positions: sums[o·patch + c] += Σ_(oy,ox) dy[(oy, ox), o] · x[(oy·stride, ox·stride), c],
+// x and sums already offset to the tap and the first channel, dy to the first output. The
+// sums stay in registers for the whole sample; each dy value is one broadcast for CB FMAs.
+static inline __attribute__((always_inline))
+void weight_gradient_block(const int OB, const int CB, const float *x, long rowStep, long columnStep,
+                           const float *dy, long outHeight, long outWidth, long outputs,
+                           __mmask16 mask0, __mmask16 mask1, float *sums, long patch) {
+    __m512 acc[8][2];
+#pragma clang loop unroll(full)
+    for (int o = 0; o < OB; o++) {
+        acc[o][0] = _mm512_maskz_loadu_ps(mask0, sums + o * patch);
+        if (CB > 1) acc[o][1] = _mm512_maskz_loadu_ps(mask1, sums + o * patch + 16);
+    }
+    for (long oy = 0; oy < outHeight; oy++) {
+        const float *xs = x + oy * rowStep, *g = dy + oy * outWidth * outputs;
+        for (long ox = 0; ox < outWidth; ox++, xs += columnStep, g += outputs) {
+            const __m512 x0 = _mm512_maskz_loadu_ps(mask0, xs);
+            const __m512 x1 = CB > 1 ? _mm512_maskz_loadu_ps(mask1, xs + 16) : x0;
+#pragma clang loop unroll(full)
+            for (int o = 0; o < OB; o++) {
+                const __m512 b = _mm512_set1_ps(g[o]);
+                acc[o][0] = _mm512_fmadd_ps(b, x0, acc[o][0]);
+                if (CB > 1) acc[o][1] = _mm512_fmadd_ps(b, x1, acc[o][1]);
+            }
+        }
+    }
+#pragma clang loop unroll(full)
+    for (int o = 0; o < OB; o++) {
+        _mm512_mask_storeu_ps(sums + o * patch, mask0, acc[o][0]);
+        if (CB > 1) _mm512_mask_storeu_ps(sums + o * patch + 16, mask1, acc[o][1]);
+    }
+}
+
+#define DK_WEIGHT_GRADIENT(OB, CB) \
+    static void weight_gradient_##OB##_##CB(const float *x, long rowStep, long columnStep, const float *dy, long outHeight, \
+                                            long outWidth, long outputs, __mmask16 mask0, __mmask16 mask1, float *sums, long patch) { \
+        weight_gradient_block(OB, CB, x, rowStep, columnStep, dy, outHeight, outWidth, outputs, mask0, mask1, sums, patch); \
+    }
+DK_WEIGHT_GRADIENT(8, 2) DK_WEIGHT_GRADIENT(4, 2) DK_WEIGHT_GRADIENT(2, 2) DK_WEIGHT_GRADIENT(1, 2)
+DK_WEIGHT_GRADIENT(8, 1) DK_WEIGHT_GRADIENT(4, 1) DK_WEIGHT_GRADIENT(2, 1) DK_WEIGHT_GRADIENT(1, 1)
+
+typedef void (*weight_gradient_function)(const float *, long, long, const float *, long, long, long, __mmask16, __mmask16, float *, long);
+
+static __mmask16 lanes(long count) { return count >= 16 ? 0xFFFF : count <= 0 ? 0 : (__mmask16)((1u << count) - 1); }
+
+void dk_conv_weight_gradient(const float *x, long height, long width, long channels, long stride,
+                             const float *dy, long outHeight, long outWidth, long outputs,
+                             long kernelHeight, long kernelWidth, long first, long last, float *sums) {
+    static const weight_gradient_function pairs[9] = {0, weight_gradient_1_2, weight_gradient_2_2, 0, weight_gradient_4_2, 0, 0, 0, weight_gradient_8_2};
+    static const weight_gradient_function singles[9] = {0, weight_gradient_1_1, weight_gradient_2_1, 0, weight_gradient_4_1, 0, 0, 0, weight_gradient_8_1};
+    const long patch = kernelHeight * kernelWidth * channels, positions = outHeight * outWidth;
+    for (long n = first; n < last; n++) {
+        const float *image = x + n * height * width * channels, *gradient = dy + n * positions * outputs;
+        for (long tap = 0; tap < kernelHeight * kernelWidth; tap++) {
+            const float *corner = image + ((tap / kernelWidth) * width + tap % kernelWidth) * channels;
+            for (long o = 0; o < outputs;) {
+                const long block = outputs - o >= 8 ? 8 : outputs - o >= 4 ? 4 : outputs - o >= 2 ? 2 : 1;
+                for (long c = 0; c < channels; c += 32) {
+                    const weight_gradient_function f = (channels - c > 16 ? pairs : singles)[block];
+                    f(corner + c, stride * width * channels, stride * channels, gradient + o, outHeight, outWidth, outputs,
+                      lanes(channels - c), lanes(channels - c - 16), sums + o * patch + tap * channels + c, patch);
+                }
+                o += block;
+            }
+        }
+        float *bias = sums + outputs * patch;
+        for (long o = 0; o < outputs; o += 16) {
+            const __mmask16 mask = lanes(outputs - o);
+            __m512 sum = _mm512_maskz_loadu_ps(mask, bias + o);
+            for (long p = 0; p < positions; p++) sum = _mm512_add_ps(sum, _mm512_maskz_loadu_ps(mask, gradient + p * outputs + o));
+            _mm512_mask_storeu_ps(bias + o, mask, sum);
+        }
+    }
+}
+
+void dk_channel_sums(const float *a, const float *b, const float *shift, long rows, long channels, long block,
+                     double *sum, double *sumOfProducts) {
+    for (long c0 = 0; c0 < channels; c0 += 64) {
+        __mmask16 mask[4];
+        __m512 offset[4];
+#pragma clang loop unroll(full)
+        for (int v = 0; v < 4; v++) {
+            mask[v] = lanes(channels - c0 - 16 * v);
+            offset[v] = shift ? _mm512_maskz_loadu_ps(mask[v], shift + c0 + 16 * v) : _mm512_setzero_ps();
+        }
+        for (long first = 0; first < rows; first += block) {
+            const long last = first + block < rows ? first + block : rows;
+            __m512 s[4], p[4];
+#pragma clang loop unroll(full)
+            for (int v = 0; v < 4; v++) { s[v] = _mm512_setzero_ps(); p[v] = _mm512_setzero_ps(); }
+            for (long row = first; row < last; row++) {
+                const float *x = a + row * channels + c0, *y = b + row * channels + c0;
+#pragma clang loop unroll(full)
+                for (int v = 0; v < 4; v++) {
+                    if (!mask[v]) continue;
+                    const __m512 d = _mm512_sub_ps(_mm512_maskz_loadu_ps(mask[v], x + 16 * v), offset[v]);
+                    const __m512 e = _mm512_sub_ps(_mm512_maskz_loadu_ps(mask[v], y + 16 * v), offset[v]);
+                    s[v] = _mm512_add_ps(s[v], d);
+                    p[v] = _mm512_add_ps(p[v], _mm512_mul_ps(d, e));
+                }
+            }
+            for (int v = 0; v < 4; v++) {
+                float ss[16], pp[16];
+                _mm512_storeu_ps(ss, s[v]);
+                _mm512_storeu_ps(pp, p[v]);
+                for (long i = 0; i < 16 && c0 + 16 * v + i < channels; i++) {
+                    sum[c0 + 16 * v + i] += ss[i];
+                    sumOfProducts[c0 + 16 * v + i] += pp[i];
+                }
+            }
+        }
+    }
+}
+
 void dk_normalize_bytes(const uint8_t *in, long count, float scale, float shift, float *out) {
     const __m512 s = _mm512_set1_ps(scale), t = _mm512_set1_ps(shift);
     long i = 0;
@@ -193,6 +308,28 @@ void dk_pool_conv3x3_gradient(const float *x, long height, long width, long padd
     }
 }
 
+void dk_conv_weight_gradient(const float *x, long height, long width, long channels, long stride,
+                             const float *dy, long outHeight, long outWidth, long outputs,
+                             long kernelHeight, long kernelWidth, long first, long last, float *sums) {
+    const long patch = kernelHeight * kernelWidth * channels, positions = outHeight * outWidth;
+    for (long n = first; n < last; n++) {
+        const float *image = x + n * height * width * channels, *gradient = dy + n * positions * outputs;
+        for (long oy = 0; oy < outHeight; oy++)
+            for (long ox = 0; ox < outWidth; ox++) {
+                const float *g = gradient + (oy * outWidth + ox) * outputs;
+                for (long o = 0; o < outputs; o++) {
+                    for (long ky = 0; ky < kernelHeight; ky++)
+                        for (long kx = 0; kx < kernelWidth; kx++) {
+                            const float *v = image + ((oy * stride + ky) * width + ox * stride + kx) * channels;
+                            float *s = sums + o * patch + (ky * kernelWidth + kx) * channels;
+                            for (long c = 0; c < channels; c++) s[c] += g[o] * v[c];
+                        }
+                    sums[outputs * patch + o] += g[o];
+                }
+            }
+    }
+}
+
 void dk_tile(long rows, const float *a, long lda, const long *offsets, long segments, long length,
              const float *panel, const float *bias, float *c, long ldc, long columns, int relu) {
     for (long r = 0; r < rows; r++) {
@@ -207,6 +344,24 @@ void dk_tile(long rows, const float *a, long lda, const long *offsets, long segm
         for (long j = 0; j < columns; j++) {
             const float v = sums[j] + bias[j];
             c[r * ldc + j] = relu && v < 0 ? 0 : v;
+        }
+    }
+}
+
+void dk_channel_sums(const float *a, const float *b, const float *shift, long rows, long channels, long block,
+                     double *sum, double *sumOfProducts) {
+    for (long c = 0; c < channels; c++) {
+        const float offset = shift ? shift[c] : 0;
+        for (long first = 0; first < rows; first += block) {
+            const long last = first + block < rows ? first + block : rows;
+            float s = 0, p = 0;
+            for (long row = first; row < last; row++) {
+                const float d = a[row * channels + c] - offset, e = b[row * channels + c] - offset;
+                s += d;
+                p += d * e;
+            }
+            sum[c] += s;
+            sumOfProducts[c] += p;
         }
     }
 }

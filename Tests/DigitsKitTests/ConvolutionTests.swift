@@ -131,6 +131,67 @@ func referenceConvolution(_ conv: Conv2D, _ x: Tensor) -> [Float] {
         #expect(worst <= 1e-5 * max(scale, 1), "largest difference \(worst) (scale \(scale))")
     }
 
+    /// Padding-free layers of 16 or more input channels read their input in place: forward by
+    /// the tiled kernel with one segment per tap, the weight gradient by dk_conv_weight_gradient,
+    /// with no im2col. Shapes with channel counts that leave a partial vector (20, 40, 33), output
+    /// counts that leave blocks of 2 and 1 (11, 9, 17), stride 2, and a 5×5 kernel, on two workers:
+    /// against the reference convolution and the definitions of dW and db.
+    @Test(arguments: [(16, 32, 3, 1), (20, 11, 3, 2), (40, 9, 2, 1), (33, 17, 5, 1)])
+    func inPlaceLayersMatchTheDefinitions(channels: Int, outputChannels: Int, kernel: Int, stride: Int) {
+        let input = ImageShape(channels: channels, height: 9, width: 17)
+        let conv = Conv2D(name: "c", input: input, outputChannels: outputChannels, kernelHeight: kernel, kernelWidth: kernel,
+                          stride: stride)
+        conv.initialize(.he, using: RandomGenerator(seed: 11))
+        for o in 0..<outputChannels { conv.bias.value[o] = Float(o % 5) * 0.1 - 0.2 }
+        conv.use(ComputeContext(threads: 2))
+        let batch = 5, out = conv.output
+        let x = smoothInput(rows: batch, features: input.count, seed: 12)
+        let y = conv.forward(x, training: true).array
+        let forwardError = zip(y, referenceConvolution(conv, x)).map { abs($0 - $1) }.max() ?? 0
+        #expect(forwardError < 1e-5, "forward differs from the reference by \(forwardError)")
+        let dy = smoothInput(rows: batch, features: out.count, seed: 13)
+        _ = conv.backward(dy)
+        var weightError = 0.0, weightScale = 0.0, biasError = 0.0
+        for o in 0..<outputChannels {
+            var biasSum = 0.0
+            for n in 0..<batch {
+                for p in 0..<(out.height * out.width) { biasSum += Double(dy[n * out.count + p * outputChannels + o]) }
+            }
+            biasError = max(biasError, abs(Double(conv.bias.gradient[o]) - biasSum))
+            for c in 0..<channels {
+                for ky in 0..<kernel {
+                    for kx in 0..<kernel {
+                        var sum = 0.0
+                        for n in 0..<batch {
+                            for oy in 0..<out.height {
+                                for ox in 0..<out.width {
+                                    let iy = oy * stride + ky, ix = ox * stride + kx
+                                    sum += Double(dy[n * out.count + (oy * out.width + ox) * outputChannels + o])
+                                        * Double(x[n * input.count + (iy * input.width + ix) * channels + c])
+                                }
+                            }
+                        }
+                        let got = Double(conv.weight.gradient[((o * channels + c) * kernel + ky) * kernel + kx])
+                        weightError = max(weightError, abs(got - sum))
+                        weightScale = max(weightScale, abs(sum))
+                    }
+                }
+            }
+        }
+        #expect(weightError <= 1e-5 * max(weightScale, 1), "dW differs from the definition by \(weightError) (scale \(weightScale))")
+        #expect(biasError <= 1e-4, "db differs from the definition by \(biasError)")
+    }
+
+    /// The in-place path against central differences, weights, bias and input.
+    @Test func inPlaceLayerGradients() {
+        let conv = Conv2D(name: "c", input: ImageShape(channels: 18, height: 5, width: 6), outputChannels: 5,
+                          kernelHeight: 3, kernelWidth: 3)
+        conv.initialize(.he, using: RandomGenerator(seed: 14))
+        for o in 0..<5 { conv.bias.value[o] = Float(o) * 0.2 - 0.4 }
+        conv.use(ComputeContext(threads: 2))
+        checkGradients(of: conv, input: smoothInput(rows: 4, features: conv.input.count, seed: 15))
+    }
+
     /// Larger than one im2col chunk and more than one worker. The split loops (im2col, col2im)
     /// must give exactly what one worker gives; the products are split into one sgemm per
     /// worker, which may round differently, so across worker counts they agree to rounding,

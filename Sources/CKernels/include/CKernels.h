@@ -40,6 +40,21 @@ void dk_pool_conv3x3_gradient(const float *x, long height, long width, long padd
                               const float *dy, const int32_t *winners, long first, long last,
                               long pooledHeight, long pooledWidth, long pool, long channels, float *sums);
 
+/// The weight and bias gradient of a padding-free convolution with step `stride`, over samples
+/// [first, last): x is (samples, height, width, channels), dy (samples, outHeight, outWidth,
+/// outputs). Adds sums[o·patch + (ky·kernelWidth + kx)·channels + c] += Σ dY[p, o] · x[under p at
+/// (ky, kx), c] (patch = kernelHeight·kernelWidth·channels, im2col's order) and
+/// sums[outputs·patch + o] += Σ dY[p, o], over every output position p. No im2col matrix.
+void dk_conv_weight_gradient(const float *x, long height, long width, long channels, long stride,
+                             const float *dy, long outHeight, long outWidth, long outputs,
+                             long kernelHeight, long kernelWidth, long first, long last, float *sums);
+
+/// BatchNorm's statistics over rows of `channels` floats: adds, per channel c,
+///   sum[c] += Σ_rows (a[row, c] − shift[c])  and  sumOfProducts[c] += Σ_rows (a[row, c] − shift[c])·(b[row, c] − shift[c])
+/// (no shift when it is null), each run of `block` rows summed in Float and then added in Double.
+void dk_channel_sums(const float *a, const float *b, const float *shift, long rows, long channels, long block,
+                     double *sum, double *sumOfProducts);
+
 /// One Adam step over elements [start, end) of a parameter: with g' = g + weightDecay·w,
 ///   m = β1·m + (1 − β1)·g',  v = β2·v + (1 − β2)·g'·g',  w −= stepSize·m / (√v / rootCorrection2 + ε)
 /// evaluated in exactly this order without fused multiply-adds, 16 lanes at a time and then one

@@ -3,6 +3,7 @@
 // sample's values are rows of C). As PyTorch's BatchNorm1d/2d: ε = 1e-5, momentum 0.1, the
 // biased variance to normalize and the unbiased one in the running estimate, which inference
 // uses. running_mean, running_var and num_batches_tracked are saved in checkpoints.
+import CKernels
 import Foundation
 
 /// Batch normalization per channel, as PyTorch's `BatchNorm1d` (flat features, each feature a
@@ -14,7 +15,14 @@ import Foundation
 public final class BatchNorm: Layer {
     /// The threads its passes run on (see `use`).
     private(set) var compute = ComputeContext.serial
-    public func use(_ compute: ComputeContext) { self.compute = compute }
+    public func use(_ compute: ComputeContext) {
+        self.compute = compute
+        if compute.threads > parts {
+            partSums.deallocate()
+            parts = compute.threads
+            partSums = .allocate(capacity: 2 * parts * channels)
+        }
+    }
 
     /// The channels normalized: C for NHWC images (the innermost index), or the feature count for
     /// flat input. Each sample's feature count must be a multiple of it.
@@ -41,13 +49,17 @@ public final class BatchNorm: Layer {
     private var output: Tensor?         // (B, F)
     private var inputGradient: Tensor?  // (B, F)
     // Per-channel scratch, (C) each, allocated once. Sums are taken in Float over blocks of
-    // rows (so the loops vectorize across channels) and the blocks added up in Double.
+    // rows (so the loops vectorize across channels) and the blocks added up in Double, each
+    // worker over its own rows, then the workers' sums in order.
     private let mean: UnsafeMutablePointer<Float>
     private let inverseDeviation: UnsafeMutablePointer<Float>  // 1/√(var + ε) of the last forward
-    private let blockSum: UnsafeMutablePointer<Float>
-    private let blockProducts: UnsafeMutablePointer<Float>
+    private let roughMean: UnsafeMutablePointer<Float>  // forward's first pass: Σx/n, the second pass's shift
+    private let scale: UnsafeMutablePointer<Float>     // backward's dx = scale·dy + slope·x̂ + offset
+    private let slope: UnsafeMutablePointer<Float>
     private let sum: UnsafeMutablePointer<Double>
     private let sumOfProducts: UnsafeMutablePointer<Double>
+    private var parts = 1                               // workers the buffers below are sized for
+    private var partSums: UnsafeMutablePointer<Double>  // (parts, 2, C): each worker's sum and sumOfProducts
     private var lastWasTraining = false
     private static let block = 64
 
@@ -67,54 +79,54 @@ public final class BatchNorm: Layer {
         }
         mean = .allocate(capacity: channels)
         inverseDeviation = .allocate(capacity: channels)
-        blockSum = .allocate(capacity: channels)
-        blockProducts = .allocate(capacity: channels)
+        roughMean = .allocate(capacity: channels)
+        scale = .allocate(capacity: channels)
+        slope = .allocate(capacity: channels)
         sum = .allocate(capacity: channels)
         sumOfProducts = .allocate(capacity: channels)
+        partSums = .allocate(capacity: 2 * channels)
     }
 
     deinit {
         mean.deallocate()
         inverseDeviation.deallocate()
-        blockSum.deallocate()
-        blockProducts.deallocate()
+        roughMean.deallocate()
+        scale.deallocate()
+        slope.deallocate()
         sum.deallocate()
         sumOfProducts.deallocate()
+        partSums.deallocate()
     }
 
-    /// sum[c] = Σ_rows a[row, c] and sumOfProducts[c] = Σ_rows a[row, c]·(b[row, c] − shift[c]),
-    /// or just the first when b is nil.
-    private func channelSums(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>?, shift: UnsafePointer<Float>?, rows: Int) {
-        let channels = self.channels, blockSum = self.blockSum, blockProducts = self.blockProducts
-        let sum = self.sum, sumOfProducts = self.sumOfProducts
+    /// sum[c] = Σ_rows (a[row, c] − shift[c]) and sumOfProducts[c] = Σ_rows (a[row, c] − shift[c])·(b[row, c] −
+    /// shift[c]), with no shift when it is nil, split by rows over the workers.
+    private func channelSums(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, shift: UnsafePointer<Float>?, rows: Int) {
+        let channels = self.channels
+        for i in 0..<(2 * parts * channels) { partSums[i] = 0 }
+        let job = Sums(a: a, b: b, shift: shift, sums: partSums, channels: channels)
+        compute.split(rows, minimumPerWorker: 4096, maximumParts: parts, job) { context, part, begin, end in
+            context.load(as: Sums.self).run(part: part, rows: begin..<end)
+        }
         for c in 0..<channels { sum[c] = 0; sumOfProducts[c] = 0 }
-        for first in stride(from: 0, to: rows, by: Self.block) {
-            blockSum.update(repeating: 0, count: channels)
-            blockProducts.update(repeating: 0, count: channels)
-            for row in first..<min(first + Self.block, rows) {
-                let x = a + row * channels
-                var c = 0
-                // 16 channels per step; the pointers may alias as far as the compiler knows.
-                while c + 16 <= channels {
-                    let values = load16(x + c)
-                    store16(load16(blockSum + c) + values, blockSum + c)
-                    if let b {
-                        let other = load16(b + row * channels + c)
-                        let shifted = shift.map { other - load16($0 + c) } ?? other
-                        store16(load16(blockProducts + c) + values * shifted, blockProducts + c)
-                    }
-                    c += 16
-                }
-                while c < channels {
-                    blockSum[c] += x[c]
-                    if let b { blockProducts[c] += x[c] * (b[row * channels + c] - (shift?[c] ?? 0)) }
-                    c += 1
-                }
-            }
+        for part in 0..<parts {
             for c in 0..<channels {
-                sum[c] += Double(blockSum[c])
-                sumOfProducts[c] += Double(blockProducts[c])
+                sum[c] += partSums[2 * part * channels + c]
+                sumOfProducts[c] += partSums[(2 * part + 1) * channels + c]
             }
+        }
+    }
+
+    /// One worker's share of `channelSums`: its rows, into its own (2, C) sums (dk_channel_sums
+    /// in C: it keeps up to 64 channels' Float block sums in registers).
+    private struct Sums {
+        let a: UnsafePointer<Float>, b: UnsafePointer<Float>, shift: UnsafePointer<Float>?
+        let sums: UnsafeMutablePointer<Double>
+        let channels: Int
+
+        func run(part: Int, rows: Range<Int>) {
+            let sum = sums + 2 * part * channels
+            dk_channel_sums(a + rows.lowerBound * channels, b + rows.lowerBound * channels, shift, rows.count, channels,
+                            BatchNorm.block, sum, sum + channels)
         }
     }
 
@@ -144,13 +156,16 @@ public final class BatchNorm: Layer {
         let y = ensure(&output, rows: x.rows, features: x.rowSize)
         lastWasTraining = training
         if training {
-            channelSums(x.data, nil, shift: nil, rows: rows)
-            for c in 0..<channels { mean[c] = Float(sum[c] / Double(rows)) }
-            channelSums(x.data, x.data, shift: mean, rows: rows)  // Σ x·(x − μ) = Σ (x − μ)²
+            // Two passes: the mean m in Float, then Σd and Σd² of d = x − m, so that no large
+            // mean cancels in Σd² − (Σd)²/n. (One pass shifted by the first row instead made a
+            // residual block's gradient check miss its tolerance.)
+            channelSums(x.data, x.data, shift: nil, rows: rows)
+            for c in 0..<channels { roughMean[c] = Float(sum[c] / Double(rows)) }
+            channelSums(x.data, x.data, shift: roughMean, rows: rows)
             for c in 0..<channels {
-                // Σ(x − μ)² = Σ x(x − μ) − μ·Σ(x − μ), and Σ(x − μ) is ~0 but not exactly.
-                // The second pass left Σx in `sum` again.
-                let squares = max(sumOfProducts[c] - Double(mean[c]) * (sum[c] - Double(rows) * Double(mean[c])), 0)
+                let shifted = sum[c] / Double(rows)
+                mean[c] = Float(Double(roughMean[c]) + shifted)
+                let squares = max(sumOfProducts[c] - sum[c] * shifted, 0)  // Σ(x − μ)²
                 let variance = squares / Double(rows)
                 inverseDeviation[c] = Float(1 / (variance + Double(epsilon)).squareRoot())
                 let unbiased = rows > 1 ? squares / Double(rows - 1) : variance
@@ -201,7 +216,7 @@ public final class BatchNorm: Layer {
         }
         // Per channel: dx = a·dy + b·x̂ + d. In training the batch statistics depend on x too:
         // dx = γ/σ · (dy − mean(dy) − x̂·mean(dy·x̂)); in inference it is γ/σ · dy.
-        let scale = blockSum, slope = blockProducts, offset = mean
+        let scale = self.scale, slope = self.slope, offset = mean
         for c in 0..<channels {
             scale[c] = gamma[c] * inverseDeviation[c]
             slope[c] = lastWasTraining ? -scale[c] * Float(sumOfProducts[c] / Double(rows)) : 0

@@ -1,5 +1,9 @@
-// 2-D convolution by im2col: forward multiplies each thread's im2col rows with the register-
-// tiled kernel of the inference plan, the weight gradient is one GEMM over the batch.
+// 2-D convolution. Padding-free layers of 16 or more input channels (every convolution after the
+// first in the CNNs) read their input in place, as the inference plan does: forward runs the
+// register-tiled kernel with one segment per kernel tap, and the weight gradient is a C kernel
+// (dk_conv_weight_gradient) that sums dY · x tap by tap, so no im2col matrix is built at all.
+// Other layers lower to im2col: forward multiplies each thread's im2col rows with the same
+// tiled kernel, and the weight gradient is one GEMM over the batch.
 //
 // Layout: activations are NHWC, each sample's H·W·C values contiguous with the channels
 // innermost. That makes every im2col row (one output position) a run of kh·kw contiguous
@@ -8,8 +12,9 @@
 //
 // The weight is stored as PyTorch's (O, C, kh, kw) for checkpoints; each step permutes it into
 // the GEMM's (O, kh, kw, C) order (O·C·kh·kw floats, nothing next to the activations), and the
-// gradient back. Forward lowers the whole batch into one im2col matrix and keeps it for the
-// weight gradient (B·OH·OW × kh·kw·C floats: 85 MB for the CNN's second layer at batch 128).
+// gradient back. On the im2col path, forward lowers the whole batch into one im2col matrix and
+// keeps it for the weight gradient (B·OH·OW × kh·kw·C floats: 85 MB for a layer like the CNN's
+// second at batch 128, which now reads its input in place instead).
 // A stride-1 layer's input gradient is itself a convolution (of the zero-padded output gradient
 // with the kernel turned 180°), run by the inference plan's register-tiled kernel; other strides
 // go through col2im in chunks of whole samples, each chunk's dCols at most 2²³ floats (32 MB), so
@@ -99,6 +104,11 @@ public final class Conv2D: Layer, WeightedLayer {
     private var paddedGradients: UnsafeMutablePointer<Float>  // (parts, PH·PW·O): one zero-bordered dY per part
     private var paddedGradientParts = 0
     private var columns: Tensor?               // (B·OH·OW, K): the batch's im2col, kept for backward
+    /// Padding-free layers with at least 16 input channels read the input in place (see the
+    /// file's header): im2col would copy every input value kh·kw times, and OpenBLAS packs it again.
+    private let readsInPlace: Bool
+    private let tapOffsets: UnsafeMutablePointer<Int>          // (kh·kw): each tap's offset in the input image
+    private var weightGradientParts: Tensor    // (workers, O·K + O): per-worker dW (im2col's order) and db sums
     /// 3×3 single-channel first layers (K = 9, O a multiple of 16, no input gradient) skip
     /// im2col and GEMM: a product with K = 9 spends more time packing than multiplying.
     private let direct: Bool
@@ -157,6 +167,12 @@ public final class Conv2D: Layer, WeightedLayer {
         samplesPerChunk = max(1, (1 << 23) / (positions * patchSize))
         columnGradient = Tensor(shape: [0, patchSize])
         direct = Self.canFusePool(input: input, outputChannels: outputChannels, kernelHeight: kernelHeight, kernelWidth: kernelWidth)
+        readsInPlace = !direct && padding == 0 && input.channels >= 16
+        tapOffsets = .allocate(capacity: kernelHeight * kernelWidth)
+        for ky in 0..<kernelHeight {
+            for kx in 0..<kernelWidth { tapOffsets[ky * kernelWidth + kx] = (ky * input.width + kx) * input.channels }
+        }
+        weightGradientParts = Tensor(shape: [0, outputChannels * (patchSize + 1)])
         directWeight = Tensor(shape: [direct ? patchSize : 0, outputChannels])
         partials = Tensor(shape: [0, patchSize + 1, outputChannels])
     }
@@ -167,6 +183,7 @@ public final class Conv2D: Layer, WeightedLayer {
         panelBias.deallocate()
         turnedPanels.deallocate()
         turnedOffsets.deallocate()
+        tapOffsets.deallocate()
         zeroBias.deallocate()
         paddedGradients.deallocate()
     }
@@ -204,8 +221,15 @@ public final class Conv2D: Layer, WeightedLayer {
             directForward(x.data, into: y.data, batch: batch)
             return y
         }
-        let columns = ensure(&columns, rows: rows, features: patchSize)
         packPanels()
+        if readsInPlace {
+            compute.split(batch, minimumPerWorker: 2, Pass(self, x: x.data, y: y.data)) { context, _, begin, end in
+                let pass = context.load(as: Pass.self)
+                pass.layer.takeUnretainedValue().inPlaceForwardPart(begin..<end, pass.x, pass.y)
+            }
+            return y
+        }
+        let columns = ensure(&columns, rows: rows, features: patchSize)
         // Each part lowers its samples to im2col rows (kept for the weight gradient) and
         // multiplies them while they are in cache, Y (rows, O) = b + cols (rows, K) · Wᵀ (K, O),
         // with the inference plan's register-tiled kernel: OpenBLAS would first copy the whole
@@ -245,6 +269,31 @@ public final class Conv2D: Layer, WeightedLayer {
         }
     }
 
+    /// Y for samples `part`, read from the input in place: up to 14 output pixels of a row per
+    /// call, each kernel tap a run of C contiguous input channels (`tapOffsets`).
+    private func inPlaceForwardPart(_ part: Range<Int>, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+        let channels = input.channels, outputChannels = convolved.channels, width = Int(DK_PANEL)
+        let taps = kernelHeight * kernelWidth
+        for n in part {
+            let image = x + n * input.count, out = y + n * convolved.count
+            for oy in 0..<convolved.height {
+                var ox = 0
+                while ox < convolved.width {
+                    let count = min(Int(DK_MAX_ROWS), convolved.width - ox)
+                    let corner = image + (oy * stride * input.width + ox * stride) * channels
+                    var panel = 0
+                    while panel * width < outputChannels {
+                        dk_tile(count, corner, stride * channels, tapOffsets, taps, channels, panelWeight + panel * patchSize * width,
+                                panelBias + panel * width, out + (oy * convolved.width + ox) * outputChannels + panel * width,
+                                outputChannels, min(width, outputChannels - panel * width), 0)
+                        panel += 1
+                    }
+                    ox += count
+                }
+            }
+        }
+    }
+
     /// im2col alone, into the layer's column buffer: what forward does before its product.
     /// For the microbenchmarks, which time the lowering apart from the GEMM.
     @_spi(Tools) public func lowerToColumns(_ x: Tensor) {
@@ -266,19 +315,24 @@ public final class Conv2D: Layer, WeightedLayer {
             directGradient(x.data, outputGradient.data, batch: batch, .direct)
             return dx
         }
-        guard let columns else { preconditionFailure("\(self).backward before forward") }
-        let rows = batch * positions
-        // dW (O, K) = dYᵀ (O, B·OH·OW) · cols (B·OH·OW, K)
-        compute.sgemm(transposeA: true, m: outputChannels, n: patchSize, k: rows,
-                   a: outputGradient.data, lda: outputChannels, b: columns.data, ldb: patchSize,
-                   beta: 0, c: gemmWeightGradient.data, ldc: patchSize)
-        let db = bias.gradient.data, dyAll = outputGradient.data
-        // Without a bias nothing reads (or zeroes) its gradient: skip the sum.
-        for row in 0..<(hasBias ? rows : 0) {
-            let dyRow = dyAll + row * outputChannels
-            var channel = 0
-            while channel + 16 <= outputChannels { store16(load16(db + channel) + load16(dyRow + channel), db + channel); channel += 16 }
-            while channel < outputChannels { db[channel] += dyRow[channel]; channel += 1 }
+        let dyAll = outputGradient.data
+        if readsInPlace {
+            inPlaceWeightGradient(x.data, dyAll, batch: batch)
+        } else {
+            guard let columns else { preconditionFailure("\(self).backward before forward") }
+            let rows = batch * positions
+            // dW (O, K) = dYᵀ (O, B·OH·OW) · cols (B·OH·OW, K)
+            compute.sgemm(transposeA: true, m: outputChannels, n: patchSize, k: rows,
+                       a: outputGradient.data, lda: outputChannels, b: columns.data, ldb: patchSize,
+                       beta: 0, c: gemmWeightGradient.data, ldc: patchSize)
+            let db = bias.gradient.data
+            // Without a bias nothing reads (or zeroes) its gradient: skip the sum.
+            for row in 0..<(hasBias ? rows : 0) {
+                let dyRow = dyAll + row * outputChannels
+                var channel = 0
+                while channel + 16 <= outputChannels { store16(load16(db + channel) + load16(dyRow + channel), db + channel); channel += 16 }
+                while channel < outputChannels { db[channel] += dyRow[channel]; channel += 1 }
+            }
         }
         if computesInputGradient && tiledInputGradient {
             turnedInputGradient(dyAll, into: dx.data, batch: batch)
@@ -295,6 +349,34 @@ public final class Conv2D: Layer, WeightedLayer {
         }
         accumulateWeightGradient()
         return dx
+    }
+
+    /// dW (O, K) and db from the input in place: each worker adds its samples' sums into its own
+    /// row of `weightGradientParts` (dk_conv_weight_gradient), and the rows are added in order,
+    /// so the bits depend on the worker count only.
+    private func inPlaceWeightGradient(_ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, batch: Int) {
+        let outputChannels = convolved.channels, size = outputChannels * (patchSize + 1)
+        if weightGradientParts.rows < compute.threads { weightGradientParts = Tensor(shape: [compute.threads, size]) }
+        weightGradientParts.zero()
+        compute.split(batch, maximumParts: weightGradientParts.rows, Pass(self, x: x, y: UnsafeMutablePointer(mutating: dy))) {
+            context, part, begin, end in
+            let pass = context.load(as: Pass.self)
+            let layer = pass.layer.takeUnretainedValue()
+            let (input, output) = (layer.input, layer.convolved)
+            dk_conv_weight_gradient(pass.x, input.height, input.width, input.channels, layer.stride, pass.y, output.height,
+                                    output.width, output.channels, layer.kernelHeight, layer.kernelWidth, begin, end,
+                                    layer.weightGradientParts.data + part * output.channels * (layer.patchSize + 1))
+        }
+        let dW = gemmWeightGradient.data, db = bias.gradient.data, weights = outputChannels * patchSize
+        copy(weightGradientParts.data, to: dW, count: weights)
+        for part in 1..<weightGradientParts.rows {
+            let sums = weightGradientParts.data + part * size
+            for i in 0..<weights { dW[i] += sums[i] }
+        }
+        for part in 0..<(hasBias ? weightGradientParts.rows : 0) {
+            let sums = weightGradientParts.data + part * size + weights
+            for o in 0..<outputChannels { db[o] += sums[o] }
+        }
     }
 
     // MARK: The input gradient of stride-1 layers, as a convolution
