@@ -16,7 +16,7 @@ extension DigitsCommand {
                   inference: the compiled inference path evaluate and classify use, from raw
                              pixels (normalization included), one image at a time (batch 1)
                              and 1000 at a time (batch 1000);
-                  GEMM: BLAS sgemm at the shapes training spends its time in;
+                  GEMM: BLAS sgemm at the models' layer shapes, as the machine's reference;
                   IDX load: reading and decompressing the 60,000 training images and labels;
                   classify: `digits classify` of one 28×28 PNG as a separate process (start,
                             model load, preprocessing, prediction).
