@@ -255,6 +255,85 @@ void dk_channel_sums(const float *a, const float *b, const float *shift, long ro
     }
 }
 
+// KB weights of each of up to 32 outputs (two vectors), summed over samples [first, last):
+// for each position, the output gradient's two vectors are loaded once and each of the KB
+// input values under the position broadcast into two FMAs.
+static inline __attribute__((always_inline))
+void output_gradient_block(const int KB, const float *x, long sampleSize, long rowStep, long columnStep, const long *offsets,
+                           const float *dy, long outHeight, long outWidth, long outputs, long first, long last,
+                           __mmask16 mask0, __mmask16 mask1, float *sums, long patch) {
+    __m512 acc[12][2];
+#pragma clang loop unroll(full)
+    for (int k = 0; k < KB; k++) { acc[k][0] = _mm512_setzero_ps(); acc[k][1] = _mm512_setzero_ps(); }
+    for (long n = first; n < last; n++) {
+        const float *image = x + n * sampleSize, *g = dy + n * outHeight * outWidth * outputs;
+        for (long oy = 0; oy < outHeight; oy++) {
+            const float *corner = image + oy * rowStep;
+            for (long ox = 0; ox < outWidth; ox++, corner += columnStep, g += outputs) {
+                const __m512 g0 = _mm512_maskz_loadu_ps(mask0, g), g1 = _mm512_maskz_loadu_ps(mask1, g + 16);
+#pragma clang loop unroll(full)
+                for (int k = 0; k < KB; k++) {
+                    const __m512 b = _mm512_set1_ps(corner[offsets[k]]);
+                    acc[k][0] = _mm512_fmadd_ps(b, g0, acc[k][0]);
+                    acc[k][1] = _mm512_fmadd_ps(b, g1, acc[k][1]);
+                }
+            }
+        }
+    }
+    float lanesOut[32];
+#pragma clang loop unroll(full)
+    for (int k = 0; k < KB; k++) {
+        _mm512_storeu_ps(lanesOut, acc[k][0]);
+        _mm512_storeu_ps(lanesOut + 16, acc[k][1]);
+        for (long o = 0; o < 32 && (o < 16 ? (mask0 >> o) & 1 : (mask1 >> (o - 16)) & 1); o++) sums[o * patch + k] += lanesOut[o];
+    }
+}
+
+#define DK_OUTPUT_GRADIENT(KB) \
+    static void output_gradient_##KB(const float *x, long sampleSize, long rowStep, long columnStep, const long *offsets, \
+                                     const float *dy, long outHeight, long outWidth, long outputs, long first, long last, \
+                                     __mmask16 mask0, __mmask16 mask1, float *sums, long patch) { \
+        output_gradient_block(KB, x, sampleSize, rowStep, columnStep, offsets, dy, outHeight, outWidth, outputs, first, last, \
+                              mask0, mask1, sums, patch); \
+    }
+DK_OUTPUT_GRADIENT(12) DK_OUTPUT_GRADIENT(4) DK_OUTPUT_GRADIENT(1)
+
+void dk_conv_weight_gradient_by_outputs(const float *x, long height, long width, long channels, long stride,
+                                        const float *dy, long outHeight, long outWidth, long outputs,
+                                        long kernelHeight, long kernelWidth, const long *offsets, long first, long last, float *sums) {
+    const long patch = kernelHeight * kernelWidth * channels;
+    for (long o = 0; o < outputs; o += 32) {
+        const __mmask16 mask0 = lanes(outputs - o), mask1 = lanes(outputs - o - 16);
+        for (long k = 0; k < patch;) {
+            const long left = patch - k;
+            if (left >= 12) {
+                output_gradient_12(x, height * width * channels, stride * width * channels, stride * channels, offsets + k, dy + o,
+                                   outHeight, outWidth, outputs, first, last, mask0, mask1, sums + o * patch + k, patch);
+                k += 12;
+            } else if (left >= 4) {
+                output_gradient_4(x, height * width * channels, stride * width * channels, stride * channels, offsets + k, dy + o,
+                                  outHeight, outWidth, outputs, first, last, mask0, mask1, sums + o * patch + k, patch);
+                k += 4;
+            } else {
+                output_gradient_1(x, height * width * channels, stride * width * channels, stride * channels, offsets + k, dy + o,
+                                  outHeight, outWidth, outputs, first, last, mask0, mask1, sums + o * patch + k, patch);
+                k += 1;
+            }
+        }
+    }
+    const long positions = outHeight * outWidth;
+    float *bias = sums + outputs * patch;
+    for (long n = first; n < last; n++) {
+        const float *gradient = dy + n * positions * outputs;
+        for (long o = 0; o < outputs; o += 16) {
+            const __mmask16 mask = lanes(outputs - o);
+            __m512 sum = _mm512_maskz_loadu_ps(mask, bias + o);
+            for (long p = 0; p < positions; p++) sum = _mm512_add_ps(sum, _mm512_maskz_loadu_ps(mask, gradient + p * outputs + o));
+            _mm512_mask_storeu_ps(bias + o, mask, sum);
+        }
+    }
+}
+
 void dk_normalize_bytes(const uint8_t *in, long count, float scale, float shift, float *out) {
     const __m512 s = _mm512_set1_ps(scale), t = _mm512_set1_ps(shift);
     long i = 0;
@@ -364,6 +443,14 @@ void dk_channel_sums(const float *a, const float *b, const float *shift, long ro
             sumOfProducts[c] += p;
         }
     }
+}
+
+void dk_conv_weight_gradient_by_outputs(const float *x, long height, long width, long channels, long stride,
+                                        const float *dy, long outHeight, long outWidth, long outputs,
+                                        long kernelHeight, long kernelWidth, const long *offsets, long first, long last, float *sums) {
+    (void)offsets;
+    dk_conv_weight_gradient(x, height, width, channels, stride, dy, outHeight, outWidth, outputs, kernelHeight, kernelWidth,
+                            first, last, sums);
 }
 
 void dk_normalize_bytes(const uint8_t *in, long count, float scale, float shift, float *out) {

@@ -138,9 +138,24 @@ func referenceConvolution(_ conv: Conv2D, _ x: Tensor) -> [Float] {
     /// against the reference convolution and the definitions of dW and db.
     @Test(arguments: [(16, 32, 3, 1), (20, 11, 3, 2), (40, 9, 2, 1), (33, 17, 5, 1)])
     func inPlaceLayersMatchTheDefinitions(channels: Int, outputChannels: Int, kernel: Int, stride: Int) {
+        checkAgainstTheDefinitions(channels: channels, outputChannels: outputChannels, kernel: kernel, stride: stride, first: false)
+    }
+
+    /// First layers (no input gradient) with few channels read their input in place too, their
+    /// weight gradient vectorized over the outputs: the fast model's 5×5 1→24 layer, more than
+    /// 32 outputs (a second, partial block), and 3 channels with an even kernel.
+    @Test(arguments: [(1, 24, 5, 1), (1, 40, 3, 2), (3, 7, 4, 1)])
+    func firstLayersMatchTheDefinitions(channels: Int, outputChannels: Int, kernel: Int, stride: Int) {
+        checkAgainstTheDefinitions(channels: channels, outputChannels: outputChannels, kernel: kernel, stride: stride, first: true)
+    }
+
+    /// Forward against the reference convolution, and dW and db against their definitions
+    /// dW[o, c, ky, kx] = Σ dY[n, oy, ox, o] · x[n, oy·s + ky, ox·s + kx, c], db[o] = Σ dY[n, oy, ox, o].
+    private func checkAgainstTheDefinitions(channels: Int, outputChannels: Int, kernel: Int, stride: Int, first: Bool) {
         let input = ImageShape(channels: channels, height: 9, width: 17)
         let conv = Conv2D(name: "c", input: input, outputChannels: outputChannels, kernelHeight: kernel, kernelWidth: kernel,
                           stride: stride)
+        conv.computesInputGradient = !first
         conv.initialize(.he, using: RandomGenerator(seed: 11))
         for o in 0..<outputChannels { conv.bias.value[o] = Float(o % 5) * 0.1 - 0.2 }
         conv.use(ComputeContext(threads: 2))
@@ -182,7 +197,8 @@ func referenceConvolution(_ conv: Conv2D, _ x: Tensor) -> [Float] {
         #expect(biasError <= 1e-4, "db differs from the definition by \(biasError)")
     }
 
-    /// The in-place path against central differences, weights, bias and input.
+    /// The in-place paths against central differences: weights, bias and input, and a first
+    /// layer's weights and bias.
     @Test func inPlaceLayerGradients() {
         let conv = Conv2D(name: "c", input: ImageShape(channels: 18, height: 5, width: 6), outputChannels: 5,
                           kernelHeight: 3, kernelWidth: 3)
@@ -190,6 +206,13 @@ func referenceConvolution(_ conv: Conv2D, _ x: Tensor) -> [Float] {
         for o in 0..<5 { conv.bias.value[o] = Float(o) * 0.2 - 0.4 }
         conv.use(ComputeContext(threads: 2))
         checkGradients(of: conv, input: smoothInput(rows: 4, features: conv.input.count, seed: 15))
+        // A first layer on one channel, 5×5 (the fast model's), weights and bias only.
+        let first = Conv2D(name: "f", input: ImageShape(channels: 1, height: 8, width: 9), outputChannels: 20,
+                           kernelHeight: 5, kernelWidth: 5)
+        first.computesInputGradient = false
+        first.initialize(.he, using: RandomGenerator(seed: 16))
+        first.use(ComputeContext(threads: 2))
+        checkGradients(of: first, input: smoothInput(rows: 4, features: first.input.count, seed: 17))
     }
 
     /// Larger than one im2col chunk and more than one worker. The split loops (im2col, col2im)

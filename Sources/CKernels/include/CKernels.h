@@ -55,6 +55,14 @@ void dk_conv_weight_gradient(const float *x, long height, long width, long chann
 void dk_channel_sums(const float *a, const float *b, const float *shift, long rows, long channels, long block,
                      double *sum, double *sumOfProducts);
 
+/// The same sums as dk_conv_weight_gradient, for layers with few input channels (a first layer
+/// on one-channel images): vectorized over up to 32 outputs instead of over channels, with
+/// offsets[k] the offset of patch element k = (ky·kernelWidth + kx)·channels + c from the
+/// window's corner, (ky·width + kx)·channels + c.
+void dk_conv_weight_gradient_by_outputs(const float *x, long height, long width, long channels, long stride,
+                                        const float *dy, long outHeight, long outWidth, long outputs,
+                                        long kernelHeight, long kernelWidth, const long *offsets, long first, long last, float *sums);
+
 /// One Adam step over elements [start, end) of a parameter: with g' = g + weightDecay·w,
 ///   m = β1·m + (1 − β1)·g',  v = β2·v + (1 − β2)·g'·g',  w −= stepSize·m / (√v / rootCorrection2 + ε)
 /// evaluated in exactly this order without fused multiply-adds, 16 lanes at a time and then one

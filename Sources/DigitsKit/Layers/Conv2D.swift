@@ -1,7 +1,9 @@
 // 2-D convolution. Padding-free layers of 16 or more input channels (every convolution after the
-// first in the CNNs) read their input in place, as the inference plan does: forward runs the
-// register-tiled kernel with one segment per kernel tap, and the weight gradient is a C kernel
-// (dk_conv_weight_gradient) that sums dY · x tap by tap, so no im2col matrix is built at all.
+// first in the CNNs), and padding-free first layers, read their input in place, as the inference
+// plan does: forward runs the register-tiled kernel with one segment per kernel tap, and the
+// weight gradient is a C kernel that sums dY · x tap by tap (dk_conv_weight_gradient, vectors
+// over channels; for fewer than 16 channels dk_conv_weight_gradient_by_outputs, vectors over
+// outputs), so no im2col matrix is built at all.
 // Other layers lower to im2col: forward multiplies each thread's im2col rows with the same
 // tiled kernel, and the weight gradient is one GEMM over the batch.
 //
@@ -104,10 +106,12 @@ public final class Conv2D: Layer, WeightedLayer {
     private var paddedGradients: UnsafeMutablePointer<Float>  // (parts, PH·PW·O): one zero-bordered dY per part
     private var paddedGradientParts = 0
     private var columns: Tensor?               // (B·OH·OW, K): the batch's im2col, kept for backward
-    /// Padding-free layers with at least 16 input channels read the input in place (see the
-    /// file's header): im2col would copy every input value kh·kw times, and OpenBLAS packs it again.
-    private let readsInPlace: Bool
+    /// Padding-free layers with at least 16 input channels, and padding-free first layers (which
+    /// compute no input gradient), read the input in place (see the file's header): im2col would
+    /// copy every input value kh·kw times, and OpenBLAS packs it again.
+    private var readsInPlace: Bool { !direct && padding == 0 && (input.channels >= 16 || !computesInputGradient) }
     private let tapOffsets: UnsafeMutablePointer<Int>          // (kh·kw): each tap's offset in the input image
+    private let patchOffsets: UnsafeMutablePointer<Int>        // (K): each patch element's offset, for fewer than 16 channels
     private var weightGradientParts: Tensor    // (workers, O·K + O): per-worker dW (im2col's order) and db sums
     /// 3×3 single-channel first layers (K = 9, O a multiple of 16, no input gradient) skip
     /// im2col and GEMM: a product with K = 9 spends more time packing than multiplying.
@@ -167,10 +171,14 @@ public final class Conv2D: Layer, WeightedLayer {
         samplesPerChunk = max(1, (1 << 23) / (positions * patchSize))
         columnGradient = Tensor(shape: [0, patchSize])
         direct = Self.canFusePool(input: input, outputChannels: outputChannels, kernelHeight: kernelHeight, kernelWidth: kernelWidth)
-        readsInPlace = !direct && padding == 0 && input.channels >= 16
         tapOffsets = .allocate(capacity: kernelHeight * kernelWidth)
+        patchOffsets = .allocate(capacity: patchSize)
         for ky in 0..<kernelHeight {
-            for kx in 0..<kernelWidth { tapOffsets[ky * kernelWidth + kx] = (ky * input.width + kx) * input.channels }
+            for kx in 0..<kernelWidth {
+                let tap = ky * kernelWidth + kx
+                tapOffsets[tap] = (ky * input.width + kx) * input.channels
+                for c in 0..<input.channels { patchOffsets[tap * input.channels + c] = tapOffsets[tap] + c }
+            }
         }
         weightGradientParts = Tensor(shape: [0, outputChannels * (patchSize + 1)])
         directWeight = Tensor(shape: [direct ? patchSize : 0, outputChannels])
@@ -184,6 +192,7 @@ public final class Conv2D: Layer, WeightedLayer {
         turnedPanels.deallocate()
         turnedOffsets.deallocate()
         tapOffsets.deallocate()
+        patchOffsets.deallocate()
         zeroBias.deallocate()
         paddedGradients.deallocate()
     }
@@ -363,9 +372,16 @@ public final class Conv2D: Layer, WeightedLayer {
             let pass = context.load(as: Pass.self)
             let layer = pass.layer.takeUnretainedValue()
             let (input, output) = (layer.input, layer.convolved)
-            dk_conv_weight_gradient(pass.x, input.height, input.width, input.channels, layer.stride, pass.y, output.height,
-                                    output.width, output.channels, layer.kernelHeight, layer.kernelWidth, begin, end,
-                                    layer.weightGradientParts.data + part * output.channels * (layer.patchSize + 1))
+            let sums = layer.weightGradientParts.data + part * output.channels * (layer.patchSize + 1)
+            if input.channels >= 16 {
+                dk_conv_weight_gradient(pass.x, input.height, input.width, input.channels, layer.stride, pass.y, output.height,
+                                        output.width, output.channels, layer.kernelHeight, layer.kernelWidth, begin, end, sums)
+            } else {
+                // Few channels would fill few lanes: vectorize over the outputs instead.
+                dk_conv_weight_gradient_by_outputs(pass.x, input.height, input.width, input.channels, layer.stride, pass.y,
+                                                   output.height, output.width, output.channels, layer.kernelHeight,
+                                                   layer.kernelWidth, layer.patchOffsets, begin, end, sums)
+            }
         }
         let dW = gemmWeightGradient.data, db = bias.gradient.data, weights = outputChannels * patchSize
         copy(weightGradientParts.data, to: dW, count: weights)
