@@ -51,8 +51,10 @@ public struct Recipe: Sendable {
     /// batch 256 and Adam with low momentum (β 0.7, 0.9), as the published recipe trains it.
     /// Seeds 0–4: 99.01% mean (98.91–99.13); without BatchNorm 98.86% (seeds 0–2); 16 first
     /// channels 98.96%, 32 99.02% in the same time; peak lr 0.02 98.9%, 0.005 about the same.
+    /// The peak lr is 0.012, chosen on validation accuracy over seeds 5–14 (never the test
+    /// set's seeds 0–4): 0.010 99.00%, 0.012 99.06%, 0.015 99.08% (lowest 98.92, 98.84).
     public static let fast: Recipe = {
-        var recipe = Recipe(model: "fast", epochs: 1, learningRate: 1e-2, dropout: 0, augmentation: "none",
+        var recipe = Recipe(model: "fast", epochs: 1, learningRate: 1.2e-2, dropout: 0, augmentation: "none",
                             summary: "conv24(5×5)-BN-pool-conv32-BN-pool-fc256-fc10, one epoch to 99%")
         recipe.batchSize = 256
         recipe.schedule = .onecycle
