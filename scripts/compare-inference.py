@@ -36,7 +36,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def mlp_graph(weights):
-    """Gemm with transB=1 takes PyTorch's [out, in] weights as they are."""
+    """Gemm with transB=1 takes PyTorch's [out, in] weights as they are; the outputs are fc3's
+    (11 for a model with a "not a digit" class)."""
     nodes, inits = [], []
     x = "input"
     for index in (1, 2, 3):
@@ -49,7 +50,7 @@ def mlp_graph(weights):
             nodes.append(helper.make_node("Relu", [x], [x + "_relu"]))
             x += "_relu"
     graph = helper.make_graph(nodes, "mlp", [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["batch", 784])],
-                              [helper.make_tensor_value_info(x, TensorProto.FLOAT, ["batch", 10])], inits)
+                              [helper.make_tensor_value_info(x, TensorProto.FLOAT, ["batch", weights["fc3.weight"].shape[0]])], inits)
     return finish(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]))
 
 
