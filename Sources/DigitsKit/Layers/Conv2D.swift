@@ -46,10 +46,12 @@ public struct ImageShape: Equatable, Sendable, CustomStringConvertible {
 }
 
 /// A 2-D convolution over NHWC images, as PyTorch's `Conv2d`: (B, H·W·C) → (B, OH·OW·O), where
-/// OH = (H + 2·padding − kh) / stride + 1 and likewise OW, computed by im2col and one OpenBLAS
-/// GEMM. The weight keeps PyTorch's (O, C, kh, kw) layout for checkpoints. A 3×3 single-channel
-/// first layer skips im2col (the direct path) and can also do the ReLU and max-pool that follow
-/// it (`fusedPool`), then giving (B, PH·PW·O).
+/// OH = (H + 2·padding − kh) / stride + 1 and likewise OW. Padding-free layers with 16 or more
+/// input channels, and padding-free first layers, read their input in place (C kernels for the
+/// product and the weight gradient); the others go through im2col, with the weight gradient as
+/// one OpenBLAS GEMM. The weight keeps PyTorch's (O, C, kh, kw) layout for checkpoints. A 3×3
+/// single-channel first layer with whole vectors of outputs takes the direct path and can also
+/// do the ReLU and max-pool that follow it (`fusedPool`), then giving (B, PH·PW·O).
 public final class Conv2D: Layer, WeightedLayer {
     /// The threads its passes run on (see `use`).
     private(set) var compute = ComputeContext.serial
