@@ -197,8 +197,8 @@ func referenceConvolution(_ conv: Conv2D, _ x: Tensor) -> [Float] {
         #expect(biasError <= 1e-4, "db differs from the definition by \(biasError)")
     }
 
-    /// The in-place paths against central differences: weights, bias and input, and a first
-    /// layer's weights and bias.
+    /// The in-place paths against central differences: weights, bias and input at strides 1
+    /// and 2, and a first layer's weights and bias.
     @Test func inPlaceLayerGradients() {
         let conv = Conv2D(name: "c", input: ImageShape(channels: 18, height: 5, width: 6), outputChannels: 5,
                           kernelHeight: 3, kernelWidth: 3)
@@ -206,6 +206,13 @@ func referenceConvolution(_ conv: Conv2D, _ x: Tensor) -> [Float] {
         for o in 0..<5 { conv.bias.value[o] = Float(o) * 0.2 - 0.4 }
         conv.use(ComputeContext(threads: 2))
         checkGradients(of: conv, input: smoothInput(rows: 4, features: conv.input.count, seed: 15))
+        // Stride 2, as a residual block's 1×1 projection: the in-place forward and weight
+        // gradient with the col2im input gradient.
+        let strided = Conv2D(name: "s", input: ImageShape(channels: 16, height: 6, width: 6), outputChannels: 6,
+                             kernelHeight: 1, kernelWidth: 1, stride: 2)
+        strided.initialize(.he, using: RandomGenerator(seed: 18))
+        strided.use(ComputeContext(threads: 2))
+        checkGradients(of: strided, input: smoothInput(rows: 3, features: strided.input.count, seed: 19))
         // A first layer on one channel, 5×5 (the fast model's), weights and bias only.
         let first = Conv2D(name: "f", input: ImageShape(channels: 1, height: 8, width: 9), outputChannels: 20,
                            kernelHeight: 5, kernelWidth: 5)
