@@ -186,6 +186,16 @@ typedef void (*weight_gradient_function)(const float *, long, long, const float 
 
 static __mmask16 lanes(long count) { return count >= 16 ? 0xFFFF : count <= 0 ? 0 : (__mmask16)((1u << count) - 1); }
 
+// bias[o] += Σ_p dy[p, o] over one sample's `positions` rows of output gradients.
+static void add_bias_gradient(const float *gradient, long positions, long outputs, float *bias) {
+    for (long o = 0; o < outputs; o += 16) {
+        const __mmask16 mask = lanes(outputs - o);
+        __m512 sum = _mm512_maskz_loadu_ps(mask, bias + o);
+        for (long p = 0; p < positions; p++) sum = _mm512_add_ps(sum, _mm512_maskz_loadu_ps(mask, gradient + p * outputs + o));
+        _mm512_mask_storeu_ps(bias + o, mask, sum);
+    }
+}
+
 void dk_conv_weight_gradient(const float *x, long height, long width, long channels, long stride,
                              const float *dy, long outHeight, long outWidth, long outputs,
                              long kernelHeight, long kernelWidth, long first, long last, float *sums) {
@@ -206,13 +216,7 @@ void dk_conv_weight_gradient(const float *x, long height, long width, long chann
                 o += block;
             }
         }
-        float *bias = sums + outputs * patch;
-        for (long o = 0; o < outputs; o += 16) {
-            const __mmask16 mask = lanes(outputs - o);
-            __m512 sum = _mm512_maskz_loadu_ps(mask, bias + o);
-            for (long p = 0; p < positions; p++) sum = _mm512_add_ps(sum, _mm512_maskz_loadu_ps(mask, gradient + p * outputs + o));
-            _mm512_mask_storeu_ps(bias + o, mask, sum);
-        }
+        add_bias_gradient(gradient, positions, outputs, sums + outputs * patch);
     }
 }
 
@@ -322,16 +326,7 @@ void dk_conv_weight_gradient_by_outputs(const float *x, long height, long width,
         }
     }
     const long positions = outHeight * outWidth;
-    float *bias = sums + outputs * patch;
-    for (long n = first; n < last; n++) {
-        const float *gradient = dy + n * positions * outputs;
-        for (long o = 0; o < outputs; o += 16) {
-            const __mmask16 mask = lanes(outputs - o);
-            __m512 sum = _mm512_maskz_loadu_ps(mask, bias + o);
-            for (long p = 0; p < positions; p++) sum = _mm512_add_ps(sum, _mm512_maskz_loadu_ps(mask, gradient + p * outputs + o));
-            _mm512_mask_storeu_ps(bias + o, mask, sum);
-        }
-    }
+    for (long n = first; n < last; n++) add_bias_gradient(dy + n * positions * outputs, positions, outputs, sums + outputs * patch);
 }
 
 void dk_normalize_bytes(const uint8_t *in, long count, float scale, float shift, float *out) {
