@@ -340,7 +340,8 @@ void dk_normalize_bytes(const uint8_t *in, long count, float scale, float shift,
 }
 
 void dk_maxpool(const float *in, long width, long channels, long kernel, long stride,
-                float *out, long pooledHeight, long pooledWidth) {
+                float *out, long pooledHeight, long pooledWidth, int rectify) {
+    const __m512 zero = _mm512_setzero_ps();
     for (long py = 0; py < pooledHeight; py++) {
         for (long px = 0; px < pooledWidth; px++) {
             const float *corner = in + ((py * stride) * width + px * stride) * channels;
@@ -351,7 +352,34 @@ void dk_maxpool(const float *in, long width, long channels, long kernel, long st
                 for (long ky = 0; ky < kernel; ky++)
                     for (long kx = 0; kx < kernel; kx++)
                         best = _mm512_max_ps(best, _mm512_maskz_loadu_ps(mask, corner + (ky * width + kx) * channels + c));
+                if (rectify) best = _mm512_max_ps(zero, best);  // a NaN stays NaN (max_ps returns its second operand)
                 _mm512_mask_storeu_ps(cell + c, mask, best);
+            }
+        }
+    }
+}
+
+void dk_maxpool_gradient(const float *in, const float *pooled, const float *dy, float *dx, long width,
+                         long channels, long kernel, long pooledHeight, long pooledWidth, int rectified) {
+    const __m512 zero = _mm512_setzero_ps();
+    for (long py = 0; py < pooledHeight; py++) {
+        for (long px = 0; px < pooledWidth; px++) {
+            const long corner = ((py * kernel) * width + px * kernel) * channels;
+            const long cell = (py * pooledWidth + px) * channels;
+            for (long c = 0; c < channels; c += 16) {
+                const __mmask16 mask = channels - c >= 16 ? 0xFFFF : (__mmask16)((1u << (channels - c)) - 1);
+                const __m512 best = _mm512_maskz_loadu_ps(mask, pooled + cell + c);
+                const __m512 g = _mm512_maskz_loadu_ps(mask, dy + cell + c);
+                // Lanes still looking for their window's first maximum.
+                __mmask16 open = rectified ? _mm512_mask_cmp_ps_mask(mask, best, zero, _CMP_GT_OQ)
+                                           : _mm512_mask_cmp_ps_mask(mask, best, best, _CMP_EQ_OQ);
+                for (long ky = 0; ky < kernel; ky++)
+                    for (long kx = 0; kx < kernel; kx++) {
+                        const long at = corner + (ky * width + kx) * channels + c;
+                        const __mmask16 wins = _mm512_mask_cmp_ps_mask(open, _mm512_maskz_loadu_ps(mask, in + at), best, _CMP_EQ_OQ);
+                        _mm512_mask_storeu_ps(dx + at, mask, _mm512_maskz_mov_ps(wins, g));
+                        open &= (__mmask16)~wins;
+                    }
             }
         }
     }
@@ -453,7 +481,7 @@ void dk_normalize_bytes(const uint8_t *in, long count, float scale, float shift,
 }
 
 void dk_maxpool(const float *in, long width, long channels, long kernel, long stride,
-                float *out, long pooledHeight, long pooledWidth) {
+                float *out, long pooledHeight, long pooledWidth, int rectify) {
     for (long py = 0; py < pooledHeight; py++)
         for (long px = 0; px < pooledWidth; px++)
             for (long c = 0; c < channels; c++) {
@@ -464,7 +492,27 @@ void dk_maxpool(const float *in, long width, long channels, long kernel, long st
                         const float v = corner[(ky * width + kx) * channels];
                         if (v > best) best = v;
                     }
+                if (rectify && best < 0) best = 0;
                 out[(py * pooledWidth + px) * channels + c] = best;
+            }
+}
+
+void dk_maxpool_gradient(const float *in, const float *pooled, const float *dy, float *dx, long width,
+                         long channels, long kernel, long pooledHeight, long pooledWidth, int rectified) {
+    for (long py = 0; py < pooledHeight; py++)
+        for (long px = 0; px < pooledWidth; px++)
+            for (long c = 0; c < channels; c++) {
+                const long corner = ((py * kernel) * width + px * kernel) * channels + c;
+                const long cell = (py * pooledWidth + px) * channels + c;
+                const float best = pooled[cell];
+                int open = rectified ? best > 0 : best == best;
+                for (long ky = 0; ky < kernel; ky++)
+                    for (long kx = 0; kx < kernel; kx++) {
+                        const long at = corner + (ky * width + kx) * channels;
+                        const int wins = open && in[at] == best;
+                        dx[at] = wins ? dy[cell] : 0;
+                        if (wins) open = 0;
+                    }
             }
 }
 

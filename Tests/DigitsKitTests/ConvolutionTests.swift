@@ -288,10 +288,10 @@ func referenceConvolution(_ conv: Conv2D, _ x: Tensor) -> [Float] {
         checkGradients(of: overlapping, input: distinctInput(rows: 1, features: 17 * 49, seed: 2))
     }
 
-    /// Non-overlapping windows over whole 16-channel vectors take the path without indices; 8
-    /// and 24 channels (fast's first layer) take the indexed one. 5 rows leave a last row outside
-    /// every window, which must get no gradient.
-    @Test(arguments: [(16, false), (16, true), (8, false), (24, true)])
+    /// Non-overlapping windows take the C kernels without indices, 16 channels a vector and a
+    /// masked rest (3, 16, 24 for fast's first layer, 40). 5 rows leave a last row outside every
+    /// window, which must get no gradient.
+    @Test(arguments: [(16, false), (16, true), (3, false), (24, true), (24, false), (40, true), (12, true)])
     func tiledMaxPoolGradients(channels: Int, rectifies: Bool) {
         let pool = MaxPool2D(input: ImageShape(channels: channels, height: 5, width: 4), kernel: 2, rectifies: rectifies)
         checkGradients(of: pool, input: distinctInput(rows: 2, features: channels * 20, seed: 9))
@@ -317,10 +317,11 @@ func referenceConvolution(_ conv: Conv2D, _ x: Tensor) -> [Float] {
         #expect(y.array == [5, -1])
     }
 
-    /// Equal values: the first in row-major window order wins, in both code paths.
-    @Test(arguments: [1, 16, 19, 24])
-    func maxPoolTiesGoToTheFirst(channels: Int) {
-        let pool = MaxPool2D(input: ImageShape(channels: channels, height: 2, width: 2), kernel: 2)
+    /// Equal values: the first in row-major window order wins, in both code paths (stride 1 over
+    /// a 2×2 image is one window too, but takes the indexed path of overlapping windows).
+    @Test(arguments: [1, 16, 19, 24], [1, 2])
+    func maxPoolTiesGoToTheFirst(channels: Int, stride: Int) {
+        let pool = MaxPool2D(input: ImageShape(channels: channels, height: 2, width: 2), kernel: 2, stride: stride)
         _ = pool.forward(Tensor(shape: [1, 4 * channels], values: Array(repeating: 7, count: 4 * channels)), training: true)
         let dx = pool.backward(Tensor(shape: [1, channels], values: Array(repeating: 1, count: channels))).array
         #expect(Array(dx[0..<channels]) == Array(repeating: 1, count: channels))

@@ -72,8 +72,8 @@ func wireFields(_ data: [UInt8]) -> [WireField] {
     }
 
     /// The fast model read back: IR 7, opset 13, the input with a free batch, the nodes in
-    /// order with BatchNorm folded away (conv1's weights scaled by γ/√(σ²+ε), its bias moved),
-    /// and the two outputs.
+    /// order (its BatchNorms follow max-pools, so they are nodes of their own, reading the
+    /// running statistics), and the two outputs.
     @Test func exportedGraph() throws {
         let model = try InferencePlanTests.model(Architecture.fast(), seed: 3)
         let file = wireFields(try ONNXExport.encode(model, path: "fast.safetensors", producerVersion: "test"))
@@ -82,7 +82,8 @@ func wireFields(_ data: [UInt8]) -> [WireField] {
         #expect(opset.first { $0.number == 2 }?.varint == 13)
         let graph = wireFields(file.first { $0.number == 7 }!.bytes!)
         let nodes = graph.filter { $0.number == 1 }.map { wireFields($0.bytes!) }
-        #expect(nodes.map { $0.first { $0.number == 4 }!.string } == ["Sub", "Div", "Conv", "Relu", "MaxPool", "Conv", "Relu", "MaxPool",
+        #expect(nodes.map { $0.first { $0.number == 4 }!.string } == ["Sub", "Div", "Conv", "MaxPool", "BatchNormalization", "Relu",
+                                                                      "Conv", "MaxPool", "BatchNormalization", "Relu",
                                                                       "Flatten", "Gemm", "Relu", "Gemm", "Identity", "Softmax"])
         // Each node reads the one before it.
         for (previous, node) in zip(nodes, nodes.dropFirst()) {
@@ -94,25 +95,51 @@ func wireFields(_ data: [UInt8]) -> [WireField] {
         #expect(outputs == ["logits", "probabilities"])
 
         let initializers = graph.filter { $0.number == 5 }.map { wireFields($0.bytes!) }
+        let norm = try #require(nodes.first { $0.first { $0.number == 4 }?.string == "BatchNormalization" })
+        #expect(norm.filter { $0.number == 1 }.dropFirst().map(\.string) == ["bn1.weight", "bn1.bias", "bn1.running_mean", "bn1.running_var"])
+        let saved = Dictionary(uniqueKeysWithValues: model.savedTensors.map { ($0.name, $0.value.array) })
+        for name in ["conv1.weight", "bn1.running_var"] {
+            let tensor = try #require(initializers.first { $0.first { $0.number == 8 }?.string == name })
+            #expect(Self.floats(tensor) == saved[name])
+        }
+    }
+
+    /// A BatchNorm right after a convolution is folded into it: conv1's weights scaled by
+    /// γ/√(σ²+ε), its bias moved, and no BatchNorm left in the graph (the default cnn).
+    @Test func batchNormAfterAConvolutionIsFolded() throws {
+        let model = try InferencePlanTests.model(Architecture.cnn(), seed: 3)
+        let graph = wireFields(wireFields(try ONNXExport.encode(model, path: "cnn.safetensors")).first { $0.number == 7 }!.bytes!)
+        let nodes = graph.filter { $0.number == 1 }.map { wireFields($0.bytes!).first { $0.number == 4 }!.string }
+        #expect(Array(nodes.prefix(6)) == ["Sub", "Div", "Conv", "Relu", "Conv", "Relu"])
+        #expect(!nodes.contains("BatchNormalization"))
+        let initializers = graph.filter { $0.number == 5 }.map { wireFields($0.bytes!) }
         #expect(!initializers.contains { $0.first { $0.number == 8 }!.string.hasPrefix("bn") })
         let conv1 = try #require(initializers.first { $0.first { $0.number == 8 }?.string == "conv1.weight" })
-        let raw = conv1.first { $0.number == 9 }!.bytes!
-        let exported = stride(from: 0, to: raw.count, by: 4).map { offset in
-            Float(bitPattern: raw[offset..<offset + 4].enumerated().reduce(UInt32(0)) { $0 | UInt32($1.element) << (8 * $1.offset) })
-        }
+        let exported = Self.floats(conv1)
         let saved = Dictionary(uniqueKeysWithValues: model.savedTensors.map { ($0.name, $0.value.array) })
-        #expect(exported.count == 24 * 25)
+        #expect(exported.count == 32 * 9)
         for (index, value) in exported.enumerated() {
-            let channel = index / 25
+            let channel = index / 9
             let scale = saved["bn1.weight"]![channel] / (saved["bn1.running_var"]![channel] + 1e-5).squareRoot()
             #expect(abs(value - saved["conv1.weight"]![index] * scale) <= 1e-6 * max(1, abs(value)))
         }
     }
 
-    @Test func batchNormElsewhereIsRefused() throws {
+    /// An initializer's raw little-endian floats.
+    static func floats(_ tensor: [WireField]) -> [Float] {
+        let raw = tensor.first { $0.number == 9 }!.bytes!
+        return stride(from: 0, to: raw.count, by: 4).map { offset in
+            Float(bitPattern: raw[offset..<offset + 4].enumerated().reduce(UInt32(0)) { $0 | UInt32($1.element) << (8 * $1.offset) })
+        }
+    }
+
+    /// A BatchNorm after an activation cannot be folded: it is exported as its own node.
+    @Test func batchNormAfterAnActivationIsANode() throws {
         let architecture = Architecture(model: "odd", input: [1, 4, 4], classes: 10, activation: "relu", dropout: 0, normalization: .mnist,
                                         layers: [.linear("fc1", 16, 8), .activation(.relu), .batchnorm("bn1", 8), .linear("fc2", 8, 10)])
         let model = try Sequential(architecture, random: RandomGenerator(seed: 1), dropoutRandom: RandomGenerator(seed: 1))
-        #expect(throws: ExportError.self) { try ONNXExport.encode(model, path: "odd") }
+        let graph = wireFields(wireFields(try ONNXExport.encode(model, path: "odd")).first { $0.number == 7 }!.bytes!)
+        let nodes = graph.filter { $0.number == 1 }.map { wireFields($0.bytes!).first { $0.number == 4 }!.string }
+        #expect(nodes == ["Sub", "Div", "Flatten", "Gemm", "Relu", "BatchNormalization", "Gemm", "Identity", "Softmax"])
     }
 }

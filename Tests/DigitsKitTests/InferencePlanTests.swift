@@ -115,6 +115,23 @@ import Testing
         #expect(zip(fromBytes, expected).allSatisfy { abs($0 - $1) < 1e-5 })
     }
 
+    /// A BatchNorm after a max-pool folds into the convolution only while every γ ≥ 0 (max
+    /// commutes with a non-negative scale); one negative γ sends the model to the fallback,
+    /// which still gives Sequential's logits.
+    @Test func batchNormAfterAPoolFoldsOnlyWithNonNegativeScales() throws {
+        let model = try Self.model(Architecture.fast(), seed: 7)
+        let x = smoothInput(rows: 3, features: 784, seed: 8)
+        let norm = try #require(model.layers.compactMap { $0 as? BatchNorm }.first)
+        for flipped in [false, true] {
+            if flipped { norm.weight.value[5] = -0.7 }
+            let plan = InferencePlan(model, compute: ComputeContext(threads: 2))
+            #expect(plan.isCompiled == !flipped)
+            let reference = Tensor(shape: [3, 10])
+            reference.buffer.update(fromContentsOf: model.forward(x, training: false).buffer)
+            #expect(Self.difference(plan.forward(x), reference) < 1e-4)
+        }
+    }
+
     /// The plan is made from the weights as they are: a later change to the model is not seen,
     /// and a new plan sees it.
     @Test func planCopiesTheWeights() throws {

@@ -25,9 +25,17 @@ void dk_tile(long rows, const float *a, long lda, const long *offsets, long segm
 void dk_normalize_bytes(const uint8_t *in, long count, float scale, float shift, float *out);
 
 /// Max-pooling of an [height][width][channels] image over kernel×kernel windows `stride` apart
-/// into [pooledHeight][pooledWidth][channels]; windows that do not fit are dropped.
+/// into [pooledHeight][pooledWidth][channels]; windows that do not fit are dropped. With
+/// `rectify` non-zero, a maximum below zero becomes 0 (ReLU before the pool: they commute).
 void dk_maxpool(const float *in, long width, long channels, long kernel, long stride,
-                float *out, long pooledHeight, long pooledWidth);
+                float *out, long pooledHeight, long pooledWidth, int rectify);
+
+/// The input gradient of a non-overlapping kernel×kernel max-pool over one image: for each
+/// window and channel, dy goes to the first input (row-major in the window) equal to the
+/// pooled maximum, 0 to the others; a `rectified` window whose maximum is not above 0 passes
+/// nothing. Writes every input inside a window; pixels outside every window are left alone.
+void dk_maxpool_gradient(const float *in, const float *pooled, const float *dy, float *dx, long width,
+                         long channels, long kernel, long pooledHeight, long pooledWidth, int rectified);
 
 /// The weight and bias gradient of a 3×3 single-channel convolution followed by ReLU and a
 /// non-overlapping pool×pool max-pool (the training path of a fused first layer), over samples

@@ -129,9 +129,13 @@ public enum ONNXExport {
                 let (weight, bias) = try folded(spec, norm)
                 add("Gemm", [current, weight, bias], attributes: [Self.attribute("transB", .integer(1))])
             case .batchnorm:
-                // Every model digits trains has its BatchNorm right after a convolution or a
-                // dense layer, where it is folded; anywhere else is not exported.
-                throw ExportError.unsupported(path: path, reason: "\(spec.name ?? "a BatchNorm") does not follow a convolution or a dense layer")
+                // Right after a convolution or a dense layer it was folded there; elsewhere (after
+                // a max-pool, as in the fast model, or an activation) it is a node of its own,
+                // in inference mode: the running statistics.
+                let name = try required(spec.name)
+                add("BatchNormalization", [current, try initializer("\(name).weight"), try initializer("\(name).bias"),
+                                           try initializer("\(name).running_mean"), try initializer("\(name).running_var")],
+                    attributes: [Self.attribute("epsilon", .float(1e-5))])
             case .activation:
                 guard let function = spec.function.flatMap(ActivationFunction.init(rawValue:)) else {
                     throw ExportError.unsupported(path: path, reason: "unknown activation \(spec.function ?? "none")")

@@ -142,7 +142,10 @@ public final class InferencePlan {
                 guard !lastHasActivation, let last = stages.last else { return fail() }
                 switch last {
                 case .convolution(var stage):
-                    guard stage.pool == nil, stage.weights.outputs == norm.channels else { return fail() }
+                    // After a max-pool the fold still holds where every channel's scale γ/σ is
+                    // not negative: max(s·x + c) = s·max(x) + c for s ≥ 0.
+                    guard stage.pool == nil || (0..<norm.channels).allSatisfy({ norm.weight.value[$0] >= 0 }),
+                          stage.weights.outputs == norm.channels else { return fail() }
                     stage.weights.fold(norm)
                     stages[stages.count - 1] = .convolution(stage)
                 case .dense(var stage):
@@ -163,7 +166,7 @@ public final class InferencePlan {
                 stage.pool = (pool.kernel, pool.stride)
                 stage.relu = stage.relu || pool.rectifies
                 stages[stages.count - 1] = .convolution(stage)
-                lastHasActivation = true
+                lastHasActivation = stage.relu
             case let flatten as Flatten:
                 flattened = flatten.input
             case is Dropout:
@@ -353,7 +356,7 @@ public final class InferencePlan {
             if let pool = stage.pool {
                 convolveRows(stage, padded, 0..<stage.convolved.height, into: buffers.convolved)
                 dk_maxpool(buffers.convolved, stage.convolved.width, stage.convolved.channels, pool.kernel, pool.stride,
-                           out, stage.output.height, stage.output.width)
+                           out, stage.output.height, stage.output.width, 0)
             } else {
                 convolveRows(stage, padded, 0..<stage.convolved.height, into: out)
             }
@@ -449,7 +452,7 @@ public final class InferencePlan {
         convolveRows(stage, job.input, first..<last, into: job.convolved)
         let rowSize = stage.convolved.width * stage.convolved.channels
         dk_maxpool(job.convolved + first * rowSize, stage.convolved.width, stage.convolved.channels, pool.kernel, pool.stride,
-                   job.output + rows.lowerBound * stage.output.width * stage.output.channels, rows.count, stage.output.width)
+                   job.output + rows.lowerBound * stage.output.width * stage.output.channels, rows.count, stage.output.width, 0)
     }
 
     /// Panels `panels` of dense layer `job.layer` for one row.

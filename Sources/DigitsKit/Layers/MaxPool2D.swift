@@ -8,6 +8,8 @@
 // the values, and saves a pass over the larger input. A window whose maximum is ≤ 0 outputs 0
 // and passes no gradient back, exactly as ReLU then pooling would.
 
+import CKernels
+
 /// Max pooling over square windows of NHWC images, as PyTorch's `MaxPool2d` without padding
 /// (windows that do not fit are dropped): (B, H·W·C) → (B, OH·OW·C), OH = (H − kernel) / stride + 1.
 /// Ties go to the first value in row-major window order, so the gradient's route is deterministic.
@@ -57,10 +59,10 @@ public final class MaxPool2D: Layer {
         (rectifies ? "ReLU + " : "") + "MaxPool2D(\(kernel)×\(kernel)" + (stride != kernel ? ", stride \(stride)" : "") + ")"
     }
 
-    /// Non-overlapping windows and whole vectors of channels: forward keeps no indices, and
-    /// backward finds each window's first maximum again while it writes every input gradient
-    /// (one pass, no zeroing and no scatter).
-    private var tiled: Bool { stride == kernel && input.channels % 16 == 0 }
+    /// Non-overlapping windows (C kernels, 16 channels a vector, masked at the end): forward keeps
+    /// no indices, and backward finds each window's first maximum again while it writes every
+    /// input gradient (one pass, no zeroing and no scatter). Overlapping windows keep indices.
+    private var tiled: Bool { stride == kernel }
     private var inputReference: Tensor?  // (B, H·W·C), for the tiled backward
 
     public func forward(_ x: Tensor, training: Bool) -> Tensor {
@@ -176,66 +178,22 @@ public final class MaxPool2D: Layer {
         }
 
     private func tiledForwardPart(_ samples: Range<Int>, _ pass: Pass) {
-        let channels = input.channels, width = input.width, kernel = self.kernel, rectifies = self.rectifies
-        let output = self.output, inputCount = input.count
-        let (x, y) = (pass.x, pass.y)
-            for n in samples {
-                let image = x + n * inputCount, pooled = y + n * output.count
-                for oy in 0..<output.height {
-                    for ox in 0..<output.width {
-                        let corner = image + ((oy * kernel) * width + ox * kernel) * channels
-                        let out = pooled + (oy * output.width + ox) * channels
-                        var c = 0
-                        while c < channels {
-                            var best = load16(corner + c)
-                            for ky in 0..<kernel {
-                                for kx in 0..<kernel where ky != 0 || kx != 0 {
-                                    let values = load16(corner + (ky * width + kx) * channels + c)
-                                    best.replace(with: values, where: values .> best)
-                                }
-                            }
-                            if rectifies { best.replace(with: 0, where: best .< 0) }
-                            store16(best, out + c)
-                            c += 16
-                        }
-                    }
-                }
-            }
+        for n in samples {
+            dk_maxpool(pass.x + n * input.count, input.width, input.channels, kernel, kernel, pass.y + n * output.count,
+                       output.height, output.width, rectifies ? 1 : 0)
         }
+    }
 
     private func tiledBackwardPart(_ samples: Range<Int>, _ pass: Pass) {
-        let channels = input.channels, width = input.width, kernel = self.kernel, rectifies = self.rectifies
-        let output = self.output, inputCount = input.count
-        let (x, y, outputGradient, dx) = (pass.x, pass.y, pass.dy, pass.dx)
         // Pixels beyond the last whole window get no gradient.
         let covers = output.height * kernel == input.height && output.width * kernel == input.width
-            for n in samples {
-                let image = x + n * inputCount, pooled = y + n * output.count
-                let dy = outputGradient + n * output.count, gradient = dx + n * inputCount
-                if !covers { gradient.update(repeating: 0, count: inputCount) }
-                for oy in 0..<output.height {
-                    for ox in 0..<output.width {
-                        let offset = ((oy * kernel) * width + ox * kernel) * channels
-                        let out = (oy * output.width + ox) * channels
-                        var c = 0
-                        while c < channels {
-                            let best = load16(pooled + out + c), g = load16(dy + out + c)
-                            // A rectified window whose maximum was ≤ 0 passes nothing back.
-                            var open = rectifies ? best .> 0 : best .== best
-                            for ky in 0..<kernel {
-                                for kx in 0..<kernel {
-                                    let at = offset + (ky * width + kx) * channels + c
-                                    let wins = open .& (load16(image + at) .== best)
-                                    store16(SIMD16<Float>().replacing(with: g, where: wins), gradient + at)
-                                    open = open .& .!wins
-                                }
-                            }
-                            c += 16
-                        }
-                    }
-                }
-            }
+        for n in samples {
+            let gradient = pass.dx + n * input.count
+            if !covers { gradient.update(repeating: 0, count: input.count) }
+            dk_maxpool_gradient(pass.x + n * input.count, pass.y + n * output.count, pass.dy + n * output.count, gradient,
+                                input.width, input.channels, kernel, output.height, output.width, rectifies ? 1 : 0)
         }
+    }
 
     private func generalBackward(_ samples: Range<Int>, _ pass: Pass) {
         let winners = self.winners

@@ -215,8 +215,8 @@ public struct Architecture: Codable, Equatable, Sendable {
                             second: Int = 32, hidden: Int = 256) -> Architecture {
         let side = ((input[1] - 4) / 2 - 2) / 2
         var layers: [LayerSpec] = [
-            .conv2d("conv1", input[0], first, kernel: 5), .batchnorm("bn1", first), .activation(.relu), .maxpool2d(2),
-            .conv2d("conv2", first, second, kernel: 3), .batchnorm("bn2", second), .activation(.relu), .maxpool2d(2),
+            .conv2d("conv1", input[0], first, kernel: 5), .maxpool2d(2), .batchnorm("bn1", first), .activation(.relu),
+            .conv2d("conv2", first, second, kernel: 3), .maxpool2d(2), .batchnorm("bn2", second), .activation(.relu),
             .flatten, .linear("fc1", second * side * side, hidden), .activation(.relu),
         ]
         if dropout > 0 { layers.append(.dropout(dropout)) }
