@@ -186,14 +186,16 @@ final class WorkerPool: @unchecked Sendable {
     private let posterSleeping = Atomic<Bool>(false)
     private var job = SplitJob.empty  // written before any helper's `assigned` moves
 
-    /// Spin iterations (each a load, with a yield every 64) before a waiting thread sleeps:
-    /// about 50–100 µs, the gap between two jobs of an MLP training step. Measured on the MLP
-    /// (Zen 4 EPYC, 2 threads): 512 spins made epochs 30% slower (0.45 s against 0.33 s) for
-    /// 15% less CPU time; 4096 keeps the epoch time. An idle pool sleeps.
-    static let spins = 4096
+    /// How long a waiting helper spins (a load, with a yield and a look at the clock every 64)
+    /// before it sleeps: longer than the gaps between the jobs of a training step, so a step
+    /// never waits for a thread to wake. Waking one costs a futex call and the helper's
+    /// wake-up latency, 10–50 µs under a hypervisor. Counting spins instead (4,096, about
+    /// 50–100 µs) left the MLP's helper asleep at most of its jobs on an Intel Xeon VM, where
+    /// a yield costs more: the wake-ups took 7% of an epoch. An idle pool still sleeps.
+    static let spinNanoseconds: UInt64 = 1_000_000
     /// The caller waiting for its helpers is in the middle of a step, with more work to post:
     /// it spins longer (a convolution's parts can finish a few hundred µs apart) before it sleeps.
-    static let posterSpins = 32_768
+    static let posterSpinNanoseconds: UInt64 = 4_000_000
 
     init(helpers count: Int) {
         helpers = (0..<max(count, 0)).map { _ in Helper() }
@@ -228,11 +230,14 @@ final class WorkerPool: @unchecked Sendable {
             if helper.sleeping.exchange(false, ordering: .sequentiallyConsistent) { helper.wake.signal() }
         }
         newJob.run(part: 0)
-        var spins = 0
+        var spins = 0, deadline: UInt64 = 0
         while finished.load(ordering: .acquiring) < parts - 1 {
             spins += 1
-            if spins & 63 == 0 { sched_yield() }
-            if spins >= Self.posterSpins {
+            guard spins & 63 == 0 else { continue }
+            sched_yield()
+            let now = DispatchTime.now().uptimeNanoseconds
+            if deadline == 0 { deadline = now + Self.posterSpinNanoseconds }
+            if now >= deadline {
                 // Sleep until the last helper finishes. It clears the flag and signals only if
                 // it finds the flag set, so the signal is consumed exactly when it was sent.
                 posterSleeping.store(true, ordering: .sequentiallyConsistent)
@@ -250,11 +255,14 @@ final class WorkerPool: @unchecked Sendable {
     private func loop(_ helper: Helper, part: Int) {
         var seen = 0
         while true {
-            var spins = 0
+            var spins = 0, deadline: UInt64 = 0
             while helper.assigned.load(ordering: .acquiring) == seen {
                 spins += 1
-                if spins & 63 == 0 { sched_yield() }
-                if spins >= Self.spins {
+                guard spins & 63 == 0 else { continue }
+                sched_yield()
+                let now = DispatchTime.now().uptimeNanoseconds
+                if deadline == 0 { deadline = now + Self.spinNanoseconds }
+                if now >= deadline {
                     helper.sleeping.store(true, ordering: .sequentiallyConsistent)
                     if helper.assigned.load(ordering: .sequentiallyConsistent) != seen {
                         // A job arrived meanwhile; if its poster already cleared the flag, it
@@ -263,7 +271,7 @@ final class WorkerPool: @unchecked Sendable {
                     } else {
                         helper.wake.wait()
                     }
-                    spins = 0
+                    deadline = 0
                 }
             }
             seen += 1

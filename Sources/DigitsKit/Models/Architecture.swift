@@ -205,12 +205,14 @@ public struct Architecture: Codable, Equatable, Sendable {
                             normalization: .mnist, layers: layers)
     }
 
-    /// The fast CNN, for `digits train --model fast`: the shape of the fastest published MNIST
-    /// recipe (tuomaso/train_mnist_fast) with BatchNorm after each convolution: conv 5×5
-    /// 1→`first`, BN, ReLU, max-pool 2, conv 3×3 `first`→`second`, BN, ReLU, max-pool 2, flatten,
-    /// dense `hidden`, ReLU, dense 10. 28 → 24 → 12 → 10 → 5. BatchNorm lifted one epoch from
-    /// 98.86% to 99.01% (mean of seeds 0–4, README); the ReLU before each pool is the published
-    /// order's function (max and ReLU commute), in the order the inference plan fuses.
+    /// The fast CNN, for `digits train --model fast`: the fastest published MNIST recipe's net
+    /// (tuomaso/train_mnist_fast: conv, max-pool, ReLU, twice) with a BatchNorm between each pool
+    /// and its ReLU: conv 5×5 1→`first`, max-pool 2, BN, ReLU, conv 3×3 `first`→`second`, max-pool
+    /// 2, BN, ReLU, flatten, dense `hidden`, ReLU, dense 10. 28 → 24 → 12 → 10 → 5. BatchNorm
+    /// lifted one epoch from 98.86% to 99.01% (mean of seeds 0–4); after the pool it normalizes a
+    /// quarter of the values that it would before (the epoch took 0.75× the time, with the same
+    /// accuracy on validation seeds 5–14: 99.12% against 99.06%). The inference plan folds it into
+    /// the convolution while every γ ≥ 0.
     public static func fast(input: [Int] = [1, 28, 28], classes: Int = 10, dropout: Float = 0, first: Int = 24,
                             second: Int = 32, hidden: Int = 256) -> Architecture {
         let side = ((input[1] - 4) / 2 - 2) / 2
