@@ -44,7 +44,7 @@ extension DigitsCommand {
                 (15 epochs, lr 0.002, --augment shift=2,rotate=10,scale=0.1,fill=0.4)
                   cnn-basic   conv32-pool-conv64-pool-fc128-fc10, PyTorch's side-by-side case \
                 (10 epochs, lr 0.001, no augmentation)
-                  fast        conv24(5×5)-BN-pool-conv32-BN-pool-fc256-fc10, the fast path to 99%: one \
+                  fast        conv24(5×5)-pool-BN-conv32-pool-BN-fc256-fc10, the fast path to 99%: one \
                 epoch, batch 256, one-cycle schedule with a peak lr of 0.012, Adam β 0.7/0.9, no \
                 augmentation
                   resnet      residual CNN: 3×3 stem conv16, residual blocks 16, 32, 64 (the last two with \
