@@ -66,6 +66,13 @@ let benchmarks: @Sendable () -> Void = {
     }
     layerBenchmarks("MaxPool2D 2×2 on 32×24×24 (batch 128)", MaxPool2D(input: ImageShape(channels: 32, height: 24, width: 24), kernel: 2, stride: 2),
                     input: filled([128, 24 * 24 * 32], seed: 4))
+    // fast's first pool: 24 channels, a whole vector and a masked half (the C kernels); the
+    // same pool with overlapping windows takes the indexed path.
+    layerBenchmarks("MaxPool2D 2×2 on 24×24×24 (batch 256)", MaxPool2D(input: ImageShape(channels: 24, height: 24, width: 24), kernel: 2),
+                    input: filled([256, 24 * 24 * 24], seed: 8))
+    layerBenchmarks("MaxPool2D 3×3 stride 2 on 24×24×24 (batch 256)",
+                    MaxPool2D(input: ImageShape(channels: 24, height: 24, width: 24), kernel: 3, stride: 2),
+                    input: filled([256, 24 * 24 * 24], seed: 8))
     layerBenchmarks("BatchNorm 32 channels of 24×24 (batch 128)", BatchNorm(name: "bn2", channels: 32),
                     input: filled([128, 24 * 24 * 32], seed: 5))
     layerBenchmarks("ReLU 128×128", Activation(.relu), input: filled([128, 128], seed: 6))
