@@ -53,9 +53,11 @@ public struct Recipe: Sendable {
     /// channels 98.96%, 32 99.02% in the same time; peak lr 0.02 98.9%, 0.005 about the same.
     /// The peak lr is 0.012, chosen on validation accuracy over seeds 5–14 (never the test
     /// set's seeds 0–4): 0.010 99.00%, 0.012 99.06%, 0.015 99.08% (lowest 98.92, 98.84).
+    /// With the BatchNorms after the pools: validation 99.12% (seeds 5–14), test 99.07%
+    /// (seeds 0–4: 98.98–99.17%).
     public static let fast: Recipe = {
         var recipe = Recipe(model: "fast", epochs: 1, learningRate: 1.2e-2, dropout: 0, augmentation: "none",
-                            summary: "conv24(5×5)-BN-pool-conv32-BN-pool-fc256-fc10, one epoch to 99%")
+                            summary: "conv24(5×5)-pool-BN-conv32-pool-BN-fc256-fc10, one epoch to 99%")
         recipe.batchSize = 256
         recipe.schedule = .onecycle
         recipe.betas = (0.7, 0.9)
