@@ -347,7 +347,7 @@ void dk_maxpool(const float *in, long width, long channels, long kernel, long st
             const float *corner = in + ((py * stride) * width + px * stride) * channels;
             float *cell = out + (py * pooledWidth + px) * channels;
             for (long c = 0; c < channels; c += 16) {
-                const __mmask16 mask = channels - c >= 16 ? 0xFFFF : (__mmask16)((1u << (channels - c)) - 1);
+                const __mmask16 mask = lanes(channels - c);
                 __m512 best = _mm512_maskz_loadu_ps(mask, corner + c);
                 for (long ky = 0; ky < kernel; ky++)
                     for (long kx = 0; kx < kernel; kx++)
@@ -367,7 +367,7 @@ void dk_maxpool_gradient(const float *in, const float *pooled, const float *dy, 
             const long corner = ((py * kernel) * width + px * kernel) * channels;
             const long cell = (py * pooledWidth + px) * channels;
             for (long c = 0; c < channels; c += 16) {
-                const __mmask16 mask = channels - c >= 16 ? 0xFFFF : (__mmask16)((1u << (channels - c)) - 1);
+                const __mmask16 mask = lanes(channels - c);
                 const __m512 best = _mm512_maskz_loadu_ps(mask, pooled + cell + c);
                 const __m512 g = _mm512_maskz_loadu_ps(mask, dy + cell + c);
                 // Lanes still looking for their window's first maximum.

@@ -230,14 +230,9 @@ final class WorkerPool: @unchecked Sendable {
             if helper.sleeping.exchange(false, ordering: .sequentiallyConsistent) { helper.wake.signal() }
         }
         newJob.run(part: 0)
-        var spins = 0, deadline: UInt64 = 0
+        var spin = Spin(for: Self.posterSpinNanoseconds)
         while finished.load(ordering: .acquiring) < parts - 1 {
-            spins += 1
-            guard spins & 63 == 0 else { continue }
-            sched_yield()
-            let now = DispatchTime.now().uptimeNanoseconds
-            if deadline == 0 { deadline = now + Self.posterSpinNanoseconds }
-            if now >= deadline {
+            if spin.isOver() {
                 // Sleep until the last helper finishes. It clears the flag and signals only if
                 // it finds the flag set, so the signal is consumed exactly when it was sent.
                 posterSleeping.store(true, ordering: .sequentiallyConsistent)
@@ -255,14 +250,9 @@ final class WorkerPool: @unchecked Sendable {
     private func loop(_ helper: Helper, part: Int) {
         var seen = 0
         while true {
-            var spins = 0, deadline: UInt64 = 0
+            var spin = Spin(for: Self.spinNanoseconds)
             while helper.assigned.load(ordering: .acquiring) == seen {
-                spins += 1
-                guard spins & 63 == 0 else { continue }
-                sched_yield()
-                let now = DispatchTime.now().uptimeNanoseconds
-                if deadline == 0 { deadline = now + Self.spinNanoseconds }
-                if now >= deadline {
+                if spin.isOver() {
                     helper.sleeping.store(true, ordering: .sequentiallyConsistent)
                     if helper.assigned.load(ordering: .sequentiallyConsistent) != seen {
                         // A job arrived meanwhile; if its poster already cleared the flag, it
@@ -271,7 +261,7 @@ final class WorkerPool: @unchecked Sendable {
                     } else {
                         helper.wake.wait()
                     }
-                    deadline = 0
+                    spin = Spin(for: Self.spinNanoseconds)
                 }
             }
             seen += 1
@@ -283,6 +273,24 @@ final class WorkerPool: @unchecked Sendable {
                 posterWake.signal()
             }
         }
+    }
+}
+
+/// A waiting thread's spin: each call is one turn of its loop; every 64th yields and reads the
+/// clock, which starts at the first of them. True once `nanoseconds` have passed.
+private struct Spin {
+    let nanoseconds: UInt64
+    private var turns = 0, deadline: UInt64 = 0
+
+    init(for nanoseconds: UInt64) { self.nanoseconds = nanoseconds }
+
+    mutating func isOver() -> Bool {
+        turns += 1
+        guard turns & 63 == 0 else { return false }
+        sched_yield()
+        let now = DispatchTime.now().uptimeNanoseconds
+        if deadline == 0 { deadline = now + nanoseconds }
+        return now >= deadline
     }
 }
 
