@@ -1,11 +1,15 @@
 #!/usr/bin/env python3
 """Generates "not a digit" training pictures (label 10), prepared exactly as MNIST digits are.
 
-    make-negatives.py OUTDIR [--count N] [--seed S] [--preview FILE.png]    (N=30000, S=1)
+    make-negatives.py OUTDIR [--count N] [--seed S] [--preview FILE.png] [--pictures DIR]
+                                                                            (N=30000, S=1)
 
 Writes OUTDIR/negatives-images-idx3-ubyte (N × 28 × 28), OUTDIR/negatives-labels-idx1-ubyte
 (every label 10) and OUTDIR/negatives.csv (index,category,source); with --preview, a PNG grid
-of the first 200 pictures, twice their size. Every file is written beside and then renamed.
+of the first 200 pictures, twice their size; with --pictures, also each picture as drawn (before
+the preparation, dark ink on white: DIR/png/NNNNN.png) and DIR/labels.csv (file,kind), a set for
+scripts/score-dev.py, to choose the number reader's settings on pictures that are not digits
+without looking at the dev set. Every file is written beside and then renamed.
 
 The categories take turns, so each has a sixth of the pictures:
 
@@ -651,7 +655,7 @@ def make_negative(rng, category, fonts):
     elif effect < 0.27:  # the threshold never above half the strongest ink: a hairline stays
         coverage = (coverage >= min(u(0.3, 0.6), 0.5 * float(coverage.max()))).astype(np.float32)
         extras.append("binary")
-    return prepare(coverage), ";".join([source] + extras)
+    return coverage, ";".join([source] + extras)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -690,6 +694,7 @@ def main():
     parser.add_argument("--count", type=int, default=30000)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--preview", type=Path, help="a PNG grid of the first 200 pictures")
+    parser.add_argument("--pictures", type=Path, help="also each picture as drawn, a PNG in DIR/png, and DIR/labels.csv")
     args = parser.parse_args()
     if args.count < 1 or args.seed < 0:
         parser.error("--count must be at least 1 and --seed not negative")
@@ -697,12 +702,23 @@ def main():
     fonts = [[f for f in family if Path(f[1]).is_file()] for family in drawings.FONT_FAMILIES]
     fonts = [family for family in fonts if family]
     images = np.zeros((args.count, SIDE, SIDE), np.uint8)
-    rows = []
+    rows, pictures = [], []
     for index in range(args.count):
         category = CATEGORIES[index % len(CATEGORIES)]
         rng = np.random.default_rng([args.seed, index])
-        images[index], source = make_negative(rng, category, fonts)
+        coverage, source = make_negative(rng, category, fonts)
+        images[index] = prepare(coverage)
         rows.append([index, category, source])
+        if args.pictures:
+            # As drawn, before the preparation: dark ink on white, with a margin of a tenth.
+            margin = max(coverage.shape) // 10
+            picture = np.round(255 - np.clip(np.pad(coverage, margin), 0, 1) * 255).astype(np.uint8)
+            name = f"png/{index:05d}.png"
+            (args.pictures / "png").mkdir(parents=True, exist_ok=True)
+            buffer = io.BytesIO()
+            Image.fromarray(picture).save(buffer, format="PNG")
+            write_atomically(args.pictures / name, buffer.getvalue())
+            pictures.append([name, category])
 
     args.outdir.mkdir(parents=True, exist_ok=True)
     write_atomically(args.outdir / "negatives-images-idx3-ubyte",
@@ -717,6 +733,12 @@ def main():
     if args.preview:
         args.preview.parent.mkdir(parents=True, exist_ok=True)
         write_atomically(args.preview, preview_png(images))
+    if args.pictures:
+        table = io.StringIO()
+        writer = csv.writer(table, lineterminator="\n")
+        writer.writerow(["file", "kind"])
+        writer.writerows(pictures)
+        write_atomically(args.pictures / "labels.csv", table.getvalue().encode("utf-8"))
 
 
 if __name__ == "__main__":

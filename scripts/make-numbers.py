@@ -2,8 +2,11 @@
 """Composes pictures of handwritten numbers from real digits, for developing and scoring the
 number reader (`digits classify` on a picture of "2026").
 
-    make-numbers.py OUTDIR [--count N] [--seed S] [--mnist DIR] [--semeion DIR]
+    make-numbers.py OUTDIR [--count N] [--seed S] [--mnist DIR] [--semeion DIR] [--calibration]
                                   (N=1200, S=1, datasets/mnist, ../shared/datasets/dev/semeion)
+
+--calibration takes every digit from MNIST's *training* set instead (no Semeion): numbers for
+choosing the number reader's settings, so that the sets it is scored on stay unseen.
 
 Each number has 2–6 digits taken at random from the MNIST *test* set (two in three numbers) or
 from Semeion (one in three), never mixed within a number. Each digit is cropped to its ink,
@@ -30,13 +33,14 @@ import numpy as np
 from PIL import Image
 
 
-def load_mnist_test(directory):
+def load_mnist(directory, split):
     def read(name):
         path = Path(directory) / name
         data = gzip.open(path).read() if path.suffix == ".gz" else open(path, "rb").read()
         return data
-    images = read("t10k-images-idx3-ubyte.gz")
-    labels = read("t10k-labels-idx1-ubyte.gz")
+    prefix = "t10k" if split == "test" else "train"
+    images = read(f"{prefix}-images-idx3-ubyte.gz")
+    labels = read(f"{prefix}-labels-idx1-ubyte.gz")
     count = struct.unpack(">I", images[4:8])[0]
     pixels = np.frombuffer(images, dtype=np.uint8, offset=16).reshape(count, 28, 28)
     return pixels, np.frombuffer(labels, dtype=np.uint8, offset=8)
@@ -127,8 +131,11 @@ def main():
     root = Path(__file__).resolve().parent.parent
     parser.add_argument("--mnist", default=str(root / "datasets" / "mnist"))
     parser.add_argument("--semeion", default=str(root.parent / "shared" / "datasets" / "dev" / "semeion"))
+    parser.add_argument("--calibration", action="store_true")
     args = parser.parse_args()
-    mnist_images, mnist_labels = load_mnist_test(args.mnist)
+    # --calibration: MNIST *training* digits only, for choosing the reader's settings without
+    # looking at the digits it is scored on (the test set, Semeion).
+    mnist_images, mnist_labels = load_mnist(args.mnist, "train" if args.calibration else "test")
     semeion_images, semeion_labels = load_semeion(args.semeion)
     out = Path(args.outdir)
     (out / "png").mkdir(parents=True, exist_ok=True)
@@ -136,7 +143,7 @@ def main():
     for index in range(args.count):
         random = np.random.default_rng([args.seed, index])
         length = int(random.integers(2, 7))
-        source = "semeion" if random.random() < 1 / 3 else "mnist"
+        source = "semeion" if random.random() < 1 / 3 and not args.calibration else "mnist"
         images, labels = (semeion_images, semeion_labels) if source == "semeion" else (mnist_images, mnist_labels)
         picks = random.integers(0, len(labels), size=length)
         glyphs = [digit_glyph(images[p], random) for p in picks]
