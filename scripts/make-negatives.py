@@ -703,6 +703,8 @@ def main():
     fonts = [family for family in fonts if family]
     images = np.zeros((args.count, SIDE, SIDE), np.uint8)
     rows, pictures = [], []
+    if args.pictures:
+        (args.pictures / "png").mkdir(parents=True, exist_ok=True)
     for index in range(args.count):
         category = CATEGORIES[index % len(CATEGORIES)]
         rng = np.random.default_rng([args.seed, index])
@@ -714,7 +716,6 @@ def main():
             margin = max(coverage.shape) // 10
             picture = np.round(255 - np.clip(np.pad(coverage, margin), 0, 1) * 255).astype(np.uint8)
             name = f"png/{index:05d}.png"
-            (args.pictures / "png").mkdir(parents=True, exist_ok=True)
             buffer = io.BytesIO()
             Image.fromarray(picture).save(buffer, format="PNG")
             write_atomically(args.pictures / name, buffer.getvalue())

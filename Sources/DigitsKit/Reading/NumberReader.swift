@@ -148,12 +148,27 @@ extension DigitReader {
 struct NumberSegmentation {
     typealias Box = DigitPreprocessor.Box
 
-    /// A piece of ink: a connected component, or a slice of one cut between two columns.
+    /// A piece of ink: a connected component, or a slice of one cut along a seam.
     struct Unit {
         var pixels: [Int]       // indices into the ink image
         var box: Box
         var component: Int
         var mass: Float
+
+        /// A unit of `component` holding no pixels yet, of mass `mass`.
+        init(component: Int, mass: Float = 0) {
+            pixels = []
+            box = (Int.max, Int.max, Int.min, Int.min)
+            self.component = component
+            self.mass = mass
+        }
+
+        /// Takes pixel `index` of an ink image `imageWidth` wide, growing the box to hold it.
+        mutating func add(_ index: Int, imageWidth: Int) {
+            pixels.append(index)
+            let x = index % imageWidth, y = index / imageWidth
+            box = (min(box.minX, x), min(box.minY, y), max(box.maxX, x), max(box.maxY, y))
+        }
     }
 
     /// Consecutive units `first...last` read as one digit.
@@ -189,14 +204,11 @@ struct NumberSegmentation {
         var masses = [Float](repeating: 0, count: (labels.max().map { Int($0) } ?? -1) + 1)
         for index in labels.indices where labels[index] >= 0 && mask.values[index] > 0 { masses[Int(labels[index])] += ink.values[index] }
         guard let largest = masses.max(), largest > 0 else { return }
-        let width = ink.width
-        var pieces: [Unit] = masses.indices.map { Unit(pixels: [], box: (Int.max, Int.max, Int.min, Int.min), component: $0, mass: masses[$0]) }
+        var pieces: [Unit] = masses.indices.map { Unit(component: $0, mass: masses[$0]) }
         for index in labels.indices where labels[index] >= 0 && mask.values[index] > 0 {
-            let piece = Int(labels[index]), x = index % width, y = index / width
+            let piece = Int(labels[index])
             guard masses[piece] >= Self.speck * largest else { continue }
-            pieces[piece].pixels.append(index)
-            let b = pieces[piece].box
-            pieces[piece].box = (min(b.minX, x), min(b.minY, y), max(b.maxX, x), max(b.maxY, y))
+            pieces[piece].add(index, imageWidth: ink.width)
         }
         pieces.removeAll { $0.pixels.isEmpty }
         lineHeight = Self.lineHeight(of: pieces)
@@ -228,10 +240,10 @@ struct NumberSegmentation {
     /// top row to its bottom row, one column left, right or straight down a row, that cross the
     /// fewest ink pixels. Touching digits lean and overlap, so what parts them is seldom one
     /// column: in a composed "734058" whose 7 leans into its 3, straight cuts left "73" as one
-    /// "?" and a seam parts them. The piece is looked at in stretches of a sixth of the line height; in each,
-    /// the cheapest seam that keeps within a sixth of the line height of the stretch (and an
-    /// eighth from the piece's ends: a 1 pressed against a 3 is that narrow) is kept if it crosses
-    /// at most 60% of the ink of the median column. These were chosen on numbers of MNIST
+    /// "?" and a seam parts them. The piece is looked at in stretches of a sixth of the line
+    /// height; in each, the cheapest seam that keeps within a sixth of the line height of the
+    /// stretch (and an eighth from the piece's ends: a 1 pressed against a 3 is that narrow) is
+    /// kept if it crosses at most 60% of the ink of the median column. These were chosen on numbers of MNIST
     /// *training* digits (`make-numbers.py --calibration`, seed 101): with straight cuts 1,061
     /// of 1,200 read exactly, with seams 1,071–1,079 over a reach of a twentieth to a quarter of
     /// the line height and a bound of 60–100% (1,076 here, the bound of 60% making fewer cuts
@@ -267,16 +279,12 @@ struct NumberSegmentation {
         for index in seams.indices.dropFirst() {
             for y in 0..<height { seams[index].path[y] = max(seams[index].path[y], seams[index - 1].path[y] + 1) }
         }
-        var slices = [Unit](repeating: Unit(pixels: [], box: (Int.max, Int.max, Int.min, Int.min), component: piece.component, mass: 0),
-                            count: seams.count + 1)
+        var slices = [Unit](repeating: Unit(component: piece.component), count: seams.count + 1)
         for index in piece.pixels {
-            let px = index % ink.width, py = index / ink.width
-            let x = px - piece.box.minX, y = py - piece.box.minY
+            let x = index % ink.width - piece.box.minX, y = index / ink.width - piece.box.minY
             let slice = seams.firstIndex { x < $0.path[y] } ?? seams.count
-            slices[slice].pixels.append(index)
+            slices[slice].add(index, imageWidth: ink.width)
             slices[slice].mass += ink.values[index]
-            let b = slices[slice].box
-            slices[slice].box = (min(b.minX, px), min(b.minY, py), max(b.maxX, px), max(b.maxY, py))
         }
         return slices.filter { !$0.pixels.isEmpty }
     }
@@ -465,7 +473,7 @@ struct NumberSegmentation {
     /// pictures that are not digits 6 more.
     func joinMargin(between left: Candidate, and right: Candidate) -> Double {
         guard !isClearGap(between: left, and: right) else { return 0 }
-        let shortest = min(box(of: left).maxY - box(of: left).minY, box(of: right).maxY - box(of: right).minY) + 1
+        let shortest = [left, right].map { box(of: $0) }.map { $0.maxY - $0.minY + 1 }.min()!
         return Double(shortest) < 0.7 * Double(lineHeight) ? 1.8 : 0.8
     }
 
