@@ -54,7 +54,8 @@ let package = Package(
         // C libraries from Debian's -dev packages (scripts/install-deps installs them).
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
-        .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+        // OpenBLAS, loaded with dlopen on first use (reading pictures never loads it).
+        .target(name: "COpenBLAS", linkerSettings: [.linkedLibrary("dl")]),
         // libjpeg-turbo's decoder behind a wrapper that turns its longjmp errors into codes.
         .target(name: "CJPEG", linkerSettings: [.linkedLibrary("jpeg")]),
 
@@ -70,13 +71,13 @@ let package = Package(
         // temporaries -Onone keeps), and the tests train real models.
         .target(
             name: "DigitsKit",
-            dependencies: ["CZlib", "CPNG", "CBLAS", "CKernels", "CJPEG"],
+            dependencies: ["CZlib", "CPNG", "COpenBLAS", "CKernels", "CJPEG"],
             swiftSettings: [.unsafeFlags(targetCPUFlags()), .unsafeFlags(["-O"], .when(configuration: .debug))]
         ),
         // What the command line shows and measures, apart from the library a Swift program
         // uses: report pictures, Markdown and JSON reports, speed measurements, the choice of
         // OpenBLAS's kernels for the CPU.
-        .target(name: "DigitsPresentation", dependencies: ["DigitsKit", "CBLAS"]),
+        .target(name: "DigitsPresentation", dependencies: ["DigitsKit"]),
         // `digits serve`: the web page and HTTP API, on Hummingbird. A target of its own, so
         // that DigitsKit does not depend on a server framework.
         .target(

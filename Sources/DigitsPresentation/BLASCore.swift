@@ -1,18 +1,17 @@
 // Which OpenBLAS kernels ("core") suit this CPU. OpenBLAS picks them once, when the library
 // loads: from OPENBLAS_CORETYPE if set, else from its own CPU detection, which predates many
-// CPUs (Debian's 0.3.21 falls back to old kernels on them). The `digits` executable therefore
-// compares the core in use with the best one the CPU's flags allow and, when it is weaker,
-// sets OPENBLAS_CORETYPE and re-executes itself once (see DigitsCommand.selectBLASCore).
-// DIGITS_BLAS_CORE forces a core; an inherited OPENBLAS_CORETYPE that is weaker than the CPU
-// allows is replaced, and the BLAS line says so.
+// CPUs (Debian's 0.3.21 falls back to old kernels on them). digits loads OpenBLAS on its first
+// product (see BLAS), so the `digits` executable sets OPENBLAS_CORETYPE to the best core the
+// CPU's flags allow before then (see DigitsCommand.selectBLASCore). DIGITS_BLAS_CORE forces a
+// core; an inherited OPENBLAS_CORETYPE that is weaker than the CPU allows is replaced, and the
+// BLAS line says so.
 import DigitsKit
 
 package enum BLASCore {
     package static let environmentVariable = "OPENBLAS_CORETYPE"
     /// Forces a core for digits, whatever the CPU or OPENBLAS_CORETYPE say.
     package static let overrideVariable = "DIGITS_BLAS_CORE"
-    /// Set by digits on its re-execution (so it happens at most once), holding the
-    /// OPENBLAS_CORETYPE it replaced, or "-".
+    /// Set by digits when it chooses the core, holding the OPENBLAS_CORETYPE it replaced, or "-".
     package static let chosenMarker = "DIGITS_BLAS_CORE_CHOSEN"
 
     /// The best OpenBLAS core for a CPU with these flags, or nil to leave the choice to OpenBLAS.
@@ -33,12 +32,13 @@ package enum BLASCore {
         }
     }
 
-    /// The core to switch to, or nil to keep the one loaded.
-    package static func replacement(current: String, flags: Set<String>, environment: [String: String]) -> String? {
-        if let forced = environment[overrideVariable], !forced.isEmpty {
-            return forced.lowercased() == current.lowercased() ? nil : forced
-        }
-        guard let best = choose(flags: flags), tier(best) > tier(current) else { return nil }
+    /// The core to ask OpenBLAS for, or nil to leave the choice to OPENBLAS_CORETYPE as it is set
+    /// or to OpenBLAS's own detection: DIGITS_BLAS_CORE when set, else the best core for these
+    /// flags unless OPENBLAS_CORETYPE already names one as good.
+    package static func replacement(environment: [String: String], flags: Set<String>) -> String? {
+        if let forced = environment[overrideVariable], !forced.isEmpty { return forced }
+        guard let best = choose(flags: flags) else { return nil }
+        if let inherited = environment[environmentVariable], tier(inherited) >= tier(best) { return nil }
         return best
     }
 

@@ -54,6 +54,7 @@ extension DigitsCommand {
         }
 
         func run() throws {
+            try BLAS.load()
             let threadCount = threads ?? ProcessInfo.processInfo.activeProcessorCount
             let say: (String) -> Void = json ? { _ in } : { print($0); fflush(nil) }
             let environment = ProcessInfo.processInfo.environment

@@ -20,9 +20,9 @@ struct DigitsCommand: ParsableCommand {
         subcommands: [Train.self, Evaluate.self, Classify.self, Inspect.self, Augment.self, Bench.self, Serve.self, Export.self]
     )
 
-    /// Subcommands whose speed depends on BLAS kernels. The others (classify one picture,
-    /// inspect, augment, help) would spend more on re-executing the process (about 18 ms:
-    /// a second start and OpenBLAS load) than the kernels could save.
+    /// Subcommands that run products on OpenBLAS. The others (classify, serve, inspect,
+    /// augment, export) never load it unless a model has layers the inference plan does not
+    /// compile, and do not read /proc/cpuinfo to choose its kernels.
     static let kernelBound: Set<String> = ["train", "evaluate", "bench"]
 
     static func main() {
@@ -59,20 +59,15 @@ struct DigitsCommand: ParsableCommand {
             + (accuracy.map { "test accuracy \($0))" } ?? "no recorded test accuracy)")
     }
 
-    /// OpenBLAS picks its kernels when it loads, so the core must be in the environment before
-    /// the process starts: when the one loaded is weaker than this CPU allows (or
-    /// DIGITS_BLAS_CORE asks for another), set OPENBLAS_CORETYPE and re-execute once.
+    /// OpenBLAS picks its kernels when it loads, which is on the first product (see BLAS): when
+    /// OpenBLAS's own detection may fall short of this CPU (or DIGITS_BLAS_CORE asks for a
+    /// core), put the choice in OPENBLAS_CORETYPE now, while the process has one thread.
     static func selectBLASCore() {
         let environment = ProcessInfo.processInfo.environment
-        guard environment[BLASCore.chosenMarker] == nil,
-              let cpuinfo = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
-              let core = BLASCore.replacement(current: BLAS.coreName, flags: BLASCore.flags(cpuinfo: cpuinfo),
-                                              environment: environment) else { return }
+        guard !BLAS.isLoaded, let cpuinfo = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
+              let core = BLASCore.replacement(environment: environment, flags: BLASCore.flags(cpuinfo: cpuinfo)) else { return }
         setenv(BLASCore.chosenMarker, environment[BLASCore.environmentVariable] ?? "-", 1)
         setenv(BLASCore.environmentVariable, core, 1)
-        execv("/proc/self/exe", CommandLine.unsafeArgv)
-        // Only reached if exec failed: carry on with the kernels already loaded.
-        unsetenv(BLASCore.chosenMarker)
     }
 
     /// One readable line, a hint, status 1.

@@ -258,6 +258,7 @@ extension DigitsCommand {
         }
 
         func run() throws {
+            try BLAS.load()
             let compute = ComputeContext(threads: threads ?? ComputeContext.processorCount)
             let log = Log(json: json)
             log.info("BLAS: \(BLASCore.summary(environment: ProcessInfo.processInfo.environment, threads: compute.threads))")

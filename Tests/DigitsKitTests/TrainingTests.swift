@@ -423,13 +423,16 @@ enum SyntheticDigits {
         #expect(BLASCore.choose(flags: ["sse2"]) == nil)
     }
 
-    @Test func replacesOnlyWeakerCores() {
-        #expect(BLASCore.replacement(current: "Haswell", flags: Self.zen4, environment: [:]) == "SkylakeX")
-        #expect(BLASCore.replacement(current: "Prescott", flags: Self.zen4, environment: [:]) == "SkylakeX")
-        #expect(BLASCore.replacement(current: "Cooperlake", flags: Self.zen4, environment: [:]) == nil)
-        #expect(BLASCore.replacement(current: "Haswell", flags: ["avx", "avx2", "fma"], environment: [:]) == nil)
-        #expect(BLASCore.replacement(current: "SkylakeX", flags: Self.zen4, environment: ["DIGITS_BLAS_CORE": "Haswell"]) == "Haswell")
-        #expect(BLASCore.replacement(current: "Haswell", flags: Self.zen4, environment: ["DIGITS_BLAS_CORE": "haswell"]) == nil)
+    @Test func asksForTheBestCoreUnlessTold() {
+        #expect(BLASCore.replacement(environment: [:], flags: Self.zen4) == "SkylakeX")
+        #expect(BLASCore.replacement(environment: [:], flags: ["avx", "avx2", "fma"]) == "Haswell")
+        #expect(BLASCore.replacement(environment: [:], flags: ["sse2"]) == nil)
+        // An inherited OPENBLAS_CORETYPE is kept when it is as good, replaced when weaker.
+        #expect(BLASCore.replacement(environment: ["OPENBLAS_CORETYPE": "Cooperlake"], flags: Self.zen4) == nil)
+        #expect(BLASCore.replacement(environment: ["OPENBLAS_CORETYPE": "Haswell"], flags: Self.zen4) == "SkylakeX")
+        #expect(BLASCore.replacement(environment: ["OPENBLAS_CORETYPE": "Prescott"], flags: ["avx", "avx2", "fma"]) == "Haswell")
+        // DIGITS_BLAS_CORE wins over both.
+        #expect(BLASCore.replacement(environment: ["DIGITS_BLAS_CORE": "Haswell", "OPENBLAS_CORETYPE": "SkylakeX"], flags: Self.zen4) == "Haswell")
     }
 
     @Test func readsCpuinfo() {

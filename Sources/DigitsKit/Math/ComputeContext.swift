@@ -13,7 +13,6 @@
 // job. The pool's threads (helpers, and the caller waiting for them) therefore spin briefly
 // before they sleep: long enough to catch the next job of a step, short enough that an idle
 // pool costs nothing.
-import CBLAS
 import Dispatch
 import Foundation
 import Synchronization
