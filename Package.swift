@@ -91,7 +91,14 @@ let package = Package(
                 "DigitsPresentation",
                 "DigitsServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ]
+            ],
+            // The release binary carries the Swift runtime and Foundation inside it: it starts
+            // several milliseconds sooner (no dynamic loading and relocation of a dozen Swift
+            // libraries), which a one-picture `digits classify` notices, and it runs without the
+            // toolchain's libraries beside it. Compiling this module for the static runtime too
+            // makes its objects name the static libraries Foundation needs (ICU, collections).
+            swiftSettings: [.unsafeFlags(["-static-stdlib"], .when(platforms: [.linux], configuration: .release))],
+            linkerSettings: [.unsafeFlags(["-static-stdlib"], .when(platforms: [.linux], configuration: .release))]
         ),
         // Counts the test process's heap allocations (the allocation-free training step).
         .target(name: "AllocationCounter", path: "Tests/AllocationCounter"),
