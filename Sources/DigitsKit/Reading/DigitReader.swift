@@ -154,6 +154,11 @@ public final class DigitReader: Sendable {
                 throw ReaderError.unsuitableModel(path: path, reason: "an ensemble's models must take the same input and have the same classes as \(paths[0]) (\(b.classes) classes on \(b.input.map(String.init).joined(separator: "×")), against \(a.classes) on \(a.input.map(String.init).joined(separator: "×")))")
             }
         }
+        // The first set of plans is made now: a model the plan does not compile (a tanh MLP)
+        // reads on its layers, through OpenBLAS, which is then loaded here, so that a missing
+        // library is this error rather than an exit in the middle of a reading.
+        let firstPlans = models.map { InferencePlan($0) }
+        if !firstPlans.allSatisfy(\.isCompiled) { try BLAS.load() }
         architecture = model.architecture
         modelPath = paths.joined(separator: " + ")
         self.metadata = metadata[0]
@@ -163,7 +168,7 @@ public final class DigitReader: Sendable {
         settings.box = input[1] * 20 / 28
         preprocessor = settings
         self.models = UncheckedSendable(models)
-        plans = Mutex([])
+        plans = Mutex([UncheckedSendable(firstPlans)])
         // Each member's recorded threshold, averaged (0.5 for a member without one).
         let recorded = metadata.map { $0["reject_threshold"].flatMap(Float.init) ?? 0.5 }
         rejectThreshold = model.architecture.rejectClass == true

@@ -221,6 +221,7 @@ public final class Trainer {
 
     private init(architecture: Architecture, options: TrainingOptions, dataset: DigitDataset, initRandom: RandomGenerator,
                  dropoutRandom: RandomGenerator, shuffleRandom: RandomGenerator, compute: ComputeContext, source: String) throws {
+        try BLAS.load()  // every model trains some products on OpenBLAS
         self.options = options
         self.dataset = dataset
         self.compute = compute
