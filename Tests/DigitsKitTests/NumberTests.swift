@@ -223,6 +223,45 @@ import Testing
         #expect(segmentation.lineHeight == 69, "the 7's height, rows 2...70")
     }
 
+    /// A post touching a block by a thin bar, the two 0.8 of the line wide (as a 1 pressed
+    /// against a 9 is): the piece is offered cut at the bar, so the post alone is a candidate.
+    /// Pieces under 0.9 of the line were never cut, and such a pair stayed one position.
+    @Test func aNarrowTouchingPairIsOfferedCut() {
+        let width = 36, height = 44
+        var ink = FloatImage(width: width, height: height, values: [Float](repeating: 0, count: width * height))
+        func fill(_ xs: ClosedRange<Int>, _ ys: ClosedRange<Int>) { for y in ys { for x in xs { ink.values[y * width + x] = 1 } } }
+        fill(2...7, 2...41)      // the post, 40 rows: the line's height
+        fill(14...33, 2...41)    // the block
+        fill(8...13, 20...21)    // the bar joining them
+        let segmentation = NumberSegmentation(ink: ink)
+        #expect(segmentation.lineHeight == 40)
+        #expect(32 < Int(0.9 * 40) && 32 > Int(NumberSegmentation.cutWidth * 40), "the piece is 32 columns wide")
+        #expect(segmentation.candidates().contains { segmentation.box(of: $0).minX == 2 && (8...13).contains(segmentation.box(of: $0).maxX) },
+                "units \(segmentation.units.map { ($0.box.minX, $0.box.maxX) })")
+    }
+
+    /// A firm stroke with a faint one (under the ink level, over `faintLevel`) running on from
+    /// its top: the candidate of the firm stroke is drawn with the faint one; a faint stroke
+    /// a gap away from it, and one beyond a quarter of the line height, are left out.
+    @Test func faintInkJoinedToAPieceIsDrawnWithIt() {
+        let width = 80, height = 50
+        var ink = FloatImage(width: width, height: height, values: [Float](repeating: 0, count: width * height))
+        func fill(_ xs: ClosedRange<Int>, _ ys: ClosedRange<Int>, _ value: Float) { for y in ys { for x in xs { ink.values[y * width + x] = value } } }
+        fill(10...14, 5...44, 1)        // the firm stroke, 40 rows
+        fill(15...22, 5...7, 0.18)      // faint, joined to it, within reach (40 / 4 = 10 columns)
+        fill(50...54, 5...44, 1)        // another firm stroke
+        fill(58...66, 30...31, 0.18)    // faint, 3 columns from it
+        fill(55...70, 10...11, 0.18)    // faint, joined to it, running beyond reach
+        let segmentation = NumberSegmentation(ink: ink)
+        #expect(segmentation.units.count == 2)
+        let first = segmentation.render(.init(first: 0, last: 0))
+        #expect(first.width == 22 - 10 + 3 && first.height == 44 - 5 + 3, "the faint stroke widens the picture to x 22")
+        #expect(first.values[(7 - 5 + 1) * first.width + 22 - 10 + 1] == 0.18)
+        let second = segmentation.render(.init(first: 1, last: 1))
+        #expect(second.width == 64 - 50 + 3, "to x 64 (reach 10), not the stroke 3 columns away nor x 70")
+        #expect(second.values.filter { $0 == 0.18 }.count == 10 * 2)
+    }
+
     @Test func singleDigitsAreNeverSplit() throws {
         try #require(Self.test != nil && Self.reader != nil, "needs MNIST and checkpoints/cnn.safetensors")
         let reader = try #require(Self.reader)
