@@ -240,6 +240,37 @@ import Testing
                 "units \(segmentation.units.map { ($0.box.minX, $0.box.maxX) })")
     }
 
+    /// A 1 pressed against the digit before it, which the model read as that digit alone, sure
+    /// of it with the 1's stroke beside it and without: the 1 is split off. Read as one digit
+    /// before splitting off ones.
+    @Test func aOnePressedAgainstItsNeighbourIsSplitOff() throws {
+        try #require(Self.test != nil && Self.reader != nil, "needs MNIST and checkpoints/cnn.safetensors")
+        for (left, skip) in [(7, 0), (8, 2), (9, 2)] {
+            let picture = try Self.line([Self.glyph(Self.index(of: left, skip: skip)), Self.glyph(Self.index(of: 1, skip: skip))], gaps: [-2])
+            let text = try read(picture).text
+            #expect(text == "\(left)1", "\(left) and 1 touching read as \(text)")
+        }
+    }
+
+    /// Where the post of a cut piece touches the slice beside it: once for a post joined to a
+    /// block by one bar, twice with a second bar (a seam down the side of a loop, as of a 0, parts it in two
+    /// places, and its side is not split off as a 1).
+    @Test func slicesTouchOnceOrTwice() {
+        func pieces(bars: [ClosedRange<Int>]) -> NumberSegmentation {
+            let width = 36, height = 44
+            var ink = FloatImage(width: width, height: height, values: [Float](repeating: 0, count: width * height))
+            func fill(_ xs: ClosedRange<Int>, _ ys: ClosedRange<Int>) { for y in ys { for x in xs { ink.values[y * width + x] = 1 } } }
+            fill(2...7, 2...41)
+            fill(14...33, 2...41)
+            for bar in bars { fill(8...13, bar) }
+            return NumberSegmentation(ink: ink)
+        }
+        let once = pieces(bars: [20...21]), twice = pieces(bars: [4...5, 36...37])
+        #expect(once.units[0].box.maxX <= 13 && twice.units[0].box.maxX <= 13, "the post is cut off at its bars")
+        #expect(once.contacts(between: 0, and: 1) == 1)
+        #expect(twice.contacts(between: 0, and: 1) == 2)
+    }
+
     /// A firm stroke with a faint one (under the ink level, over `faintLevel`) running on from
     /// its top: the candidate of the firm stroke is drawn with the faint one; a faint stroke
     /// a gap away from it, and one beyond a quarter of the line height, are left out.
