@@ -92,11 +92,14 @@ extension DigitReader {
                                                notDigit: reading.notDigitProbability ?? 0)
         }
         let best = segmentation.bestPath(candidates, scores: scores)
+        /// Whether the model reads every position of `path` as a digit at `bar` or more.
+        func allSure(_ path: [Int], _ bar: Float) -> Bool {
+            path.allSatisfy { index in readings[index].map { !$0.rejected && $0.confidence >= bar } ?? false }
+        }
         // A 1 pressed against its neighbour and read as part of it is parted from it, when the
         // model is sure of every position then (see `splittingOffOnes`).
         let split = segmentation.splittingOffOnes(best.path, candidates: candidates, readings: readings)
-        let splitOff = split.count > best.path.count
-            && split.allSatisfy { index in readings[index].map { !$0.rejected && $0.confidence >= NumberSegmentation.splitBar } ?? false }
+        let splitOff = split.count > best.path.count && allSure(split, NumberSegmentation.splitBar)
         let path = splitOff ? split : best.path
         let score = best.score
         let whole = read(prepared: [single])[0]
@@ -110,7 +113,7 @@ extension DigitReader {
         // are separate things: there the margin is not asked, so "01" or "5 3 1", which the
         // model calls "not a digit" as a whole, read as digits. A 1 split off has passed its
         // own, stricter test.
-        let sure = splitOff || path.allSatisfy { index in readings[index].map { !$0.rejected && $0.confidence >= 0.999 } ?? false }
+        let sure = splitOff || allSure(path, 0.999)
         if !sure {
             let asOne = segmentation.wholeScore(confidence: whole.confidence, notDigit: whole.notDigitProbability ?? 0)
             let margin = zip(path, path.dropFirst()).map { segmentation.joinMargin(between: candidates[$0], and: candidates[$1]) }.reduce(0, +)
@@ -561,11 +564,13 @@ struct NumberSegmentation {
                 result.append(index); continue
             }
             var parts: [Int]? = nil
-            for end in candidate.first..<candidate.last where contacts(between: end, and: end + 1) <= 1 {
+            for end in candidate.first..<candidate.last {
                 guard let left = byUnits[candidate.first * units.count + end],
                       let right = byUnits[(end + 1) * units.count + candidate.last] else { continue }
-                if sure(left, is: 1), tall(left, beside: right), sure(right, is: reading.bestGuess) { parts = [left, right]; break }
-                if sure(right, is: 1), tall(right, beside: left), sure(left, is: reading.bestGuess) { parts = [left, right]; break }
+                let oneLeft = sure(left, is: 1) && tall(left, beside: right) && sure(right, is: reading.bestGuess)
+                let oneRight = sure(right, is: 1) && tall(right, beside: left) && sure(left, is: reading.bestGuess)
+                // The pixel walk last, for the few pairs that pass the rest.
+                if oneLeft || oneRight, contacts(between: end, and: end + 1) <= 1 { parts = [left, right]; break }
             }
             result += parts ?? [index]
         }
