@@ -49,7 +49,7 @@ void dk_adam(float *w, const float *g, float *m, float *v, long start, long end,
 #if defined(__AVX512F__)
 #include <immintrin.h>
 
-int dk_uses_avx512(void) { return 1; }
+int dk_vector_width(void) { return 16; }
 
 // Rows r are read as g[r / 3][(r % 3)·lda + i]: five running row pointers and one stride, so
 // every broadcast is a memory operand and no row address is spilled.
@@ -385,9 +385,368 @@ void dk_maxpool_gradient(const float *in, const float *pooled, const float *dy, 
     }
 }
 
+#elif defined(__AVX2__) && defined(__FMA__)
+#include <immintrin.h>
+
+// AVX2 with FMA (Haswell and later, AMD Zen): the same products as the AVX-512 kernels above,
+// with 8-float vectors and 16 registers instead of 16-float vectors and 32. Each output's sum
+// is taken in the same order, one fused multiply-add after another, so the results are the
+// AVX-512 kernels' bits.
+
+int dk_vector_width(void) { return 8; }
+
+// Lanes [0, count) of a vector of 8, as the mask vector maskload and maskstore take.
+static inline __m256i lanes8(long count) {
+    const int n = count >= 8 ? 8 : count <= 0 ? 0 : (int)count;
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+
+// Up to 6 rows × 16 columns (one half of a panel): 12 accumulators, the half's two vectors of
+// weights and one broadcast fill 15 of the 16 registers. Rows r are read as
+// g[r / 3][(r % 3)·lda + i], so two row pointers and one stride address all six.
+static inline __attribute__((always_inline))
+void tile_half(const int rows, const float *a, long lda, const long *offsets, long segments, long length,
+               const float *panel, const float *bias, float *c, long ldc, long columns, int relu) {
+    __m256 low[6], high[6];
+#pragma clang loop unroll(full)
+    for (int r = 0; r < rows; r++) { low[r] = _mm256_setzero_ps(); high[r] = _mm256_setzero_ps(); }
+    const float *b = panel;
+    for (long s = 0; s < segments; s++) {
+        const float *g0 = a + offsets[s], *g1 = g0 + 3 * lda;
+        for (long i = 0; i < length; i++) {
+            const __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8);
+#pragma clang loop unroll(full)
+            for (int r = 0; r < rows; r++) {
+                const __m256 x = _mm256_broadcast_ss((r < 3 ? g0 : g1) + (r % 3) * lda + i);
+                low[r] = _mm256_fmadd_ps(x, b0, low[r]);
+                high[r] = _mm256_fmadd_ps(x, b1, high[r]);
+            }
+            b += DK_PANEL;
+        }
+    }
+    const __m256 bias0 = _mm256_loadu_ps(bias), bias1 = _mm256_loadu_ps(bias + 8), zero = _mm256_setzero_ps();
+    const __m256i mask0 = lanes8(columns), mask1 = lanes8(columns - 8);
+#pragma clang loop unroll(full)
+    for (int r = 0; r < rows; r++) {
+        __m256 v0 = _mm256_add_ps(low[r], bias0), v1 = _mm256_add_ps(high[r], bias1);
+        if (relu) { v0 = _mm256_max_ps(v0, zero); v1 = _mm256_max_ps(v1, zero); }
+        if (columns >= 16) {
+            _mm256_storeu_ps(c + r * ldc, v0);
+            _mm256_storeu_ps(c + r * ldc + 8, v1);
+        } else {
+            _mm256_maskstore_ps(c + r * ldc, mask0, v0);
+            _mm256_maskstore_ps(c + r * ldc + 8, mask1, v1);
+        }
+    }
+}
+
+#define DK_TILE_HALF(R) \
+    static void tile_half_##R(const float *a, long lda, const long *offsets, long segments, long length, const float *panel, \
+                              const float *bias, float *c, long ldc, long columns, int relu) { \
+        tile_half(R, a, lda, offsets, segments, length, panel, bias, c, ldc, columns, relu); \
+    }
+DK_TILE_HALF(1) DK_TILE_HALF(2) DK_TILE_HALF(3) DK_TILE_HALF(4) DK_TILE_HALF(5) DK_TILE_HALF(6)
+
+typedef void (*tile_function)(const float *, long, const long *, long, long, const float *, const float *, float *, long, long, int);
+static const tile_function halves[7] = {0, tile_half_1, tile_half_2, tile_half_3, tile_half_4, tile_half_5, tile_half_6};
+
+void dk_tile(long rows, const float *a, long lda, const long *offsets, long segments, long length,
+             const float *panel, const float *bias, float *c, long ldc, long columns, int relu) {
+    if (rows < 1 || rows > DK_MAX_ROWS) return;
+    // Blocks of rows as even as they come (14 rows: 5, 5, 4): a block of 2 rows would hold
+    // too few sums to cover the FMA's latency.
+    const long blocks = (rows + 5) / 6;
+    for (long half = 0; half < 2 && 16 * half < columns; half++) {
+        for (long block = 0, first = 0; block < blocks; block++) {
+            const long count = (rows - first) / (blocks - block);
+            halves[count](a + first * lda, lda, offsets, segments, length, panel + 16 * half, bias + 16 * half,
+                          c + first * ldc + 16 * half, ldc, columns - 16 * half, relu);
+            first += count;
+        }
+    }
+}
+
+void dk_pool_conv3x3_gradient(const float *x, long height, long width, long padding, long stride,
+                              const float *dy, const int32_t *winners, long first, long last,
+                              long pooledHeight, long pooledWidth, long pool, long channels, float *sums) {
+    const long pooledSize = pooledHeight * pooledWidth * channels;
+    for (long block = 0; block < channels; block += 8) {
+        __m256 a[9], bias = _mm256_setzero_ps();
+#pragma clang loop unroll(full)
+        for (int t = 0; t < 9; t++) a[t] = _mm256_setzero_ps();
+        for (long n = first; n < last; n++) {
+            const float *image = x + n * height * width;
+            for (long py = 0; py < pooledHeight; py++) {
+                for (long px = 0; px < pooledWidth; px++) {
+                    const long cell = n * pooledSize + (py * pooledWidth + px) * channels + block;
+                    const __m256 gradient = _mm256_loadu_ps(dy + cell);
+                    const __m256i winner = _mm256_loadu_si256((const __m256i *)(winners + cell));
+                    for (long position = 0; position < pool * pool; position++) {
+                        // Lanes whose maximum was at this position (a +0 gradient elsewhere).
+                        const __m256i won = _mm256_cmpeq_epi32(winner, _mm256_set1_epi32((int)position));
+                        const __m256 g = _mm256_and_ps(_mm256_castsi256_ps(won), gradient);
+                        float p[9];
+                        patch3x3(image, height, width, padding, stride, py * pool + position / pool, px * pool + position % pool, p);
+#pragma clang loop unroll(full)
+                        for (int t = 0; t < 9; t++) a[t] = _mm256_fmadd_ps(_mm256_set1_ps(p[t]), g, a[t]);
+                        bias = _mm256_add_ps(bias, g);
+                    }
+                }
+            }
+        }
+#pragma clang loop unroll(full)
+        for (int t = 0; t < 9; t++) _mm256_storeu_ps(sums + t * channels + block, a[t]);
+        _mm256_storeu_ps(sums + 9 * channels + block, bias);
+    }
+}
+
+// One tap's weight gradient for OB outputs × CB vectors of 8 channels, added over one sample's
+// output positions (as weight_gradient_block above): 4 outputs × 16 channels are 8 sums in
+// registers, as many as cover the FMA's latency at two a cycle.
+static inline __attribute__((always_inline))
+void weight_gradient_block8(const int OB, const int CB, const float *x, long rowStep, long columnStep,
+                            const float *dy, long outHeight, long outWidth, long outputs,
+                            __m256i mask0, __m256i mask1, float *sums, long patch) {
+    __m256 acc[4][2];
+#pragma clang loop unroll(full)
+    for (int o = 0; o < OB; o++) {
+        acc[o][0] = _mm256_maskload_ps(sums + o * patch, mask0);
+        if (CB > 1) acc[o][1] = _mm256_maskload_ps(sums + o * patch + 8, mask1);
+    }
+    for (long oy = 0; oy < outHeight; oy++) {
+        const float *xs = x + oy * rowStep, *g = dy + oy * outWidth * outputs;
+        for (long ox = 0; ox < outWidth; ox++, xs += columnStep, g += outputs) {
+            const __m256 x0 = _mm256_maskload_ps(xs, mask0);
+            const __m256 x1 = CB > 1 ? _mm256_maskload_ps(xs + 8, mask1) : x0;
+#pragma clang loop unroll(full)
+            for (int o = 0; o < OB; o++) {
+                const __m256 b = _mm256_broadcast_ss(g + o);
+                acc[o][0] = _mm256_fmadd_ps(b, x0, acc[o][0]);
+                if (CB > 1) acc[o][1] = _mm256_fmadd_ps(b, x1, acc[o][1]);
+            }
+        }
+    }
+#pragma clang loop unroll(full)
+    for (int o = 0; o < OB; o++) {
+        _mm256_maskstore_ps(sums + o * patch, mask0, acc[o][0]);
+        if (CB > 1) _mm256_maskstore_ps(sums + o * patch + 8, mask1, acc[o][1]);
+    }
+}
+
+#define DK_WEIGHT_GRADIENT8(OB, CB) \
+    static void weight_gradient8_##OB##_##CB(const float *x, long rowStep, long columnStep, const float *dy, long outHeight, \
+                                             long outWidth, long outputs, __m256i mask0, __m256i mask1, float *sums, long patch) { \
+        weight_gradient_block8(OB, CB, x, rowStep, columnStep, dy, outHeight, outWidth, outputs, mask0, mask1, sums, patch); \
+    }
+DK_WEIGHT_GRADIENT8(4, 2) DK_WEIGHT_GRADIENT8(2, 2) DK_WEIGHT_GRADIENT8(1, 2)
+DK_WEIGHT_GRADIENT8(4, 1) DK_WEIGHT_GRADIENT8(2, 1) DK_WEIGHT_GRADIENT8(1, 1)
+
+typedef void (*weight_gradient_function)(const float *, long, long, const float *, long, long, long, __m256i, __m256i, float *, long);
+
+// bias[o] += Σ_p dy[p, o] over one sample's `positions` rows of output gradients.
+static void add_bias_gradient(const float *gradient, long positions, long outputs, float *bias) {
+    for (long o = 0; o < outputs; o += 8) {
+        const __m256i mask = lanes8(outputs - o);
+        __m256 sum = _mm256_maskload_ps(bias + o, mask);
+        for (long p = 0; p < positions; p++) sum = _mm256_add_ps(sum, _mm256_maskload_ps(gradient + p * outputs + o, mask));
+        _mm256_maskstore_ps(bias + o, mask, sum);
+    }
+}
+
+void dk_conv_weight_gradient(const float *x, long height, long width, long channels, long stride,
+                             const float *dy, long outHeight, long outWidth, long outputs,
+                             long kernelHeight, long kernelWidth, long first, long last, float *sums) {
+    static const weight_gradient_function pairs[5] = {0, weight_gradient8_1_2, weight_gradient8_2_2, 0, weight_gradient8_4_2};
+    static const weight_gradient_function singles[5] = {0, weight_gradient8_1_1, weight_gradient8_2_1, 0, weight_gradient8_4_1};
+    const long patch = kernelHeight * kernelWidth * channels, positions = outHeight * outWidth;
+    for (long n = first; n < last; n++) {
+        const float *image = x + n * height * width * channels, *gradient = dy + n * positions * outputs;
+        for (long tap = 0; tap < kernelHeight * kernelWidth; tap++) {
+            const float *corner = image + ((tap / kernelWidth) * width + tap % kernelWidth) * channels;
+            for (long o = 0; o < outputs;) {
+                const long block = outputs - o >= 4 ? 4 : outputs - o >= 2 ? 2 : 1;
+                for (long c = 0; c < channels; c += 16) {
+                    const weight_gradient_function f = (channels - c > 8 ? pairs : singles)[block];
+                    f(corner + c, stride * width * channels, stride * channels, gradient + o, outHeight, outWidth, outputs,
+                      lanes8(channels - c), lanes8(channels - c - 8), sums + o * patch + tap * channels + c, patch);
+                }
+                o += block;
+            }
+        }
+        add_bias_gradient(gradient, positions, outputs, sums + outputs * patch);
+    }
+}
+
+void dk_channel_sums(const float *a, const float *b, const float *shift, long rows, long channels, long block,
+                     double *sum, double *sumOfProducts) {
+    for (long c0 = 0; c0 < channels; c0 += 32) {
+        __m256i mask[4];
+        __m256 offset[4];
+#pragma clang loop unroll(full)
+        for (int v = 0; v < 4; v++) {
+            mask[v] = lanes8(channels - c0 - 8 * v);
+            offset[v] = shift ? _mm256_maskload_ps(shift + c0 + 8 * v, mask[v]) : _mm256_setzero_ps();
+        }
+        const long vectors = (channels - c0 + 7) / 8;
+        for (long first = 0; first < rows; first += block) {
+            const long last = first + block < rows ? first + block : rows;
+            __m256 s[4], p[4];
+#pragma clang loop unroll(full)
+            for (int v = 0; v < 4; v++) { s[v] = _mm256_setzero_ps(); p[v] = _mm256_setzero_ps(); }
+            for (long row = first; row < last; row++) {
+                const float *x = a + row * channels + c0, *y = b + row * channels + c0;
+#pragma clang loop unroll(full)
+                for (int v = 0; v < 4; v++) {
+                    if (v >= vectors) continue;
+                    const __m256 d = _mm256_sub_ps(_mm256_maskload_ps(x + 8 * v, mask[v]), offset[v]);
+                    const __m256 e = _mm256_sub_ps(_mm256_maskload_ps(y + 8 * v, mask[v]), offset[v]);
+                    s[v] = _mm256_add_ps(s[v], d);
+                    p[v] = _mm256_add_ps(p[v], _mm256_mul_ps(d, e));
+                }
+            }
+            for (int v = 0; v < 4 && v < vectors; v++) {
+                float ss[8], pp[8];
+                _mm256_storeu_ps(ss, s[v]);
+                _mm256_storeu_ps(pp, p[v]);
+                for (long i = 0; i < 8 && c0 + 8 * v + i < channels; i++) {
+                    sum[c0 + 8 * v + i] += ss[i];
+                    sumOfProducts[c0 + 8 * v + i] += pp[i];
+                }
+            }
+        }
+    }
+}
+
+// KB weights of each of up to 16 outputs (two vectors), summed over samples [first, last), as
+// output_gradient_block above: 6 × 2 sums, two vectors of output gradients and a broadcast.
+static inline __attribute__((always_inline))
+void output_gradient_block8(const int KB, const float *x, long sampleSize, long rowStep, long columnStep, const long *offsets,
+                            const float *dy, long outHeight, long outWidth, long outputs, long first, long last,
+                            __m256i mask0, __m256i mask1, long count, float *sums, long patch) {
+    __m256 acc[6][2];
+#pragma clang loop unroll(full)
+    for (int k = 0; k < KB; k++) { acc[k][0] = _mm256_setzero_ps(); acc[k][1] = _mm256_setzero_ps(); }
+    for (long n = first; n < last; n++) {
+        const float *image = x + n * sampleSize, *g = dy + n * outHeight * outWidth * outputs;
+        for (long oy = 0; oy < outHeight; oy++) {
+            const float *corner = image + oy * rowStep;
+            for (long ox = 0; ox < outWidth; ox++, corner += columnStep, g += outputs) {
+                const __m256 g0 = _mm256_maskload_ps(g, mask0), g1 = _mm256_maskload_ps(g + 8, mask1);
+#pragma clang loop unroll(full)
+                for (int k = 0; k < KB; k++) {
+                    const __m256 b = _mm256_broadcast_ss(corner + offsets[k]);
+                    acc[k][0] = _mm256_fmadd_ps(b, g0, acc[k][0]);
+                    acc[k][1] = _mm256_fmadd_ps(b, g1, acc[k][1]);
+                }
+            }
+        }
+    }
+    float lanesOut[16];
+#pragma clang loop unroll(full)
+    for (int k = 0; k < KB; k++) {
+        _mm256_storeu_ps(lanesOut, acc[k][0]);
+        _mm256_storeu_ps(lanesOut + 8, acc[k][1]);
+        for (long o = 0; o < count && o < 16; o++) sums[o * patch + k] += lanesOut[o];
+    }
+}
+
+#define DK_OUTPUT_GRADIENT8(KB) \
+    static void output_gradient8_##KB(const float *x, long sampleSize, long rowStep, long columnStep, const long *offsets, \
+                                      const float *dy, long outHeight, long outWidth, long outputs, long first, long last, \
+                                      __m256i mask0, __m256i mask1, long count, float *sums, long patch) { \
+        output_gradient_block8(KB, x, sampleSize, rowStep, columnStep, offsets, dy, outHeight, outWidth, outputs, first, last, \
+                               mask0, mask1, count, sums, patch); \
+    }
+DK_OUTPUT_GRADIENT8(6) DK_OUTPUT_GRADIENT8(3) DK_OUTPUT_GRADIENT8(1)
+
+void dk_conv_weight_gradient_by_outputs(const float *x, long height, long width, long channels, long stride,
+                                        const float *dy, long outHeight, long outWidth, long outputs,
+                                        long kernelHeight, long kernelWidth, const long *offsets, long first, long last, float *sums) {
+    const long patch = kernelHeight * kernelWidth * channels;
+    const long sampleSize = height * width * channels, rowStep = stride * width * channels, columnStep = stride * channels;
+    for (long o = 0; o < outputs; o += 16) {
+        const __m256i mask0 = lanes8(outputs - o), mask1 = lanes8(outputs - o - 8);
+        for (long k = 0; k < patch;) {
+            const long left = patch - k;
+            float *target = sums + o * patch + k;
+            if (left >= 6) {
+                output_gradient8_6(x, sampleSize, rowStep, columnStep, offsets + k, dy + o, outHeight, outWidth, outputs, first, last,
+                                   mask0, mask1, outputs - o, target, patch);
+                k += 6;
+            } else if (left >= 3) {
+                output_gradient8_3(x, sampleSize, rowStep, columnStep, offsets + k, dy + o, outHeight, outWidth, outputs, first, last,
+                                   mask0, mask1, outputs - o, target, patch);
+                k += 3;
+            } else {
+                output_gradient8_1(x, sampleSize, rowStep, columnStep, offsets + k, dy + o, outHeight, outWidth, outputs, first, last,
+                                   mask0, mask1, outputs - o, target, patch);
+                k += 1;
+            }
+        }
+    }
+    const long positions = outHeight * outWidth;
+    for (long n = first; n < last; n++) add_bias_gradient(dy + n * positions * outputs, positions, outputs, sums + outputs * patch);
+}
+
+void dk_normalize_bytes(const uint8_t *in, long count, float scale, float shift, float *out) {
+    const __m256 s = _mm256_set1_ps(scale), t = _mm256_set1_ps(shift);
+    long i = 0;
+    for (; i + 8 <= count; i += 8) {
+        const __m256 x = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(in + i))));
+        _mm256_storeu_ps(out + i, _mm256_fmadd_ps(x, s, t));
+    }
+    for (; i < count; i++) out[i] = (float)in[i] * scale + shift;
+}
+
+void dk_maxpool(const float *in, long width, long channels, long kernel, long stride,
+                float *out, long pooledHeight, long pooledWidth, int rectify) {
+    const __m256 zero = _mm256_setzero_ps();
+    for (long py = 0; py < pooledHeight; py++) {
+        for (long px = 0; px < pooledWidth; px++) {
+            const float *corner = in + ((py * stride) * width + px * stride) * channels;
+            float *cell = out + (py * pooledWidth + px) * channels;
+            for (long c = 0; c < channels; c += 8) {
+                const __m256i mask = lanes8(channels - c);
+                __m256 best = _mm256_maskload_ps(corner + c, mask);
+                for (long ky = 0; ky < kernel; ky++)
+                    for (long kx = 0; kx < kernel; kx++)
+                        best = _mm256_max_ps(best, _mm256_maskload_ps(corner + (ky * width + kx) * channels + c, mask));
+                if (rectify) best = _mm256_max_ps(zero, best);  // a NaN stays NaN (max_ps returns its second operand)
+                _mm256_maskstore_ps(cell + c, mask, best);
+            }
+        }
+    }
+}
+
+void dk_maxpool_gradient(const float *in, const float *pooled, const float *dy, float *dx, long width,
+                         long channels, long kernel, long pooledHeight, long pooledWidth, int rectified) {
+    const __m256 zero = _mm256_setzero_ps();
+    for (long py = 0; py < pooledHeight; py++) {
+        for (long px = 0; px < pooledWidth; px++) {
+            const long corner = ((py * kernel) * width + px * kernel) * channels;
+            const long cell = (py * pooledWidth + px) * channels;
+            for (long c = 0; c < channels; c += 8) {
+                const __m256i mask = lanes8(channels - c);
+                const __m256 best = _mm256_maskload_ps(pooled + cell + c, mask);
+                const __m256 g = _mm256_maskload_ps(dy + cell + c, mask);
+                // Lanes still looking for their window's first maximum.
+                __m256 open = _mm256_and_ps(_mm256_castsi256_ps(mask), rectified ? _mm256_cmp_ps(best, zero, _CMP_GT_OQ)
+                                                                                 : _mm256_cmp_ps(best, best, _CMP_EQ_OQ));
+                for (long ky = 0; ky < kernel; ky++)
+                    for (long kx = 0; kx < kernel; kx++) {
+                        const long at = corner + (ky * width + kx) * channels + c;
+                        const __m256 wins = _mm256_and_ps(open, _mm256_cmp_ps(_mm256_maskload_ps(in + at, mask), best, _CMP_EQ_OQ));
+                        _mm256_maskstore_ps(dx + at, mask, _mm256_and_ps(wins, g));
+                        open = _mm256_andnot_ps(wins, open);
+                    }
+            }
+        }
+    }
+}
+
 #else
 
-int dk_uses_avx512(void) { return 0; }
+int dk_vector_width(void) { return 1; }
 
 void dk_pool_conv3x3_gradient(const float *x, long height, long width, long padding, long stride,
                               const float *dy, const int32_t *winners, long first, long last,

@@ -78,7 +78,8 @@ void dk_conv_weight_gradient_by_outputs(const float *x, long height, long width,
 void dk_adam(float *w, const float *g, float *m, float *v, long start, long end,
              float beta1, float beta2, float epsilon, float weightDecay, float stepSize, float rootCorrection2);
 
-/// 1 when the kernels were compiled for AVX-512, else 0 (portable loops).
-int dk_uses_avx512(void);
+/// Floats per vector of the kernels as compiled: 16 for AVX-512, 8 for AVX2 with FMA, 1 for the
+/// portable loops.
+int dk_vector_width(void);
 
 #endif

@@ -79,9 +79,16 @@ public final class InferencePlan {
     /// The next block of samples a worker takes (see runBlocks).
     private let nextBlock = Atomic<Int>(0)
 
-    /// The instruction set the kernels were compiled for: "AVX-512", or "portable C" when the
-    /// building machine had no AVX-512 (or DIGITS_TARGET_CPU asked for a portable binary).
-    public static var kernels: String { dk_uses_avx512() != 0 ? "AVX-512" : "portable C" }
+    /// The instruction set the kernels were compiled for: "AVX-512", "AVX2" (with FMA), or
+    /// "portable C" when the building machine had neither (or DIGITS_TARGET_CPU asked for a
+    /// portable binary).
+    public static var kernels: String {
+        switch dk_vector_width() {
+        case 16: return "AVX-512"
+        case 8: return "AVX2"
+        default: return "portable C"
+        }
+    }
 
     /// Compiles `model` to run on `compute` (the model's own context when nil). The plan copies
     /// the weights: later changes to the model do not reach it.
