@@ -447,12 +447,65 @@ void tile_half(const int rows, const float *a, long lda, const long *offsets, lo
     }
 DK_TILE_HALF(1) DK_TILE_HALF(2) DK_TILE_HALF(3) DK_TILE_HALF(4) DK_TILE_HALF(5) DK_TILE_HALF(6)
 
+// One or two rows × the whole panel (32 columns, four vectors each): a single row (a dense
+// layer at batch 1) then keeps four sums in flight instead of two.
+static inline __attribute__((always_inline))
+void tile_whole(const int rows, const float *a, long lda, const long *offsets, long segments, long length,
+                const float *panel, const float *bias, float *c, long ldc, long columns, int relu) {
+    __m256 acc[2][4];
+#pragma clang loop unroll(full)
+    for (int r = 0; r < rows; r++)
+#pragma clang loop unroll(full)
+        for (int v = 0; v < 4; v++) acc[r][v] = _mm256_setzero_ps();
+    const float *b = panel;
+    for (long s = 0; s < segments; s++) {
+        const float *g = a + offsets[s];
+        for (long i = 0; i < length; i++) {
+            __m256 w[4];
+#pragma clang loop unroll(full)
+            for (int v = 0; v < 4; v++) w[v] = _mm256_loadu_ps(b + 8 * v);
+#pragma clang loop unroll(full)
+            for (int r = 0; r < rows; r++) {
+                const __m256 x = _mm256_broadcast_ss(g + r * lda + i);
+#pragma clang loop unroll(full)
+                for (int v = 0; v < 4; v++) acc[r][v] = _mm256_fmadd_ps(x, w[v], acc[r][v]);
+            }
+            b += DK_PANEL;
+        }
+    }
+    const __m256 zero = _mm256_setzero_ps();
+#pragma clang loop unroll(full)
+    for (int v = 0; v < 4; v++) {
+        const __m256 shift = _mm256_loadu_ps(bias + 8 * v);
+        const __m256i mask = lanes8(columns - 8 * v);
+#pragma clang loop unroll(full)
+        for (int r = 0; r < rows; r++) {
+            __m256 value = _mm256_add_ps(acc[r][v], shift);
+            if (relu) value = _mm256_max_ps(value, zero);
+            _mm256_maskstore_ps(c + r * ldc + 8 * v, mask, value);
+        }
+    }
+}
+
+static void tile_whole_1(const float *a, long lda, const long *offsets, long segments, long length, const float *panel,
+                         const float *bias, float *c, long ldc, long columns, int relu) {
+    tile_whole(1, a, lda, offsets, segments, length, panel, bias, c, ldc, columns, relu);
+}
+static void tile_whole_2(const float *a, long lda, const long *offsets, long segments, long length, const float *panel,
+                         const float *bias, float *c, long ldc, long columns, int relu) {
+    tile_whole(2, a, lda, offsets, segments, length, panel, bias, c, ldc, columns, relu);
+}
+
 typedef void (*tile_function)(const float *, long, const long *, long, long, const float *, const float *, float *, long, long, int);
 static const tile_function halves[7] = {0, tile_half_1, tile_half_2, tile_half_3, tile_half_4, tile_half_5, tile_half_6};
 
 void dk_tile(long rows, const float *a, long lda, const long *offsets, long segments, long length,
              const float *panel, const float *bias, float *c, long ldc, long columns, int relu) {
     if (rows < 1 || rows > DK_MAX_ROWS) return;
+    if (rows <= 2) {
+        (rows == 1 ? tile_whole_1 : tile_whole_2)(a, lda, offsets, segments, length, panel, bias, c, ldc, columns, relu);
+        return;
+    }
     // Blocks of rows as even as they come (14 rows: 5, 5, 4): a block of 2 rows would hold
     // too few sums to cover the FMA's latency.
     const long blocks = (rows + 5) / 6;
