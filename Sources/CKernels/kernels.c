@@ -440,13 +440,6 @@ void tile_half(const int rows, const float *a, long lda, const long *offsets, lo
     }
 }
 
-#define DK_TILE_HALF(R) \
-    static void tile_half_##R(const float *a, long lda, const long *offsets, long segments, long length, const float *panel, \
-                              const float *bias, float *c, long ldc, long columns, int relu) { \
-        tile_half(R, a, lda, offsets, segments, length, panel, bias, c, ldc, columns, relu); \
-    }
-DK_TILE_HALF(1) DK_TILE_HALF(2) DK_TILE_HALF(3) DK_TILE_HALF(4) DK_TILE_HALF(5) DK_TILE_HALF(6)
-
 // One or two rows × the whole panel (32 columns, four vectors each): a single row (a dense
 // layer at batch 1) then keeps four sums in flight instead of two.
 static inline __attribute__((always_inline))
@@ -487,23 +480,24 @@ void tile_whole(const int rows, const float *a, long lda, const long *offsets, l
     }
 }
 
-static void tile_whole_1(const float *a, long lda, const long *offsets, long segments, long length, const float *panel,
-                         const float *bias, float *c, long ldc, long columns, int relu) {
-    tile_whole(1, a, lda, offsets, segments, length, panel, bias, c, ldc, columns, relu);
-}
-static void tile_whole_2(const float *a, long lda, const long *offsets, long segments, long length, const float *panel,
-                         const float *bias, float *c, long ldc, long columns, int relu) {
-    tile_whole(2, a, lda, offsets, segments, length, panel, bias, c, ldc, columns, relu);
-}
+// One function per shape (half or whole) and row count, so that each unrolls fully.
+#define DK_TILE_SHAPE(SHAPE, R) \
+    static void tile_##SHAPE##_##R(const float *a, long lda, const long *offsets, long segments, long length, const float *panel, \
+                                   const float *bias, float *c, long ldc, long columns, int relu) { \
+        tile_##SHAPE(R, a, lda, offsets, segments, length, panel, bias, c, ldc, columns, relu); \
+    }
+DK_TILE_SHAPE(half, 1) DK_TILE_SHAPE(half, 2) DK_TILE_SHAPE(half, 3) DK_TILE_SHAPE(half, 4) DK_TILE_SHAPE(half, 5)
+DK_TILE_SHAPE(half, 6) DK_TILE_SHAPE(whole, 1) DK_TILE_SHAPE(whole, 2)
 
 typedef void (*tile_function)(const float *, long, const long *, long, long, const float *, const float *, float *, long, long, int);
 static const tile_function halves[7] = {0, tile_half_1, tile_half_2, tile_half_3, tile_half_4, tile_half_5, tile_half_6};
+static const tile_function wholes[3] = {0, tile_whole_1, tile_whole_2};
 
 void dk_tile(long rows, const float *a, long lda, const long *offsets, long segments, long length,
              const float *panel, const float *bias, float *c, long ldc, long columns, int relu) {
     if (rows < 1 || rows > DK_MAX_ROWS) return;
     if (rows <= 2) {
-        (rows == 1 ? tile_whole_1 : tile_whole_2)(a, lda, offsets, segments, length, panel, bias, c, ldc, columns, relu);
+        wholes[rows](a, lda, offsets, segments, length, panel, bias, c, ldc, columns, relu);
         return;
     }
     // Blocks of rows as even as they come (14 rows: 5, 5, 4): a block of 2 rows would hold
