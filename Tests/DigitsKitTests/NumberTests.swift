@@ -252,6 +252,19 @@ import Testing
         }
     }
 
+    /// Two digits other than 1 pressed together (overlapping by 3 pixels), which the model read
+    /// as the first alone, sure of it with the second's strokes beside it: the second digit is
+    /// split off as well (`splittingOffPressedDigits`). Each read as one digit when only a 1
+    /// was split off.
+    @Test func aDigitPressedAgainstItsNeighbourIsSplitOff() throws {
+        try #require(Self.test != nil && Self.reader != nil, "needs MNIST and checkpoints/cnn.safetensors")
+        for (left, right, skip) in [(3, 3, 1), (6, 5, 3), (8, 3, 3)] {
+            let picture = try Self.line([Self.glyph(Self.index(of: left, skip: skip)), Self.glyph(Self.index(of: right, skip: skip))], gaps: [-3])
+            let text = try read(picture).text
+            #expect(text == "\(left)\(right)", "\(left) and \(right) pressed together read as \(text)")
+        }
+    }
+
     /// Where the post of a cut piece touches the slice beside it: once for a post joined to a
     /// block by one bar, twice with a second bar (a seam down the side of a loop, as of a 0, parts it in two
     /// places, and its side is not split off as a 1).

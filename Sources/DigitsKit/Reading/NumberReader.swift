@@ -96,9 +96,9 @@ extension DigitReader {
         func allSure(_ path: [Int], _ bar: Float) -> Bool {
             path.allSatisfy { index in readings[index].map { !$0.rejected && $0.confidence >= bar } ?? false }
         }
-        // A 1 pressed against its neighbour and read as part of it is parted from it, when the
-        // model is sure of every position then (see `splittingOffOnes`).
-        let split = segmentation.splittingOffOnes(best.path, candidates: candidates, readings: readings)
+        // A digit pressed against its neighbour and read as part of it is parted from it, when
+        // the model is sure of every position then (see `splittingOffPressedDigits`).
+        let split = segmentation.splittingOffPressedDigits(best.path, candidates: candidates, readings: readings)
         let splitOff = split.count > best.path.count && allSure(split, NumberSegmentation.splitBar)
         let path = splitOff ? split : best.path
         let score = best.score
@@ -531,19 +531,25 @@ struct NumberSegmentation {
         return (path.reversed(), best[units.count])
     }
 
-    /// `path` with each position that a tall, sure 1 and the rest of it would read as (a 1
-    /// pressed against a 5, read as the 5 alone) split in two: the model, sure of the 5 with
-    /// the 1's stroke beside it, is as sure of the 5 without it and of the 1 alone. The 0.2
-    /// that each end made by cutting costs (`score`) keeps the best path from parting them
-    /// unless the model doubts the pair as one digit, and it rarely does: the 1 reads as a
-    /// stroke of the other digit. The 1 must stand at least `oneHeight` as tall as the rest
-    /// (an open 6's loop beside it, a separate stroke at its edge, is shorter), and touch it in
-    /// one place only (`contacts`: the side of a 0 cut off by a seam touches it twice). On the
-    /// calibration numbers (see `cutWidth`) this reads 1,096 of 1,200 right against 1,088,
-    /// with the same 1,677 of 1,800 negatives refused; with a bar of 0.999, 1,094; without the
-    /// height rule, a tight crop of an MNIST 6 read "61", and without the contact rule a
-    /// Semeion 0 read "10".
-    func splittingOffOnes(_ path: [Int], candidates: [Candidate], readings: [DigitReading?]) -> [Int] {
+    /// `path` with each position that a tall, sure digit and the rest of it would read as (a 1
+    /// pressed against a 5, read as the 5 alone; a 3 against a 3, read as one 3) split in two:
+    /// the model, sure of the 5 with the 1's stroke beside it, is as sure of the 5 without it
+    /// and of the 1 alone. The 0.2 that each end made by cutting costs (`score`) keeps the best
+    /// path from parting them unless the model doubts the pair as one digit, and it rarely
+    /// does: the pressed digit reads as a stroke of the other. The part split off must stand at
+    /// least `pressedHeight` as tall as the rest (an open 6's loop beside it, a separate stroke at
+    /// its edge, is shorter), and touch it in one place only (`contacts`: the side of a 0 cut
+    /// off by a seam touches it twice). On the calibration numbers (see `cutWidth`), for a 1
+    /// alone this read 1,096 of 1,200 right against 1,088, with the same 1,677 of 1,800
+    /// negatives refused (with a bar of 0.999, 1,094; without the height rule, a tight crop of
+    /// an MNIST 6 read "61", and without the contact rule a Semeion 0 read "10"); for any digit
+    /// beside the one the pair reads as, 1,097, with the same negatives refused and the same
+    /// single digits read (height 0.7 of the rest: 1,097; two contacts: 1,098). A digit other
+    /// than 1 is split off only a pair at least `pairWidth` of the line wide whose two parts
+    /// each stand `pressedHeight` as tall as the other (without that, a tight crop of an MNIST
+    /// 3 read "33", and the corner of a pencil 7 made it "77"). A pair the model reads as a 1
+    /// is left whole: parting it refused 6 fewer negatives for 1 more number.
+    func splittingOffPressedDigits(_ path: [Int], candidates: [Candidate], readings: [DigitReading?]) -> [Int] {
         var byUnits: [Int: Int] = [:]
         for (index, candidate) in candidates.enumerated() { byUnits[candidate.first * units.count + candidate.last] = index }
         func sure(_ index: Int?, is digit: Int?) -> Bool {
@@ -555,7 +561,7 @@ struct NumberSegmentation {
         func tall(_ index: Int, beside other: Int) -> Bool {
             let own = box(of: candidates[index]), beside = box(of: candidates[other])
             let height = Double(own.maxY - own.minY + 1)
-            return height >= 0.7 * Double(lineHeight) && height >= Self.oneHeight * Double(beside.maxY - beside.minY + 1)
+            return height >= 0.7 * Double(lineHeight) && height >= Self.pressedHeight * Double(beside.maxY - beside.minY + 1)
         }
         var result: [Int] = []
         for index in path {
@@ -567,10 +573,17 @@ struct NumberSegmentation {
             for end in candidate.first..<candidate.last {
                 guard let left = byUnits[candidate.first * units.count + end],
                       let right = byUnits[(end + 1) * units.count + candidate.last] else { continue }
-                let oneLeft = sure(left, is: 1) && tall(left, beside: right) && sure(right, is: reading.bestGuess)
-                let oneRight = sure(right, is: 1) && tall(right, beside: left) && sure(left, is: reading.bestGuess)
+                // One part is the digit the pair reads as; the other, any digit, was pressed against it.
+                let pressedLeft = sure(left, is: nil) && tall(left, beside: right) && sure(right, is: reading.bestGuess)
+                let pressedRight = sure(right, is: nil) && tall(right, beside: left) && sure(left, is: reading.bestGuess)
+                guard pressedLeft || pressedRight else { continue }
+                // A pressed digit other than a 1 only where the pair is as wide as two digits
+                // and each part as tall as the other: a seam through one wide digit (a tight
+                // crop of a 3 or a 4, the corner of a 7) can leave two parts the model is sure of.
+                let pressed = readings[pressedLeft ? left : right]!.bestGuess
+                if pressed != 1, !(isPairWide(candidate) && tall(left, beside: right) && tall(right, beside: left)) { continue }
                 // The pixel walk last, for the few pairs that pass the rest.
-                if oneLeft || oneRight, contacts(between: end, and: end + 1) <= 1 { parts = [left, right]; break }
+                if contacts(between: end, and: end + 1) <= 1 { parts = [left, right]; break }
             }
             result += parts ?? [index]
         }
@@ -598,10 +611,23 @@ struct NumberSegmentation {
         return runs
     }
 
-    /// How much of the digit beside it a 1 split off must stand (`splittingOffOnes`).
-    static let oneHeight = 0.85
-    /// How sure the model must be of a 1 split off, of the rest, and of every other position of
-    /// the number (`splittingOffOnes`).
+    /// Whether a candidate is at least `pairWidth` of the line height wide: two digits side by
+    /// side, even pressed together, are wider than one digit is tall.
+    func isPairWide(_ candidate: Candidate) -> Bool {
+        let box = box(of: candidate)
+        return Double(box.maxX - box.minX + 1) >= Self.pairWidth * Double(lineHeight)
+    }
+
+    /// How wide a pair must be for a digit other than 1 to be split off it
+    /// (`splittingOffPressedDigits`). Chosen on the tight crops of MNIST test digits at 200
+    /// pixels (`scripts/check-tight-crops`), the only set where a digit other than 1 was split off one
+    /// digit: those two splits spanned 0.71 and 0.77 of the line, the pairs parted on the
+    /// calibration numbers and in `aDigitPressedAgainstItsNeighbourIsSplitOff` 0.94–1.27.
+    static let pairWidth = 0.9
+    /// How much of the digit beside it a digit split off must stand (`splittingOffPressedDigits`).
+    static let pressedHeight = 0.85
+    /// How sure the model must be of a digit split off, of the rest, and of every other
+    /// position of the number (`splittingOffPressedDigits`).
     static let splitBar: Float = 0.99
 
     /// Whether two neighbouring digits stand apart by a clear gap: at least 15% of the line's
