@@ -2,7 +2,7 @@
 """Composes pictures of handwritten numbers from real digits, for developing and scoring the
 number reader (`digits classify` on a picture of "2026").
 
-    make-numbers.py OUTDIR [--count N] [--seed S] [--mnist DIR] [--semeion DIR] [--calibration]
+    make-numbers.py OUTDIR [--count N] [--seed S] [--mnist DIR] [--semeion DIR] [--calibration] [--embed]
                                   (N=1200, S=1, datasets/mnist, ../shared/datasets/dev/semeion)
 
 --calibration takes every digit from MNIST's *training* set instead (no Semeion): numbers for
@@ -16,6 +16,12 @@ from −3 px (a slight overlap) to +20 px and a vertical offset of up to ±4 px.
 takes the maximum. The line gets a margin of 4–16 px, is scaled by 1–3 (bilinear), and is
 then drawn in one of four styles: white on black, black on white, dark ink on a paper tone
 (gray 170–235) with noise (σ 2–8 gray levels), or light ink on a dark board with noise.
+
+--embed sets each picture, as drawn (the same pictures as without it), in a larger one, as a
+number written small on a page and photographed whole: its edge pixels carried out to 2–6
+times its size, the number at a random place in it, noise of σ 3 gray levels over it all, and
+one in two saved as JPEG (quality 80, OUTDIR/png/NNNN.jpg). The reader first sees such a
+picture reduced to its working size.
 
 Writes OUTDIR/png/NNNN.png and OUTDIR/labels.csv (file,number,digits,touching,source):
 `touching` is 1 when the ink of two neighbouring digits touches (within one pixel, at the
@@ -123,6 +129,19 @@ def style(canvas, random):
     return np.clip(picture, 0, 255).round().astype(np.uint8), ["light-on-dark", "dark-on-light", "paper", "board"][look]
 
 
+def embed(picture, random):
+    """The picture in one 2–6 times its size made of its own edge pixels, with noise (--embed);
+    and whether to save it as JPEG."""
+    height, width = picture.shape[:2]
+    factor = random.uniform(2, 6)
+    outer_height, outer_width = int(height * factor), int(width * factor)
+    top, left = int(random.integers(0, outer_height - height + 1)), int(random.integers(0, outer_width - width + 1))
+    pad = ((top, outer_height - height - top), (left, outer_width - width - left)) + ((0, 0),) * (picture.ndim - 2)
+    large = np.pad(picture.astype(np.float32), pad, mode="edge")
+    large += random.normal(0, 3, large.shape)
+    return np.clip(large, 0, 255).astype(np.uint8), random.random() < 0.5
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("outdir")
@@ -132,6 +151,7 @@ def main():
     parser.add_argument("--mnist", default=str(root / "datasets" / "mnist"))
     parser.add_argument("--semeion", default=str(root.parent / "shared" / "datasets" / "dev" / "semeion"))
     parser.add_argument("--calibration", action="store_true")
+    parser.add_argument("--embed", action="store_true")
     args = parser.parse_args()
     # --calibration: MNIST *training* digits only, for choosing the reader's settings without
     # looking at the digits it is scored on (the test set, Semeion).
@@ -149,9 +169,14 @@ def main():
         glyphs = [digit_glyph(images[p], random) for p in picks]
         canvas, touching = compose(glyphs, random)
         picture, look = style(canvas, random)
-        name = f"png/{index:04d}.png"
+        name, form = f"png/{index:04d}.png", "PNG"
+        if args.embed:
+            # Its own generator, so the numbers and their pictures stay those of the same seed.
+            picture, jpeg = embed(picture, np.random.default_rng([args.seed, index, 1]))
+            if jpeg:
+                name, form = f"png/{index:04d}.jpg", "JPEG"
         temporary = out / (name + ".tmp")
-        Image.fromarray(picture).save(temporary, format="PNG")
+        Image.fromarray(picture).save(temporary, format=form, **({"quality": 80} if form == "JPEG" else {}))
         os.replace(temporary, out / name)
         rows.append({"file": name, "number": "".join(str(labels[p]) for p in picks), "digits": length,
                      "touching": int(touching), "source": f"{source}/{look}"})

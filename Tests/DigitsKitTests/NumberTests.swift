@@ -265,6 +265,29 @@ import Testing
         }
     }
 
+    /// A number written small on a large page (four MNIST test digits, 28 pixels tall, in a
+    /// 2,000×1,500 picture): reduced to the working size, its digits are 7 pixels tall and
+    /// touch, so the reader looks again at the region around its ink (`closerLook`). The
+    /// number reads right, and each box lies on its digit in the picture's own pixels.
+    @Test func aSmallNumberInALargePictureIsLookedAtCloser() throws {
+        try #require(Self.test != nil && Self.reader != nil, "needs MNIST and checkpoints/cnn.safetensors")
+        let digits = [2, 0, 4, 7]
+        let glyphs = digits.map { Self.glyph(Self.index(of: $0)) }
+        let line = try PNG.decodeGray(try Self.line(glyphs, gaps: [2, 2, 2], scale: 1), path: "line.png")
+        let width = 2000, height = 1500, left = 1200, top = 900
+        var page = [UInt8](repeating: 0, count: width * height)
+        for y in 0..<line.height {
+            for x in 0..<line.width { page[(top + y) * width + left + x] = line[x, y] }
+        }
+        let number = try read(try PNG.encode(width: width, height: height, layout: .gray, samples: page))
+        #expect(number.text == digits.map(String.init).joined())
+        for digit in number.digits {
+            #expect(digit.box.x >= left && digit.box.x + digit.box.width <= left + line.width + 1, "box \(digit.box)")
+            #expect(digit.box.y >= top && digit.box.y + digit.box.height <= top + line.height + 1, "box \(digit.box)")
+            #expect(digit.box.height >= 15, "box \(digit.box): the digits are 18-28 pixels tall")
+        }
+    }
+
     /// Where the post of a cut piece touches the slice beside it: once for a post joined to a
     /// block by one bar, twice with a second bar (a seam down the side of a loop, as of a 0, parts it in two
     /// places, and its side is not split off as a 1).
