@@ -153,7 +153,8 @@ extension DigitReader {
     }
 
     /// The ink map of a picture that was reduced to the working size, looked at again around
-    /// its ink when that is small (under `closerLookHeight` pixels tall in the reduced picture):
+    /// its ink when that is small (under `DigitPreprocessor.closerLookHeight` pixels tall in the
+    /// reduced picture):
     /// a number in a corner of a photo, reduced with the rest,
     /// may keep a dozen pixels of height and lose the gaps between its digits. The region (the
     /// ink's box and half its height around it) is mapped again at up to the working size,
@@ -169,7 +170,7 @@ extension DigitReader {
                 minX = min(minX, x); maxX = max(maxX, x); minY = min(minY, y); maxY = max(maxY, y)
             }
         }
-        guard maxX >= 0, maxY - minY + 1 < Self.closerLookHeight else { return unchanged }
+        guard maxX >= 0, maxY - minY + 1 < DigitPreprocessor.closerLookHeight else { return unchanged }
         let margin = Double(maxY - minY + 1) / 2 + 2
         let left = max(0, Int((Double(minX) - margin) * found.scale)), top = max(0, Int((Double(minY) - margin) * found.scale))
         let right = min(image.width, Int(((Double(maxX + 1) + margin) * found.scale).rounded(.up)))
@@ -180,11 +181,7 @@ extension DigitReader {
         guard gain >= Self.closerLookGain, right - left >= DigitPreprocessor.minimumSide, bottom - top >= DigitPreprocessor.minimumSide else {
             return unchanged
         }
-        var pixels = [UInt8](repeating: 0, count: (right - left) * (bottom - top))
-        for y in top..<bottom {
-            for x in left..<right { pixels[(y - top) * (right - left) + x - left] = image.pixels[y * image.width + x] }
-        }
-        guard var closer = preprocessor.inkMap(GrayImage(width: right - left, height: bottom - top, pixels: pixels)) else {
+        guard var closer = preprocessor.inkMap(image.region(x: left..<right, y: top..<bottom)) else {
             return unchanged
         }
         // The closer look sharpens the ink the first one found and finds nothing new: in the
@@ -203,9 +200,6 @@ extension DigitReader {
 
     /// How much sharper a closer look must see a number's region to be taken (`closerLook`).
     static let closerLookGain = 1.1
-    /// Ink at least this many pixels tall in the reduced picture is sharp enough as it is (the
-    /// model reads digits 20 pixels tall); a closer look would only cost time (`closerLook`).
-    static let closerLookHeight = 64
 
     private func readAsOne(_ prepared: PreparedDigit) -> NumberReading {
         NumberReading(single: read(prepared: [prepared])[0])
