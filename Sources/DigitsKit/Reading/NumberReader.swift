@@ -154,12 +154,11 @@ extension DigitReader {
 
     /// The ink map of a picture that was reduced to the working size, looked at again around
     /// its ink when that is small (under `DigitPreprocessor.closerLookHeight` pixels tall in the
-    /// reduced picture):
-    /// a number in a corner of a photo, reduced with the rest,
-    /// may keep a dozen pixels of height and lose the gaps between its digits. The region (the
-    /// ink's box and half its height around it) is mapped again at up to the working size,
-    /// when that gains at least `closerLookGain` in resolution. Returns the map and where its
-    /// picture starts in `image`.
+    /// reduced picture): a number in a corner of a photo, reduced with the rest, may keep a
+    /// dozen pixels of height and lose the gaps between its digits. The region (the ink's box
+    /// and half its height around it) is mapped again at up to the working size, when that
+    /// gains at least `closerLookGain` in resolution. Returns the map and where its picture
+    /// starts in `image`.
     func closerLook(_ image: GrayImage, found: (ink: FloatImage, scale: Double)) -> (found: (ink: FloatImage, scale: Double), origin: (x: Int, y: Int)) {
         let unchanged = (found, (x: 0, y: 0))
         guard found.scale > 1 else { return unchanged }
