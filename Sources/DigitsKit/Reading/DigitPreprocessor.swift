@@ -157,7 +157,7 @@ public struct PreparedDigit: Sendable {
         let left = max(0, box.x - margin), top = max(0, box.y - margin)
         let right = min(source.width, box.x + box.width + margin), bottom = min(source.height, box.y + box.height + margin)
         let gain = scaleDown / max(1, Double(max(right - left, bottom - top)) / Double(workingSize))
-        guard gain >= 1.1, right - left >= Self.minimumSide, bottom - top >= Self.minimumSide else { return nil }
+        guard gain >= Self.closerLookGain, right - left >= Self.minimumSide, bottom - top >= Self.minimumSide else { return nil }
         guard var closer = try? prepareAtWorkingSize(source.region(x: left..<right, y: top..<bottom), path: path),
               closer.alternative == nil, !closer.polarityAmbiguous else { return nil }
         closer.inkBox.x += left
@@ -170,6 +170,10 @@ public struct PreparedDigit: Sendable {
     /// Ink at least this many pixels tall at the working size is sharp enough as it is: the
     /// model reads digits 20 pixels tall (`closerLook`, and the number reader's).
     static let closerLookHeight = 64
+    /// How much sharper a closer look must see the region to be taken: less would only cost
+    /// time (`closerLook`, and the number reader's). 1.1 was chosen on numbers embedded in
+    /// larger pictures (docs/commands.md, "Numbers").
+    static let closerLookGain = 1.1
 
     private func prepareAtWorkingSize(_ source: GrayImage, path: String) throws -> PreparedDigit {
         // A tight crop of a 1 may be a single pixel wide: the longer side is what counts.

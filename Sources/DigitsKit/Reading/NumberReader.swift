@@ -157,8 +157,8 @@ extension DigitReader {
     /// reduced picture): a number in a corner of a photo, reduced with the rest, may keep a
     /// dozen pixels of height and lose the gaps between its digits. The region (the ink's box
     /// and half its height around it) is mapped again at up to the working size, when that
-    /// gains at least `closerLookGain` in resolution. Returns the map and where its picture
-    /// starts in `image`.
+    /// gains at least `DigitPreprocessor.closerLookGain` in resolution. Returns the map and
+    /// where its picture starts in `image`.
     func closerLook(_ image: GrayImage, found: (ink: FloatImage, scale: Double)) -> (found: (ink: FloatImage, scale: Double), origin: (x: Int, y: Int)) {
         let unchanged = (found, (x: 0, y: 0))
         guard found.scale > 1 else { return unchanged }
@@ -177,7 +177,7 @@ extension DigitReader {
         let side = max(right - left, bottom - top)
         // The region's new scale against the picture's: found.scale, or less if it fits.
         let gain = found.scale / max(1, Double(side) / Double(preprocessor.workingSize))
-        guard gain >= Self.closerLookGain, right - left >= DigitPreprocessor.minimumSide, bottom - top >= DigitPreprocessor.minimumSide else {
+        guard gain >= DigitPreprocessor.closerLookGain, right - left >= DigitPreprocessor.minimumSide, bottom - top >= DigitPreprocessor.minimumSide else {
             return unchanged
         }
         guard var closer = preprocessor.inkMap(image.region(x: left..<right, y: top..<bottom)) else {
@@ -197,8 +197,6 @@ extension DigitReader {
         return (closer, (left, top))
     }
 
-    /// How much sharper a closer look must see a number's region to be taken (`closerLook`).
-    static let closerLookGain = 1.1
 
     private func readAsOne(_ prepared: PreparedDigit) -> NumberReading {
         NumberReading(single: read(prepared: [prepared])[0])
