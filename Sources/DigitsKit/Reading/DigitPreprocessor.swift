@@ -153,18 +153,30 @@ public struct PreparedDigit: Sendable {
         let box = digit.inkBox
         guard scaleDown > 1, digit.alternative == nil, !digit.polarityAmbiguous,
               Double(box.height) / scaleDown < Double(Self.closerLookHeight) else { return nil }
-        let margin = box.height / 2 + Int(2 * scaleDown)
-        let left = max(0, box.x - margin), top = max(0, box.y - margin)
-        let right = min(source.width, box.x + box.width + margin), bottom = min(source.height, box.y + box.height + margin)
-        let gain = scaleDown / max(1, Double(max(right - left, bottom - top)) / Double(workingSize))
-        guard gain >= Self.closerLookGain, right - left >= Self.minimumSide, bottom - top >= Self.minimumSide else { return nil }
-        guard var closer = try? prepareAtWorkingSize(source.region(x: left..<right, y: top..<bottom), path: path),
+        guard let region = closerRegion(x: Double(box.x)..<Double(box.x + box.width), y: Double(box.y)..<Double(box.y + box.height),
+                                        margin: Double(box.height / 2 + Int(2 * scaleDown)), scale: 1, scaleDown: scaleDown,
+                                        in: source),
+              var closer = try? prepareAtWorkingSize(source.region(x: region.x, y: region.y), path: path),
               closer.alternative == nil, !closer.polarityAmbiguous else { return nil }
-        closer.inkBox.x += left
-        closer.inkBox.y += top
+        closer.inkBox.x += region.x.lowerBound
+        closer.inkBox.y += region.y.lowerBound
         let centre = (x: closer.inkBox.x + closer.inkBox.width / 2, y: closer.inkBox.y + closer.inkBox.height / 2)
         guard centre.x >= box.x, centre.x < box.x + box.width, centre.y >= box.y, centre.y < box.y + box.height else { return nil }
         return closer
+    }
+
+    /// The region of `source` a closer look maps: the box `x` × `y`, in units of `scale` source
+    /// pixels, with `margin` of them on every side, clipped to the picture; nil when it is too
+    /// small, or when mapping it at up to the working size would not sharpen it, against the
+    /// picture reduced by `scaleDown`, by at least `closerLookGain`.
+    func closerRegion(x: Range<Double>, y: Range<Double>, margin: Double, scale: Double, scaleDown: Double,
+                      in source: GrayImage) -> (x: Range<Int>, y: Range<Int>)? {
+        let left = max(0, Int((x.lowerBound - margin) * scale)), top = max(0, Int((y.lowerBound - margin) * scale))
+        let right = min(source.width, Int(((x.upperBound + margin) * scale).rounded(.up)))
+        let bottom = min(source.height, Int(((y.upperBound + margin) * scale).rounded(.up)))
+        guard right - left >= Self.minimumSide, bottom - top >= Self.minimumSide else { return nil }
+        let gain = scaleDown / max(1, Double(max(right - left, bottom - top)) / Double(workingSize))
+        return gain >= Self.closerLookGain ? (left..<right, top..<bottom) : nil
     }
 
     /// Ink at least this many pixels tall at the working size is sharp enough as it is: the

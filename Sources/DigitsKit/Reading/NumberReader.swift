@@ -170,19 +170,11 @@ extension DigitReader {
             }
         }
         guard maxX >= 0, maxY - minY + 1 < DigitPreprocessor.closerLookHeight else { return unchanged }
-        let margin = Double(maxY - minY + 1) / 2 + 2
-        let left = max(0, Int((Double(minX) - margin) * found.scale)), top = max(0, Int((Double(minY) - margin) * found.scale))
-        let right = min(image.width, Int(((Double(maxX + 1) + margin) * found.scale).rounded(.up)))
-        let bottom = min(image.height, Int(((Double(maxY + 1) + margin) * found.scale).rounded(.up)))
-        let side = max(right - left, bottom - top)
-        // The region's new scale against the picture's: found.scale, or less if it fits.
-        let gain = found.scale / max(1, Double(side) / Double(preprocessor.workingSize))
-        guard gain >= DigitPreprocessor.closerLookGain, right - left >= DigitPreprocessor.minimumSide, bottom - top >= DigitPreprocessor.minimumSide else {
-            return unchanged
-        }
-        guard var closer = preprocessor.inkMap(image.region(x: left..<right, y: top..<bottom)) else {
-            return unchanged
-        }
+        guard let region = preprocessor.closerRegion(x: Double(minX)..<Double(maxX + 1), y: Double(minY)..<Double(maxY + 1),
+                                                     margin: Double(maxY - minY + 1) / 2 + 2, scale: found.scale,
+                                                     scaleDown: found.scale, in: image),
+              var closer = preprocessor.inkMap(image.region(x: region.x, y: region.y)) else { return unchanged }
+        let left = region.x.lowerBound, top = region.y.lowerBound
         // The closer look sharpens the ink the first one found and finds nothing new: in the
         // region alone, the edge of a photographed sheet beside a digit is a short stroke, no
         // longer the outline the first look dropped as a frame.
@@ -196,7 +188,6 @@ extension DigitReader {
         }
         return (closer, (left, top))
     }
-
 
     private func readAsOne(_ prepared: PreparedDigit) -> NumberReading {
         NumberReading(single: read(prepared: [prepared])[0])
