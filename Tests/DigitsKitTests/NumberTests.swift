@@ -180,6 +180,49 @@ import Testing
         #expect(number.text == "7?3" && number.hasRejectedPosition, "7x3 read as \(number.text)")
     }
 
+    /// A stroke lying at 30° is no 1, alone or at the end of a number, though the model, shown
+    /// only upright 1s, reads it as one; a stroke slanted as far as MNIST's most slanted 1s
+    /// (45°) still is a 1. Without `DigitReader.lyingOneAspect` the lone stroke read "1" and
+    /// the number "111".
+    @Test func aStrokeLyingOnItsSideIsNoOne() throws {
+        try #require(Self.test != nil && Self.reader != nil, "needs MNIST and checkpoints/cnn.safetensors")
+        let reader = try #require(Self.reader)
+        let lying = Self.strokes([[(3, 21), (33, 4)]], width: 36, height: 25)
+        let alone = try reader.read(Self.line([lying], gaps: []), name: "stroke.png")
+        #expect(alone.digit == nil && alone.bestGuess == 1 && alone.reason?.contains("lying on its side") == true,
+                "read as \(alone.digit.map(String.init) ?? "nil"), \(alone.reason ?? "no reason")")
+        let slanted = Self.strokes([[(3, 30), (28, 4)]], width: 31, height: 34)
+        #expect(try reader.read(Self.line([slanted], gaps: []), name: "slanted.png").digit == 1)
+        let ones = [Self.glyph(Self.index(of: 1)), Self.glyph(Self.index(of: 1, skip: 1))]
+        let number = try read(Self.line(ones + [lying], gaps: [10, 10]))
+        #expect(number.text != "111" && number.text != "11", "two 1s and a lying stroke read as \(number.text)")
+    }
+
+    /// A long stroke lying across the line, which seams cut into short slices at its thin places, is not left out
+    /// of a number as so many dashes: what is short is judged by the piece of ink (`skipCost`),
+    /// while a dash of its own still may be left out. Each slice could be skipped when dashes
+    /// were judged by the slice's height (a picture of two 1s and such a stroke read "11").
+    @Test func aLongStrokeCutInSlicesIsNoRowOfDashes() {
+        let width = 210, height = 80
+        var ink = FloatImage(width: width, height: height, values: [Float](repeating: 0, count: width * height))
+        func fill(_ xs: ClosedRange<Int>, _ ys: ClosedRange<Int>) { for y in ys { for x in xs { ink.values[y * width + x] = 1 } } }
+        fill(10...16, 5...74)    // two posts: the line's height
+        fill(40...46, 5...74)
+        fill(55...85, 38...42)   // a dash
+        for x in 100...200 {     // a stroke rising 45 pixels over 100, 6 thick, 2 at two places
+            let y = 70 - (x - 100) * 45 / 100
+            let thin = (135...138).contains(x) || (165...168).contains(x)
+            fill(x...x, (thin ? y - 1 : y - 3)...(thin ? y : y + 2))
+        }
+        let segmentation = NumberSegmentation(ink: ink)
+        #expect(segmentation.lineHeight == 70)
+        let slices = segmentation.units.indices.filter { segmentation.units[$0].box.minX >= 100 }
+        #expect(slices.count >= 2, "the stroke is cut: \(segmentation.units.map { ($0.box.minX, $0.box.maxX) })")
+        for slice in slices { #expect(segmentation.skipCost(slice) == nil, "slice \(segmentation.units[slice].box)") }
+        let dash = segmentation.units.indices.first { segmentation.units[$0].box.minX == 55 }
+        #expect(dash.flatMap { segmentation.skipCost($0) } == -2.5)
+    }
+
     /// Single digits, drawn large with a margin: never split, and read as `read(_:)` reads them.
     /// One piece with many thin places (five posts joined by a hairline bar) is cut into more
     /// than four slices, and the whole piece is still offered as one candidate: a wide open 4

@@ -89,7 +89,9 @@ extension DigitReader {
         for (row, index) in usable.enumerated() {
             let reading = verdict(predictions, at: row, prepared: prepared[index]!)
             readings[index] = reading
-            scores[index] = segmentation.score(candidates[index], confidence: reading.confidence,
+            // A 1 lying on its side scores as what it is, not a digit (`lyingOneAspect`).
+            let lying = !options.acceptAll && Self.isLyingOne(reading.bestGuess, prepared: prepared[index]!)
+            scores[index] = segmentation.score(candidates[index], confidence: lying ? 0 : reading.confidence,
                                                notDigit: reading.notDigitProbability ?? 0)
         }
         let best = segmentation.bestPath(candidates, scores: scores)
@@ -517,7 +519,10 @@ struct NumberSegmentation {
         if unit > 0, boundaryCost(after: unit - 1) < 0 { return nil }
         if unit + 1 < units.count, boundaryCost(after: unit) < 0 { return nil }
         if units[unit].mass < 0.1 * largestMass { return -1.5 }
-        if Double(units[unit].box.maxY - units[unit].box.minY + 1) < 0.45 * Double(lineHeight) { return -2.5 }
+        // Short as a piece of ink, not as a slice of one: a stroke lying across the line, cut
+        // in two, is no pair of dashes.
+        let piece = DigitPreprocessor.union(units.filter { $0.component == units[unit].component }.map(\.box))
+        if Double(piece.maxY - piece.minY + 1) < 0.45 * Double(lineHeight) { return -2.5 }
         return nil
     }
 
