@@ -229,8 +229,32 @@ public final class DigitReader: Sendable {
         try Picture.decodeGray(bytes, path: name, maxPixels: options.maxPixels, atLeast: preprocessor.workingSize)
     }
 
-    /// Prepares a picture already decoded from `bytes`.
+    /// Prepares a picture already decoded from `bytes`: again from the picture at its own size
+    /// when a large JPEG, decoded reduced, shows a digit too small for the reduction
+    /// (`fullResolution`).
     func prepare(decoded image: GrayImage, bytes: [UInt8], name: String) throws -> PreparedDigit {
+        let digit = try prepareAsDecoded(image, bytes: bytes, name: name)
+        guard let full = fullResolution(of: image, inkHeight: digit.inkBox.height, bytes: bytes, name: name),
+              let closer = try? preprocessor.prepare(full, path: name) else { return digit }
+        return closer
+    }
+
+    /// A large JPEG is decoded at a reduced DCT scale (`decode`), which keeps enough pixels for
+    /// the working size but not for a closer look at small ink (`DigitPreprocessor.closerLook`
+    /// and the number reader's): a number 55 pixels tall in a 4,000×3,000 photo is 14 pixels
+    /// tall in the 1,000×750 decoded. When the ink found, `inkHeight` pixels of `image` tall,
+    /// would get a closer look (under `DigitPreprocessor.closerLookHeight` at the working
+    /// size), the picture is decoded again at its own size. Nil for a picture decoded whole,
+    /// larger ink, or a second decoding that fails.
+    func fullResolution(of image: GrayImage, inkHeight: Int, bytes: [UInt8], name: String) -> GrayImage? {
+        guard PictureFormat(of: bytes) == .jpeg, let declared = try? Picture.size(of: bytes, path: name),
+              max(declared.width, declared.height) > max(image.width, image.height) else { return nil }
+        let scaleDown = max(1, Double(max(image.width, image.height)) / Double(preprocessor.workingSize))
+        guard Double(inkHeight) / scaleDown < Double(DigitPreprocessor.closerLookHeight) else { return nil }
+        return try? Picture.decodeGray(bytes, path: name, maxPixels: options.maxPixels)
+    }
+
+    private func prepareAsDecoded(_ image: GrayImage, bytes: [UInt8], name: String) throws -> PreparedDigit {
         do {
             return try preprocessor.prepare(image, path: name)
         } catch PreprocessError.noInk where PictureFormat(of: bytes) == .png && (try? PNG.info(of: bytes, path: name))?.hasAlpha == true {

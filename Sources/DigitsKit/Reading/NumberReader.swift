@@ -62,10 +62,21 @@ extension DigitReader {
 
     /// Reads the digits in a picture's bytes; `name` is what errors call it.
     public func readNumber(_ bytes: [UInt8], name: String) throws -> NumberReading {
-        let image = try decode(bytes, name: name)
+        try readNumber(decoded: decode(bytes, name: name), bytes: bytes, name: name)
+    }
+
+    /// Reads the digits in a picture decoded from `bytes`; from the picture at its own size
+    /// when it is a large JPEG decoded reduced and the ink is small (`fullResolution`).
+    private func readNumber(decoded image: GrayImage, bytes: [UInt8], name: String) throws -> NumberReading {
+        let inkMap = preprocessor.inkMap(image)
+        if let inkMap, let bounds = Self.inkBounds(inkMap.ink),
+           let full = fullResolution(of: image, inkHeight: Int((Double(bounds.maxY - bounds.minY + 1) * inkMap.scale).rounded(.up)),
+                                     bytes: bytes, name: name) {
+            return try readNumber(decoded: full, bytes: bytes, name: name)
+        }
         let single = try prepare(decoded: image, bytes: bytes, name: name)
         // An MNIST-style 28×28 digit is one digit, as it is.
-        guard !single.passedThrough, let first = preprocessor.inkMap(image) else { return readAsOne(single) }
+        guard !single.passedThrough, let first = inkMap else { return readAsOne(single) }
         let (found, origin) = closerLook(image, found: first)
         let segmentation = NumberSegmentation(ink: found.ink)
         // Hundreds of pieces (a grid of dots, hatching, a page of text) are no line of digits,
@@ -165,13 +176,7 @@ extension DigitReader {
         let unchanged = (found, (x: 0, y: 0))
         guard found.scale > 1 else { return unchanged }
         let ink = found.ink
-        var minX = Int.max, minY = Int.max, maxX = -1, maxY = -1
-        for y in 0..<ink.height {
-            for x in 0..<ink.width where ink.values[y * ink.width + x] >= NumberSegmentation.inkLevel {
-                minX = min(minX, x); maxX = max(maxX, x); minY = min(minY, y); maxY = max(maxY, y)
-            }
-        }
-        guard maxX >= 0, maxY - minY + 1 < DigitPreprocessor.closerLookHeight else { return unchanged }
+        guard let (minX, minY, maxX, maxY) = Self.inkBounds(ink), maxY - minY + 1 < DigitPreprocessor.closerLookHeight else { return unchanged }
         guard let region = preprocessor.closerRegion(x: Double(minX)..<Double(maxX + 1), y: Double(minY)..<Double(maxY + 1),
                                                      margin: Double(maxY - minY + 1) / 2 + 2, scale: found.scale,
                                                      scaleDown: found.scale, in: image),
@@ -189,6 +194,17 @@ extension DigitReader {
             }
         }
         return (closer, (left, top))
+    }
+
+    /// The box of an ink map's pixels at `NumberSegmentation.inkLevel` or more; nil when none is.
+    static func inkBounds(_ ink: FloatImage) -> DigitPreprocessor.Box? {
+        var minX = Int.max, minY = Int.max, maxX = -1, maxY = -1
+        for y in 0..<ink.height {
+            for x in 0..<ink.width where ink.values[y * ink.width + x] >= NumberSegmentation.inkLevel {
+                minX = min(minX, x); maxX = max(maxX, x); minY = min(minY, y); maxY = max(maxY, y)
+            }
+        }
+        return maxX >= 0 ? (minX, minY, maxX, maxY) : nil
     }
 
     private func readAsOne(_ prepared: PreparedDigit) -> NumberReading {
