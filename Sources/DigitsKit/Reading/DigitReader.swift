@@ -295,9 +295,10 @@ public final class DigitReader: Sendable {
     /// which would refuse some of MNIST's own 1s.
     static let lyingOneAspect = 1.4
 
-    /// Whether the model's `digit` is a 1 whose ink lies on its side (`lyingOneAspect`).
-    static func isLyingOne(_ digit: Int, prepared: PreparedDigit) -> Bool {
-        digit == 1 && Double(prepared.inkBox.width) > lyingOneAspect * Double(prepared.inkBox.height)
+    /// Whether the model's `digit` is a 1 whose ink lies on its side (`lyingOneAspect`), and
+    /// refused for it (not with `acceptAll`).
+    func refusesLyingOne(_ digit: Int, prepared: PreparedDigit) -> Bool {
+        !options.acceptAll && digit == 1 && Double(prepared.inkBox.width) > Self.lyingOneAspect * Double(prepared.inkBox.height)
     }
 
     func verdict(_ predictions: Predictions, at index: Int, prepared: PreparedDigit) -> DigitReading {
@@ -308,7 +309,7 @@ public final class DigitReader: Sendable {
             rejected = true
             reason = String(format: "the model rates it %.0f%% not a digit (threshold %.0f%%)", Double(notDigit) * 100, Double(rejectThreshold) * 100)
         }
-        if !rejected, !options.acceptAll, Self.isLyingOne(predictions.predicted[index], prepared: prepared) {
+        if !rejected, refusesLyingOne(predictions.predicted[index], prepared: prepared) {
             rejected = true
             reason = "a stroke lying on its side (\(prepared.inkBox.width)×\(prepared.inkBox.height) pixels): a 1 stands taller than it is wide"
         }

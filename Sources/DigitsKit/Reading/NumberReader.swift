@@ -101,8 +101,8 @@ extension DigitReader {
             let reading = verdict(predictions, at: row, prepared: prepared[index]!)
             readings[index] = reading
             // A 1 lying on its side scores as what it is, not a digit (`lyingOneAspect`).
-            let lying = !options.acceptAll && Self.isLyingOne(reading.bestGuess, prepared: prepared[index]!)
-            scores[index] = segmentation.score(candidates[index], confidence: lying ? 0 : reading.confidence,
+            scores[index] = segmentation.score(candidates[index],
+                                               confidence: refusesLyingOne(reading.bestGuess, prepared: reading.prepared) ? 0 : reading.confidence,
                                                notDigit: reading.notDigitProbability ?? 0)
         }
         let best = segmentation.bestPath(candidates, scores: scores)
