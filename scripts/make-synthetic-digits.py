@@ -17,12 +17,14 @@ people write them in much of Europe, Latin America and Asia:
     1  a long diagonal up-stroke (a third to a half of the height), with and without a base
     2  a round loop at the bottom left
     3  a flat top (a bar, a diagonal, a bowl)
-    4  open at the top with a slanted left arm; in one stroke with a curved left side (like ч)
+    4  open at the top with a slanted left arm; in one stroke with a curved left side (like ч);
+       a low bar with a short stem, the arm straight or curved like a C
     5  the top bar detached from the stem
     6  a large loop under a short stem
     7  a crossbar on a curved stem; a crossbar and a hooked start
     8  two stacked loops in one stroke
-    9  a curved tail like a g; an open loop beside its stem
+    9  a curved tail like a g; a cursive tail swept to the lower left and back along the foot;
+       an open loop beside its stem
 
 Every digit is varied: brush width 4–18% of its height (log-uniform, so some thick, blobby
 writing), slant (shear ±0.35), rotation ±15° (the two together kept within -22°..+28°; a 1
@@ -113,6 +115,21 @@ def four_ch(p, u):
         .line((0.76, bar), (0.8, 0.0), (0.78, 1.0))
 
 
+def four_short_stem(p, u):
+    # The arm down to the left and the bar in one stroke, low in the digit; the stem apart and
+    # short: it starts well below the top and ends not far under the bar (or the arm curves
+    # round like a C, as it does when written fast).
+    bar = u(0.6, 0.78)
+    start = (u(0.45, 0.75), 0.0)
+    if u(0, 1) < 0.5:
+        p.stroke().line(start, (0.03, bar), (0.97, bar))
+    else:
+        p.stroke().curve(start, (0.15, bar * 0.35), (0.04, bar * 0.8), (0.2, bar), (0.6, bar + 0.01)) \
+            .line((0.6, bar + 0.01), (0.97, bar))
+    stem_x = u(0.62, 0.8)
+    p.stroke().line((stem_x, bar - u(0.2, 0.5)), (stem_x - u(0.0, 0.05), min(1.0, bar + u(0.15, 0.35))))
+
+
 def five_detached(p, u):
     # Stem and belly first; the bar above, not touching the stem.
     p.stroke().line((0.2, 0.1), (0.16, 0.46)).arc(0.48, 0.69, 0.4, 0.3, 145, -150)
@@ -154,6 +171,22 @@ def nine_g(p, u):
             (cx - rx - 0.02, 0.8))
 
 
+def nine_swept(p, u):
+    # A cursive 9: a round closed loop, then the tail leaves its right side, sweeps down to the
+    # lower left and turns back right into a short foot that curls up (sometimes on up towards
+    # the loop, closing a second bowl as a cursive g does). The loop stays large and closed and
+    # the foot short and rising, lest it read as a 2 with a looped top.
+    ry, rx = u(0.18, 0.26), u(0.3, 0.4)
+    cx, cy = 0.5, ry
+    p.stroke().arc(cx, cy, rx, ry, u(0, 30), 380)
+    foot = u(0.92, 1.0)
+    left = u(0.0, 0.12)
+    p.curve((cx + rx, cy), (cx + rx - u(0.0, 0.08), cy + u(0.2, 0.3)), (0.5 * (left + cx), 0.72),
+            (left, foot - 0.08), (0.25, foot), (u(0.45, 0.7), foot - u(0.08, 0.25)))
+    if u(0, 1) < 0.35:
+        p.curve((0.6, 0.85), (cx + rx * u(0.3, 0.7), cy + ry + u(0.08, 0.18)))
+
+
 def nine_open(p, u):
     # The loop left open at its lower right, the stem beside it from the top of the loop.
     ry, rx = u(0.2, 0.27), u(0.32, 0.4)
@@ -166,8 +199,8 @@ def nine_open(p, u):
 NAMES = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
 TEMPLATES = {digit: list(templates) for digit, templates in md.TEMPLATES.items()}
 for template in [one_long_flag, one_long_flag_base, two_round_loop, three_flat_z, four_open_slanted,
-                 four_ch, five_detached, six_big_loop, seven_curved_bar, seven_hook_bar, eight_stacked,
-                 nine_g, nine_open]:
+                 four_ch, four_short_stem, five_detached, six_big_loop, seven_curved_bar, seven_hook_bar,
+                 eight_stacked, nine_g, nine_swept, nine_open]:
     TEMPLATES[NAMES.index(template.__name__.split("_")[0])].append(template)
 FLAGGED_ONES = {"one_flag", "one_flag_base", "one_long_flag", "one_long_flag_base"}
 
