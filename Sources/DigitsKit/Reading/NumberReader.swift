@@ -612,8 +612,7 @@ struct NumberSegmentation {
     /// 3 read "33", and the corner of a pencil 7 made it "77"). A pair the model reads as a 1
     /// is left whole: parting it refused 6 fewer negatives for 1 more number.
     func splittingOffPressedDigits(_ path: [Int], candidates: [Candidate], readings: [DigitReading?]) -> [Int] {
-        var byUnits: [Int: Int] = [:]
-        for (index, candidate) in candidates.enumerated() { byUnits[candidate.first * units.count + candidate.last] = index }
+        let byUnits = candidateIndex(candidates)
         func sure(_ index: Int?, is digit: Int?) -> Bool {
             guard let index, let reading = readings[index], !reading.rejected, reading.confidence >= Self.splitBar else { return false }
             return digit == nil || reading.bestGuess == digit
@@ -633,8 +632,8 @@ struct NumberSegmentation {
             }
             var parts: [Int]? = nil
             for end in candidate.first..<candidate.last {
-                guard let left = byUnits[candidate.first * units.count + end],
-                      let right = byUnits[(end + 1) * units.count + candidate.last] else { continue }
+                guard let left = byUnits[Self.unitsKey(candidate.first, end, unitCount: units.count)],
+                      let right = byUnits[Self.unitsKey(end + 1, candidate.last, unitCount: units.count)] else { continue }
                 // One part is the digit the pair reads as; the other, any digit, was pressed against it.
                 let pressedLeft = sure(left, is: nil) && tall(left, beside: right) && sure(right, is: reading.bestGuess)
                 let pressedRight = sure(right, is: nil) && tall(right, beside: left) && sure(left, is: reading.bestGuess)
@@ -680,6 +679,17 @@ struct NumberSegmentation {
         return Double(box.maxX - box.minX + 1) >= Self.pairWidth * Double(lineHeight)
     }
 
+    /// Each candidate's index, keyed by its units (`unitsKey`), to find the candidate made of
+    /// given units (`splittingOffPressedDigits`, `keepingPiecesWhole`).
+    func candidateIndex(_ candidates: [Candidate]) -> [Int: Int] {
+        var index: [Int: Int] = [:]
+        for (position, candidate) in candidates.enumerated() { index[Self.unitsKey(candidate.first, candidate.last, unitCount: units.count)] = position }
+        return index
+    }
+
+    /// The key of the run of units `first...last` among `unitCount` units.
+    static func unitsKey(_ first: Int, _ last: Int, unitCount: Int) -> Int { first * unitCount + last }
+
     /// How wide a pair must be for a digit other than 1 to be split off it
     /// (`splittingOffPressedDigits`). Chosen on the tight crops of MNIST test digits at 200
     /// pixels (`scripts/check-tight-crops`), the only set where a digit other than 1 was split off one
@@ -710,8 +720,7 @@ struct NumberSegmentation {
     /// are refused against 1,691 (with the CNN of 2026-12-03).
     /// Returns the path and its score with each piece kept whole scored as one position.
     func keepingPiecesWhole(_ path: [Int], score: Double, candidates: [Candidate], scores: [Double?], readings: [DigitReading?]) -> (path: [Int], score: Double) {
-        var byUnits: [Int: Int] = [:]
-        for (index, candidate) in candidates.enumerated() { byUnits[candidate.first * units.count + candidate.last] = index }
+        let byUnits = candidateIndex(candidates)
         var result: [Int] = [], start = 0, total = score
         while start < path.count {
             var end = start
@@ -720,7 +729,7 @@ struct NumberSegmentation {
             start = end + 1
             guard group.count > 1,
                   group.contains(where: { index in readings[index].map { $0.confidence < 0.5 } ?? true }),
-                  let whole = byUnits[candidates[group[0]].first * units.count + candidates[group.last!].last],
+                  let whole = byUnits[Self.unitsKey(candidates[group[0]].first, candidates[group.last!].last, unitCount: units.count)],
                   let reading = readings[whole], reading.rejected else { result += group; continue }
             let asOne = wholeScore(confidence: reading.confidence, notDigit: reading.notDigitProbability ?? 0, box: box(of: candidates[whole]))
             let apart = group.map { scores[$0] ?? -.infinity }.reduce(0, +)
