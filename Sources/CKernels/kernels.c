@@ -50,6 +50,7 @@ void dk_adam(float *w, const float *g, float *m, float *v, long start, long end,
 #include <immintrin.h>
 
 int dk_vector_width(void) { return 16; }
+long dk_block_rows(void) { return 14; }
 
 // Rows r are read as g[r / 3][(r % 3)·lda + i]: five running row pointers and one stride, so
 // every broadcast is a memory operand and no row address is spilled.
@@ -394,6 +395,7 @@ void dk_maxpool_gradient(const float *in, const float *pooled, const float *dy, 
 // AVX-512 kernels' bits.
 
 int dk_vector_width(void) { return 8; }
+long dk_block_rows(void) { return 12; }
 
 // Lanes [0, count) of a vector of 8, as the mask vector maskload and maskstore take.
 static inline __m256i lanes8(long count) {
@@ -795,6 +797,7 @@ void dk_maxpool_gradient(const float *in, const float *pooled, const float *dy, 
 #else
 
 int dk_vector_width(void) { return 1; }
+long dk_block_rows(void) { return DK_MAX_ROWS; }
 
 void dk_pool_conv3x3_gradient(const float *x, long height, long width, long padding, long stride,
                               const float *dy, const int32_t *winners, long first, long last,

@@ -51,6 +51,33 @@ import Testing
         }
     }
 
+    /// Each sample's logits are the same bits whatever batch holds it and wherever in the batch:
+    /// the blocks of samples (12 or 14 rows, by the kernels) and the register tiles they are cut
+    /// into (rows of 6, 5 or 4, or whole panels for 1 or 2) sum each row in the same order.
+    @Test(arguments: ["mlp", "cnn-basic"], [1, 2])
+    func aSamplesLogitsDoNotDependOnItsBatch(name: String, workers: Int) throws {
+        let model = try Self.model(Recipe.named(name)!.architecture(), seed: 7)
+        // Biases away from zero, where the order of adding them shows.
+        let random = RandomGenerator(seed: 8)
+        for case let linear as Linear in model.layers {
+            for o in 0..<linear.bias.value.count { linear.bias.value[o] = random.nextUnitFloat() - 0.5 }
+        }
+        let plan = InferencePlan(model, compute: ComputeContext(threads: workers))
+        let count = 31
+        let x = smoothInput(rows: count, features: 784, seed: 11)
+        let whole = Array(plan.forward(x).buffer)
+        for batch in [4, 5, 13, 14, 15] {
+            for start in stride(from: 0, to: count, by: batch) {
+                let rows = min(batch, count - start)
+                let part = Tensor(shape: [rows, 784])
+                for i in 0..<rows * 784 { part[i] = x[start * 784 + i] }
+                let same = Array(plan.forward(part).buffer) == Array(whole[start * 10..<(start + rows) * 10])
+                #expect(same,
+                        "\(name), \(workers) workers: samples \(start)..<\(start + rows) in a batch of \(rows) differ from the batch of \(count)")
+            }
+        }
+    }
+
     @Test(arguments: ["mlp", "cnn-basic"])
     func bytesAreNormalizedAsTheAssemblerDoes(name: String) throws {
         let model = try Self.model(Recipe.named(name)!.architecture(), seed: 6)

@@ -21,6 +21,11 @@
 void dk_tile(long rows, const float *a, long lda, const long *offsets, long segments, long length,
              const float *panel, const float *bias, float *c, long ldc, long columns, int relu);
 
+/// The rows a block of samples should have for dk_tile to run its dense layers fastest: 14
+/// with AVX-512 (one tile of 14 rows), 12 with AVX2 (two register tiles of 6 rows; 14 rows
+/// would be tiles of 5, 5 and 4, which hold fewer sums), 14 for the portable loops.
+long dk_block_rows(void);
+
 /// out[i] = in[i] · scale + shift: pixels to the normalized floats the model reads.
 void dk_normalize_bytes(const uint8_t *in, long count, float scale, float shift, float *out);
 

@@ -78,6 +78,8 @@ public final class InferencePlan {
     private var logitsBuffer: Tensor
     /// The next block of samples a worker takes (see runBlocks).
     private let nextBlock = Atomic<Int>(0)
+    /// Samples per block (see runBlocks): the kernels' best, at most DK_MAX_ROWS.
+    private let blockRows = Int(dk_block_rows())
 
     /// The instruction set the kernels were compiled for: "AVX-512", "AVX2" (with FMA), or
     /// "portable C" when the building machine had neither (or DIGITS_TARGET_CPU asked for a
@@ -289,7 +291,7 @@ public final class InferencePlan {
             for sample in 0..<count { runSpread(context, sample: sample) }
         } else {
             nextBlock.store(0, ordering: .relaxed)
-            let blocks = (count + Int(DK_MAX_ROWS) - 1) / Int(DK_MAX_ROWS)
+            let blocks = (count + blockRows - 1) / blockRows
             compute.split(blocks, minimumPerWorker: 1, maximumParts: scratch.count, context) { context, part, _, _ in
                 let context = context.load(as: Context.self)
                 context.plan.takeUnretainedValue().runBlocks(context, part: part)
@@ -305,17 +307,18 @@ public final class InferencePlan {
         let count: Int
     }
 
-    /// Blocks of up to 14 samples, taken in turn by the workers until none is left: a worker
-    /// slowed down by something else on its core takes fewer. Each block goes through the
-    /// convolutions one sample at a time into a block of feature rows, then through the dense
-    /// layers together. Blocks start at multiples of 14 whoever takes them, so the results do
-    /// not depend on the timing.
+    /// Blocks of up to `blockRows` samples (12 or 14), taken in turn by the workers until none
+    /// is left: a worker slowed down by something else on its core takes fewer. Each block goes
+    /// through the convolutions one sample at a time into a block of feature rows, then through
+    /// the dense layers together. Blocks start at multiples of `blockRows` whoever takes them,
+    /// and each row's sums run in the same order in a block of any size, so the results do not
+    /// depend on the timing.
     private func runBlocks(_ context: Context, part: Int) {
         let buffers = scratch[part]
         while true {
-            let start = nextBlock.add(1, ordering: .relaxed).oldValue * Int(DK_MAX_ROWS)
+            let start = nextBlock.add(1, ordering: .relaxed).oldValue * blockRows
             guard start < context.count else { return }
-            let rows = min(Int(DK_MAX_ROWS), context.count - start)
+            let rows = min(blockRows, context.count - start)
             var a: UnsafePointer<Float>
             if convolutions.isEmpty {
                 if let bytes = context.source.bytes {
