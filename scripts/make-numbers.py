@@ -2,7 +2,7 @@
 """Composes pictures of handwritten numbers from real digits, for developing and scoring the
 number reader (`digits classify` on a picture of "2026").
 
-    make-numbers.py OUTDIR [--count N] [--seed S] [--mnist DIR] [--semeion DIR] [--calibration] [--embed]
+    make-numbers.py OUTDIR [--count N] [--seed S] [--mnist DIR] [--semeion DIR] [--calibration] [--embed | --photo]
                                   (N=1200, S=1, datasets/mnist, ../shared/datasets/dev/semeion)
 
 --calibration takes every digit from MNIST's *training* set instead (no Semeion): numbers for
@@ -22,6 +22,14 @@ number written small on a page and photographed whole: its edge pixels carried o
 times its size, the number at a random place in it, noise of σ 3 gray levels over it all, and
 one in two saved as JPEG (quality 80, OUTDIR/png/NNNN.jpg). The reader first sees such a
 picture reduced to its working size.
+
+--photo writes each number instead as dark ink on a sheet of paper photographed on a darker
+table, saved as JPEG (quality 75–90) with an EXIF orientation: the sheet (gray 185–245, ruled
+in blue-gray on one picture in two) fills most of a frame of 1,000–2,400 px on its longer side
+and leaves the table (gray 25–120) along one to three edges, one of them slanted; the light
+falls off across the frame to 60–100%; the number is 3–10% of the frame tall; noise of σ 2–5
+gray levels; the pixels are stored turned (EXIF orientation 1, 3, 6 or 8, one in four each) as
+a phone stores them. The numbers are those of the same seed without it.
 
 Writes OUTDIR/png/NNNN.png and OUTDIR/labels.csv (file,number,digits,touching,source):
 `touching` is 1 when the ink of two neighbouring digits touches (within one pixel, at the
@@ -142,6 +150,57 @@ def embed(picture, random):
     return np.clip(large, 0, 255).astype(np.uint8), random.random() < 0.5
 
 
+def photograph(canvas, random):
+    """The composed number (white ink on black, 0–255) written in dark ink on a sheet of paper
+    photographed on a table (--photo): a grayscale frame and the EXIF orientation to store."""
+    long_side = int(random.integers(1000, 2401))
+    portrait = random.random() < 0.5
+    height, width = (long_side, int(long_side * random.uniform(0.6, 0.8)))[::1 if portrait else -1]
+    number_height = height * random.uniform(0.03, 0.10)
+    factor = number_height / canvas.shape[0]
+    ink = Image.fromarray(np.clip(canvas, 0, 255).astype(np.uint8))
+    ink = np.asarray(ink.resize((max(1, round(ink.width * factor)), max(1, round(ink.height * factor))), Image.BILINEAR),
+                     dtype=np.float32) / 255
+    ink = ink[:min(ink.shape[0], height - 2), :min(ink.shape[1], width - 2)]
+    ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
+    # The table along one to three edges (the left one slanted), the sheet elsewhere.
+    sheet = np.ones((height, width), dtype=bool)
+    edges = random.choice(4, size=int(random.integers(1, 4)), replace=False)
+    for edge in edges:
+        depth, slant = random.uniform(0.03, 0.12), random.uniform(-0.04, 0.04)
+        if edge == 0:
+            sheet &= xs >= width * depth + slant * ys
+        elif edge == 1:
+            sheet &= xs < width * (1 - depth) + slant * ys
+        elif edge == 2:
+            sheet &= ys >= height * depth + slant * xs
+        else:
+            sheet &= ys < height * (1 - depth) + slant * xs
+    paper, table, pen = random.uniform(185, 245), random.uniform(25, 120), random.uniform(15, 70)
+    frame = np.where(sheet, paper, table).astype(np.float32)
+    if random.random() < 0.5:
+        spacing = number_height * random.uniform(1.2, 2.0)
+        offset = random.uniform(0, spacing)
+        lines = (np.mod(ys - offset, spacing) < max(1.0, height / 600)) & sheet
+        frame[lines] -= random.uniform(20, 45)
+    # The number on the sheet, away from the table.
+    free = np.argwhere(sheet)
+    for _ in range(50):
+        top, left = free[int(random.integers(len(free)))]
+        top, left = min(top, height - ink.shape[0] - 1), min(left, width - ink.shape[1] - 1)
+        if sheet[top:top + ink.shape[0], left:left + ink.shape[1]].all():
+            break
+    region = frame[top:top + ink.shape[0], left:left + ink.shape[1]]
+    region += (pen - region) * ink
+    # Light falling off across the frame, and noise.
+    cx, cy = random.uniform(0, width), random.uniform(0, height)
+    fall = random.uniform(0.0, 0.4)
+    light = 1 - fall * np.hypot((xs - cx) / width, (ys - cy) / height) / 1.2
+    frame = frame * light + random.normal(0, random.uniform(2, 5), frame.shape)
+    orientation = int(random.choice([1, 3, 6, 8]))
+    return np.clip(frame, 0, 255).round().astype(np.uint8), orientation
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("outdir")
@@ -152,6 +211,7 @@ def main():
     parser.add_argument("--semeion", default=str(root.parent / "shared" / "datasets" / "dev" / "semeion"))
     parser.add_argument("--calibration", action="store_true")
     parser.add_argument("--embed", action="store_true")
+    parser.add_argument("--photo", action="store_true")
     args = parser.parse_args()
     # --calibration: MNIST *training* digits only, for choosing the reader's settings without
     # looking at the digits it is scored on (the test set, Semeion).
@@ -169,14 +229,26 @@ def main():
         glyphs = [digit_glyph(images[p], random) for p in picks]
         canvas, touching = compose(glyphs, random)
         picture, look = style(canvas, random)
-        name, form = f"png/{index:04d}.png", "PNG"
-        if args.embed:
+        name, form, extra = f"png/{index:04d}.png", "PNG", {}
+        if args.photo:
+            # Its own generator, so the numbers stay those of the same seed.
+            frame, orientation = photograph(canvas, np.random.default_rng([args.seed, index, 2]))
+            # Stored as a phone stores it: the pixels as the sensor saw them, turned back on
+            # display by the EXIF orientation (3: half a turn; 6 and 8: a quarter turn).
+            stored = Image.fromarray(frame)
+            stored = {1: stored, 3: stored.rotate(180), 6: stored.rotate(90, expand=True), 8: stored.rotate(-90, expand=True)}[orientation]
+            exif = Image.Exif()
+            exif[0x0112] = orientation
+            name, form, look = f"png/{index:04d}.jpg", "JPEG", "photo"
+            picture, extra = stored, {"quality": int(np.random.default_rng([args.seed, index, 3]).integers(75, 91)), "exif": exif.tobytes()}
+        elif args.embed:
             # Its own generator, so the numbers and their pictures stay those of the same seed.
             picture, jpeg = embed(picture, np.random.default_rng([args.seed, index, 1]))
             if jpeg:
                 name, form = f"png/{index:04d}.jpg", "JPEG"
         temporary = out / (name + ".tmp")
-        Image.fromarray(picture).save(temporary, format=form, **({"quality": 80} if form == "JPEG" else {}))
+        image = picture if isinstance(picture, Image.Image) else Image.fromarray(picture)
+        image.save(temporary, format=form, **(extra or ({"quality": 80} if form == "JPEG" else {})))
         os.replace(temporary, out / name)
         rows.append({"file": name, "number": "".join(str(labels[p]) for p in picks), "digits": length,
                      "touching": int(touching), "source": f"{source}/{look}"})

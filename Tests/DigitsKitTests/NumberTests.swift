@@ -331,6 +331,36 @@ import Testing
         }
     }
 
+    /// A number written on a sheet of paper photographed on a darker table (the table along the
+    /// left edge and the bottom, light falling off across the sheet): the paper path takes the
+    /// bright sheet for the ink, with the digits as its holes, and the whole picture read as
+    /// one "not a digit". The digits are read on the sheet alone, in their places.
+    @Test func aNumberOnASheetOverADarkerTableIsRead() throws {
+        try #require(Self.test != nil && Self.reader != nil, "needs MNIST and checkpoints/cnn.safetensors")
+        let digits = [4, 0, 7]
+        let line = try PNG.decodeGray(try Self.line(digits.map { Self.glyph(Self.index(of: $0, skip: 3)) }, gaps: [6, 6], dark: true),
+                                      path: "line.png")
+        let width = 900, height = 1200, left = 260, top = 520
+        var page = [UInt8](repeating: 0, count: width * height)
+        for y in 0..<height {
+            for x in 0..<width {
+                let table = Double(x) < 60 + 0.03 * Double(y) || y > height - 100
+                let light = 0.8 + 0.2 * cos(Double(x) / Double(width) * 2) * cos((Double(y) / Double(height) - 0.6) * 1.5)
+                var value = table ? 0.3 * light : 0.92 * light
+                if !table, (left..<left + line.width).contains(x), (top..<top + line.height).contains(y) {
+                    value *= Double(line[x - left, y - top]) / 255
+                }
+                page[y * width + x] = UInt8(max(0, min(255, value * 255)))
+            }
+        }
+        let number = try read(try PNG.encode(width: width, height: height, layout: .gray, samples: page))
+        #expect(number.text == digits.map(String.init).joined())
+        for digit in number.digits {
+            #expect(digit.box.x >= left && digit.box.x + digit.box.width <= left + line.width + 1, "box \(digit.box)")
+            #expect(digit.box.y >= top && digit.box.y + digit.box.height <= top + line.height + 1, "box \(digit.box)")
+        }
+    }
+
     /// Single MNIST test digits, 28 pixels tall, dark on a light 1,200×900 page: at the working
     /// size they are 12 pixels tall, and the 2 and the 6 were refused as not a digit (the 5 read
     /// right even so). They are prepared again from the region around them

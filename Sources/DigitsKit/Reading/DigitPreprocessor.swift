@@ -200,6 +200,10 @@ public struct PreparedDigit: Sendable {
         let noInk = PreprocessError.noInk(path: path, width: source.width, height: source.height)
         let threshold = Self.otsuThreshold(work)
         if let threshold, let clean = Self.cleanInk(work, threshold: threshold, tight: Self.isTightCrop(work, threshold: threshold)) {
+            // A sheet of paper on a darker table, the digit its hole: the digit on the sheet.
+            if !clean.inverted, let onSheet = Self.inkOnSheet(clean.ink, gray: work) {
+                return try prepare(ink: onSheet, inverted: true, origin: (0, 0), scale: scaleDown, noInk: noInk)
+            }
             let first = try prepareClean(clean.ink, inverted: clean.inverted, scale: scaleDown, noInk: noInk)
             guard clean.ambiguous else { return first }
             var other = clean.ink
@@ -235,9 +239,12 @@ public struct PreparedDigit: Sendable {
         let work = scaleDown > 1 ? FloatImage(source, scaledBy: 1 / scaleDown) : FloatImage(source)
         let threshold = Self.otsuThreshold(work)
         if let threshold, let clean = Self.cleanInk(work, threshold: threshold, tight: Self.isTightCrop(work, threshold: threshold)) {
+            if !clean.inverted, let onSheet = Self.inkOnSheet(clean.ink, gray: work) { return (onSheet, scaleDown) }
             return (clean.ink, scaleDown)
         }
-        if var (ink, _) = Self.paperInk(work) {
+        if var (ink, inverted) = Self.paperInk(work) {
+            if !inverted, let onSheet = Self.inkOnSheet(ink, gray: work) { ink = onSheet }
+            Self.removeTableAtEdges(&ink)
             Self.removeRuledLines(&ink)
             Self.removeFramingLines(&ink)
             return (ink, scaleDown)
@@ -246,17 +253,87 @@ public struct PreparedDigit: Sendable {
         return nil
     }
 
+    /// The ink of a number written on a sheet of paper photographed on a darker table, when
+    /// `ink` (bright ink, as the clean or the paper path found it) is that sheet: one solid
+    /// piece of "ink" covering a quarter of the picture, with holes (`looksLikeSheet`; here
+    /// holes of 0.05% of its area, the strokes of a small number). The sheet alone is read as
+    /// paper with dark ink, and put back in its place in a map the size of `ink`, blank
+    /// elsewhere. Nil when `ink` is no sheet, or under 64 pixels (a bold 0 or 8 that fills a
+    /// small crop is solid and has holes too). (The callers ask only of bright ink: a dark solid
+    /// piece with holes is ink, a hatched blot or a grid drawn in marker.)
+    static func inkOnSheet(_ ink: FloatImage, gray: FloatImage) -> FloatImage? {
+        guard max(ink.width, ink.height) >= 64 else { return nil }
+        // The sheet is found in the ink over ½, as `looksLikeSheet` judged it: a table under
+        // uneven light keeps faint "ink" that would join the sheet and wall off part of it.
+        var solid = ink
+        for index in solid.values.indices { solid.values[index] = solid.values[index] > 0.5 ? 1 : 0 }
+        guard looksLikeSheet(ink, holeShare: 0.0005), let sheet = sheet(in: solid, gray: gray),
+              let (onSheet, _) = paperInk(sheet.image, darkInk: true) else { return nil }
+        var map = FloatImage(width: ink.width, height: ink.height, values: [Float](repeating: 0, count: ink.values.count))
+        for y in 0..<onSheet.height {
+            let row = (y + sheet.origin.y) * ink.width + sheet.origin.x
+            for x in 0..<onSheet.width { map.values[row + x] = onSheet.values[y * onSheet.width + x] }
+        }
+        return map
+    }
+
+    /// Zeroes the table around a photographed sheet of paper: pieces of "ink" that touch the
+    /// picture's edge and are somewhere far thicker than a pen stroke, holding a square a
+    /// twentieth of the picture's shorter side wide (the edge counting as ink, so that a strip
+    /// along it counts whole). A digit on a sheet that leaves the table in view along one or two
+    /// edges is otherwise a small piece beside a large one: dropped as a speck, and the table's
+    /// edge read as a 1. (A narrow strip of table, thinner than that square, is not found.)
+    static func removeTableAtEdges(_ ink: inout FloatImage) {
+        let width = ink.width, height = ink.height
+        let reach = max(3, Int((0.025 * Double(min(width, height))).rounded()))
+        guard width > 4 * reach, height > 4 * reach else { return }
+        // The ink over ½, framed by `reach` pixels of ink, eroded by a square of 2·reach + 1.
+        let framedWidth = width + 2 * reach
+        var framed = FloatImage(width: framedWidth, height: height + 2 * reach,
+                                values: [Float](repeating: 1, count: framedWidth * (height + 2 * reach)))
+        for y in 0..<height {
+            for x in 0..<width { framed.values[(y + reach) * framedWidth + x + reach] = ink.values[y * width + x] > 0.5 ? 1 : 0 }
+        }
+        let core = framed.eroded(square: reach)
+        let (labels, _, _) = components(of: ink)
+        var thick = Set<Int32>(), atEdge = Set<Int32>()
+        for y in 0..<height {
+            for x in 0..<width {
+                let label = labels[y * width + x]
+                guard label >= 0 else { continue }
+                if core.values[(y + reach) * framedWidth + x + reach] > 0 { thick.insert(label) }
+                if x == 0 || y == 0 || x == width - 1 || y == height - 1 { atEdge.insert(label) }
+            }
+        }
+        let table = thick.intersection(atEdge)
+        guard !table.isEmpty else { return }
+        for index in labels.indices where table.contains(labels[index]) { ink.values[index] = 0 }
+    }
+
     /// Steps 2–7 on the working image. `origin` and `scale` map its pixels back to the source's.
     /// With `lookForSheet`, a picture that holds a sheet of paper also yields that sheet alone.
     func prepare(working work: FloatImage, origin: (x: Int, y: Int), scale: Double, noInk: PreprocessError,
                  lookForSheet: Bool) throws -> (digit: PreparedDigit, sheet: (image: FloatImage, origin: (x: Int, y: Int))?) {
         // 2–3. The paper, the polarity, the ink's strength.
         guard let (found, inverted) = Self.paperInk(work) else { throw noInk }
-        var ink = found
+        // A bright sheet of paper on a darker table, the digit its hole (`inkOnSheet`).
+        if !inverted, let onSheet = Self.inkOnSheet(found, gray: work) {
+            return (try prepare(ink: onSheet, inverted: true, origin: origin, scale: scale, noInk: noInk), nil)
+        }
+        // 4. A piece of "ink" that fills a quarter of the picture is more likely a sheet of
+        // paper photographed on a table: keep that reading in reserve.
+        let sheet = lookForSheet ? Self.sheet(in: found, gray: work) : nil
+        return (try prepare(ink: found, inverted: inverted, origin: origin, scale: scale, noInk: noInk),
+                sheet.map { ($0.image, (origin.x + $0.origin.x, origin.y + $0.origin.y)) })
+    }
 
-        // 4. Drop specks, crop to the ink. A piece of "ink" that fills a quarter of the picture is
-        // more likely a sheet of paper photographed on a table: keep that reading in reserve.
-        let sheet = lookForSheet ? Self.sheet(in: ink, gray: work) : nil
+    /// Steps 4–7 of the paper path on the ink found: the table at the edges, ruled lines,
+    /// specks and framing lines dropped, the rest cropped, its stroke width, size and centre of
+    /// mass set.
+    func prepare(ink found: FloatImage, inverted: Bool, origin: (x: Int, y: Int), scale: Double,
+                 noInk: PreprocessError) throws -> PreparedDigit {
+        var ink = found
+        Self.removeTableAtEdges(&ink)
         Self.removeRuledLines(&ink)
         guard let crop = Self.keepMainInk(&ink) else {
             throw noInk
@@ -268,13 +345,15 @@ public struct PreparedDigit: Sendable {
                    width: max(1, Int((Double(crop.width) * scale).rounded())), height: max(1, Int((Double(crop.height) * scale).rounded())))
         var prepared = PreparedDigit(image: placed, passedThrough: false, inverted: inverted, inkBox: box, strokeAdjustment: adjustment)
         prepared.strokeRatio = strokeRatio
-        return (prepared, sheet.map { ($0.image, (origin.x + $0.origin.x, origin.y + $0.origin.y)) })
+        return prepared
     }
 
     /// Steps 2–3 of the paper path: the paper's surface fitted and taken away, the polarity,
     /// and the ink as 0–1 strength relative to the paper under it (faint ink and noise
     /// suppressed, the rest stretched to full strength). Nil when there is no ink.
-    static func paperInk(_ work: FloatImage) -> (ink: FloatImage, inverted: Bool)? {
+    /// `darkInk`: the polarity when it is known (the ink on a sheet of paper is darker than the
+    /// sheet), else decided by which side of the paper holds more ink.
+    static func paperInk(_ work: FloatImage, darkInk: Bool? = nil) -> (ink: FloatImage, inverted: Bool)? {
         // 2. The paper.
         let background = Background.fit(work)
         // 3. Polarity, then ink as a 0–1 strength.
@@ -292,7 +371,7 @@ public struct PreparedDigit: Sendable {
         for r in residual.values {
             if r > margin { brightMass += r - margin } else if r < -margin { darkMass += -r - margin }
         }
-        let inverted = darkMass > brightMass
+        let inverted = darkInk ?? (darkMass > brightMass)
         // Contrast relative to the paper: under uneven light, ink and paper dim together
         // (both are reflectances times the light), so dark ink is (b − v)/b wherever it is;
         // light ink on a dark ground is (v − b)/(1 − b).
@@ -451,9 +530,9 @@ public struct PreparedDigit: Sendable {
     }
 
     /// The largest piece of ink (strength over ½) covers a quarter of the picture, is solid
-    /// (60% of its bounding box) and has holes (0.5% of its area): a sheet of paper with the
-    /// digit on it, not pen strokes.
-    static func looksLikeSheet(_ ink: FloatImage) -> Bool {
+    /// (60% of its bounding box) and has holes (`holeShare` of its area, 0.5% unless told):
+    /// a sheet of paper with the digit on it, not pen strokes.
+    static func looksLikeSheet(_ ink: FloatImage, holeShare: Double = 0.005) -> Bool {
         var mask = ink
         for index in mask.values.indices { mask.values[index] = mask.values[index] > 0.5 ? 1 : 0 }
         let pieces = components(of: mask)
@@ -486,7 +565,7 @@ public struct PreparedDigit: Sendable {
         }
         var holes = 0
         for y in 0..<boxHeight { for x in 0..<boxWidth where !outside[y * boxWidth + x] && !inPiece(x, y) { holes += 1 } }
-        return holes * 200 >= pieces.areas[largest]
+        return Double(holes) >= holeShare * Double(pieces.areas[largest])
     }
 
     /// Thin bands of rows or columns whose ink crosses 85% of the picture (lines of lined or
