@@ -265,18 +265,24 @@ import Testing
     /// An ink map of a photographed sheet with the table in view: a strip of "ink" 30 pixels
     /// wide along the left edge, a pen stroke in the middle, and a pen stroke that runs into
     /// the bottom edge. The strip is no ink (`removeTableAtEdges`); both strokes stay, the one at
-    /// the edge too (a digit cut by the picture's edge is not a table).
+    /// the edge too (a digit cut by the picture's edge is not a table). Beside ink that spans
+    /// most of the picture (a digit cut to its ink, one stroke of it along the edge) the strip
+    /// stays.
     @Test func theTableAlongAnEdgeIsNoInk() {
         let width = 400, height = 300
-        var ink = FloatImage(width: width, height: height, values: [Float](repeating: 0, count: width * height))
-        func fill(_ xs: Range<Int>, _ ys: Range<Int>) { for y in ys { for x in xs { ink.values[y * width + x] = 1 } } }
-        fill(0..<30, 0..<height)       // the table
-        fill(180..<186, 100..<180)     // a stroke
-        fill(260..<266, 200..<height)  // a stroke into the bottom edge
-        DigitPreprocessor.removeTableAtEdges(&ink)
+        func map(strokes: [(Range<Int>, Range<Int>)]) -> FloatImage {
+            var ink = FloatImage(width: width, height: height, values: [Float](repeating: 0, count: width * height))
+            for (xs, ys) in [(0..<30, 0..<height)] + strokes { for y in ys { for x in xs { ink.values[y * width + x] = 1 } } }
+            return ink
+        }
+        var ink = map(strokes: [(180..<186, 170..<230), (260..<266, 240..<height)])
+        DigitPreprocessor.removeTableAtEdges(&ink, thick: true)
         #expect(ink.values[150 * width + 10] == 0 && ink.values[5] == 0, "the table stays")
-        #expect(ink.values[140 * width + 183] == 1 && ink.values[(height - 1) * width + 263] == 1, "a stroke was dropped")
-        #expect(ink.values.reduce(0, +) == Float(6 * 80 + 6 * 100))
+        #expect(ink.values[200 * width + 183] == 1 && ink.values[(height - 1) * width + 263] == 1, "a stroke was dropped")
+        #expect(ink.values.reduce(0, +) == Float(6 * 60 + 6 * 60))
+        var whole = map(strokes: [(180..<186, 20..<280)])
+        DigitPreprocessor.removeTableAtEdges(&whole, thick: true)
+        #expect(whole.values.reduce(0, +) == Float(30 * height + 6 * 260), "beside a tall stroke, the strip was dropped")
     }
 
     /// Lined notebook paper: faint full-width rules every 60 pixels and a margin line. The

@@ -39,8 +39,11 @@
 // A 28×28 image that already looks like an MNIST digit (a clean black background once the
 // polarity is fixed, ink inside a 20×20 box, centre of mass within a pixel of the centre)
 // passes through unchanged, so MNIST digits saved as PNG classify exactly as their IDX originals.
-// A picture of paper whose "ink" covers a quarter of it may be a sheet photographed on a
-// table; it gets a second reading, of the sheet alone (`PreparedDigit.alternative`).
+// A picture whose bright "ink" is one solid piece over a quarter of it, with holes, is a sheet
+// photographed on a darker table: the digits are read on the sheet alone (`inkOnSheet`). The
+// table in view along the edges is no ink (`removeTableAtEdges`). Another picture of paper
+// whose "ink" covers a quarter of it may be a sheet on a lighter table; it gets a second
+// reading, of the sheet alone (`PreparedDigit.alternative`).
 //
 // The working image type is in FloatImage.swift, the paper's surface in PaperBackground.swift.
 import Foundation
@@ -204,7 +207,9 @@ public struct PreparedDigit: Sendable {
             if !clean.inverted, let onSheet = Self.inkOnSheet(clean.ink, gray: work) {
                 return try prepare(ink: onSheet, inverted: true, origin: (0, 0), scale: scaleDown, noInk: noInk)
             }
-            let first = try prepareClean(clean.ink, inverted: clean.inverted, scale: scaleDown, noInk: noInk)
+            var ink = clean.ink
+            Self.removeTableAtEdges(&ink, thick: false)
+            let first = try prepareClean(ink, inverted: clean.inverted, scale: scaleDown, noInk: noInk)
             guard clean.ambiguous else { return first }
             var other = clean.ink
             for index in other.values.indices { other.values[index] = 1 - other.values[index] }
@@ -240,12 +245,14 @@ public struct PreparedDigit: Sendable {
         let threshold = Self.otsuThreshold(work)
         if let threshold, let clean = Self.cleanInk(work, threshold: threshold, tight: Self.isTightCrop(work, threshold: threshold)) {
             if !clean.inverted, let onSheet = Self.inkOnSheet(clean.ink, gray: work) { return (onSheet, scaleDown) }
-            return (clean.ink, scaleDown)
+            var ink = clean.ink
+            Self.removeTableAtEdges(&ink, thick: false)
+            return (ink, scaleDown)
         }
         if var (ink, inverted) = Self.paperInk(work) {
             if !inverted, let onSheet = Self.inkOnSheet(ink, gray: work) { ink = onSheet }
-            Self.removeTableAtEdges(&ink)
             Self.removeRuledLines(&ink)
+            Self.removeTableAtEdges(&ink, thick: true)
             Self.removeFramingLines(&ink)
             return (ink, scaleDown)
         }
@@ -277,37 +284,67 @@ public struct PreparedDigit: Sendable {
         return map
     }
 
-    /// Zeroes the table around a photographed sheet of paper: pieces of "ink" that touch the
-    /// picture's edge and are somewhere far thicker than a pen stroke, holding a square a
-    /// twentieth of the picture's shorter side wide (the edge counting as ink, so that a strip
-    /// along it counts whole). A digit on a sheet that leaves the table in view along one or two
-    /// edges is otherwise a small piece beside a large one: dropped as a speck, and the table's
-    /// edge read as a 1. (A narrow strip of table, thinner than that square, is not found.)
-    static func removeTableAtEdges(_ ink: inout FloatImage) {
+    /// Zeroes the table around a photographed sheet of paper, when other ink is left: pieces of
+    /// "ink" that run along half of one edge of the picture and reach no further into it than
+    /// 15% of its width or height (a strip of table; a 7's bar along the top of a tight crop
+    /// belongs to its stem, which reaches across); and with `thick`, pieces that touch an edge
+    /// and are somewhere far thicker than a pen stroke, holding a square a twentieth of the
+    /// picture's shorter side wide (the edge counting as ink, so that a strip along it counts
+    /// whole). A digit on a sheet that leaves the table in view along one or two edges is
+    /// otherwise a small piece beside a large one: dropped as a speck, and the table's edge
+    /// read as a 1. Only beside other ink within half the picture's width and height: a small
+    /// number or digit, not a digit cut to its ink. `thick` is for the paper path.
+    static func removeTableAtEdges(_ ink: inout FloatImage, thick: Bool) {
         let width = ink.width, height = ink.height
         let reach = max(3, Int((0.025 * Double(min(width, height))).rounded()))
         guard width > 4 * reach, height > 4 * reach else { return }
-        // The ink over ½, framed by `reach` pixels of ink, eroded by a square of 2·reach + 1.
-        let framedWidth = width + 2 * reach
-        var framed = FloatImage(width: framedWidth, height: height + 2 * reach,
-                                values: [Float](repeating: 1, count: framedWidth * (height + 2 * reach)))
-        for y in 0..<height {
-            for x in 0..<width { framed.values[(y + reach) * framedWidth + x + reach] = ink.values[y * width + x] > 0.5 ? 1 : 0 }
-        }
-        let core = framed.eroded(square: reach)
-        let (labels, _, _) = components(of: ink)
-        var thick = Set<Int32>(), atEdge = Set<Int32>()
-        for y in 0..<height {
-            for x in 0..<width {
-                let label = labels[y * width + x]
-                guard label >= 0 else { continue }
-                if core.values[(y + reach) * framedWidth + x + reach] > 0 { thick.insert(label) }
-                if x == 0 || y == 0 || x == width - 1 || y == height - 1 { atEdge.insert(label) }
+        // Pieces of the ink over ½: under uneven light a clean picture's faint background
+        // strength would join everything into one piece.
+        var solid = ink
+        for index in solid.values.indices { solid.values[index] = solid.values[index] > 0.5 ? 1 : 0 }
+        let (labels, masses, _) = components(of: solid)
+        let boxes = pieceBoxes(labels: labels, count: masses.count, width: width, height: height)
+        var table = Set<Int32>()
+        // Strips along half of an edge: each edge's pixels counted by piece, and how far the
+        // piece reaches in from that edge.
+        let edges: [(pixels: [Int], reach: (Box) -> Int, across: Int)] = [
+            ((0..<width).map { $0 }, { $0.maxY + 1 }, height),
+            ((0..<width).map { (height - 1) * width + $0 }, { height - $0.minY }, height),
+            ((0..<height).map { $0 * width }, { $0.maxX + 1 }, width),
+            ((0..<height).map { $0 * width + width - 1 }, { width - $0.minX }, width),
+        ]
+        for edge in edges {
+            var counts: [Int32: Int] = [:]
+            for index in edge.pixels where labels[index] >= 0 { counts[labels[index], default: 0] += 1 }
+            for (label, count) in counts
+            where 2 * count >= edge.pixels.count && Double(edge.reach(boxes[Int(label)])) <= 0.15 * Double(edge.across) {
+                table.insert(label)
             }
         }
-        let table = thick.intersection(atEdge)
-        guard !table.isEmpty else { return }
-        for index in labels.indices where table.contains(labels[index]) { ink.values[index] = 0 }
+        if thick {
+            // The ink over ½, framed by `reach` pixels of ink, eroded by a square of 2·reach + 1.
+            let framedWidth = width + 2 * reach
+            var framed = FloatImage(width: framedWidth, height: height + 2 * reach,
+                                    values: [Float](repeating: 1, count: framedWidth * (height + 2 * reach)))
+            for y in 0..<height {
+                for x in 0..<width { framed.values[(y + reach) * framedWidth + x + reach] = solid.values[y * width + x] }
+            }
+            let core = framed.eroded(square: reach)
+            for index in labels.indices where labels[index] >= 0 && core.values[(index / width + reach) * framedWidth + index % width + reach] > 0 {
+                let box = boxes[Int(labels[index])]
+                if box.minX == 0 || box.minY == 0 || box.maxX == width - 1 || box.maxY == height - 1 { table.insert(labels[index]) }
+            }
+        }
+        // Table only beside a small number or digit (the rest of the ink within half the
+        // picture's width and height): in a picture cut to its digit, a stroke along the edge
+        // or a bold one, parted from the rest where it is faint, is the digit's.
+        guard !table.isEmpty, masses.indices.contains(where: { !table.contains(Int32($0)) }) else { return }
+        let rest = union(boxes.indices.filter { !table.contains(Int32($0)) }.map { boxes[$0] })
+        guard rest.maxX - rest.minX + 1 <= width / 2, rest.maxY - rest.minY + 1 <= height / 2 else { return }
+        // The table's pieces, with the fainter rim around them (two pixels).
+        var removed = FloatImage(width: width, height: height, values: labels.map { $0 >= 0 && table.contains($0) ? 1 : 0 })
+        removed = removed.filtered(radius: 2, keepMaximum: true)
+        for index in ink.values.indices where removed.values[index] > 0 { ink.values[index] = 0 }
     }
 
     /// Steps 2–7 on the working image. `origin` and `scale` map its pixels back to the source's.
@@ -333,8 +370,9 @@ public struct PreparedDigit: Sendable {
     func prepare(ink found: FloatImage, inverted: Bool, origin: (x: Int, y: Int), scale: Double,
                  noInk: PreprocessError) throws -> PreparedDigit {
         var ink = found
-        Self.removeTableAtEdges(&ink)
+        // Ruled lines first: they join a strip of table to the rest.
         Self.removeRuledLines(&ink)
+        Self.removeTableAtEdges(&ink, thick: true)
         guard let crop = Self.keepMainInk(&ink) else {
             throw noInk
         }
