@@ -263,7 +263,10 @@ public struct PreparedDigit: Sendable {
     /// The ink of a number written on a sheet of paper photographed on a darker table, when
     /// `ink` (bright ink, as the clean or the paper path found it) is that sheet: one solid
     /// piece of "ink" covering a quarter of the picture, with holes (`looksLikeSheet`; here
-    /// holes of 0.05% of its area, the strokes of a small number). The sheet alone is read as
+    /// holes of at least 0.05% of its area, the strokes of a small number; and at most 10%
+    /// when the ink reaches all four edges, as a bold 0 or 8 cut to its ink does, its holes
+    /// a tenth to a third of it, where a sheet leaves the table in view along one edge or
+    /// more). The sheet alone is read as
     /// paper with dark ink, and put back in its place in a map the size of `ink`, blank
     /// elsewhere. Nil when `ink` is no sheet, or under 64 pixels (a bold 0 or 8 that fills a
     /// small crop is solid and has holes too). (The callers ask only of bright ink: a dark solid
@@ -274,7 +277,10 @@ public struct PreparedDigit: Sendable {
         // uneven light keeps faint "ink" that would join the sheet and wall off part of it.
         var solid = ink
         for index in solid.values.indices { solid.values[index] = solid.values[index] > 0.5 ? 1 : 0 }
-        guard looksLikeSheet(ink, holeShare: 0.0005), let sheet = sheet(in: solid, gray: gray),
+        let width = ink.width, height = ink.height
+        let onAllEdges = (0..<width).contains { ink.values[$0] > 0.12 } && (0..<width).contains { ink.values[(height - 1) * width + $0] > 0.12 }
+            && (0..<height).contains { ink.values[$0 * width] > 0.12 } && (0..<height).contains { ink.values[$0 * width + width - 1] > 0.12 }
+        guard looksLikeSheet(ink, holeShare: 0.0005...(onAllEdges ? 0.1 : .infinity)), let sheet = sheet(in: solid, gray: gray),
               let (onSheet, _) = paperInk(sheet.image, darkInk: true) else { return nil }
         var map = FloatImage(width: ink.width, height: ink.height, values: [Float](repeating: 0, count: ink.values.count))
         for y in 0..<onSheet.height {
@@ -568,9 +574,9 @@ public struct PreparedDigit: Sendable {
     }
 
     /// The largest piece of ink (strength over ½) covers a quarter of the picture, is solid
-    /// (60% of its bounding box) and has holes (`holeShare` of its area, 0.5% unless told):
-    /// a sheet of paper with the digit on it, not pen strokes.
-    static func looksLikeSheet(_ ink: FloatImage, holeShare: Double = 0.005) -> Bool {
+    /// (60% of its bounding box) and has holes (a share of its area in `holeShare`, at least
+    /// 0.5% unless told): a sheet of paper with the digit on it, not pen strokes.
+    static func looksLikeSheet(_ ink: FloatImage, holeShare: ClosedRange<Double> = 0.005...Double.infinity) -> Bool {
         var mask = ink
         for index in mask.values.indices { mask.values[index] = mask.values[index] > 0.5 ? 1 : 0 }
         let pieces = components(of: mask)
@@ -603,7 +609,7 @@ public struct PreparedDigit: Sendable {
         }
         var holes = 0
         for y in 0..<boxHeight { for x in 0..<boxWidth where !outside[y * boxWidth + x] && !inPiece(x, y) { holes += 1 } }
-        return Double(holes) >= holeShare * Double(pieces.areas[largest])
+        return holeShare.contains(Double(holes) / Double(pieces.areas[largest]))
     }
 
     /// Thin bands of rows or columns whose ink crosses 85% of the picture (lines of lined or
