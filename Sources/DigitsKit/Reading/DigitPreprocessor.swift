@@ -203,12 +203,9 @@ public struct PreparedDigit: Sendable {
         let noInk = PreprocessError.noInk(path: path, width: source.width, height: source.height)
         let threshold = Self.otsuThreshold(work)
         if let threshold, let clean = Self.cleanInk(work, threshold: threshold, tight: Self.isTightCrop(work, threshold: threshold)) {
+            let (ink, onSheet) = Self.offTheTable(clean.ink, inverted: clean.inverted, gray: work)
             // A sheet of paper on a darker table, the digit its hole: the digit on the sheet.
-            if !clean.inverted, let onSheet = Self.inkOnSheet(clean.ink, gray: work) {
-                return try prepare(ink: onSheet, inverted: true, origin: (0, 0), scale: scaleDown, noInk: noInk)
-            }
-            var ink = clean.ink
-            Self.removeTableAtEdges(&ink, thick: false)
+            if onSheet { return try prepare(ink: ink, inverted: true, origin: (0, 0), scale: scaleDown, noInk: noInk) }
             let first = try prepareClean(ink, inverted: clean.inverted, scale: scaleDown, noInk: noInk)
             guard clean.ambiguous else { return first }
             var other = clean.ink
@@ -244,13 +241,10 @@ public struct PreparedDigit: Sendable {
         let work = scaleDown > 1 ? FloatImage(source, scaledBy: 1 / scaleDown) : FloatImage(source)
         let threshold = Self.otsuThreshold(work)
         if let threshold, let clean = Self.cleanInk(work, threshold: threshold, tight: Self.isTightCrop(work, threshold: threshold)) {
-            if !clean.inverted, let onSheet = Self.inkOnSheet(clean.ink, gray: work) { return (onSheet, scaleDown) }
-            var ink = clean.ink
-            Self.removeTableAtEdges(&ink, thick: false)
-            return (ink, scaleDown)
+            return (Self.offTheTable(clean.ink, inverted: clean.inverted, gray: work).ink, scaleDown)
         }
-        if var (ink, inverted) = Self.paperInk(work) {
-            if !inverted, let onSheet = Self.inkOnSheet(ink, gray: work) { ink = onSheet }
+        if let (found, inverted) = Self.paperInk(work) {
+            var ink = !inverted ? Self.inkOnSheet(found, gray: work) ?? found : found
             Self.removeRuledLines(&ink)
             Self.removeTableAtEdges(&ink, thick: true)
             Self.removeFramingLines(&ink)
@@ -258,6 +252,17 @@ public struct PreparedDigit: Sendable {
         }
         if let threshold, let clean = Self.cleanInk(work, threshold: threshold, strict: false) { return (clean.ink, scaleDown) }
         return nil
+    }
+
+    /// A clean picture's ink with a photographed table taken out: the ink on the sheet alone
+    /// when bright ink is a sheet (`inkOnSheet`, `onSheet` true), else the ink less the strips
+    /// of table along its edges (`removeTableAtEdges`, without the test of thickness: a
+    /// picture cut to a bold digit is clean).
+    static func offTheTable(_ ink: FloatImage, inverted: Bool, gray: FloatImage) -> (ink: FloatImage, onSheet: Bool) {
+        if !inverted, let onSheet = inkOnSheet(ink, gray: gray) { return (onSheet, true) }
+        var rest = ink
+        removeTableAtEdges(&rest, thick: false)
+        return (rest, false)
     }
 
     /// The ink of a number written on a sheet of paper photographed on a darker table, when
@@ -275,8 +280,7 @@ public struct PreparedDigit: Sendable {
         guard max(ink.width, ink.height) >= 64 else { return nil }
         // The sheet is found in the ink over ½, as `looksLikeSheet` judged it: a table under
         // uneven light keeps faint "ink" that would join the sheet and wall off part of it.
-        var solid = ink
-        for index in solid.values.indices { solid.values[index] = solid.values[index] > 0.5 ? 1 : 0 }
+        let solid = ink.solid
         let width = ink.width, height = ink.height
         let onAllEdges = (0..<width).contains { ink.values[$0] > 0.12 } && (0..<width).contains { ink.values[(height - 1) * width + $0] > 0.12 }
             && (0..<height).contains { ink.values[$0 * width] > 0.12 } && (0..<height).contains { ink.values[$0 * width + width - 1] > 0.12 }
@@ -306,8 +310,7 @@ public struct PreparedDigit: Sendable {
         guard width > 4 * reach, height > 4 * reach else { return }
         // Pieces of the ink over ½: under uneven light a clean picture's faint background
         // strength would join everything into one piece.
-        var solid = ink
-        for index in solid.values.indices { solid.values[index] = solid.values[index] > 0.5 ? 1 : 0 }
+        let solid = ink.solid
         let (labels, masses, _) = components(of: solid)
         let boxes = pieceBoxes(labels: labels, count: masses.count, width: width, height: height)
         var table = Set<Int32>()
@@ -577,8 +580,7 @@ public struct PreparedDigit: Sendable {
     /// (60% of its bounding box) and has holes (a share of its area in `holeShare`, at least
     /// 0.5% unless told): a sheet of paper with the digit on it, not pen strokes.
     static func looksLikeSheet(_ ink: FloatImage, holeShare: ClosedRange<Double> = 0.005...Double.infinity) -> Bool {
-        var mask = ink
-        for index in mask.values.indices { mask.values[index] = mask.values[index] > 0.5 ? 1 : 0 }
+        let mask = ink.solid
         let pieces = components(of: mask)
         guard let largest = pieces.areas.indices.max(by: { pieces.areas[$0] < pieces.areas[$1] }),
               pieces.areas[largest] * 4 >= mask.values.count else { return false }

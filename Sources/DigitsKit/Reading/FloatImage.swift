@@ -122,6 +122,12 @@ struct FloatImage: Sendable {
         return perimeter == 0 ? nil : 2 * area / Float(perimeter)
     }
 
+    /// 1 where the value is over ½, 0 elsewhere: the firm ink, whose pieces faint strokes and
+    /// an unevenly lit background do not join.
+    var solid: FloatImage {
+        FloatImage(width: width, height: height, values: values.map { $0 > 0.5 ? 1 : 0 })
+    }
+
     /// Minimum over a (2r+1)² square, separably (rows, then columns); outside counts as 0.
     func eroded(square r: Int) -> FloatImage {
         let across = Self.runningMinimum(values, lines: height, length: width, lineStep: width, step: 1, reach: r)
