@@ -285,6 +285,27 @@ import Testing
         #expect(whole.values.reduce(0, +) == Float(30 * height + 6 * 260), "beside a tall stroke, the strip was dropped")
     }
 
+    /// A number written across most of a photographed sheet's width (five strokes 60 pixels
+    /// tall from x = 60 to 380), the table along the left edge: the strip, five times as long
+    /// as the line is tall, is no ink. Beside a line 160 pixels tall (over half the picture:
+    /// a picture cut to its writing) it stays.
+    @Test func theTableBesideAWideNumberIsNoInk() {
+        let width = 400, height = 300
+        func map(lineTop: Int, lineHeight: Int) -> FloatImage {
+            var ink = FloatImage(width: width, height: height, values: [Float](repeating: 0, count: width * height))
+            let strokes = [(0..<30, 0..<height)] + stride(from: 60, to: 380, by: 70).map { ($0..<($0 + 8), lineTop..<(lineTop + lineHeight)) }
+            for (xs, ys) in strokes { for y in ys { for x in xs { ink.values[y * width + x] = 1 } } }
+            return ink
+        }
+        var line = map(lineTop: 120, lineHeight: 60)
+        DigitPreprocessor.removeTableAtEdges(&line, thick: false)
+        #expect(line.values[150 * width + 10] == 0, "the table stays beside a wide number")
+        #expect(line.values.reduce(0, +) == Float(5 * 8 * 60), "a stroke of the number was dropped")
+        var tall = map(lineTop: 70, lineHeight: 160)
+        DigitPreprocessor.removeTableAtEdges(&tall, thick: false)
+        #expect(tall.values.reduce(0, +) == Float(30 * height + 5 * 8 * 160), "beside writing over half the picture's height, the strip was dropped")
+    }
+
     /// Lined notebook paper: faint full-width rules every 60 pixels and a margin line. The
     /// rules and the margin go; the digit, crossed by them, stays whole.
     @Test func ruledLinesAreRemoved() throws {

@@ -302,8 +302,10 @@ public struct PreparedDigit: Sendable {
     /// picture's shorter side wide (the edge counting as ink, so that a strip along it counts
     /// whole). A digit on a sheet that leaves the table in view along one or two edges is
     /// otherwise a small piece beside a large one: dropped as a speck, and the table's edge
-    /// read as a 1. Only beside other ink within half the picture's width and height: a small
-    /// number or digit, not a digit cut to its ink. `thick` is for the paper path.
+    /// read as a 1. Only beside other ink within half the picture's width and height (a small
+    /// number or digit, not a digit cut to its ink), or beside a line of writing at most half
+    /// the picture tall, for a piece at least twice as long as the line is tall (a number
+    /// written across the sheet). `thick` is for the paper path.
     static func removeTableAtEdges(_ ink: inout FloatImage, thick: Bool) {
         let width = ink.width, height = ink.height
         let reach = max(3, Int((0.025 * Double(min(width, height))).rounded()))
@@ -345,11 +347,21 @@ public struct PreparedDigit: Sendable {
             }
         }
         // Table only beside a small number or digit (the rest of the ink within half the
-        // picture's width and height): in a picture cut to its digit, a stroke along the edge
-        // or a bold one, parted from the rest where it is faint, is the digit's.
+        // picture's width and height), or, piece by piece, beside a line of writing at most
+        // half the picture tall when the piece is at least twice as long as that line is tall
+        // (a sheet's edge beside a number written across it). In a picture cut to its digit, a
+        // stroke along the edge or a bold one, parted from the rest where it is faint, is the
+        // digit's: no longer than the digit is tall (a 5's bar, a 4's stem, the 1 of "71").
         guard !table.isEmpty, masses.indices.contains(where: { !table.contains(Int32($0)) }) else { return }
         let rest = union(boxes.indices.filter { !table.contains(Int32($0)) }.map { boxes[$0] })
-        guard rest.maxX - rest.minX + 1 <= width / 2, rest.maxY - rest.minY + 1 <= height / 2 else { return }
+        let restHeight = rest.maxY - rest.minY + 1
+        if rest.maxX - rest.minX + 1 > width / 2 || restHeight > height / 2 {
+            table = table.filter { label in
+                let box = boxes[Int(label)]
+                return 2 * restHeight <= height && max(box.maxX - box.minX + 1, box.maxY - box.minY + 1) >= 2 * restHeight
+            }
+            guard !table.isEmpty else { return }
+        }
         // The table's pieces, with the fainter rim around them (two pixels).
         var removed = FloatImage(width: width, height: height, values: labels.map { $0 >= 0 && table.contains($0) ? 1 : 0 })
         removed = removed.filtered(radius: 2, keepMaximum: true)
