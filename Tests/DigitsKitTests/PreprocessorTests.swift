@@ -262,6 +262,31 @@ import Testing
         #expect(clean.alternative == nil)
     }
 
+    /// A 7 in gray pen (110) on a sheet whose light falls off from 235 to 145 across it, the
+    /// table darker than the pen (40) along the left and bottom edges: the table is painted
+    /// over with the sheet as it is lit beside it (`tableAsPaper`), and the 7 reads as the clean
+    /// drawing does. A bold 7 cut to its ink has no table.
+    @Test func aTableDarkerThanThePenIsPaintedOver() throws {
+        let clean = try DigitPreprocessor().prepare(
+            Self.draw(width: 500, height: 500, box: (150, 120, 200, 260), path: Self.sevenPath, stroke: 24), path: "clean")
+        let photo = Self.draw(width: 900, height: 700, box: (350, 220, 200, 260), path: Self.sevenPath, stroke: 24,
+                              ink: { _ in 110 }) { x, y in
+            x < 60 || y >= 640 ? 40 : UInt8(235 - x / 10)
+        }
+        let painted = try #require(DigitPreprocessor.tableAsPaper(FloatImage(photo)), "no table found")
+        for (x, y) in [(5, 300), (30, 100), (450, 690), (880, 660)] {
+            let sheet = Float(235 - min(max(x, 80), 899) / 10) / 255
+            #expect(abs(painted.values[y * 900 + x] - sheet) < 0.05, "(\(x), \(y)): \(painted.values[y * 900 + x]) against the sheet's \(sheet)")
+        }
+        #expect(painted.values[300 * 900 + 450] == FloatImage(photo).values[300 * 900 + 450], "the sheet was painted")
+        let prepared = try DigitPreprocessor().prepare(photo, path: "photo")
+        let difference = Self.meanAbsoluteDifference(prepared.image, clean.image)
+        #expect(difference < 8, "mean difference \(difference) from the clean drawing")
+        #expect(abs(prepared.inkBox.x - 355) <= 6 && abs(prepared.inkBox.height - 261) <= 8, "ink at \(prepared.inkBox)")
+        let bold = Self.draw(width: 200, height: 260, box: (0, 0, 200, 260), path: Self.sevenPath, stroke: 40)
+        #expect(DigitPreprocessor.tableAsPaper(FloatImage(bold)) == nil, "a bold 7 cut to its ink was taken for a table")
+    }
+
     /// An ink map of a photographed sheet with the table in view: a strip of "ink" 30 pixels
     /// wide along the left edge, a pen stroke in the middle, and a pen stroke that runs into
     /// the bottom edge. The strip is no ink (`removeTableAtEdges`); both strokes stay, the one at

@@ -39,7 +39,8 @@
 // A 28×28 image that already looks like an MNIST digit (a clean black background once the
 // polarity is fixed, ink inside a 20×20 box, centre of mass within a pixel of the centre)
 // passes through unchanged, so MNIST digits saved as PNG classify exactly as their IDX originals.
-// A picture whose bright "ink" is one solid piece over a quarter of it, with holes, is a sheet
+// Before step 2, a photographed sheet's darker table, thick and running into the picture's
+// edge, is painted over with the sheet (`tableAsPaper`). A picture whose bright "ink" is one solid piece over a quarter of it, with holes, is a sheet
 // photographed on a darker table: the digits are read on the sheet alone (`inkOnSheet`). The
 // table in view along the edges is no ink (`removeTableAtEdges`). Another picture of paper
 // whose "ink" covers a quarter of it may be a sheet on a lighter table; it gets a second
@@ -199,7 +200,8 @@ public struct PreparedDigit: Sendable {
 
         // 1. Work in 0–1 floats at a bounded size.
         let scaleDown = max(1, Double(max(source.width, source.height)) / Double(workingSize))
-        let work = scaleDown > 1 ? FloatImage(source, scaledBy: 1 / scaleDown) : FloatImage(source)
+        let picture = scaleDown > 1 ? FloatImage(source, scaledBy: 1 / scaleDown) : FloatImage(source)
+        let work = Self.tableAsPaper(picture) ?? picture
         let noInk = PreprocessError.noInk(path: path, width: source.width, height: source.height)
         let threshold = Self.otsuThreshold(work)
         if let threshold, let clean = Self.cleanInk(work, threshold: threshold, tight: Self.isTightCrop(work, threshold: threshold)) {
@@ -238,7 +240,8 @@ public struct PreparedDigit: Sendable {
     func inkMap(_ source: GrayImage) -> (ink: FloatImage, scale: Double)? {
         guard max(source.width, source.height) >= Self.minimumSide else { return nil }
         let scaleDown = max(1, Double(max(source.width, source.height)) / Double(workingSize))
-        let work = scaleDown > 1 ? FloatImage(source, scaledBy: 1 / scaleDown) : FloatImage(source)
+        let picture = scaleDown > 1 ? FloatImage(source, scaledBy: 1 / scaleDown) : FloatImage(source)
+        let work = Self.tableAsPaper(picture) ?? picture
         let threshold = Self.otsuThreshold(work)
         if let threshold, let clean = Self.cleanInk(work, threshold: threshold, tight: Self.isTightCrop(work, threshold: threshold)) {
             return (Self.offTheTable(clean.ink, inverted: clean.inverted, gray: work).ink, scaleDown)
@@ -253,6 +256,120 @@ public struct PreparedDigit: Sendable {
         if let threshold, let clean = Self.cleanInk(work, threshold: threshold, strict: false) { return (clean.ink, scaleDown) }
         return nil
     }
+
+    /// A sheet of paper photographed on a darker table, told from the gray picture before any
+    /// ink is looked for: the table painted over with the sheet as it is lit at its edge, or
+    /// nil when no table is found. The table is dark, thick and runs into the picture's edge:
+    /// pieces of the dark (under Otsu's threshold) that outlast an opening by a square 2.4% of
+    /// the shorter side (the edge counting as dark, the table running on beyond it; pen strokes
+    /// and ruled lines do not outlast it), touch the edge and cover 1% of the picture. Only on
+    /// a light sheet (one light piece over 60% of the picture), beside writing that keeps off
+    /// the edge and is at most half the picture tall; only pieces at least twice as long as
+    /// that writing is tall; and only with next to nothing of the dark attached to them beyond
+    /// their rim (a bold digit's thinner strokes would be): a digit or number cut to its ink is
+    /// never a table. Without this, a table darker than the pen made the writing too faint to
+    /// count as ink, and under light falling off across the sheet the table's edge read as a 1.
+    static func tableAsPaper(_ gray: FloatImage) -> FloatImage? {
+        let width = gray.width, height = gray.height, count = width * height
+        guard min(width, height) >= 64, let threshold = otsuThreshold(gray) else { return nil }
+        var dark = FloatImage(width: width, height: height, values: gray.values.map { $0 <= threshold ? 1 : 0 })
+        // Lines of lined paper join the table to the writing.
+        removeRuledLines(&dark)
+        // The sheet: light, in one piece over 60% of the picture (not dark paper or a board
+        // with light writing, whose background would pass for a table, nor a bold light digit
+        // cut to its ink, whose dark corners would).
+        let light = components(of: FloatImage(width: width, height: height, values: dark.values.map { 1 - $0 }))
+        guard let sheetArea = light.areas.max(), sheetArea * 10 >= count * 6 else { return nil }
+        // The opening, on the dark framed by `reach` pixels of dark.
+        let reach = max(2, Int((0.012 * Double(min(width, height))).rounded()))
+        let framedWidth = width + 2 * reach, framedHeight = height + 2 * reach
+        var framed = FloatImage(width: framedWidth, height: framedHeight, values: [Float](repeating: 1, count: framedWidth * framedHeight))
+        for y in 0..<height {
+            for x in 0..<width { framed.values[(y + reach) * framedWidth + x + reach] = dark.values[y * width + x] }
+        }
+        var grown = framed.eroded(square: reach)
+        for index in grown.values.indices { grown.values[index] = 1 - grown.values[index] }
+        grown = grown.eroded(square: reach)
+        var thick = FloatImage(width: width, height: height, values: [Float](repeating: 0, count: count))
+        for y in 0..<height {
+            for x in 0..<width { thick.values[y * width + x] = 1 - grown.values[(y + reach) * framedWidth + x + reach] }
+        }
+        let pieces = components(of: thick)
+        let boxes = pieceBoxes(labels: pieces.labels, count: pieces.areas.count, width: width, height: height)
+        let candidates = Set(pieces.areas.indices.filter { piece in
+            let box = boxes[piece]
+            return pieces.areas[piece] * 100 >= count && (box.minX == 0 || box.minY == 0 || box.maxX == width - 1 || box.maxY == height - 1)
+        })
+        guard !candidates.isEmpty else { return nil }
+        // Each candidate with a rim, and what of the dark lies beyond the rims: the writing, and
+        // strokes attached to a candidate (which make it ink).
+        let rim = reach + 2
+        var grownPieces = FloatImage(width: width, height: height,
+                                     values: pieces.labels.map { $0 >= 0 && candidates.contains(Int($0)) ? 1 : 0 })
+        grownPieces = grownPieces.filtered(radius: Float(rim), keepMaximum: true)
+        var beyond = dark
+        for index in beyond.values.indices where grownPieces.values[index] > 0 { beyond.values[index] = 0 }
+        let rest = components(of: beyond)
+        let restBoxes = pieceBoxes(labels: rest.labels, count: rest.areas.count, width: width, height: height)
+        // A piece of the dark beyond the rims that touches a rim is attached to a candidate.
+        var attachedPieces = Set<Int32>()
+        for index in rest.labels.indices where rest.labels[index] >= 0 {
+            let x = index % width, y = index / width
+            if (x > 0 && grownPieces.values[index - 1] > 0) || (x + 1 < width && grownPieces.values[index + 1] > 0)
+                || (y > 0 && grownPieces.values[index - width] > 0) || (y + 1 < height && grownPieces.values[index + width] > 0) {
+                attachedPieces.insert(rest.labels[index])
+            }
+        }
+        // The writing: pieces beyond the rims, not attached, not specks.
+        let speck = max(4, count / 10_000)
+        let writing = rest.areas.indices.filter { rest.areas[$0] >= speck && !attachedPieces.contains(Int32($0)) }
+        let attachedArea = rest.areas.indices.filter { attachedPieces.contains(Int32($0)) }.reduce(0) { $0 + rest.areas[$1] }
+        guard !writing.isEmpty else { return nil }
+        let line = union(writing.map { restBoxes[$0] })
+        let lineHeight = line.maxY - line.minY + 1
+        guard line.minX > 0, line.minY > 0, line.maxX < width - 1, line.maxY < height - 1, 2 * lineHeight <= height else { return nil }
+        let candidateArea = candidates.reduce(0) { $0 + pieces.areas[$1] }
+        guard attachedArea * 20 <= candidateArea else { return nil }
+        let table = Set(candidates.filter { max(boxes[$0].maxX - boxes[$0].minX + 1, boxes[$0].maxY - boxes[$0].minY + 1) >= 2 * lineHeight })
+        guard !table.isEmpty else { return nil }
+        var painted = FloatImage(width: width, height: height,
+                                 values: pieces.labels.map { $0 >= 0 && table.contains(Int($0)) ? 1 : 0 })
+        painted = painted.filtered(radius: Float(rim), keepMaximum: true)
+        // With the slivers of table attached beyond the rims that run into the edge (the thin
+        // end of a slanted strip), which would otherwise be left as short strokes.
+        for index in rest.labels.indices where rest.labels[index] >= 0 && attachedPieces.contains(rest.labels[index]) {
+            let box = restBoxes[Int(rest.labels[index])]
+            if box.minX == 0 || box.minY == 0 || box.maxX == width - 1 || box.maxY == height - 1 { painted.values[index] = 1 }
+        }
+        // Each painted pixel takes the brightness of the nearest sheet pixel (breadth first
+        // from the sheet's edge): the paper runs on as it is lit, with no step for the paper
+        // path to take for ink.
+        var result = gray
+        var known = painted.values.map { $0 == 0 }
+        var frontier = result.values.indices.filter { index in
+            guard known[index] else { return false }
+            let x = index % width, y = index / width
+            return (x > 0 && !known[index - 1]) || (x + 1 < width && !known[index + 1])
+                || (y > 0 && !known[index - width]) || (y + 1 < height && !known[index + width])
+        }
+        guard !frontier.isEmpty else { return nil }
+        while !frontier.isEmpty {
+            var next: [Int] = []
+            for index in frontier {
+                let x = index % width, y = index / width
+                for neighbour in [x > 0 ? index - 1 : -1, x + 1 < width ? index + 1 : -1, y > 0 ? index - width : -1,
+                                  y + 1 < height ? index + width : -1] where neighbour >= 0 && !known[neighbour] {
+                    known[neighbour] = true
+                    result.values[neighbour] = result.values[index]
+                    next.append(neighbour)
+                }
+            }
+            frontier = next
+        }
+        return result
+    }
+
+
 
     /// A clean picture's ink with a photographed table taken out: the ink on the sheet alone
     /// when bright ink is a sheet (`inkOnSheet`, `onSheet` true), else the ink less the strips
