@@ -2,7 +2,7 @@
 """Composes pictures of handwritten numbers from real digits, for developing and scoring the
 number reader (`digits classify` on a picture of "2026").
 
-    make-numbers.py OUTDIR [--count N] [--seed S] [--mnist DIR] [--semeion DIR] [--calibration] [--embed | --photo]
+    make-numbers.py OUTDIR [--count N] [--seed S] [--mnist DIR] [--semeion DIR] [--calibration] [--embed | --photo [--close]]
                                   (N=1200, S=1, datasets/mnist, ../shared/datasets/dev/semeion)
 
 --calibration takes every digit from MNIST's *training* set instead (no Semeion): numbers for
@@ -27,7 +27,8 @@ picture reduced to its working size.
 table, saved as JPEG (quality 75–90) with an EXIF orientation: the sheet (gray 185–245, ruled
 in blue-gray on one picture in two) fills most of a frame of 1,000–2,400 px on its longer side
 and leaves the table (gray 25–120) along one to three edges, one of them slanted; the light
-falls off across the frame to 60–100%; the number is 3–10% of the frame tall; noise of σ 2–5
+falls off across the frame to 60–100%; the number is 3–10% of the frame tall (with --close,
+10–35%, as photographed from nearer), and at most three quarters of its width; noise of σ 2–5
 gray levels; the pixels are stored turned (EXIF orientation 1, 3, 6 or 8, one in four each) as
 a phone stores them. The numbers are those of the same seed without it.
 
@@ -150,14 +151,15 @@ def embed(picture, random):
     return np.clip(large, 0, 255).astype(np.uint8), random.random() < 0.5
 
 
-def photograph(canvas, random):
+def photograph(canvas, random, close=False):
     """The composed number (white ink on black, 0–255) written in dark ink on a sheet of paper
     photographed on a table (--photo): a grayscale frame and the EXIF orientation to store."""
     long_side = int(random.integers(1000, 2401))
     portrait = random.random() < 0.5
     height, width = (long_side, int(long_side * random.uniform(0.6, 0.8)))[::1 if portrait else -1]
-    number_height = height * random.uniform(0.03, 0.10)
-    factor = number_height / canvas.shape[0]
+    number_height = height * (random.uniform(0.10, 0.35) if close else random.uniform(0.03, 0.10))
+    # As wide as three quarters of the frame at most: a wider number would be cut by it.
+    factor = min(number_height / canvas.shape[0], 0.75 * width / canvas.shape[1])
     ink = Image.fromarray(np.clip(canvas, 0, 255).astype(np.uint8))
     ink = np.asarray(ink.resize((max(1, round(ink.width * factor)), max(1, round(ink.height * factor))), Image.BILINEAR),
                      dtype=np.float32) / 255
@@ -212,6 +214,7 @@ def main():
     parser.add_argument("--calibration", action="store_true")
     parser.add_argument("--embed", action="store_true")
     parser.add_argument("--photo", action="store_true")
+    parser.add_argument("--close", action="store_true")
     args = parser.parse_args()
     # --calibration: MNIST *training* digits only, for choosing the reader's settings without
     # looking at the digits it is scored on (the test set, Semeion).
@@ -232,7 +235,7 @@ def main():
         name, form, extra = f"png/{index:04d}.png", "PNG", {}
         if args.photo:
             # Its own generator, so the numbers stay those of the same seed.
-            frame, orientation = photograph(canvas, np.random.default_rng([args.seed, index, 2]))
+            frame, orientation = photograph(canvas, np.random.default_rng([args.seed, index, 2]), close=args.close)
             # Stored as a phone stores it: the pixels as the sensor saw them, turned back on
             # display by the EXIF orientation (3: half a turn; 6 and 8: a quarter turn).
             stored = Image.fromarray(frame)

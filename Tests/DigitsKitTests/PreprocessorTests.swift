@@ -202,6 +202,32 @@ import Testing
         }
     }
 
+    /// `dilated(square:)` on a mask is the maximum over the square, the outside counting as 0
+    /// (no ink grows in from the picture's edges).
+    @Test func squareDilationIsTheMaximumOverTheSquare() {
+        let random = RandomGenerator(seed: 12)
+        for (width, height) in [(1, 1), (7, 3), (40, 25)] {
+            let mask = FloatImage(width: width, height: height, values: (0..<width * height).map { _ in random.nextUnitFloat() < 0.05 ? 1 : 0 })
+            for reach in [0, 1, 2, 5] {
+                let dilated = mask.dilated(square: reach)
+                var differing = 0
+                for y in 0..<height {
+                    for x in 0..<width {
+                        var high: Float = 0
+                        for dy in -reach...reach {
+                            for dx in -reach...reach {
+                                let nx = x + dx, ny = y + dy
+                                if nx >= 0 && ny >= 0 && nx < width && ny < height { high = max(high, mask.values[ny * width + nx]) }
+                            }
+                        }
+                        if dilated.values[y * width + x] != high { differing += 1 }
+                    }
+                }
+                #expect(differing == 0, "\(width)×\(height), reach \(reach): \(differing) pixels differ")
+            }
+        }
+    }
+
     @Test func specksAreIgnored() throws {
         var specked = Self.draw(width: 400, height: 400, box: (120, 100, 150, 200), path: Self.sevenPath, stroke: 18)
         let clean = try DigitPreprocessor().prepare(specked, path: "clean")

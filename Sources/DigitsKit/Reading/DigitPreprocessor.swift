@@ -280,6 +280,14 @@ public struct PreparedDigit: Sendable {
         // cut to its ink, whose dark corners would).
         let light = components(of: FloatImage(width: width, height: height, values: dark.values.map { 1 - $0 }))
         guard let sheetArea = light.areas.max(), sheetArea * 10 >= count * 6 else { return nil }
+        // The opening below only shrinks the dark: without a piece of it at the edge over 1% of
+        // the picture there is no table (and most pictures are spared the opening's cost).
+        let darkPieces = components(of: dark)
+        let darkBoxes = pieceBoxes(labels: darkPieces.labels, count: darkPieces.areas.count, width: width, height: height)
+        guard darkPieces.areas.indices.contains(where: { piece in
+            let box = darkBoxes[piece]
+            return darkPieces.areas[piece] * 100 >= count && (box.minX == 0 || box.minY == 0 || box.maxX == width - 1 || box.maxY == height - 1)
+        }) else { return nil }
         // The opening, on the dark framed by `reach` pixels of dark.
         let reach = max(2, Int((0.012 * Double(min(width, height))).rounded()))
         let framedWidth = width + 2 * reach, framedHeight = height + 2 * reach
@@ -306,7 +314,7 @@ public struct PreparedDigit: Sendable {
         let rim = reach + 2
         var grownPieces = FloatImage(width: width, height: height,
                                      values: pieces.labels.map { $0 >= 0 && candidates.contains(Int($0)) ? 1 : 0 })
-        grownPieces = grownPieces.filtered(radius: Float(rim), keepMaximum: true)
+        grownPieces = grownPieces.dilated(square: rim)
         var beyond = dark
         for index in beyond.values.indices where grownPieces.values[index] > 0 { beyond.values[index] = 0 }
         let rest = components(of: beyond)
@@ -334,7 +342,7 @@ public struct PreparedDigit: Sendable {
         guard !table.isEmpty else { return nil }
         var painted = FloatImage(width: width, height: height,
                                  values: pieces.labels.map { $0 >= 0 && table.contains(Int($0)) ? 1 : 0 })
-        painted = painted.filtered(radius: Float(rim), keepMaximum: true)
+        painted = painted.dilated(square: rim)
         // With the slivers of table attached beyond the rims that run into the edge (the thin
         // end of a slanted strip), which would otherwise be left as short strokes.
         for index in rest.labels.indices where rest.labels[index] >= 0 && attachedPieces.contains(rest.labels[index]) {
@@ -353,18 +361,23 @@ public struct PreparedDigit: Sendable {
                 || (y > 0 && !known[index - width]) || (y + 1 < height && !known[index + width])
         }
         guard !frontier.isEmpty else { return nil }
+        var next: [Int] = []
         while !frontier.isEmpty {
-            var next: [Int] = []
+            next.removeAll(keepingCapacity: true)
             for index in frontier {
-                let x = index % width, y = index / width
-                for neighbour in [x > 0 ? index - 1 : -1, x + 1 < width ? index + 1 : -1, y > 0 ? index - width : -1,
-                                  y + 1 < height ? index + width : -1] where neighbour >= 0 && !known[neighbour] {
+                let x = index % width, value = result.values[index]
+                func reach(_ neighbour: Int) {
+                    guard !known[neighbour] else { return }
                     known[neighbour] = true
-                    result.values[neighbour] = result.values[index]
+                    result.values[neighbour] = value
                     next.append(neighbour)
                 }
+                if x > 0 { reach(index - 1) }
+                if x + 1 < width { reach(index + 1) }
+                if index >= width { reach(index - width) }
+                if index + width < count { reach(index + width) }
             }
-            frontier = next
+            swap(&frontier, &next)
         }
         return result
     }

@@ -135,6 +135,23 @@ struct FloatImage: Sendable {
         return FloatImage(width: width, height: height, values: result)
     }
 
+    /// Maximum over a (2r+1)² square (outside counting as 0): the erosion of the inverse,
+    /// framed so that the outside does not grow in from the edges; as cheap as `eroded`.
+    func dilated(square r: Int) -> FloatImage {
+        guard r > 0 else { return self }
+        let framedWidth = width + 2 * r, framedHeight = height + 2 * r
+        var inverse = FloatImage(width: framedWidth, height: framedHeight, values: [Float](repeating: 1, count: framedWidth * framedHeight))
+        for y in 0..<height {
+            for x in 0..<width { inverse.values[(y + r) * framedWidth + x + r] = 1 - values[y * width + x] }
+        }
+        let eroded = inverse.eroded(square: r)
+        var result = self
+        for y in 0..<height {
+            for x in 0..<width { result.values[y * width + x] = 1 - eroded.values[(y + r) * framedWidth + x + r] }
+        }
+        return result
+    }
+
     /// The minimum within `reach` along each of `lines` lines of `length` samples (sample i of
     /// line l at l·lineStep + i·step); samples past the ends count as 0. Van Herk and Gil and
     /// Werman's method: the line, padded with `reach` zeros at each end, is cut into blocks of
