@@ -286,7 +286,7 @@ public struct PreparedDigit: Sendable {
         let darkBoxes = pieceBoxes(labels: darkPieces.labels, count: darkPieces.areas.count, width: width, height: height)
         guard darkPieces.areas.indices.contains(where: { piece in
             let box = darkBoxes[piece]
-            return darkPieces.areas[piece] * 100 >= count && (box.minX == 0 || box.minY == 0 || box.maxX == width - 1 || box.maxY == height - 1)
+            return darkPieces.areas[piece] * 100 >= count && touchesEdge(box, width: width, height: height)
         }) else { return nil }
         // The opening, on the dark framed by `reach` pixels of dark.
         let reach = max(2, Int((0.012 * Double(min(width, height))).rounded()))
@@ -306,7 +306,7 @@ public struct PreparedDigit: Sendable {
         let boxes = pieceBoxes(labels: pieces.labels, count: pieces.areas.count, width: width, height: height)
         let candidates = Set(pieces.areas.indices.filter { piece in
             let box = boxes[piece]
-            return pieces.areas[piece] * 100 >= count && (box.minX == 0 || box.minY == 0 || box.maxX == width - 1 || box.maxY == height - 1)
+            return pieces.areas[piece] * 100 >= count && touchesEdge(box, width: width, height: height)
         })
         guard !candidates.isEmpty else { return nil }
         // Each candidate with a rim, and what of the dark lies beyond the rims: the writing, and
@@ -347,7 +347,7 @@ public struct PreparedDigit: Sendable {
         // end of a slanted strip), which would otherwise be left as short strokes.
         for index in rest.labels.indices where rest.labels[index] >= 0 && attachedPieces.contains(rest.labels[index]) {
             let box = restBoxes[Int(rest.labels[index])]
-            if box.minX == 0 || box.minY == 0 || box.maxX == width - 1 || box.maxY == height - 1 { painted.values[index] = 1 }
+            if Self.touchesEdge(box, width: width, height: height) { painted.values[index] = 1 }
         }
         // Each painted pixel takes the brightness of the nearest sheet pixel (breadth first
         // from the sheet's edge): the paper runs on as it is lit, with no step for the paper
@@ -473,7 +473,7 @@ public struct PreparedDigit: Sendable {
             let core = framed.eroded(square: reach)
             for index in labels.indices where labels[index] >= 0 && core.values[(index / width + reach) * framedWidth + index % width + reach] > 0 {
                 let box = boxes[Int(labels[index])]
-                if box.minX == 0 || box.minY == 0 || box.maxX == width - 1 || box.maxY == height - 1 { table.insert(labels[index]) }
+                if Self.touchesEdge(box, width: width, height: height) { table.insert(labels[index]) }
             }
         }
         // Table only beside a small number or digit (the rest of the ink within half the
@@ -1151,6 +1151,11 @@ public struct PreparedDigit: Sendable {
     }
 
     /// Each labelled piece's bounding box.
+    /// Whether `box` reaches an edge of a `width`×`height` picture.
+    static func touchesEdge(_ box: Box, width: Int, height: Int) -> Bool {
+        box.minX == 0 || box.minY == 0 || box.maxX == width - 1 || box.maxY == height - 1
+    }
+
     static func pieceBoxes(labels: [Int32], count: Int, width: Int, height: Int) -> [Box] {
         var boxes = [Box](repeating: (width, height, -1, -1), count: count)
         for index in labels.indices where labels[index] >= 0 {
