@@ -101,6 +101,34 @@ import Testing
         } }
     }
 
+    /// The same on a picture that is not square and spans several of the 64×64 blocks the
+    /// turning copies by: each stored pixel lands where the EXIF definition puts it, and the
+    /// sides swap for orientations 5–8.
+    @Test func orientationTurnsAWidePictureInBlocks() {
+        let (w, h) = (150, 70)
+        let stored = GrayImage(width: w, height: h, pixels: (0..<w * h).map { UInt8(truncatingIfNeeded: $0 * 7 + $0 / w) })
+        for orientation in 1...8 {
+            let turned = EXIF.apply(orientation: orientation, to: stored)
+            #expect((turned.width, turned.height) == (orientation >= 5 ? (h, w) : (w, h)))
+            var misplaced = 0
+            for sy in 0..<h { for sx in 0..<w {
+                let (x, y): (Int, Int)
+                switch orientation {
+                case 2: (x, y) = (w - 1 - sx, sy)
+                case 3: (x, y) = (w - 1 - sx, h - 1 - sy)
+                case 4: (x, y) = (sx, h - 1 - sy)
+                case 5: (x, y) = (sy, sx)
+                case 6: (x, y) = (h - 1 - sy, sx)
+                case 7: (x, y) = (h - 1 - sy, w - 1 - sx)
+                case 8: (x, y) = (sy, w - 1 - sx)
+                default: (x, y) = (sx, sy)
+                }
+                if turned.pixels[y * turned.width + x] != stored.pixels[sy * w + sx] { misplaced += 1 }
+            } }
+            #expect(misplaced == 0, "orientation \(orientation): \(misplaced) pixels misplaced")
+        }
+    }
+
     @Test func bogusOrientationsAreUpright() throws {
         for value: UInt16 in [0, 9, 77, 0xFFFF] {
             #expect(try JPEG.info(of: Self.withOrientation(Self.grayJPEG, value), path: "x.jpg").orientation == 1)

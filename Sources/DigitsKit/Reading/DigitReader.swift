@@ -232,10 +232,10 @@ public final class DigitReader: Sendable {
     /// Prepares a picture already decoded from `bytes`: again from the picture at its own size
     /// when a large JPEG, decoded reduced, shows a digit too small for the reduction
     /// (`fullResolution`).
-    func prepare(decoded image: GrayImage, bytes: [UInt8], name: String) throws -> PreparedDigit {
-        let digit = try prepareAsDecoded(image, bytes: bytes, name: name)
+    func prepare(decoded image: GrayImage, bytes: [UInt8], name: String, pictures: WorkingPictures? = nil) throws -> PreparedDigit {
+        let digit = try prepareAsDecoded(image, bytes: bytes, name: name, pictures: pictures)
         guard let full = fullResolution(of: image, inkHeight: digit.inkBox.height, bytes: bytes, name: name),
-              let closer = try? preprocessor.prepare(full, path: name) else { return digit }
+              let closer = try? preprocessor.prepare(full, path: name, pictures: pictures) else { return digit }
         return closer
     }
 
@@ -254,9 +254,9 @@ public final class DigitReader: Sendable {
         return try? Picture.decodeGray(bytes, path: name, maxPixels: options.maxPixels)
     }
 
-    private func prepareAsDecoded(_ image: GrayImage, bytes: [UInt8], name: String) throws -> PreparedDigit {
+    private func prepareAsDecoded(_ image: GrayImage, bytes: [UInt8], name: String, pictures: WorkingPictures?) throws -> PreparedDigit {
         do {
-            return try preprocessor.prepare(image, path: name)
+            return try preprocessor.prepare(image, path: name, pictures: pictures)
         } catch PreprocessError.noInk where PictureFormat(of: bytes) == .png && (try? PNG.info(of: bytes, path: name))?.hasAlpha == true {
             // Light ink on a transparent canvas vanishes on white paper: try black.
             return try preprocessor.prepare(PNG.decodeGray(bytes, path: name, maxPixels: options.maxPixels, onBlack: true), path: name)

@@ -130,9 +130,9 @@ struct FloatImage: Sendable {
 
     /// Minimum over a (2r+1)² square, separably (rows, then columns); outside counts as 0.
     func eroded(square r: Int) -> FloatImage {
-        let across = Self.runningMinimum(values, lines: height, length: width, lineStep: width, step: 1, reach: r)
-        let result = Self.runningMinimum(across, lines: width, length: height, lineStep: 1, step: width, reach: r)
-        return FloatImage(width: width, height: height, values: result)
+        guard r > 0, width > 0, height > 0 else { return self }
+        let across = Self.minimumAlongRows(values, width: width, height: height, reach: r)
+        return FloatImage(width: width, height: height, values: Self.minimumAlongColumns(across, width: width, height: height, reach: r))
     }
 
     /// Maximum over a (2r+1)² square (outside counting as 0): the erosion of the inverse,
@@ -152,30 +152,84 @@ struct FloatImage: Sendable {
         return result
     }
 
-    /// The minimum within `reach` along each of `lines` lines of `length` samples (sample i of
-    /// line l at l·lineStep + i·step); samples past the ends count as 0. Van Herk and Gil and
-    /// Werman's method: the line, padded with `reach` zeros at each end, is cut into blocks of
-    /// one window (2·reach + 1); every window spans the end of one block and the start of the
-    /// next, so its minimum is that of a running minimum from the right within the first and
-    /// one from the left within the second: three comparisons a sample, whatever the reach (the
-    /// direct loop took 2·reach + 1, a fifth of a number's classify time on a photo).
-    static func runningMinimum(_ values: [Float], lines: Int, length: Int, lineStep: Int, step: Int, reach: Int) -> [Float] {
-        guard reach > 0, length > 0 else { return values }
+    // Van Herk and Gil and Werman's running minimum: a line, padded with `reach` zeros at each
+    // end, is cut into blocks of one window (2·reach + 1); every window spans the end of one
+    // block and the start of the next, so its minimum is that of a running minimum from the
+    // right within the first and one from the left within the second: three comparisons a
+    // sample, whatever the reach (the direct loop took 2·reach + 1, a fifth of a number's
+    // classify time on a photo). Output i's window is padded samples i...i + 2·reach.
+
+    /// The minimum within `reach` along each row; samples past the ends count as 0.
+    static func minimumAlongRows(_ values: [Float], width: Int, height: Int, reach: Int) -> [Float] {
+        let window = 2 * reach + 1, padded = width + 2 * reach
         var result = values
-        let window = 2 * reach + 1, padded = length + 2 * reach
-        var line = [Float](repeating: 0, count: padded)
-        var fromLeft = line, fromRight = line
-        for l in 0..<lines {
-            for i in 0..<length { line[reach + i] = values[l * lineStep + i * step] }
-            for start in stride(from: 0, to: padded, by: window) {
-                let end = min(start + window, padded)
-                fromLeft[start] = line[start]
-                for i in (start + 1)..<end { fromLeft[i] = min(fromLeft[i - 1], line[i]) }
-                fromRight[end - 1] = line[end - 1]
-                for i in stride(from: end - 2, through: start, by: -1) { fromRight[i] = min(fromRight[i + 1], line[i]) }
+        var line = [Float](repeating: 0, count: padded), fromLeft = line, fromRight = line
+        line.withUnsafeMutableBufferPointer { line in
+            fromLeft.withUnsafeMutableBufferPointer { fromLeft in
+                fromRight.withUnsafeMutableBufferPointer { fromRight in
+                    values.withUnsafeBufferPointer { values in
+                        result.withUnsafeMutableBufferPointer { result in
+                            for row in 0..<height {
+                                for x in 0..<width { line[reach + x] = values[row * width + x] }
+                                for start in stride(from: 0, to: padded, by: window) {
+                                    let end = min(start + window, padded)
+                                    // The running value kept in a register, not read back from the store.
+                                    var low = line[start]
+                                    fromLeft[start] = low
+                                    for i in (start + 1)..<end { low = min(low, line[i]); fromLeft[i] = low }
+                                    low = line[end - 1]
+                                    fromRight[end - 1] = low
+                                    for i in stride(from: end - 2, through: start, by: -1) { low = min(low, line[i]); fromRight[i] = low }
+                                }
+                                for x in 0..<width { result[row * width + x] = min(fromRight[x], fromLeft[x + 2 * reach]) }
+                            }
+                        }
+                    }
+                }
             }
-            // Output i's window is padded samples i...i + 2·reach.
-            for i in 0..<length { result[l * lineStep + i * step] = min(fromRight[i], fromLeft[i + 2 * reach]) }
+        }
+        return result
+    }
+
+    /// The minimum within `reach` along each column; samples past the ends count as 0. The
+    /// same running minima as `minimumAlongRows`, taken a whole row at a time, so that memory
+    /// is read in order rather than a row's length apart.
+    static func minimumAlongColumns(_ values: [Float], width: Int, height: Int, reach: Int) -> [Float] {
+        let window = 2 * reach + 1, padded = height + 2 * reach
+        var result = values
+        var fromLeft = [Float](repeating: 0, count: padded * width), fromRight = fromLeft
+        let zeros = [Float](repeating: 0, count: width)
+        fromLeft.withUnsafeMutableBufferPointer { fromLeft in
+            fromRight.withUnsafeMutableBufferPointer { fromRight in
+                values.withUnsafeBufferPointer { values in
+                    zeros.withUnsafeBufferPointer { zeros in
+                        result.withUnsafeMutableBufferPointer { result in
+                            let left = fromLeft.baseAddress!, right = fromRight.baseAddress!
+                            /// Padded row p: the picture's row p - reach, 0 beyond it.
+                            func row(_ p: Int) -> UnsafePointer<Float> {
+                                p < reach || p >= reach + height ? zeros.baseAddress! : values.baseAddress! + (p - reach) * width
+                            }
+                            for start in stride(from: 0, to: padded, by: window) {
+                                let end = min(start + window, padded)
+                                (left + start * width).update(from: row(start), count: width)
+                                for p in (start + 1)..<end {
+                                    let previous = left + (p - 1) * width, current = left + p * width, sample = row(p)
+                                    for x in 0..<width { current[x] = min(previous[x], sample[x]) }
+                                }
+                                (right + (end - 1) * width).update(from: row(end - 1), count: width)
+                                for p in stride(from: end - 2, through: start, by: -1) {
+                                    let next = right + (p + 1) * width, current = right + p * width, sample = row(p)
+                                    for x in 0..<width { current[x] = min(next[x], sample[x]) }
+                                }
+                            }
+                            for row in 0..<height {
+                                let fromRight = right + row * width, fromLeft = left + (row + 2 * reach) * width
+                                for x in 0..<width { result[row * width + x] = min(fromRight[x], fromLeft[x]) }
+                            }
+                        }
+                    }
+                }
+            }
         }
         return result
     }

@@ -163,21 +163,35 @@ enum EXIF {
         let w = image.width, h = image.height
         let swaps = orientation >= 5
         let outWidth = swaps ? h : w, outHeight = swaps ? w : h
+        /// The stored pixel shown at (x, y).
+        func stored(_ x: Int, _ y: Int) -> Int {
+            switch orientation {
+            case 2: return y * w + (w - 1 - x)
+            case 3: return (h - 1 - y) * w + (w - 1 - x)
+            case 4: return (h - 1 - y) * w + x
+            case 5: return x * w + y
+            case 6: return (h - 1 - x) * w + y
+            case 7: return (h - 1 - x) * w + (w - 1 - y)
+            default: return x * w + (w - 1 - y)
+            }
+        }
+        // The mapping is affine: a start and a step along x and along y. Blocks of 64×64 keep
+        // a turned picture's reads, a stored row apart, within the cache.
+        let origin = stored(0, 0), stepX = stored(1, 0) - origin, stepY = stored(0, 1) - origin
         var pixels = [UInt8](repeating: 0, count: w * h)
-        for y in 0..<outHeight {
-            for x in 0..<outWidth {
-                // (sx, sy): the stored pixel shown at (x, y).
-                let (sx, sy): (Int, Int)
-                switch orientation {
-                case 2: (sx, sy) = (w - 1 - x, y)
-                case 3: (sx, sy) = (w - 1 - x, h - 1 - y)
-                case 4: (sx, sy) = (x, h - 1 - y)
-                case 5: (sx, sy) = (y, x)
-                case 6: (sx, sy) = (y, h - 1 - x)
-                case 7: (sx, sy) = (w - 1 - y, h - 1 - x)
-                default: (sx, sy) = (w - 1 - y, x)
+        pixels.withUnsafeMutableBufferPointer { out in
+            image.pixels.withUnsafeBufferPointer { source in
+                for top in stride(from: 0, to: outHeight, by: 64) {
+                    for left in stride(from: 0, to: outWidth, by: 64) {
+                        for y in top..<min(top + 64, outHeight) {
+                            var from = origin + y * stepY + left * stepX
+                            for x in left..<min(left + 64, outWidth) {
+                                out[y * outWidth + x] = source[from]
+                                from += stepX
+                            }
+                        }
+                    }
                 }
-                pixels[y * outWidth + x] = image.pixels[sy * w + sx]
             }
         }
         return GrayImage(width: outWidth, height: outHeight, pixels: pixels)

@@ -67,14 +67,15 @@ extension DigitReader {
 
     /// Reads the digits in a picture decoded from `bytes`; from the picture at its own size
     /// when it is a large JPEG decoded reduced and the ink is small (`fullResolution`).
-    private func readNumber(decoded image: GrayImage, bytes: [UInt8], name: String) throws -> NumberReading {
-        let inkMap = preprocessor.inkMap(image)
+    private func readNumber(decoded image: GrayImage, bytes: [UInt8], name: String,
+                            pictures: WorkingPictures = WorkingPictures()) throws -> NumberReading {
+        let inkMap = preprocessor.inkMap(image, pictures: pictures)
         if let inkMap, let bounds = Self.inkBounds(inkMap.ink),
            let full = fullResolution(of: image, inkHeight: Int((Double(bounds.maxY - bounds.minY + 1) * inkMap.scale).rounded(.up)),
                                      bytes: bytes, name: name) {
-            return try readNumber(decoded: full, bytes: bytes, name: name)
+            return try readNumber(decoded: full, bytes: bytes, name: name, pictures: pictures)
         }
-        let single = try prepare(decoded: image, bytes: bytes, name: name)
+        let single = try prepare(decoded: image, bytes: bytes, name: name, pictures: pictures)
         // An MNIST-style 28×28 digit is one digit, as it is.
         guard !single.passedThrough, let first = inkMap else { return readAsOne(single) }
         let (found, origin) = closerLook(image, found: first)
