@@ -313,6 +313,58 @@ import Testing
         #expect(DigitPreprocessor.tableAsPaper(FloatImage(bold)) == nil, "a bold 7 cut to its ink was taken for a table")
     }
 
+    /// Paper that darkens from one corner (light falling off in a photo) with a 7 in the
+    /// middle is no tight crop: paper of other shades reaches every edge, but no stroke does. The
+    /// 7 cut to its ink is one, and so is the same 7 scaled up 10 times with a blurred rim.
+    @Test func paperDarkeningTowardsTheEdgesIsNoTightCrop() throws {
+        let lit = Self.draw(width: 300, height: 200, box: (120, 50, 60, 90), path: Self.sevenPath, stroke: 10, ink: { _ in 40 }) { x, y in
+            let fromCorner = (Double(x) / 300 + Double(y) / 200) / 2
+            return UInt8(235 - 40 * fromCorner * fromCorner)
+        }
+        let litImage = FloatImage(lit)
+        #expect(!DigitPreprocessor.isTightCrop(litImage, threshold: try #require(DigitPreprocessor.otsuThreshold(litImage))))
+        // A 7 whose bar reaches both sides and whose stem reaches the bottom: four edges.
+        let seven = Self.draw(width: 60, height: 90, box: (0, 0, 60, 90), path: [(0.08, 0.05), (0.92, 0.05), (0.45, 0.95)], stroke: 12,
+                              ink: { _ in 40 }) { _, _ in 235 }
+        let cut = FloatImage(seven)
+        #expect(DigitPreprocessor.isTightCrop(cut, threshold: try #require(DigitPreprocessor.otsuThreshold(cut))))
+        // Scaled up 10 times, with a rim: each pixel the mean of the 5×5 around it.
+        let scaled = (0..<600 * 900).map { Float(seven.pixels[($0 / 600 / 10) * 60 + $0 % 600 / 10]) }
+        let rimmed = FloatImage(GrayImage(width: 600, height: 900, pixels: (0..<600 * 900).map { index in
+            let x = index % 600, y = index / 600
+            var sum: Float = 0, count: Float = 0
+            for dy in -2...2 { for dx in -2...2 where (0..<600).contains(x + dx) && (0..<900).contains(y + dy) {
+                sum += scaled[(y + dy) * 600 + x + dx]; count += 1
+            } }
+            return UInt8(sum / count)
+        }))
+        #expect(DigitPreprocessor.isTightCrop(rimmed, threshold: try #require(DigitPreprocessor.otsuThreshold(rimmed))))
+    }
+
+    /// A number cut from lined paper, the ruled line faint (a third of the pen's contrast)
+    /// and running through the tops of three 7s: the picture is clean, and the line, which
+    /// reaches past the number on both sides, is no ink, while the 7s keep their bars. In a
+    /// thin 7 cut to its ink, the bar spans the picture as a line would, but ends at the
+    /// digit: it stays.
+    @Test func aFaintRuledLineThroughACleanNumberIsNoInk() throws {
+        let width = 340, height = 190
+        var picture = GrayImage(width: width, height: height, pixels: (0..<width * height).map { $0 / width >= 68 && $0 / width < 72 ? 203 : 236 })
+        for left in [75.0, 140, 205] {
+            let seven = Self.draw(width: width, height: height, box: (left, 60, 55, 80), path: Self.sevenPath, stroke: 9)
+            for index in picture.pixels.indices where seven.pixels[index] == 0 { picture.pixels[index] = 40 }
+        }
+        let map = try #require(DigitPreprocessor().inkMap(picture)).ink
+        #expect((0..<60).allSatisfy { map.values[70 * width + $0] == 0 } && (290..<width).allSatisfy { map.values[70 * width + $0] == 0 },
+                "the ruled line beside the number is ink")
+        for left in [75, 140, 205] {
+            #expect(map.values[65 * width + left + 27] > 0.5, "the bar of the 7 at \(left) was dropped")
+        }
+        let thin = Self.draw(width: 200, height: 260, box: (0, 0, 200, 260), path: [(0, 0.05), (1, 0.05), (0.45, 0.95)], stroke: 6,
+                             ink: { _ in 40 }) { _, _ in 236 }
+        let cut = try #require(DigitPreprocessor().inkMap(thin)).ink
+        #expect(cut.values[13 * 200 + 60] > 0.5, "the bar of a thin 7 cut to its ink was taken for a ruled line")
+    }
+
     /// An ink map of a photographed sheet with the table in view: a strip of "ink" 30 pixels
     /// wide along the left edge, a pen stroke in the middle, and a pen stroke that runs into
     /// the bottom edge. The strip is no ink (`removeTableAtEdges`); both strokes stay, the one at

@@ -624,6 +624,11 @@ public struct PreparedDigit: Sendable {
                 // Ruled paper: two or more thin full-width (or full-height) bands of ink, even
                 // faint ones.
                 if strict, !tight, ruledBands(strength) >= 2 { return nil }
+                // A faint ruled line through a clean picture (a number written on it, cut from
+                // a sheet) is no part of the ink, if it reaches past the ink on both sides
+                // (a digit cut to its ink has none). Counted from 0.08: the paper's grain is
+                // at most 0.06 (`cleanLevels`).
+                if strict { removeRuledLines(&strength, floor: 0.08, onePastTheInkOnly: true) }
                 // A solid piece of "ink" covering a quarter of the picture is more likely a sheet
                 // of paper on a table: the paper path looks for sheets.
                 if strict, max(width, height) >= 64, looksLikeSheet(strength) { return nil }
@@ -693,7 +698,7 @@ public struct PreparedDigit: Sendable {
 
     /// A picture cut to its digit: its ink reaches three or four of its edges. Ink here is
     /// any pixel 4% of the way from the border's commonest level to Otsu's threshold, so the
-    /// faint anti-aliased rim of a scaled-up crop counts.
+    /// faint anti-aliased rim of a scaled-up crop counts, with ink past the threshold near it.
     static func isTightCrop(_ work: FloatImage, threshold: Float) -> Bool {
         let width = work.width, height = work.height
         var histogram = [Int](repeating: 0, count: 64)
@@ -703,9 +708,17 @@ public struct PreparedDigit: Sendable {
         let paper = Float(histogram.indices.max { histogram[$0] < histogram[$1] } ?? 0) / 63
         let cut = max(2 / 255, 0.04 * abs(threshold - paper))
         func inked(_ index: Int) -> Bool { abs(work.values[index] - paper) > cut }
-        let edges = [(0..<width).contains { inked($0) }, (0..<width).contains { inked((height - 1) * width + $0) },
-                     (0..<height).contains { inked($0 * width) }, (0..<height).contains { inked($0 * width + width - 1) }]
-        return edges.filter { $0 }.count >= 3
+        // The ink at an edge is a stroke's when ink past Otsu's threshold lies within a twelfth
+        // of the picture's longer side (the rim of a stroke scaled up is a few source pixels):
+        // paper that darkens towards the edges (light falling off, a shadow) has none.
+        let depth = max(2, max(width, height) / 12)
+        func solid(_ x: Int, _ y: Int) -> Bool { abs(work.values[y * width + x] - paper) > abs(threshold - paper) }
+        func near(_ xs: Range<Int>, _ ys: Range<Int>) -> Bool { ys.contains { y in xs.contains { x in solid(x, y) } } }
+        let top = (0..<width).contains { inked($0) } && near(0..<width, 0..<min(depth, height))
+        let bottom = (0..<width).contains { inked((height - 1) * width + $0) } && near(0..<width, max(0, height - depth)..<height)
+        let left = (0..<height).contains { inked($0 * width) } && near(0..<min(depth, width), 0..<height)
+        let right = (0..<height).contains { inked($0 * width + width - 1) } && near(max(0, width - depth)..<width, 0..<height)
+        return [top, bottom, left, right].filter { $0 }.count >= 3
     }
 
     /// Otsu's threshold between the picture's two gray levels (nil for a uniform picture).
@@ -1030,9 +1043,15 @@ public struct PreparedDigit: Sendable {
     /// Ruled lines: rows (or columns) whose ink crosses 85% of the picture, in bands at most 3%
     /// of it thick, as on lined or squared paper, a notebook's margin or a form. They are taken
     /// out when there are two or more, or when one reaches 1.8 times as far as the ink left
-    /// without it (a digit's own bar never does). Where a stroke crosses a line (ink just above
+    /// without it, or past it by a quarter of its height on both sides (a digit's own bar
+    /// does neither). Where a stroke crosses a line (ink just above
     /// and below it), the pixels are kept, so the digit stays in one piece.
-    static func removeRuledLines(_ ink: inout FloatImage) {
+    /// `floor`: what counts as ink (0 on the paper path, whose map is 0 off the ink; more on
+    /// a clean picture's strength, where the paper's grain is faintly above 0).
+    /// `onePastTheInkOnly`: lines are taken out only when they reach past the ink on both
+    /// sides and keep off the picture's edges, in pictures 32 pixels a side or more (on a
+    /// clean picture, which may be a large digit drawn on a canvas).
+    static func removeRuledLines(_ ink: inout FloatImage, floor: Float = 0, onePastTheInkOnly: Bool = false) {
         let width = ink.width, height = ink.height
         func bands(count: Int, span: Int, inked: (Int, Int) -> Bool) -> [Range<Int>] {
             var result: [Range<Int>] = []
@@ -1047,8 +1066,15 @@ public struct PreparedDigit: Sendable {
             }
             return result
         }
-        let rows = bands(count: height, span: width) { y, x in ink.values[y * width + x] > 0 }
-        let columns = bands(count: width, span: height) { x, y in ink.values[y * width + x] > 0 }
+        var rows = bands(count: height, span: width) { y, x in ink.values[y * width + x] > floor }
+        var columns = bands(count: width, span: height) { x, y in ink.values[y * width + x] > floor }
+        if onePastTheInkOnly {
+            // A strip along the edge is a table's or a frame's, no ruled line; a small
+            // picture (Semeion's 16×16) is a digit cut to its ink.
+            guard min(width, height) >= 32 else { return }
+            rows.removeAll { $0.lowerBound == 0 || $0.upperBound == height }
+            columns.removeAll { $0.lowerBound == 0 || $0.upperBound == width }
+        }
         guard !rows.isEmpty || !columns.isEmpty else { return }
 
         /// The picture without the bands: pixels kept where ink continues on both sides.
@@ -1056,24 +1082,32 @@ public struct PreparedDigit: Sendable {
             var cleaned = ink
             for band in rows {
                 for x in 0..<width {
-                    let above = band.lowerBound > 0 && ink.values[(band.lowerBound - 1) * width + x] > 0
-                    let below = band.upperBound < height && ink.values[band.upperBound * width + x] > 0
+                    let above = band.lowerBound > 0 && ink.values[(band.lowerBound - 1) * width + x] > floor
+                    let below = band.upperBound < height && ink.values[band.upperBound * width + x] > floor
                     if !(above && below) { for y in band { cleaned.values[y * width + x] = 0 } }
                 }
             }
             for band in columns {
                 for y in 0..<height {
-                    let left = band.lowerBound > 0 && ink.values[y * width + band.lowerBound - 1] > 0
-                    let right = band.upperBound < width && ink.values[y * width + band.upperBound] > 0
+                    let left = band.lowerBound > 0 && ink.values[y * width + band.lowerBound - 1] > floor
+                    let right = band.upperBound < width && ink.values[y * width + band.upperBound] > floor
                     if !(left && right) { for x in band { cleaned.values[y * width + x] = 0 } }
                 }
             }
             return cleaned
         }
         var trial = without(rows, columns)
+        if floor > 0 { for index in trial.values.indices where trial.values[index] <= floor { trial.values[index] = 0 } }
         guard let rest = keepMainInk(&trial) else { return }  // nothing but lines: leave them
-        let takeRows = rows.count >= 2 || (rows.count == 1 && width * 85 >= rest.width * 180)
-        let takeColumns = columns.count >= 2 || (columns.count == 1 && height * 85 >= rest.height * 180)
+        // One line reaching past the rest of the ink, by a quarter of the ink's height on both
+        // sides, is ruled too: a number written across it fills more than half the picture,
+        // but a digit's bar ends at the digit on one side at least.
+        let clearAcross = min(rest.x, width - rest.x - rest.width) >= max(2, rest.height / 4)
+        let clearDown = min(rest.y, height - rest.y - rest.height) >= max(2, rest.width / 4)
+        let takeRows = onePastTheInkOnly ? !rows.isEmpty && clearAcross
+            : rows.count >= 2 || (rows.count == 1 && (width * 85 >= rest.width * 180 || clearAcross))
+        let takeColumns = onePastTheInkOnly ? !columns.isEmpty && clearDown
+            : columns.count >= 2 || (columns.count == 1 && (height * 85 >= rest.height * 180 || clearDown))
         if takeRows || takeColumns { ink = without(takeRows ? rows : [], takeColumns ? columns : []) }
     }
 
