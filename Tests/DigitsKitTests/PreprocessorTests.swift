@@ -365,6 +365,24 @@ import Testing
         #expect(cut.values[13 * 200 + 60] > 0.5, "the bar of a thin 7 cut to its ink was taken for a ruled line")
     }
 
+    /// The table's edge blurred into the sheet over 60 pixels, wider than the rim painted
+    /// with the table: the blurred fringe darker than halfway from Otsu's threshold to the
+    /// sheet is painted too (left, it read as faint ink along the edge), and the 7 is left.
+    @Test func theTablesBlurredFringeIsPaintedOver() throws {
+        let photo = Self.draw(width: 600, height: 400, box: (300, 100, 100, 150), path: Self.sevenPath, stroke: 14,
+                              ink: { _ in 110 }) { x, _ in
+            x < 60 ? 40 : x < 120 ? UInt8(40 + (x - 60) * 3) : 230
+        }
+        let original = FloatImage(photo)
+        let painted = try #require(DigitPreprocessor.tableAsPaper(original), "no table found")
+        let threshold = try #require(DigitPreprocessor.otsuThreshold(original))
+        let fringe = threshold + 0.5 * (230 / 255 - threshold)
+        let darker = (0..<250).filter { painted.values[200 * 600 + $0] < fringe }
+        #expect(darker.isEmpty, "left of the 7, \(darker.count) pixels darker than \(fringe), from x = \(darker.first ?? -1)")
+        let stroke = (0..<original.values.count).filter { original.values[$0] < 0.5 && $0 % 600 >= 250 }
+        #expect(!stroke.isEmpty && stroke.allSatisfy { painted.values[$0] == original.values[$0] }, "the 7 was painted over")
+    }
+
     /// An ink map of a photographed sheet with the table in view: a strip of "ink" 30 pixels
     /// wide along the left edge, a pen stroke in the middle, and a pen stroke that runs into
     /// the bottom edge. The strip is no ink (`removeTableAtEdges`); both strokes stay, the one at

@@ -359,6 +359,25 @@ public struct PreparedDigit: Sendable {
             let box = restBoxes[Int(rest.labels[index])]
             if Self.touchesEdge(box, width: width, height: height) { painted.values[index] = 1 }
         }
+        // With the table's blurred fringe: pixels joined to it that are darker than halfway
+        // from Otsu's threshold to the sheet's median (left, they read as faint ink along the
+        // edge, beside a number too small to outweigh them).
+        let sheetLevel = percentile(gray.values.filter { $0 > threshold }, 0.5)
+        let fringe = threshold + 0.5 * (sheetLevel - threshold)
+        // At most `rim` pixels out, so that the fringe never runs on into writing.
+        var reached = painted.values.indices.filter { painted.values[$0] > 0 }, further: [Int] = []
+        for _ in 0..<rim where !reached.isEmpty {
+            further.removeAll(keepingCapacity: true)
+            for index in reached {
+                let x = index % width
+                for neighbour in [x > 0 ? index - 1 : -1, x + 1 < width ? index + 1 : -1, index - width, index + width]
+                where neighbour >= 0 && neighbour < count && painted.values[neighbour] == 0 && gray.values[neighbour] < fringe {
+                    painted.values[neighbour] = 1
+                    further.append(neighbour)
+                }
+            }
+            swap(&reached, &further)
+        }
         // Each painted pixel takes the brightness of the nearest sheet pixel (breadth first
         // from the sheet's edge): the paper runs on as it is lit, with no step for the paper
         // path to take for ink.
