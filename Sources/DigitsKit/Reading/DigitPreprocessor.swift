@@ -369,12 +369,16 @@ public struct PreparedDigit: Sendable {
         for _ in 0..<rim where !reached.isEmpty {
             further.removeAll(keepingCapacity: true)
             for index in reached {
-                let x = index % width
-                for neighbour in [x > 0 ? index - 1 : -1, x + 1 < width ? index + 1 : -1, index - width, index + width]
-                where neighbour >= 0 && neighbour < count && painted.values[neighbour] == 0 && gray.values[neighbour] < fringe {
+                func reach(_ neighbour: Int) {
+                    guard painted.values[neighbour] == 0, gray.values[neighbour] < fringe else { return }
                     painted.values[neighbour] = 1
                     further.append(neighbour)
                 }
+                let x = index % width
+                if x > 0 { reach(index - 1) }
+                if x + 1 < width { reach(index + 1) }
+                if index >= width { reach(index - width) }
+                if index + width < count { reach(index + width) }
             }
             swap(&reached, &further)
         }
