@@ -383,6 +383,40 @@ import Testing
         #expect(!stroke.isEmpty && stroke.allSatisfy { painted.values[$0] == original.values[$0] }, "the 7 was painted over")
     }
 
+    /// A number written small on a sheet photographed from afar, at the working size: the
+    /// table along the top and right edges, and three digits 11 pixels tall whose strokes are
+    /// dotted (a pixel of ink every other pixel, each dot a speck under Otsu's threshold). The
+    /// dots grown by a pixel make a line of three pieces (`smallWriting`), so the table is
+    /// painted over and the dots are left. The same pieces scattered down the sheet, or one
+    /// alone, are no line (specks of noise grown): no table is painted.
+    @Test func aNumberWrittenSmallBesideTheTableIsWriting() throws {
+        let width = 512, height = 360
+        func picture(dots: [(Int, Int)]) -> FloatImage {
+            var values = (0..<width * height).map { $0 / width < 40 || $0 % width >= 472 ? Float(0.2) : 0.85 }
+            for (x, y) in dots { values[y * width + x] = 0.3 }
+            return FloatImage(width: width, height: height, values: values)
+        }
+        // Each digit the outline of a box 7 wide and 11 tall, dotted.
+        func digit(left: Int, top: Int) -> [(Int, Int)] {
+            (0...10).flatMap { dy in (0...6).map { dx in (left + dx, top + dy) } }
+                .filter { x, y in (x == left || x == left + 6 || y == top || y == top + 10) && (x + y) % 2 == 0 }
+        }
+        let digits = [200, 212, 224].flatMap { digit(left: $0, top: 200) }
+        let number = picture(dots: digits)
+        let painted = try #require(DigitPreprocessor.tableAsPaper(number), "the table beside a small number was not found")
+        for (x, y) in [(100, 10), (490, 200), (505, 350)] {
+            #expect(abs(painted.values[y * width + x] - 0.85) < 0.01, "(\(x), \(y)) is \(painted.values[y * width + x]), not the sheet")
+        }
+        #expect(digits.allSatisfy { painted.values[$1 * width + $0] == 0.3 }, "a dot of the number was painted over")
+        // The same three pieces at heights 30 pixels apart are no line (which would stand under
+        // half the picture's height and beside a table more than twice as long), nor is one alone.
+        let scattered = digit(left: 150, top: 100) + digit(left: 300, top: 130) + digit(left: 420, top: 160)
+        let scatteredTable = DigitPreprocessor.tableAsPaper(picture(dots: scattered)) != nil
+        #expect(!scatteredTable, "scattered specks were taken for writing")
+        let loneTable = DigitPreprocessor.tableAsPaper(picture(dots: digit(left: 200, top: 200))) != nil
+        #expect(!loneTable, "a lone speck was taken for writing")
+    }
+
     /// An ink map of a photographed sheet with the table in view: a strip of "ink" 30 pixels
     /// wide along the left edge, a pen stroke in the middle, and a pen stroke that runs into
     /// the bottom edge. The strip is no ink (`removeTableAtEdges`); both strokes stay, the one at
