@@ -274,11 +274,12 @@ public struct PreparedDigit: Sendable {
     /// the shorter side (the edge counting as dark, the table running on beyond it; pen strokes
     /// and ruled lines do not outlast it), touch the edge and cover 1% of the picture. Only on
     /// a light sheet (one light piece over 60% of the picture), beside writing (or a line of
-    /// specks, `smallWriting`) that keeps off the edge and is at most half the picture tall; only pieces at least twice as long as
-    /// that writing is tall; and only with next to nothing of the dark attached to them beyond
-    /// their rim (a bold digit's thinner strokes would be): a digit or number cut to its ink is
-    /// never a table. Without this, a table darker than the pen made the writing too faint to
-    /// count as ink, and under light falling off across the sheet the table's edge read as a 1.
+    /// specks, `smallWriting`) that keeps off the edge and is at most half the picture tall;
+    /// only pieces at least twice as long as that writing is tall; and only with next to nothing
+    /// of the dark attached to them beyond their rim (a bold digit's thinner strokes would be):
+    /// a digit or number cut to its ink is never a table. Without this, a table darker than the
+    /// pen made the writing too faint to count as ink, and under light falling off across the
+    /// sheet the table's edge read as a 1.
     static func tableAsPaper(_ gray: FloatImage) -> FloatImage? {
         let width = gray.width, height = gray.height, count = width * height
         guard min(width, height) >= 64, let threshold = otsuThreshold(gray) else { return nil }
@@ -418,8 +419,6 @@ public struct PreparedDigit: Sendable {
         }
         return result
     }
-
-
 
     /// The writing beside a table when each of its strokes is a speck at the working size: a
     /// number written small and photographed from afar (3% of the frame tall, strokes a pixel
