@@ -474,6 +474,23 @@ import Testing
         #expect(abs(prepared.inkBox.height - clean.inkBox.height) <= 4, "ink box \(prepared.inkBox) against \(clean.inkBox)")
     }
 
+    /// Squared paper cut along two of its lines (the top row and the left column are grid lines,
+    /// as a crop of a scan often is): the paper is still the paper. Fitted from the picture's
+    /// outermost ring of pixels, half of which were then line, the surface sat at the lines'
+    /// gray, the paper read as bright ink and the 7 as "not a digit".
+    @Test func squaredPaperCutAlongItsLines() throws {
+        let clean = try DigitPreprocessor().prepare(
+            Self.draw(width: 400, height: 400, box: (130, 90, 140, 220), path: Self.sevenPath, stroke: 22), path: "clean")
+        let squared = Self.draw(width: 400, height: 400, box: (130, 90, 140, 220), path: Self.sevenPath, stroke: 22,
+                                paper: { x, y in x % 20 == 0 || y % 20 == 0 ? 195 : 250 })
+        let background = Background.fit(FloatImage(squared))
+        let centre = background.value(atX: 200, y: 200, width: 400, height: 400)
+        #expect(abs(centre - 250 / 255) < 0.03, "the paper fitted at \(centre), the paper is \(250.0 / 255)")
+        let prepared = try DigitPreprocessor().prepare(squared, path: "squared")
+        let difference = Self.meanAbsoluteDifference(prepared.image, clean.image)
+        #expect(difference < 6, "mean difference \(difference) from the clean drawing")
+    }
+
     /// A digit whose own bar crosses most of a tight picture keeps it: one line that reaches no
     /// further than the rest of the ink is not a rule.
     @Test func aDigitsOwnBarIsNotARule() throws {

@@ -5,9 +5,11 @@ import Foundation
 /// The paper's brightness as a smooth surface b(x, y) = c0 + c1·x + c2·y + c3·x² + c4·xy + c5·y²
 /// (x, y in −1…1), which follows uneven lighting and vignetting. It is fitted to the medians
 /// of a grid of blocks (a median ignores strokes thinner than half a block). The fit starts
-/// from the outermost ring of pixels, which is paper around almost any digit, and keeps only
-/// the blocks within 2.5 robust deviations of the surface (sigma clipping), so blocks full of
-/// ink never pull the surface towards the ink, however many of them there are.
+/// from the median of the outermost ring of blocks, which is paper around almost any digit,
+/// and keeps only the blocks within 2.5 robust deviations of the surface (sigma clipping), so
+/// blocks full of ink never pull the surface towards the ink, however many of them there are.
+/// The ring of blocks, not of pixels: squared paper cut along two of its lines has a ring of
+/// pixels half line, and the fit then started, and stayed, at the lines' gray.
 struct Background {
     var coefficients: [Double]
     /// Pixel noise on the paper: 1.4826 × the median absolute residual of the paper's pixels.
@@ -53,8 +55,10 @@ struct Background {
             }
         }
         var ring: [Double] = []
-        for x in 0..<image.width { ring.append(Double(image.values[x])); ring.append(Double(image.values[(image.height - 1) * image.width + x])) }
-        for y in 1..<max(1, image.height - 1) { ring.append(Double(image.values[y * image.width])); ring.append(Double(image.values[y * image.width + image.width - 1])) }
+        for (block, point) in zip(blocks, points)
+        where block.x0 == 0 || block.y0 == 0 || block.x1 == image.width || block.y1 == image.height {
+            ring.append(point.value)
+        }
         let level = median(ring)
         var background = Background(coefficients: [level, 0, 0, 0, 0, 0], noise: 0)
         var limit = 2.5 * 1.4826 * median(ring.map { abs($0 - level) }) + 6.0 / 255
