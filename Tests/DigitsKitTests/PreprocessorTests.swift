@@ -341,6 +341,20 @@ import Testing
         #expect(DigitPreprocessor.isTightCrop(rimmed, threshold: try #require(DigitPreprocessor.otsuThreshold(rimmed))))
     }
 
+    /// French-ruled (Seyès) paper: faint rules every 8 pixels, a darker one every 32, faint
+    /// columns every 32 and a margin line. Its lines run into every edge, but a digit in the
+    /// middle of the page is no tight crop (as one, an 8 there was read on the clean path with
+    /// every line taken for ink, and refused). A 7 cut to its ink with rules across it still is.
+    @Test func ruledPaperIsNoTightCrop() throws {
+        func seyes(_ x: Int, _ y: Int) -> UInt8 { x == 60 || x == 61 ? 160 : y % 32 == 3 ? 150 : y % 8 == 3 || x % 32 == 3 ? 205 : 250 }
+        let page = FloatImage(Self.draw(width: 420, height: 420, box: (150, 110, 130, 200), path: Self.sevenPath, stroke: 30,
+                                         ink: { _ in 40 }, paper: seyes))
+        #expect(!DigitPreprocessor.isTightCrop(page, threshold: try #require(DigitPreprocessor.otsuThreshold(page))))
+        let cut = FloatImage(Self.draw(width: 120, height: 180, box: (0, 0, 120, 180), path: [(0.08, 0.05), (0.92, 0.05), (0.45, 0.95)],
+                                       stroke: 24, ink: { _ in 40 }, paper: seyes))
+        #expect(DigitPreprocessor.isTightCrop(cut, threshold: try #require(DigitPreprocessor.otsuThreshold(cut))))
+    }
+
     /// A number cut from lined paper, the ruled line faint (a third of the pen's contrast)
     /// and running through the tops of three 7s: the picture is clean, and the line, which
     /// reaches past the number on both sides, is no ink, while the 7s keep their bars. In a

@@ -759,12 +759,19 @@ public struct PreparedDigit: Sendable {
         for y in 0..<height { level(work.values[y * width]); level(work.values[y * width + width - 1]) }
         let paper = Float(histogram.indices.max { histogram[$0] < histogram[$1] } ?? 0) / 63
         let cut = max(2 / 255, 0.04 * abs(threshold - paper))
-        func inked(_ index: Int) -> Bool { abs(work.values[index] - paper) > cut }
+        // Ruled or squared paper runs into the edges too: when two or more thin bands cross
+        // the picture (`ruledLines`), they are paper, not strokes cut by the crop.
+        let lines = ruledLines(width: width, height: height) { abs(work.values[$0] - paper) > cut }
+        let ruled = lines.rowBands + lines.columnBands >= 2
+        func onLine(_ index: Int) -> Bool { ruled && (lines.rows.contains(index / width) || lines.columns.contains(index % width)) }
+        func inked(_ index: Int) -> Bool { abs(work.values[index] - paper) > cut && !onLine(index) }
         // The ink at an edge is a stroke's when ink past Otsu's threshold lies within a twelfth
         // of the picture's longer side (the rim of a stroke scaled up is a few source pixels):
         // paper that darkens towards the edges (light falling off, a shadow) has none.
         let depth = max(2, max(width, height) / 12)
-        func solid(_ x: Int, _ y: Int) -> Bool { abs(work.values[y * width + x] - paper) > abs(threshold - paper) }
+        func solid(_ x: Int, _ y: Int) -> Bool {
+            abs(work.values[y * width + x] - paper) > abs(threshold - paper) && !onLine(y * width + x)
+        }
         func near(_ xs: Range<Int>, _ ys: Range<Int>) -> Bool { ys.contains { y in xs.contains { x in solid(x, y) } } }
         let top = (0..<width).contains { inked($0) } && near(0..<width, 0..<min(depth, height))
         let bottom = (0..<width).contains { inked((height - 1) * width + $0) } && near(0..<width, max(0, height - depth)..<height)
@@ -834,22 +841,30 @@ public struct PreparedDigit: Sendable {
     /// Thin bands of rows or columns whose ink crosses 85% of the picture (lines of lined or
     /// squared paper), at most 3% of the picture thick.
     static func ruledBands(_ ink: FloatImage) -> Int {
-        let width = ink.width, height = ink.height
-        func bands(count: Int, span: Int, inked: (Int, Int) -> Bool) -> Int {
-            var found = 0, start: Int?
+        let lines = ruledLines(width: ink.width, height: ink.height) { ink.values[$0] > 0.15 }
+        return lines.rowBands + lines.columnBands
+    }
+
+    /// The thin bands that `ruledBands` counts, in a picture whose pixel `index` is ink when
+    /// `inked(index)`: the rows and the columns they cover, and how many bands of each. None
+    /// in pictures under 32 pixels a side.
+    static func ruledLines(width: Int, height: Int, inked: (Int) -> Bool) -> (rows: Set<Int>, columns: Set<Int>, rowBands: Int, columnBands: Int) {
+        func bands(count: Int, span: Int, inked: (Int, Int) -> Bool) -> [Range<Int>] {
+            var found: [Range<Int>] = [], start: Int?
             for line in 0...count {
                 let full = line < count && (0..<span).reduce(0) { $0 + (inked(line, $1) ? 1 : 0) } * 100 >= span * 85
                 if full, start == nil { start = line }
                 if !full, let begin = start {
-                    if (line - begin) * 100 <= 3 * count { found += 1 }
+                    if (line - begin) * 100 <= 3 * count { found.append(begin..<line) }
                     start = nil
                 }
             }
             return found
         }
-        guard width >= 32, height >= 32 else { return 0 }
-        return bands(count: height, span: width) { y, x in ink.values[y * width + x] > 0.15 }
-            + bands(count: width, span: height) { x, y in ink.values[y * width + x] > 0.15 }
+        guard width >= 32, height >= 32 else { return ([], [], 0, 0) }
+        let rows = bands(count: height, span: width) { y, x in inked(y * width + x) }
+        let columns = bands(count: width, span: height) { x, y in inked(y * width + x) }
+        return (Set(rows.joined()), Set(columns.joined()), rows.count, columns.count)
     }
 
     /// The textbook preparation of a clean picture's ink: dust dropped, cropped, hairlines
