@@ -283,6 +283,35 @@ import Testing
                 "units \(segmentation.units.map { ($0.box.minX, $0.box.maxX) })")
     }
 
+    /// A 1 a pixel or two beside a digit, not touching it but short of a clear gap: two pieces
+    /// of ink as tall as each other, each a digit the model is sure of (and surer than of the
+    /// whole as one digit), stand apart (`standApart`). Before, such a pair owed the margin of
+    /// digits that nearly touch, and "14", "71" or "51" came back as "not a digit" or as the
+    /// other digit alone.
+    @Test func aOneBesideADigitWithoutAClearGapIsTwoDigits() throws {
+        try #require(Self.test != nil && Self.reader != nil, "needs MNIST and checkpoints/cnn.safetensors")
+        for (left, right, skip, gap) in [(1, 4, 2, 1), (7, 1, 1, 1), (1, 5, 0, 2), (4, 1, 2, 1), (5, 1, 0, 2), (1, 7, 1, 2)] {
+            let picture = try Self.line([Self.glyph(Self.index(of: left, skip: skip)), Self.glyph(Self.index(of: right, skip: skip))], gaps: [gap])
+            let text = try read(picture).text
+            #expect(text == "\(left)\(right)", "\(left) and \(right), \(gap) px apart, read as \(text)")
+        }
+    }
+
+    /// Two MNIST test 1s cut to their ink and scaled up to 200 pixels tall, a faint seam down
+    /// each stroke: two tall slivers, each a 1 the model is sure of, but together no wider
+    /// than one 1 (`pairSpan`). They stay one digit.
+    @Test func aOneWithASeamDownItsStrokeIsOneDigit() throws {
+        try #require(Self.test != nil && Self.reader != nil, "needs MNIST and checkpoints/cnn.safetensors")
+        for index in [1674, 5917] {
+            let glyph = Self.glyph(index)
+            let tall = glyph.resized(width: max(1, glyph.width * 200 / glyph.height), height: 200)
+            let picture = try PNG.encode(width: tall.width, height: tall.height, layout: .gray,
+                                         samples: tall.values.map { UInt8(max(0, min(255, $0 * 255))) })
+            let text = try read(picture).text
+            #expect(text == "1", "test digit \(index), a 1 cut to its ink \(tall.width)×200, read as \(text)")
+        }
+    }
+
     /// A 1 pressed against the digit before it, which the model read as that digit alone, sure
     /// of it with the 1's stroke beside it and without: the 1 is split off. Read as one digit
     /// before splitting off ones.

@@ -129,8 +129,12 @@ extension DigitReader {
         // more often than they should. Marks with a clear gap between them (see `isClearGap`)
         // are separate things: there the margin is not asked, so "01" or "5 3 1", which the
         // model calls "not a digit" as a whole, read as digits. A 1 split off has passed its
-        // own, stricter test.
+        // own, stricter test, and so have separate pieces as tall as each other, each a digit
+        // the model is surer of than of the whole (`standApart`: a 1 a pixel beside a 4 is "14",
+        // not "not a digit" or "4").
         let sure = splitOff || allSure(path, 0.999)
+            || (allSure(path, NumberSegmentation.splitBar) && segmentation.standApart(path, candidates: candidates)
+                && (whole.rejected || path.allSatisfy { readings[$0]!.confidence > whole.confidence }))
         if !sure {
             let asOne = segmentation.wholeScore(confidence: whole.confidence, notDigit: whole.notDigitProbability ?? 0)
             let margin = zip(path, path.dropFirst()).map { segmentation.joinMargin(between: candidates[$0], and: candidates[$1]) }.reduce(0, +)
@@ -620,11 +624,7 @@ struct NumberSegmentation {
         }
         // A 1 on a line stands about as tall as the digit beside it; a shorter stroke at a
         // digit's edge is more often a piece of it (a 6's loop left open).
-        func tall(_ index: Int, beside other: Int) -> Bool {
-            let own = box(of: candidates[index]), beside = box(of: candidates[other])
-            let height = Double(own.maxY - own.minY + 1)
-            return height >= 0.7 * Double(lineHeight) && height >= Self.pressedHeight * Double(beside.maxY - beside.minY + 1)
-        }
+        func tall(_ index: Int, beside other: Int) -> Bool { standsTall(candidates[index], beside: candidates[other]) }
         var result: [Int] = []
         for index in path {
             let candidate = candidates[index]
@@ -651,6 +651,33 @@ struct NumberSegmentation {
         }
         return result
     }
+
+    /// Whether `candidate` stands about as tall as the line and as the digit beside it: a 1 on
+    /// a line does; a shorter stroke at a digit's edge is more often a piece of it (a 6's loop
+    /// left open).
+    func standsTall(_ candidate: Candidate, beside other: Candidate) -> Bool {
+        let own = box(of: candidate), beside = box(of: other)
+        let height = Double(own.maxY - own.minY + 1)
+        return height >= 0.7 * Double(lineHeight) && height >= Self.pressedHeight * Double(beside.maxY - beside.minY + 1)
+    }
+
+    /// Whether the positions of `path` are separate pieces of ink side by side: no seam cut
+    /// between two of them, each as tall as its neighbours (`standsTall`), and each two
+    /// together at least `pairSpan` of the line wide.
+    func standApart(_ path: [Int], candidates: [Candidate]) -> Bool {
+        zip(path, path.dropFirst()).allSatisfy { left, right in
+            let a = candidates[left], b = candidates[right]
+            let span = DigitPreprocessor.union([box(of: a), box(of: b)])
+            return units[a.last].component != units[b.first].component && standsTall(a, beside: b) && standsTall(b, beside: a)
+                && Double(span.maxX - span.minX + 1) >= Self.pairSpan * Double(lineHeight)
+        }
+    }
+
+    /// How wide two digits side by side are at the least, in line heights: twice the narrowest
+    /// digit, an upright 1 (0.15 of its height at the 1st percentile of MNIST's test 1s). A 1
+    /// scaled up with a faint seam down its stroke makes two tall slivers that together span
+    /// 0.2 of the line (two MNIST test 1s cut to their ink at 200 pixels, read "11" without this).
+    static let pairSpan = 0.3
 
     /// In how many places units `left` and `right` touch: runs of rows (a row apart still one
     /// run) where a pixel of one is a neighbour of a pixel of the other. A seam that cut a loop
