@@ -762,8 +762,12 @@ public struct PreparedDigit: Sendable {
         // Ruled or squared paper runs into the edges too: when two or more thin bands cross
         // the picture (`ruledLines`), they are paper, not strokes cut by the crop.
         let lines = ruledLines(width: width, height: height) { abs(work.values[$0] - paper) > cut }
-        let ruled = lines.rowBands + lines.columnBands >= 2
-        func onLine(_ index: Int) -> Bool { ruled && (lines.rows.contains(index / width) || lines.columns.contains(index % width)) }
+        var onRow = [Bool](repeating: false, count: height), onColumn = [Bool](repeating: false, count: width)
+        if lines.rows.count + lines.columns.count >= 2 {
+            for band in lines.rows { for y in band { onRow[y] = true } }
+            for band in lines.columns { for x in band { onColumn[x] = true } }
+        }
+        func onLine(_ index: Int) -> Bool { onRow[index / width] || onColumn[index % width] }
         func inked(_ index: Int) -> Bool { abs(work.values[index] - paper) > cut && !onLine(index) }
         // The ink at an edge is a stroke's when ink past Otsu's threshold lies within a twelfth
         // of the picture's longer side (the rim of a stroke scaled up is a few source pixels):
@@ -842,29 +846,31 @@ public struct PreparedDigit: Sendable {
     /// squared paper), at most 3% of the picture thick.
     static func ruledBands(_ ink: FloatImage) -> Int {
         let lines = ruledLines(width: ink.width, height: ink.height) { ink.values[$0] > 0.15 }
-        return lines.rowBands + lines.columnBands
+        return lines.rows.count + lines.columns.count
     }
 
     /// The thin bands that `ruledBands` counts, in a picture whose pixel `index` is ink when
-    /// `inked(index)`: the rows and the columns they cover, and how many bands of each. None
-    /// in pictures under 32 pixels a side.
-    static func ruledLines(width: Int, height: Int, inked: (Int) -> Bool) -> (rows: Set<Int>, columns: Set<Int>, rowBands: Int, columnBands: Int) {
-        func bands(count: Int, span: Int, inked: (Int, Int) -> Bool) -> [Range<Int>] {
-            var found: [Range<Int>] = [], start: Int?
-            for line in 0...count {
-                let full = line < count && (0..<span).reduce(0) { $0 + (inked(line, $1) ? 1 : 0) } * 100 >= span * 85
-                if full, start == nil { start = line }
-                if !full, let begin = start {
-                    if (line - begin) * 100 <= 3 * count { found.append(begin..<line) }
-                    start = nil
-                }
+    /// `inked(index)`: the bands of rows and of columns. None in pictures under 32 pixels a side.
+    static func ruledLines(width: Int, height: Int, inked: (Int) -> Bool) -> (rows: [Range<Int>], columns: [Range<Int>]) {
+        guard width >= 32, height >= 32 else { return ([], []) }
+        return (fullBands(count: height, span: width, thickest: 3 * height) { y, x in inked(y * width + x) },
+                fullBands(count: width, span: height, thickest: 3 * width) { x, y in inked(y * width + x) })
+    }
+
+    /// The bands of consecutive lines (rows or columns: `count` of them, each `span` pixels
+    /// long) whose ink, `inked(line, position)`, crosses 85% of the line, and that are at
+    /// most `thickest` hundredths of a line thick.
+    static func fullBands(count: Int, span: Int, thickest: Int, inked: (Int, Int) -> Bool) -> [Range<Int>] {
+        var found: [Range<Int>] = [], start: Int?
+        for line in 0...count {
+            let full = line < count && (0..<span).reduce(0) { $0 + (inked(line, $1) ? 1 : 0) } * 100 >= span * 85
+            if full, start == nil { start = line }
+            if !full, let begin = start {
+                if (line - begin) * 100 <= thickest { found.append(begin..<line) }
+                start = nil
             }
-            return found
         }
-        guard width >= 32, height >= 32 else { return ([], [], 0, 0) }
-        let rows = bands(count: height, span: width) { y, x in inked(y * width + x) }
-        let columns = bands(count: width, span: height) { x, y in inked(y * width + x) }
-        return (Set(rows.joined()), Set(columns.joined()), rows.count, columns.count)
+        return found
     }
 
     /// The textbook preparation of a clean picture's ink: dust dropped, cropped, hairlines
@@ -1120,21 +1126,9 @@ public struct PreparedDigit: Sendable {
     /// clean picture, which may be a large digit drawn on a canvas).
     static func removeRuledLines(_ ink: inout FloatImage, floor: Float = 0, onePastTheInkOnly: Bool = false) {
         let width = ink.width, height = ink.height
-        func bands(count: Int, span: Int, inked: (Int, Int) -> Bool) -> [Range<Int>] {
-            var result: [Range<Int>] = []
-            var start: Int?
-            for line in 0...count {
-                let full = line < count && (0..<span).reduce(0) { $0 + (inked(line, $1) ? 1 : 0) } * 100 >= span * 85
-                if full, start == nil { start = line }
-                if !full, let begin = start {
-                    if (line - begin) * 100 <= max(3 * count, 300) { result.append(begin..<line) }
-                    start = nil
-                }
-            }
-            return result
-        }
-        var rows = bands(count: height, span: width) { y, x in ink.values[y * width + x] > floor }
-        var columns = bands(count: width, span: height) { x, y in ink.values[y * width + x] > floor }
+        // Up to 3% of the picture thick, and 3 pixels in a small one.
+        var rows = fullBands(count: height, span: width, thickest: max(3 * height, 300)) { y, x in ink.values[y * width + x] > floor }
+        var columns = fullBands(count: width, span: height, thickest: max(3 * width, 300)) { x, y in ink.values[y * width + x] > floor }
         if onePastTheInkOnly {
             // A strip along the edge is a table's or a frame's, no ruled line; a small
             // picture (Semeion's 16×16) is a digit cut to its ink.

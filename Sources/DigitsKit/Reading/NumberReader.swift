@@ -622,8 +622,6 @@ struct NumberSegmentation {
             guard let index, let reading = readings[index], !reading.rejected, reading.confidence >= Self.splitBar else { return false }
             return digit == nil || reading.bestGuess == digit
         }
-        // A 1 on a line stands about as tall as the digit beside it; a shorter stroke at a
-        // digit's edge is more often a piece of it (a 6's loop left open).
         func tall(_ index: Int, beside other: Int) -> Bool { standsTall(candidates[index], beside: candidates[other]) }
         var result: [Int] = []
         for index in path {
