@@ -23,9 +23,18 @@ enum TestFiles {
     static let pngSuite = directory(env: "DIGITS_PNGSUITE_DIR", datasets: "pngsuite", shared: "pngsuite",
                                     marker: "basn0g08.png")
 
-    /// A fresh temporary directory.
+    /// The directory every scratch directory of this test process goes in, removed when the
+    /// process exits (each run of the suite left twenty directories in /tmp before).
+    static let scratchRoot: String = {
+        let path = NSTemporaryDirectory() + "digits-tests-\(getpid())-\(UUID().uuidString)"
+        try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        atexit { try? FileManager.default.removeItem(atPath: TestFiles.scratchRoot) }
+        return path
+    }()
+
+    /// A fresh temporary directory, inside `scratchRoot`.
     static func scratchDirectory() -> String {
-        let path = NSTemporaryDirectory() + "digits-tests-\(UUID().uuidString)"
+        let path = scratchRoot + "/\(UUID().uuidString)"
         try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         return path
     }
