@@ -126,6 +126,9 @@ extension DigitsCommand {
         @Option(help: "Stop after this many epochs without a better validation accuracy (default: never).")
         var patience: Int?
 
+        @Option(help: ArgumentHelp("Keep an exponential moving average of the weights, with this decay (such as 0.999; early steps use less, (1 + step) / (10 + step)), and validate, keep and save the average instead of the last step's weights (default: none).", valueName: "decay"))
+        var ema: Float?
+
         @Option(help: "Images held out of the end of the training set for validation (default 5000).")
         var validation: Int?
 
@@ -190,6 +193,7 @@ extension DigitsCommand {
             check("--step-gamma", stepGamma != nil, given.stepGamma, saved.stepGamma)
             check("--clip-norm", clipNorm != nil, given.clipNorm, saved.clipNorm, saved.clipNorm.map { "\($0)" } ?? "none")
             check("--patience", patience != nil, given.patience, saved.patience, saved.patience.map(String.init) ?? "none")
+            check("--ema", ema != nil, given.ema, saved.ema, saved.ema.map { "\($0)" } ?? "none")
             check("--validation", validation != nil, given.validationCount, saved.validationCount)
             check("--augment", augment != nil, given.augment, saved.augment, saved.augment ?? "none")
             check("--extra", !extra.isEmpty, extra, saved.extra ?? [], (saved.extra ?? []).joined(separator: ", "))
@@ -224,6 +228,7 @@ extension DigitsCommand {
             if let stepGamma { options.stepGamma = stepGamma }
             options.clipNorm = clipNorm
             options.patience = patience
+            if let ema { options.ema = ema }
             if let validation { options.validationCount = validation }
             if let seed { options.seed = seed }
             let recipe = augment ?? Recipe.defaultAugmentation(model: model)
@@ -325,7 +330,7 @@ extension DigitsCommand {
             log.info("data: \(trainer.trainIndices.count) training images, \(trainer.validationIndices.count) for validation (the end of the training set), \(test.count) test images")
             log.info("model: \(trainer.model.architecture.model), \(formatCount(trainer.model.parameterCount)) parameters")
             trainer.model.summary.forEach { log.info("  " + $0) }
-            log.info("training: \(options.epochs) epochs, \(optimizerDescription(options)), batch \(options.batchSize), \(options.learningRateSchedule) schedule, augmentation \(options.augmentation)\(options.l1.map { ", L1 \($0)" } ?? ""), seed \(options.seed)")
+            log.info("training: \(options.epochs) epochs, \(optimizerDescription(options)), batch \(options.batchSize), \(options.learningRateSchedule) schedule, augmentation \(options.augmentation)\(options.l1.map { ", L1 \($0)" } ?? "")\(options.ema.map { ", weight average (EMA) \($0)" } ?? ""), seed \(options.seed)")
 
             try board?.start(trainer: trainer, architecture: trainer.model.architecture)
             if let board { log.info("TensorBoard: \(board.writer.path)") }

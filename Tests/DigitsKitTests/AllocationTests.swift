@@ -53,7 +53,8 @@ import Testing
         #expect(counted == 0)
     }
 
-    /// Every shipped model's step (forward, fused loss, backward, clipping, Adam) at two
+    /// Every shipped model's step (forward, fused loss, backward, clipping, Adam, the moving
+    /// average of the weights) at two
     /// threads, after three warm-up steps. Batch 32 keeps the debug build quick; the buffers are
     /// the same kind at any batch size.
     @Test(arguments: Recipe.modelNames)
@@ -68,6 +69,7 @@ import Testing
         options.augment = "none"
         options.validationCount = 1
         options.clipNorm = 5
+        options.ema = 0.99
         let compute = ComputeContext(threads: 2)
         let trainer = try Trainer(architecture: architecture, options: options, dataset: dataset, compute: compute)
         let batch = Array(0..<32)

@@ -123,6 +123,86 @@ enum SyntheticDigits {
         #expect(elsewhere.savedThreads == 2 && elsewhere.compute.threads == 1)
     }
 
+    /// `--ema`: after every step the average moves toward the weights by the formula, with
+    /// the early steps' lower decay (1 + t) / (10 + t); BatchNorm's step count is copied.
+    /// Read back through the training state's "average." tensors.
+    @Test func weightAverageFollowsTheFormula() throws {
+        var options = SyntheticDigits.options()
+        options.ema = 0.9
+        let trainer = try Trainer(architecture: SyntheticDigits.convolutional, options: options,
+                                  dataset: SyntheticDigits.dataset(count: 200))
+        let names = trainer.model.savedTensors.map(\.name)
+        var expected = trainer.model.savedTensors.map(\.value.array)
+        for step in 1...12 {
+            trainer.step(indices: Array((step * 8)..<(step * 8 + 32))[...], learningRate: 1e-2)
+            let d = min(Float(0.9), Float(1 + step) / Float(10 + step))
+            for (index, tensor) in trainer.model.savedTensors.enumerated() {
+                let values = tensor.value.array
+                expected[index] = tensor.name.hasSuffix("num_batches_tracked") ? values
+                    : zip(expected[index], values).map { d * $0 + (1 - d) * $1 }
+            }
+        }
+        let state = trainer.stateFile()
+        for (name, values) in zip(names, expected) {
+            let average = try #require(state["average.\(name)"], "no average of \(name)")
+            let worst = zip(average.values, values).map { abs($0 - $1) }.max() ?? 0
+            #expect(worst <= 1e-6, "\(name): the average is off by \(worst)")
+        }
+        #expect(state["average.bn2.num_batches_tracked"]?.values == [12])
+        // Without --ema the state holds no average.
+        let plain = try Trainer(architecture: SyntheticDigits.convolutional, options: SyntheticDigits.options(),
+                                dataset: SyntheticDigits.dataset(count: 200))
+        #expect(!plain.stateFile().entries.contains { $0.name.hasPrefix("average.") })
+    }
+
+    /// With `--ema` the average is what validation scores and what the checkpoint keeps, while
+    /// training goes on from the weights themselves.
+    @Test func theAverageIsValidatedAndSaved() throws {
+        var options = SyntheticDigits.options(epochs: 1)
+        options.ema = 0.95
+        let trainer = try Trainer(architecture: SyntheticDigits.convolutional, options: options,
+                                  dataset: SyntheticDigits.dataset(count: 400))
+        _ = try trainer.runEpoch()
+        let state = trainer.stateFile(), checkpoint = trainer.checkpointFile()
+        for tensor in trainer.model.savedTensors where tensor.name.hasSuffix(".weight") {
+            let saved = try #require(checkpoint[tensor.name]).values
+            #expect(saved == state["average.\(tensor.name)"]?.values, "\(tensor.name): the checkpoint is not the average")
+            #expect(saved != tensor.value.array, "\(tensor.name): the checkpoint holds the last step's weights")
+            #expect(state["current.\(tensor.name)"]?.values == tensor.value.array)
+        }
+        // The validation accuracy recorded is the average's, as scored by the inference plan.
+        trainer.restoreBestWeights()
+        let range = trainer.trainIndices.count..<trainer.dataset.count
+        let scored = Predictions.compute(InferencePlan(trainer.model), on: trainer.dataset, range: range)
+            .score(labels: trainer.dataset.labels[range])
+        #expect(scored.accuracy == trainer.bestValidationAccuracy)
+    }
+
+    /// Interrupted and resumed with `--ema`, through the state file's bytes: the same
+    /// checkpoint and state as the uninterrupted run (the average is saved and restored).
+    @Test func resumedRunWithAnAverageEqualsUninterruptedRun() throws {
+        let dataset = try SyntheticDigits.dataset(count: 400)
+        var options = SyntheticDigits.options(epochs: 3)
+        options.ema = 0.95
+        let uninterrupted = try Trainer(architecture: SyntheticDigits.architecture, options: options, dataset: dataset)
+        while !uninterrupted.isFinished { _ = try uninterrupted.runEpoch() }
+        let first = try Trainer(architecture: SyntheticDigits.architecture, options: options, dataset: dataset)
+        _ = try first.runEpoch()
+        let saved = try SafeTensorsFile.decode(first.stateFile().encoded(), path: "state")
+        let resumed = try Trainer(resumingFrom: saved, path: "state", dataset: dataset)
+        while !resumed.isFinished { _ = try resumed.runEpoch() }
+        let sameCheckpoint = resumed.checkpointFile().encoded() == uninterrupted.checkpointFile().encoded()
+        let sameState = resumed.stateFile().encoded() == uninterrupted.stateFile().encoded()
+        #expect(sameCheckpoint)
+        #expect(sameState)
+        // A state that lost its average is refused, naming the tensor.
+        var damaged = saved
+        damaged.entries.removeAll { $0.name == "average.fc1.weight" }
+        #expect(throws: CheckpointError.missingTensor(path: "state", tensor: "average.fc1.weight")) {
+            try Trainer(resumingFrom: damaged, path: "state", dataset: dataset)
+        }
+    }
+
     /// A training state is refused at load when any of its tensors holds a NaN or an infinity:
     /// the current weights, the best weights kept for the checkpoint, or an optimizer moment.
     @Test func resumeRefusesNonFiniteState() throws {
@@ -286,6 +366,13 @@ enum SyntheticDigits {
         options = TrainingOptions()
         options.learningRate = -1
         #expect(options.problem() != nil)
+        for decay: Float in [0, 1, 1.5, -0.1, .nan] {
+            options = TrainingOptions()
+            options.ema = decay
+            #expect(options.problem()?.hasPrefix("--ema must be between 0 and 1") == true, "--ema \(decay)")
+        }
+        options.ema = 0.999
+        #expect(options.problem() == nil)
     }
 
     @Test func resumeRefusesAForeignFile() throws {

@@ -184,6 +184,8 @@ public final class Trainer {
     /// Background batches with augmentation; nil without augmentation (batches are then
     /// assembled in place, which costs less than handing them over).
     private let pipeline: BatchPipeline?
+    /// The moving average of the weights (`--ema`), nil without one.
+    private let average: WeightAverage?
 
     /// One record per completed epoch, oldest first, without the timing and health fields (as
     /// checkpoints save them).
@@ -239,6 +241,7 @@ public final class Trainer {
         let network = model
         l1 = options.l1.flatMap { $0 > 0 ? L1Penalty(lambda: $0, model: network) : nil }
         bestWeights = model.savedTensors.map { $0.value.array }
+        average = options.ema.map { WeightAverage(decay: $0, tensors: network.savedTensors) }
         let augmentation = options.augmentation
         pipeline = augmentation.isNone ? nil
             : BatchPipeline(dataset: dataset, spec: augmentation, normalization: architecture.normalization,
@@ -330,7 +333,12 @@ public final class Trainer {
             let values = UnsafeBufferPointer(start: parameter.value.data, count: parameter.value.count)
             return values.reduce(Float(0)) { $0 + $1 * 0 }.isFinite
         }) else { throw TrainingError.diverged(epoch: epoch, batch: batches, learningRate: rate(at: batches - 1)) }
+        // With --ema the average is validated, and kept as the best weights; training goes on
+        // from the weights themselves.
+        average?.exchange()
         let validation = validate()
+        let candidateWeights = validation.accuracy > bestValidationAccuracy ? model.savedTensors.map { $0.value.array } : nil
+        average?.exchange()
         guard validation.loss.isFinite else { throw TrainingError.diverged(epoch: epoch, batch: batches, learningRate: rate(at: batches - 1)) }
         if monitor { attachDeadFractions(to: &health) }
 
@@ -341,11 +349,11 @@ public final class Trainer {
                                  health: monitor ? health : nil)
         history.append(record.deterministic)
         completedEpochs = epoch
-        if validation.accuracy > bestValidationAccuracy {
+        if let candidateWeights {
             bestValidationAccuracy = validation.accuracy
             bestEpoch = epoch
             epochsWithoutImprovement = 0
-            bestWeights = model.savedTensors.map { $0.value.array }
+            bestWeights = candidateWeights
         } else {
             epochsWithoutImprovement += 1
         }
@@ -372,6 +380,7 @@ public final class Trainer {
         }
         if let clipNorm = options.clipNorm { clipGradients(model.parameters, maxNorm: clipNorm) }
         optimizer.step(model.parameters, learningRate: learningRate)
+        average?.update(afterStep: optimizer.steps)
         return (loss, right)
     }
 
@@ -497,6 +506,9 @@ public final class Trainer {
         for (name, tensor) in optimizer.stateTensors(for: model.parameters) {
             entries.append(.init(name: name, shape: tensor.shape, values: tensor.array))
         }
+        for (name, tensor) in averageTensors {
+            entries.append(.init(name: name, shape: tensor.shape, values: tensor.array))
+        }
         let metadata: [String: String] = [
             "format": "digits-training-state",
             "format_version": Checkpoint.formatVersion,
@@ -578,13 +590,14 @@ public final class Trainer {
                       shuffleRandom: RandomGenerator(state: try words("random_shuffle")), compute: compute, source: path)
         savedThreads = state.metadata["threads"].flatMap { Int($0) }
 
-        let optimizerTensors = optimizer.stateTensors(for: model.parameters)
-        let expected = Set(model.savedTensors.flatMap { ["current.\($0.name)", "best.\($0.name)"] } + optimizerTensors.map(\.name))
+        // The optimizer's moments, and the moving average of the weights with --ema.
+        let runningTensors = optimizer.stateTensors(for: model.parameters) + averageTensors
+        let expected = Set(model.savedTensors.flatMap { ["current.\($0.name)", "best.\($0.name)"] } + runningTensors.map(\.name))
         if let extra = state.entries.first(where: { !expected.contains($0.name) }) {
             throw CheckpointError.unexpectedTensor(path: path, tensor: extra.name)
         }
         try Checkpoint.load(state, into: model.savedTensors, prefix: "current.", strict: false, path: path)
-        // The best weights and the optimizer's moments are refused on a NaN or infinity too: a
+        // The best weights, the optimizer's moments and the average are refused on a NaN or infinity too: a
         // resumed run would carry it into every later step, or save it as its checkpoint.
         bestWeights = try model.savedTensors.map { parameter in
             guard let entry = state["best.\(parameter.name)"] else { throw CheckpointError.missingTensor(path: path, tensor: "best.\(parameter.name)") }
@@ -594,7 +607,7 @@ public final class Trainer {
             try Checkpoint.requireFinite(entry, path: path)
             return entry.values
         }
-        for (name, tensor) in optimizerTensors {
+        for (name, tensor) in runningTensors {
             guard let entry = state[name] else { throw CheckpointError.missingTensor(path: path, tensor: name) }
             guard entry.shape == tensor.shape else {
                 throw CheckpointError.wrongShape(path: path, tensor: name, expected: tensor.shape, found: entry.shape)
@@ -617,6 +630,13 @@ public final class Trainer {
         bestValidationAccuracy = bestAccuracy
         self.bestEpoch = bestEpoch
         epochsWithoutImprovement = without
+    }
+
+    /// The moving average's tensors as the training state names them ("average.fc1.weight", …);
+    /// none without `--ema`.
+    private var averageTensors: [(name: String, tensor: Tensor)] {
+        guard let average else { return [] }
+        return zip(average.tensors, average.averages).map { ("average.\($0.name)", $1) }
     }
 
     static func json(_ history: [EpochRecord]) -> String {

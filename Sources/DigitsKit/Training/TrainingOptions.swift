@@ -51,6 +51,9 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
     public var clipNorm: Float?
     /// Stop after this many epochs without a better validation accuracy, when set.
     public var patience: Int?
+    /// The decay of an exponential moving average of the weights (`--ema`), in (0, 1), nil for
+    /// none. With one, validation, the best weights and the checkpoint are the average's.
+    public var ema: Float?
     /// Images held out of the end of the training set for validation.
     public var validationCount = 5000
     /// The seed every random choice comes from (weight initialization, dropout masks, shuffling,
@@ -72,7 +75,7 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
         case epochs, optimizer, momentum, schedule, patience, seed
         case batchSize = "batch_size", learningRate = "learning_rate", beta1, beta2, epsilon
         case weightDecay = "weight_decay", stepEvery = "step_every", stepGamma = "step_gamma"
-        case clipNorm = "clip_norm", validationCount = "validation_count", augment, extra, l1
+        case clipNorm = "clip_norm", validationCount = "validation_count", augment, extra, l1, ema
     }
 
     /// The parsed recipe; `problem()` has already refused one that does not parse.
@@ -120,6 +123,7 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
         if stepEvery < 1 || !(stepGamma > 0) { return "--step-every must be at least 1 and --step-gamma positive" }
         if let clipNorm, !(clipNorm > 0) { return "--clip-norm must be positive, got \(clipNorm)" }
         if let patience, patience < 1 { return "--patience must be at least 1, got \(patience)" }
+        if let ema, !(ema > 0 && ema < 1) { return "--ema must be between 0 and 1 (such as 0.999), got \(ema)" }
         if validationCount < 1 { return "--validation must be at least 1, got \(validationCount)" }
         if let augment {
             do { _ = try AugmentationSpec.parse(augment) } catch let error as AugmentationError { return error.message } catch {}
