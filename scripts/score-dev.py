@@ -10,10 +10,13 @@ per-class figures. Standard library only."""
 import argparse
 import csv
 import json
+import signal
 import subprocess
 import sys
 from collections import Counter, defaultdict
 from pathlib import Path
+
+signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # quiet when piped into head
 
 
 def main():

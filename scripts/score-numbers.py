@@ -10,9 +10,12 @@ Standard library only."""
 import argparse
 import csv
 import json
+import signal
 import subprocess
 from collections import Counter, defaultdict
 from pathlib import Path
+
+signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # quiet when piped into head
 
 
 def main():
