@@ -283,7 +283,7 @@ extension DigitsCommand {
                     throw CheckpointError.notACheckpoint(path: statePath, reason: "no training state to resume (it is written after each epoch)")
                 }
                 let state = try SafeTensorsFile.read(contentsOf: statePath)
-                if let saved = state.metadata["training"].flatMap({ try? JSONDecoder().decode(TrainingOptions.self, from: Data($0.utf8)) }) {
+                if let saved = state.metadata["training"].flatMap(TrainingOptions.init(json:)) {
                     let architecture = state.metadata["architecture"].flatMap { try? Architecture.decode(json: $0) }
                     if let conflict = conflicts(with: saved, architecture: architecture).first {
                         throw ValidationError("--resume continues the run saved in \(statePath), whose \(conflict.flag) was \(conflict.saved); drop \(conflict.flag) to resume it (only --epochs can change, to extend the run), or train a new run without --resume")

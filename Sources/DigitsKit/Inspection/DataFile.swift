@@ -1,7 +1,6 @@
 // One-file descriptions for `digits inspect FILE`: the kind is recognized from the content
 // (PNG or JPEG signature, gzip or IDX magic, a safetensors header), falling back on the name
 // only to word the error. Its own folder, as it looks at every format the others define.
-import Foundation
 
 package enum DataFile {
     package enum Kind: Equatable, Sendable { case png, jpeg, idx, checkpoint }
@@ -40,8 +39,7 @@ package enum DataFile {
             if let accuracy = metadata["test_accuracy"].flatMap(Double.init) { training.append("test accuracy " + String(format2: accuracy * 100) + "%") }
             if let epochs = metadata["epochs"] { training.append("\(epochs) epochs" + (metadata["best_epoch"].map { " (best \($0))" } ?? "")) }
             if let augmentation = metadata["augmentation"] { training.append("augmentation \(augmentation)") }
-            if let options = metadata["training"].flatMap({ try? JSONDecoder().decode(TrainingOptions.self, from: Data($0.utf8)) }),
-               let decay = options.ema {
+            if let decay = metadata["training"].flatMap(TrainingOptions.init(json:))?.ema {
                 training.append("weights averaged (EMA \(decay))")
             }
             if let seed = metadata["seed"] { training.append("seed \(seed)") }

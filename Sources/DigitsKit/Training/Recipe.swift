@@ -23,8 +23,6 @@ public struct Recipe: Sendable {
     public var schedule: TrainingOptions.ScheduleKind = .cosine
     /// Adam's β1 and β2.
     public var betas: (Float, Float) = (0.9, 0.999)
-    /// The decay of the moving average of the weights (`--ema`), nil for none.
-    public var ema: Float?
 
     /// Every model's recipe, one per `--model` name, in the order `modelNames` lists them.
     public static let all: [Recipe] = [
@@ -81,7 +79,6 @@ public struct Recipe: Sendable {
         options.batchSize = batchSize
         options.schedule = schedule
         (options.beta1, options.beta2) = betas
-        options.ema = ema
         return options
     }
 

@@ -134,6 +134,13 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
         return nil
     }
 
+    /// The options stored as JSON under "training" in a checkpoint or training state, or nil
+    /// when the text is not such JSON.
+    public init?(json: String) {
+        guard let options = try? JSONDecoder().decode(TrainingOptions.self, from: Data(json.utf8)) else { return nil }
+        self = options
+    }
+
     /// The options as compact JSON with sorted keys and snake_case names, as checkpoints and training
     /// states store them under "training". A non-finite number is written as a string, which decoding
     /// refuses, rather than trapping.
