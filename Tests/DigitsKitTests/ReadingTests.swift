@@ -193,6 +193,47 @@ import Testing
         #expect(digit.image[14, 14] < 40 && digit.image[14, 5] > 150)
     }
 
+    /// An 0 in an 8×8 gray bitmap (ink within columns 1–6, as small scans store it; its edges
+    /// anti-aliased by 4×4 supersampling), then scaled up bilinearly to `side`: soft edges a
+    /// source pixel wide, on a flat black background.
+    static func smallZeroScaledUp(side: Int) -> GrayImage {
+        var small = [Double](repeating: 0, count: 64)
+        for y in 0..<8 { for x in 0..<8 {
+            var hits = 0
+            for sy in 0..<4 { for sx in 0..<4 {
+                let u = (Double(x) + (Double(sx) + 0.5) / 4 - 4) / 2.8, v = (Double(y) + (Double(sy) + 0.5) / 4 - 4) / 3.9
+                let r = hypot(u, v)
+                if r <= 1 && r >= 0.55 { hits += 1 }
+            } }
+            small[y * 8 + x] = Double(hits) / 16 * 255
+        } }
+        var pixels = [UInt8](repeating: 0, count: side * side)
+        for y in 0..<side { for x in 0..<side {
+            let sx = min(7, max(0, (Double(x) + 0.5) * 8 / Double(side) - 0.5)), sy = min(7, max(0, (Double(y) + 0.5) * 8 / Double(side) - 0.5))
+            let x0 = Int(sx), y0 = Int(sy), x1 = min(7, x0 + 1), y1 = min(7, y0 + 1), fx = sx - Double(x0), fy = sy - Double(y0)
+            let top = small[y0 * 8 + x0] * (1 - fx) + small[y0 * 8 + x1] * fx
+            let bottom = small[y1 * 8 + x0] * (1 - fx) + small[y1 * 8 + x1] * fx
+            pixels[y * side + x] = UInt8((top * (1 - fy) + bottom * fy).rounded())
+        } }
+        return GrayImage(width: side, height: side, pixels: pixels)
+    }
+
+    /// A small scan stored larger (an 8×8 bitmap at 28×28 or 96×96) is a clean picture with
+    /// soft edges, not a photo: it gets the textbook path, and its 0 keeps its hole. The paper
+    /// path thinned such digits to fragments.
+    @Test(arguments: [28, 40, 64, 96])
+    func aSmallScanScaledUpSmoothlyIsClean(side: Int) throws {
+        let picture = Self.smallZeroScaledUp(side: side)
+        let digit = try DigitPreprocessor().prepare(picture, path: "zero.png")
+        #expect(digit.clean)
+        #expect(PreprocessorTests.inkBox(digit.image).height == 20)
+        #expect(digit.image[14, 14] < 60)
+        // The ring: ink left and right of the hole on the middle row, and above and below it
+        // on the middle column.
+        #expect((4..<13).contains { digit.image[$0, 14] > 150 } && (16..<24).contains { digit.image[$0, 14] > 150 })
+        #expect((4..<11).contains { digit.image[14, $0] > 150 } && (18..<24).contains { digit.image[14, $0] > 150 })
+    }
+
     @Test func aOnePixelWideOneIsAPicture() throws {
         var pixels = [UInt8](repeating: 0, count: 2 * 20)
         for y in 0..<20 { pixels[y * 2] = 255; pixels[y * 2 + 1] = 128 }

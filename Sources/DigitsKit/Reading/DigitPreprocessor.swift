@@ -208,7 +208,8 @@ public struct PreparedDigit: Sendable {
         let (work, scaleDown) = pictures?.working(source, self) ?? workingPicture(source)
         let noInk = PreprocessError.noInk(path: path, width: source.width, height: source.height)
         let threshold = Self.otsuThreshold(work)
-        if let threshold, let clean = Self.cleanInk(work, threshold: threshold, tight: Self.isTightCrop(work, threshold: threshold)) {
+        if let threshold, let clean = Self.cleanInk(work, threshold: threshold, tight: Self.isTightCrop(work, threshold: threshold),
+                                                    softEdges: true) {
             let (ink, onSheet) = Self.offTheTable(clean.ink, inverted: clean.inverted, gray: work)
             // A sheet of paper on a darker table, the digit its hole: the digit on the sheet.
             if onSheet { return try prepare(ink: ink, inverted: true, origin: (0, 0), scale: scaleDown, noInk: noInk) }
@@ -652,7 +653,13 @@ public struct PreparedDigit: Sendable {
     /// found no ink in.
     /// `tight`: the picture is cut to its digit (`isTightCrop`), so the ink may be thick and
     /// faint-edged and reach the edges: only the paper's flatness is tested.
-    static func cleanInk(_ work: FloatImage, threshold: Float, strict: Bool = true, tight: Bool = false) -> (ink: FloatImage, inverted: Bool, ambiguous: Bool)? {
+    /// `softEdges`: a blurred or smoothly scaled-up picture on a flat background is clean too
+    /// (`cleanLevels`). Only for reading a picture as one digit: the number reader cuts digits
+    /// apart on the paper path's ink, whose faint fringes are gone (soft fringes join touching
+    /// digits: 193 of the 295 touching numbers of `make-numbers.py` seed 1 read right without
+    /// them, 181 with).
+    static func cleanInk(_ work: FloatImage, threshold: Float, strict: Bool = true, tight: Bool = false,
+                         softEdges: Bool = false) -> (ink: FloatImage, inverted: Bool, ambiguous: Bool)? {
         let width = work.width, height = work.height, count = width * height
         let total = Double(count)
         // Which side is the background: three votes, the border's majority, the area's and
@@ -668,7 +675,8 @@ public struct PreparedDigit: Sendable {
         let ambiguous = high > 0 && low > 0
         let likely = high > low || (high == low && votes[1] > 0.5)
         for backgroundHigh in ambiguous ? [likely, !likely] : [likely] {
-            if let levels = cleanLevels(work, threshold: threshold, backgroundHigh: backgroundHigh, strict: strict, tight: tight) {
+            if let levels = cleanLevels(work, threshold: threshold, backgroundHigh: backgroundHigh, strict: strict, tight: tight,
+                                        softEdges: softEdges) {
                 var strength = work
                 for index in strength.values.indices {
                     strength.values[index] = min(1, max(0, (work.values[index] - levels.paper) / (levels.full - levels.paper)))
@@ -691,8 +699,12 @@ public struct PreparedDigit: Sendable {
     }
 
     /// The paper and full-ink levels of a clean picture whose background is on the
-    /// `backgroundHigh` side of `threshold`; nil when that background is not flat.
-    static func cleanLevels(_ work: FloatImage, threshold: Float, backgroundHigh: Bool, strict: Bool, tight: Bool) -> (paper: Float, full: Float)? {
+    /// `backgroundHigh` side of `threshold`; nil when that background is not flat. With
+    /// `softEdges`, a wide soft fringe around the ink (a small picture scaled up smoothly, a
+    /// blurred one) is allowed: the background is also judged farther from the ink, and faint
+    /// ink next to full-strength ink counts as full.
+    static func cleanLevels(_ work: FloatImage, threshold: Float, backgroundHigh: Bool, strict: Bool, tight: Bool,
+                            softEdges: Bool = false) -> (paper: Float, full: Float)? {
         let width = work.width, height = work.height, count = width * height
         // The background: pixels on its side of the threshold. Its pure part leaves out
         // anti-aliased edges, which in a tight crop of a thick digit can outnumber the paper.
@@ -706,25 +718,36 @@ public struct PreparedDigit: Sendable {
         guard background.count >= 3, ink.count >= 3 else { return nil }
         // Pure: more than one source pixel of a digit that fills the picture (1/16 of its
         // longer side; MNIST's digits are 20 pixels) away from any ink, clear of the fringe
-        // that scaling up spreads.
+        // that scaling up spreads. A small picture scaled up smoothly (an 8×8 or 16×16 scan
+        // stored at 28×28) spreads a wider fringe: when the background of a picture too small
+        // to be a photo (64 pixels a side at most) is not one flat level at that distance, it
+        // is looked at again two and three times as far from the ink (the picture's edges do
+        // not count there; with at least 64 pixels left). Uneven light is as uneven there; a
+        // fringe is gone.
         let reach = max(1, max(width, height) / 16)
-        let mask = FloatImage(width: width, height: height, values: isBackground.map { $0 ? 1 : 0 }).eroded(square: reach)
-        let pure = mask.values.map { $0 > 0.5 }
-        var pureValues: [Float] = []
-        for index in 0..<count where pure[index] { pureValues.append(work.values[index]) }
-        // The two levels: the paper's commonest value (a smooth anti-aliased fringe moves a
-        // median, not the mode) and the ink's 99th percentile from it.
-        var levels = [Int](repeating: 0, count: 256)
-        for v in pureValues.count >= 16 ? pureValues : background { levels[min(255, max(0, Int(v * 255 + 0.5)))] += 1 }
-        let paper = Float(levels.indices.max { levels[$0] < levels[$1] } ?? 0) / 255
+        let mask = FloatImage(width: width, height: height, values: isBackground.map { $0 ? 1 : 0 })
+        let inkMask = FloatImage(width: width, height: height, values: isBackground.map { $0 ? 0 : 1 })
         let full = percentile(ink, backgroundHigh ? 0.01 : 0.99)
-        let contrast = abs(full - paper)
-        guard contrast >= 0.2 else { return nil }
-        // Flat: little noise around the paper, and no gradient between blocks (4×4 grid), on
-        // the pure background. A picture with too little of it to tell, such as a tight crop
-        // of a few pixels, is small enough not to be a photo.
-        guard strict else { return (paper, full) }
-        if pureValues.count >= 64 {
+        var paper: Float = 0, contrast: Float = 0
+        var flat = false
+        for depth in 1...(softEdges && max(width, height) <= 64 ? 3 : 1) {
+            let pure = depth == 1 ? mask.eroded(square: reach).values.map { $0 > 0.5 }
+                                  : inkMask.dilated(square: reach * depth).values.map { $0 < 0.5 }
+            var pureValues: [Float] = []
+            for index in 0..<count where pure[index] { pureValues.append(work.values[index]) }
+            if depth > 1, pureValues.count < 64 { break }
+            // The two levels: the paper's commonest value (a smooth anti-aliased fringe moves a
+            // median, not the mode) and the ink's 99th percentile from it.
+            var levels = [Int](repeating: 0, count: 256)
+            for v in pureValues.count >= 16 ? pureValues : background { levels[min(255, max(0, Int(v * 255 + 0.5)))] += 1 }
+            paper = Float(levels.indices.max { levels[$0] < levels[$1] } ?? 0) / 255
+            contrast = abs(full - paper)
+            guard contrast >= 0.2 else { return nil }
+            // Flat: little noise around the paper, and no gradient between blocks (4×4 grid), on
+            // the pure background. A picture with too little of it to tell, such as a tight crop
+            // of a few pixels, is small enough not to be a photo.
+            guard strict else { return (paper, full) }
+            if pureValues.count < 64 { flat = true; break }
             // Grain, not gradient: the spread of differences between horizontal neighbours.
             var steps: [Float] = []
             for y in 0..<height {
@@ -733,18 +756,27 @@ public struct PreparedDigit: Sendable {
                 }
             }
             let noise = steps.count >= 32 ? 1.4826 * percentile(steps, 0.5) / Float(2).squareRoot() : 0
-            guard noise <= 0.06 * contrast else { return nil }
-        }
-        // One paper level: 97% of the pure background within a tenth of the contrast of
-        // it (uneven light, vignetting, texture and the lines of graph paper spread it), and most of the ink near full
-        // strength (the dark corners of a vignette are not).
-        if pureValues.count >= 64 {
+            // One paper level: 97% of the pure background within a tenth of the contrast of
+            // it (uneven light, vignetting, texture and the lines of graph paper spread it).
             let tolerance = max(0.1 * contrast, 3 / 255)
             let near = pureValues.reduce(0) { $0 + (abs($1 - paper) <= tolerance ? 1 : 0) }
-            guard near * 100 >= pureValues.count * 97 else { return nil }
+            if noise <= 0.06 * contrast, near * 100 >= pureValues.count * 97 { flat = true; break }
         }
-        let strong = ink.reduce(0) { $0 + (abs($1 - full) <= 0.4 * contrast ? 1 : 0) }
-        guard ink.count < 256 || strong * 100 >= ink.count * (tight ? 60 : 85) else { return nil }
+        guard flat else { return nil }
+        // Most of the ink near full strength: the dark corners of a vignette are not. With
+        // `softEdges`, fainter ink within a stroke's width of full-strength ink (and within one
+        // source pixel of a digit that fills the picture) is the soft edge of a blurred or
+        // smoothly scaled-up stroke, and counts with it.
+        guard ink.count >= 256 else { return (paper, full) }
+        var strong = FloatImage(width: width, height: height, values: [Float](repeating: 0, count: count))
+        for index in 0..<count where !isBackground[index] && abs(work.values[index] - full) <= 0.4 * contrast {
+            strong.values[index] = 1
+        }
+        let edge = softEdges ? min(reach, max(1, Int((strong.strokeWidth() ?? 1).rounded()))) : 0
+        let nearStrong = strong.dilated(square: edge)
+        var held = 0
+        for index in 0..<count where !isBackground[index] && nearStrong.values[index] > 0.5 { held += 1 }
+        guard held * 100 >= ink.count * (tight ? 60 : 85) else { return nil }
         return (paper, full)
     }
 
