@@ -71,6 +71,50 @@ import Testing
         #expect(prepared.passedThrough && prepared.inverted && prepared.image == test.image(at: 0))
     }
 
+    /// The share of a digit's ink (pixels over 25) that is firm (over 127).
+    static func firmShare(_ pixels: [UInt8]) -> Double {
+        let ink = pixels.filter { $0 > 25 }
+        return Double(ink.filter { $0 > 127 }.count) / Double(max(ink.count, 1))
+    }
+
+    /// A ring drawn all in soft edges (strength 0.1–0.55, as an 8×8 scan scaled up gives) is
+    /// brightened until MNIST's 5th-percentile share of firm ink; its shape is kept: the same
+    /// pixels are ink, in the same order of brightness.
+    @Test func faintStrokesAreFirmedUp() {
+        var ring = FloatImage(width: 20, height: 20, values: [Float](repeating: 0, count: 400))
+        for y in 0..<20 { for x in 0..<20 {
+            let r = hypot(Double(x) - 9.5, Double(y) - 9.5)
+            ring.values[y * 20 + x] = Float(max(0, 0.55 - 0.15 * abs(r - 7)))
+        } }
+        let before = ring.values.map { UInt8((min(max($0, 0), 1) * 255).rounded()) }
+        #expect(Self.firmShare(before) < 0.3)
+        let placed = DigitPreprocessor().place(ring).pixels
+        #expect(Self.firmShare(placed) >= DigitPreprocessor.firmShareFloor && Self.firmShare(placed) < DigitPreprocessor.firmShareFloor + 0.08)
+        var unchanged = placed
+        DigitPreprocessor.firmUpFaintStrokes(&unchanged)
+        #expect(unchanged == placed, "a digit at the floor is left alone")
+        let inked = placed.filter { $0 > 0 }.count
+        #expect(inked == before.filter { $0 > 0 }.count)
+        #expect(placed.max() == 255)
+    }
+
+    /// The floor is MNIST's own 5th percentile: about one test digit in twenty is under it,
+    /// and the rest are left exactly as they are.
+    @Test func mostMNISTDigitsAreFirmAlready() throws {
+        guard let directory = TestFiles.mnist else {
+            Issue.record("MNIST not found: run scripts/fetch-mnist, or set DIGITS_MNIST_DIR")
+            return
+        }
+        let test = try MNIST.load(from: directory, split: .test)
+        var changed = 0
+        for index in 0..<2000 {
+            var pixels = test.image(at: index).pixels
+            DigitPreprocessor.firmUpFaintStrokes(&pixels)
+            if pixels != test.image(at: index).pixels { changed += 1 }
+        }
+        #expect(changed >= 40 && changed <= 200, "\(changed) of 2,000 changed")
+    }
+
     /// A big off-centre drawing: cropped, longer side 20, centred by mass within half a pixel.
     @Test func largeOffCentreDrawingIsScaledAndCentred() throws {
         let picture = Self.draw(width: 640, height: 480, box: (40, 30, 160, 220), path: Self.sevenPath, stroke: 22)

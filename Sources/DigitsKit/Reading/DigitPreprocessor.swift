@@ -33,7 +33,9 @@
 //     into MNIST's range (widths 6.5–16% of the digit's longer side) by dilating or eroding;
 //  6. the longer side is scaled to 20 pixels by area averaging, keeping the aspect ratio;
 //  7. the result is placed in 28×28 with its centre of mass on the centre (14, 14), as MNIST's
-//     digits are (their centres of mass are within 0.52 pixels of it).
+//     digits are (their centres of mass are within 0.52 pixels of it), and a digit whose ink
+//     is fainter than nearly all of MNIST's (a small or blurred picture's soft strokes) is
+//     brightened to MNIST's range (`firmUpFaintStrokes`).
 // The models' own normalization ((x/255 − mean)/std) is applied when a batch is assembled.
 //
 // A 28×28 image that already looks like an MNIST digit (a clean black background once the
@@ -1111,7 +1113,41 @@ public struct PreparedDigit: Sendable {
                 pixels[(y + offsetY) * side + x + offsetX] = UInt8((min(max(digit.values[y * digit.width + x], 0), 1) * 255).rounded())
             }
         }
+        Self.firmUpFaintStrokes(&pixels)
         return GrayImage(width: side, height: side, pixels: pixels)
+    }
+
+    /// In MNIST's digits most of the ink is firm: of the pixels over 25, the share over 127 is
+    /// 0.753 in the median training digit and under 0.646 in only 5% of them (the 60,000
+    /// training images). A digit prepared from a small or blurred picture (an 8×8 scan scaled
+    /// up, a soft pencil) can be all soft edges, a share of 0.4–0.6, and the model calls such
+    /// faint strokes "not a digit". Below MNIST's 5th percentile, the ink is brightened (every
+    /// pixel times one factor, capped at 255) until the share reaches it: the stroke keeps its
+    /// shape and its profile, only firmer.
+    static let firmShareFloor = 0.646
+
+    static func firmUpFaintStrokes(_ pixels: inout [UInt8]) {
+        var ink: [UInt8] = []
+        ink.reserveCapacity(pixels.count)
+        // Brightening lifts the faintest rim over 25 too, so one pass falls a little short of
+        // the floor: a few more, each from the share it left.
+        for _ in 0..<4 {
+            ink.removeAll(keepingCapacity: true)
+            for pixel in pixels where pixel > 25 { ink.append(pixel) }
+            guard ink.count >= 8 else { return }
+            let firm = ink.reduce(0) { $0 + ($1 > 127 ? 1 : 0) }
+            guard Double(firm) < firmShareFloor * Double(ink.count) else { return }
+            // The ink value with the floor's share above it (linear between order statistics),
+            // brought to 128.
+            ink.sort()
+            let position = (1 - firmShareFloor) * Double(ink.count - 1)
+            let low = Int(position), high = min(low + 1, ink.count - 1)
+            let level = Double(ink[low]) + (position - Double(low)) * (Double(ink[high]) - Double(ink[low]))
+            let factor = 128 / max(level, 1)
+            for index in pixels.indices where pixels[index] > 0 {
+                pixels[index] = UInt8(min(255, (Double(pixels[index]) * factor).rounded()))
+            }
+        }
     }
 
     /// Pixel noise: 1.4826 × the median absolute residual (the MAD), which the ink, being a
