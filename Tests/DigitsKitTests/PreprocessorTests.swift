@@ -498,6 +498,57 @@ import Testing
         #expect(whole.values.reduce(0, +) == Float(30 * height + 6 * 260), "beside a tall stroke, the strip was dropped")
     }
 
+    /// The paper path's ink map of a sheet photographed with the table in view along its right
+    /// and bottom edges: the table is "ink" of about half strength (its contrast with the
+    /// paper against the pen's), in one L-shaped strip whose pixels lie on both sides of ½.
+    /// The strip is no ink; a small number in the middle stays. Over ½ alone the strip falls apart into specks, each too small to
+    /// be a table. So do slivers of its rim along the left edge.
+    @Test func theTableAlongTwoEdgesAtHalfStrengthIsNoInk() {
+        let width = 360, height = 500
+        var ink = FloatImage(width: width, height: height, values: [Float](repeating: 0, count: width * height))
+        for y in 0..<height {
+            for x in 0..<width where x >= width - 14 || y >= height - 12 {
+                ink.values[y * width + x] = x % 3 == 0 && y % 3 == 0 ? 0.56 : 0.44
+            }
+        }
+        let strokes = [(150..<154, 230..<262), (170..<190, 230..<234), (186..<190, 230..<262)]
+        for (xs, ys) in strokes { for y in ys { for x in xs { ink.values[y * width + x] = 1 } } }
+        let strokeMass = ink.values.reduce(Float(0)) { $0 + ($1 == 1 ? 1 : 0) }
+        // Slivers of the table's rim along the left edge, 3 pixels wide, where the rest of it
+        // went under ¼ (a fortieth of 360 is 9 pixels).
+        for top in [100, 180, 300] { for y in top..<(top + 8) { for x in 0..<3 { ink.values[y * width + x] = 0.4 } } }
+        DigitPreprocessor.removeTableAtEdges(&ink, thick: true)
+        #expect(ink.values[200 * width + width - 5] == 0 && ink.values[(height - 4) * width + 100] == 0, "the table stays")
+        #expect(ink.values[104 * width + 1] == 0 && ink.values[304 * width + 1] == 0, "a sliver of the table's rim stays")
+        #expect(ink.values.reduce(0, +) == strokeMass, "a stroke of the number was dropped")
+    }
+
+    /// A ruled line of a photographed sheet that ends at the sheet's edge, 70% across the
+    /// picture, far below a small number: no ink (`removeShorterRuledLines`). A bar as long
+    /// that touches the digit (a 7's), or one above it that does not reach past it on both
+    /// sides (a 5's detached bar), stays.
+    @Test func aRuledLineShortOfTheEdgesApartFromTheNumberIsNoInk() {
+        let width = 400, height = 300
+        func map(line: (Range<Int>, Int), stroke: (Range<Int>, Range<Int>) = (200..<204, 40..<70)) -> FloatImage {
+            var ink = FloatImage(width: width, height: height, values: [Float](repeating: 0, count: width * height))
+            for x in line.0 { ink.values[line.1 * width + x] = 0.8 }
+            for y in stroke.1 { for x in stroke.0 { ink.values[y * width + x] = 1 } }
+            for y in 40..<70 { for x in 230..<234 { ink.values[y * width + x] = 1 } }
+            return ink
+        }
+        var apart = map(line: (100..<380, 250))
+        DigitPreprocessor.removeShorterRuledLines(&apart)
+        #expect(apart.values[250 * width + 200] == 0, "the ruled line far from the number stays")
+        #expect(apart.values.reduce(0, +) == Float(2 * 4 * 30), "a stroke of the number was dropped")
+        var bar = map(line: (100..<380, 69))
+        DigitPreprocessor.removeShorterRuledLines(&bar)
+        #expect(bar.values[69 * width + 300] > 0, "a bar touching the digit was taken for a ruled line")
+        // A bar over a body 120 pixels wide, 9 pixels above it, reaching past it on one side only.
+        var detached = map(line: (130..<380, 30), stroke: (120..<240, 40..<44))
+        DigitPreprocessor.removeShorterRuledLines(&detached)
+        #expect(detached.values[30 * width + 300] > 0, "a detached bar over the digit was taken for a ruled line")
+    }
+
     /// A number written across most of a photographed sheet's width (five strokes 60 pixels
     /// tall from x = 60 to 380), the table along the left edge: the strip, five times as long
     /// as the line is tall, is no ink. Beside a line 160 pixels tall (over half the picture:

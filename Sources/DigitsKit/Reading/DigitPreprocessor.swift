@@ -254,6 +254,7 @@ public struct PreparedDigit: Sendable {
         if let (found, inverted) = Self.paperInk(work) {
             var ink = !inverted ? Self.inkOnSheet(found, gray: work) ?? found : found
             Self.removeRuledLines(&ink)
+            Self.removeShorterRuledLines(&ink)
             Self.removeTableAtEdges(&ink, thick: true)
             Self.removeFramingLines(&ink)
             return (ink, scaleDown)
@@ -495,7 +496,8 @@ public struct PreparedDigit: Sendable {
     /// belongs to its stem, which reaches across); and with `thick`, pieces that touch an edge
     /// and are somewhere far thicker than a pen stroke, holding a square a twentieth of the
     /// picture's shorter side wide (the edge counting as ink, so that a strip along it counts
-    /// whole). A digit on a sheet that leaves the table in view along one or two edges is
+    /// whole), or that keep within a fortieth of it from the edge they touch (slivers of the
+    /// table's rim). A digit on a sheet that leaves the table in view along one or two edges is
     /// otherwise a small piece beside a large one: dropped as a speck, and the table's edge
     /// read as a 1. Only beside other ink within half the picture's width and height (a small
     /// number or digit, not a digit cut to its ink), or beside a line of writing at most half
@@ -505,9 +507,11 @@ public struct PreparedDigit: Sendable {
         let width = ink.width, height = ink.height
         let reach = max(3, Int((0.025 * Double(min(width, height))).rounded()))
         guard width > 4 * reach, height > 4 * reach else { return }
-        // Pieces of the ink over ½: under uneven light a clean picture's faint background
-        // strength would join everything into one piece.
-        let solid = ink.solid
+        // Pieces of the ink over ½ on a clean picture: under uneven light its faint background
+        // strength would join everything into one piece. Over ¼ on the paper path (`thick`),
+        // whose map is 0 off the ink: there a table lighter than the pen is ink of about half
+        // strength, over and under ½ by turns, and over ½ alone fell apart into specks.
+        let solid = FloatImage(width: width, height: height, values: ink.values.map { $0 > (thick ? 0.25 : 0.5) ? 1 : 0 })
         let (labels, masses, _) = components(of: solid)
         let boxes = pieceBoxes(labels: labels, count: masses.count, width: width, height: height)
         var table = Set<Int32>()
@@ -528,6 +532,13 @@ public struct PreparedDigit: Sendable {
             }
         }
         if thick {
+            // Slivers of the table's rim, left along an edge where the rest went under ¼: pieces
+            // on an edge that keep within `reach` of it.
+            for (label, box) in boxes.enumerated() where box.maxX >= 0
+                && ((box.minX == 0 && box.maxX < reach) || (box.maxX == width - 1 && box.minX >= width - reach)
+                    || (box.minY == 0 && box.maxY < reach) || (box.maxY == height - 1 && box.minY >= height - reach)) {
+                table.insert(Int32(label))
+            }
             // The ink over ½, framed by `reach` pixels of ink, eroded by a square of 2·reach + 1.
             let framedWidth = width + 2 * reach
             var framed = FloatImage(width: framedWidth, height: height + 2 * reach,
@@ -588,6 +599,7 @@ public struct PreparedDigit: Sendable {
         var ink = found
         // Ruled lines first: they join a strip of table to the rest.
         Self.removeRuledLines(&ink)
+        Self.removeShorterRuledLines(&ink)
         Self.removeTableAtEdges(&ink, thick: true)
         guard let crop = Self.keepMainInk(&ink) else {
             throw noInk
@@ -892,12 +904,12 @@ public struct PreparedDigit: Sendable {
     }
 
     /// The bands of consecutive lines (rows or columns: `count` of them, each `span` pixels
-    /// long) whose ink, `inked(line, position)`, crosses 85% of the line, and that are at
-    /// most `thickest` hundredths of a line thick.
-    static func fullBands(count: Int, span: Int, thickest: Int, inked: (Int, Int) -> Bool) -> [Range<Int>] {
+    /// long) whose ink, `inked(line, position)`, crosses `share` percent of the line, and that
+    /// are at most `thickest` hundredths of a line thick.
+    static func fullBands(count: Int, span: Int, thickest: Int, share: Int = 85, inked: (Int, Int) -> Bool) -> [Range<Int>] {
         var found: [Range<Int>] = [], start: Int?
         for line in 0...count {
-            let full = line < count && (0..<span).reduce(0) { $0 + (inked(line, $1) ? 1 : 0) } * 100 >= span * 85
+            let full = line < count && (0..<span).reduce(0) { $0 + (inked(line, $1) ? 1 : 0) } * 100 >= span * share
             if full, start == nil { start = line }
             if !full, let begin = start {
                 if (line - begin) * 100 <= thickest { found.append(begin..<line) }
@@ -1238,6 +1250,46 @@ public struct PreparedDigit: Sendable {
         let takeColumns = onePastTheInkOnly ? !columns.isEmpty && clearDown
             : columns.count >= 2 || (columns.count == 1 && (height * 85 >= rest.height * 180 || clearDown))
         if takeRows || takeColumns { ink = without(takeRows ? rows : [], takeColumns ? columns : []) }
+    }
+
+    /// Ruled lines that end at the edge of a photographed sheet, short of the picture's edges:
+    /// bands crossing 60% of the picture, at most 3% of it thick, that lie apart from the rest
+    /// of the ink (a quarter of its height or width away) and reach past it on both sides by
+    /// as much. A digit's bar touches the digit, and a 5's detached bar does not reach past
+    /// its body on both sides; on a sheet that leaves the table in view, a line 80% across
+    /// beside a small number made the number's ink as tall as the sheet. For the paper path's
+    /// map, 0 off the ink.
+    static func removeShorterRuledLines(_ ink: inout FloatImage) {
+        let width = ink.width, height = ink.height
+        guard min(width, height) >= 32 else { return }
+        let rows = fullBands(count: height, span: width, thickest: max(3 * height, 300), share: 60) { y, x in ink.values[y * width + x] > 0 }
+        let columns = fullBands(count: width, span: height, thickest: max(3 * width, 300), share: 60) { x, y in ink.values[y * width + x] > 0 }
+        guard !rows.isEmpty || !columns.isEmpty else { return }
+        var trial = ink
+        for band in rows { for y in band { for x in 0..<width { trial.values[y * width + x] = 0 } } }
+        for band in columns { for x in band { for y in 0..<height { trial.values[y * width + x] = 0 } } }
+        guard let rest = keepMainInk(&trial) else { return }
+        /// The first and last position along a band where it is inked.
+        func extent(_ band: Range<Int>, across: Int, _ inked: (Int, Int) -> Bool) -> (first: Int, last: Int)? {
+            var first = Int.max, last = -1
+            for line in band { for position in 0..<across where inked(line, position) { first = min(first, position); last = max(last, position) } }
+            return last >= 0 ? (first, last) : nil
+        }
+        let awayDown = max(2, rest.height / 4), awayAcross = max(2, rest.width / 4)
+        var lines = FloatImage(width: width, height: height, values: [Float](repeating: 0, count: width * height))
+        for band in rows {
+            guard band.upperBound + awayDown <= rest.y || band.lowerBound >= rest.y + rest.height + awayDown,
+                  let (first, last) = extent(band, across: width, { ink.values[$0 * width + $1] > 0 }),
+                  first + awayDown <= rest.x, last >= rest.x + rest.width - 1 + awayDown else { continue }
+            for y in band { for x in 0..<width { lines.values[y * width + x] = 1 } }
+        }
+        for band in columns {
+            guard band.upperBound + awayAcross <= rest.x || band.lowerBound >= rest.x + rest.width + awayAcross,
+                  let (first, last) = extent(band, across: height, { ink.values[$1 * width + $0] > 0 }),
+                  first + awayAcross <= rest.y, last >= rest.y + rest.height - 1 + awayAcross else { continue }
+            for x in band { for y in 0..<height { lines.values[y * width + x] = 1 } }
+        }
+        for index in ink.values.indices where lines.values[index] > 0 { ink.values[index] = 0 }
     }
 
     /// Connected pieces of ink (8-connected pixels above 0): a label per pixel (−1 for none),
