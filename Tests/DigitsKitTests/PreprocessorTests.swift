@@ -332,6 +332,22 @@ import Testing
         #expect(clean.alternative == nil)
     }
 
+    /// A digit written small on a sheet photographed whole (a 7 of 2-pixel strokes, 14 pixels
+    /// tall, on a sheet of 500×500 on a darker table): its strokes are holes of 0.02% of the
+    /// sheet's area, and the sheet is still taken for paper with the digit on it
+    /// (`inkOnSheet`), not for ink.
+    @Test func aSmallDigitOnASheetIsReadOnTheSheet() throws {
+        let width = 900, height = 700
+        var gray = [Float](repeating: 70 / 255, count: width * height)
+        for y in 100..<600 { for x in 200..<700 { gray[y * width + x] = 230 / 255 } }
+        for (xs, ys) in [(400..<412, 300..<302), (410..<412, 300..<314)] { for y in ys { for x in xs { gray[y * width + x] = 40 / 255 } } }
+        let picture = FloatImage(width: width, height: height, values: gray)
+        let sheetAsInk = FloatImage(width: width, height: height, values: gray.map { min(1, max(0, ($0 - 70 / 255) / (160 / 255))) })
+        let onSheet = try #require(DigitPreprocessor.inkOnSheet(sheetAsInk, gray: picture), "the sheet was not found")
+        #expect(onSheet.values[301 * width + 405] > 0.5 && onSheet.values[310 * width + 411] > 0.5, "the digit is no ink")
+        #expect(onSheet.values[50 * width + 50] == 0 && onSheet.values[350 * width + 300] == 0, "the table or the sheet is ink")
+    }
+
     /// A 7 in gray pen (110) on a sheet whose light falls off from 235 to 145 across it, the
     /// table darker than the pen (40) along the left and bottom edges: the table is painted
     /// over with the sheet as it is lit beside it (`tableAsPaper`), and the 7 reads as the clean

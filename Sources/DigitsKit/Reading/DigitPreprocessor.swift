@@ -464,7 +464,9 @@ public struct PreparedDigit: Sendable {
     /// The ink of a number written on a sheet of paper photographed on a darker table, when
     /// `ink` (bright ink, as the clean or the paper path found it) is that sheet: one solid
     /// piece of "ink" covering a quarter of the picture, with holes (`looksLikeSheet`; here
-    /// holes of at least 0.05% of its area, the strokes of a small number; and at most 10%
+    /// holes of at least 0.01% of its area, the strokes of a number written small, 3% of the
+    /// frame tall, on a page photographed whole (at 0.05%, some such pages were taken for
+    /// ink); and at most 10%
     /// when the ink reaches all four edges, as a bold 0 or 8 cut to its ink does, its holes
     /// a tenth to a third of it, where a sheet leaves the table in view along one edge or
     /// more). The sheet alone is read as
@@ -480,7 +482,7 @@ public struct PreparedDigit: Sendable {
         let width = ink.width, height = ink.height
         let onAllEdges = (0..<width).contains { ink.values[$0] > 0.12 } && (0..<width).contains { ink.values[(height - 1) * width + $0] > 0.12 }
             && (0..<height).contains { ink.values[$0 * width] > 0.12 } && (0..<height).contains { ink.values[$0 * width + width - 1] > 0.12 }
-        guard looksLikeSheet(ink, holeShare: 0.0005...(onAllEdges ? 0.1 : .infinity)), let sheet = sheet(in: solid, gray: gray),
+        guard looksLikeSheet(ink, holeShare: 0.0001...(onAllEdges ? 0.1 : .infinity)), let sheet = sheet(in: solid, gray: gray),
               let (onSheet, _) = paperInk(sheet.image, darkInk: true) else { return nil }
         var map = FloatImage(width: ink.width, height: ink.height, values: [Float](repeating: 0, count: ink.values.count))
         for y in 0..<onSheet.height {
