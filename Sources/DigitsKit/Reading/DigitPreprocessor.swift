@@ -466,10 +466,11 @@ public struct PreparedDigit: Sendable {
     /// piece of "ink" covering a quarter of the picture, with holes (`looksLikeSheet`; here
     /// holes of at least 0.01% of its area, the strokes of a number written small, 3% of the
     /// frame tall, on a page photographed whole (at 0.05%, some such pages were taken for
-    /// ink); and at most 10%
+    /// ink); and from 0.05% to 10%
     /// when the ink reaches all four edges, as a bold 0 or 8 cut to its ink does, its holes
     /// a tenth to a third of it, where a sheet leaves the table in view along one edge or
-    /// more). The sheet alone is read as
+    /// more: a bold 6 cut to its ink, its loop's hole 0.01–0.05% of it, read as an 8 on its
+    /// outline). The sheet alone is read as
     /// paper with dark ink, and put back in its place in a map the size of `ink`, blank
     /// elsewhere. Nil when `ink` is no sheet, or under 64 pixels (a bold 0 or 8 that fills a
     /// small crop is solid and has holes too). (The callers ask only of bright ink: a dark solid
@@ -482,7 +483,7 @@ public struct PreparedDigit: Sendable {
         let width = ink.width, height = ink.height
         let onAllEdges = (0..<width).contains { ink.values[$0] > 0.12 } && (0..<width).contains { ink.values[(height - 1) * width + $0] > 0.12 }
             && (0..<height).contains { ink.values[$0 * width] > 0.12 } && (0..<height).contains { ink.values[$0 * width + width - 1] > 0.12 }
-        guard looksLikeSheet(ink, holeShare: 0.0001...(onAllEdges ? 0.1 : .infinity)), let sheet = sheet(in: solid, gray: gray),
+        guard looksLikeSheet(ink, holeShare: onAllEdges ? 0.0005...0.1 : 0.0001...Double.infinity), let sheet = sheet(in: solid, gray: gray),
               let (onSheet, _) = paperInk(sheet.image, darkInk: true) else { return nil }
         var map = FloatImage(width: ink.width, height: ink.height, values: [Float](repeating: 0, count: ink.values.count))
         for y in 0..<onSheet.height {
