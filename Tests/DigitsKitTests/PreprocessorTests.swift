@@ -517,8 +517,9 @@ import Testing
     /// The paper path's ink map of a sheet photographed with the table in view along its right
     /// and bottom edges: the table is "ink" of about half strength (its contrast with the
     /// paper against the pen's), in one L-shaped strip whose pixels lie on both sides of ½.
-    /// The strip is no ink; a small number in the middle stays. Over ½ alone the strip falls apart into specks, each too small to
-    /// be a table. So do slivers of its rim along the left edge.
+    /// The strip is no ink; a small number in the middle stays. Over ½ alone the strip falls
+    /// apart into specks, each too small to be a table. So do slivers of its rim along the
+    /// left edge.
     @Test func theTableAlongTwoEdgesAtHalfStrengthIsNoInk() {
         let width = 360, height = 500
         var ink = FloatImage(width: width, height: height, values: [Float](repeating: 0, count: width * height))

@@ -253,9 +253,7 @@ public struct PreparedDigit: Sendable {
         }
         if let (found, inverted) = Self.paperInk(work) {
             var ink = !inverted ? Self.inkOnSheet(found, gray: work) ?? found : found
-            Self.removeRuledLines(&ink)
-            Self.removeShorterRuledLines(&ink)
-            Self.removeTableAtEdges(&ink, thick: true)
+            Self.removePaperMarks(&ink)
             Self.removeFramingLines(&ink)
             return (ink, scaleDown)
         }
@@ -600,10 +598,7 @@ public struct PreparedDigit: Sendable {
     func prepare(ink found: FloatImage, inverted: Bool, origin: (x: Int, y: Int), scale: Double,
                  noInk: PreprocessError) throws -> PreparedDigit {
         var ink = found
-        // Ruled lines first: they join a strip of table to the rest.
-        Self.removeRuledLines(&ink)
-        Self.removeShorterRuledLines(&ink)
-        Self.removeTableAtEdges(&ink, thick: true)
+        Self.removePaperMarks(&ink)
         guard let crop = Self.keepMainInk(&ink) else {
             throw noInk
         }
@@ -1196,6 +1191,16 @@ public struct PreparedDigit: Sendable {
         return high
     }
 
+    /// What the paper path takes out of the ink found before it looks for the writing: ruled
+    /// lines (`removeRuledLines`), the ones cut short by the sheet's edge
+    /// (`removeShorterRuledLines`), then the table in view along the edges
+    /// (`removeTableAtEdges`). Ruled lines first: they join a strip of table to the rest.
+    static func removePaperMarks(_ ink: inout FloatImage) {
+        removeRuledLines(&ink)
+        removeShorterRuledLines(&ink)
+        removeTableAtEdges(&ink, thick: true)
+    }
+
     /// Ruled lines: rows (or columns) whose ink crosses 85% of the picture, in bands at most 3%
     /// of it thick, as on lined or squared paper, a notebook's margin or a form. They are taken
     /// out when there are two or more, or when one reaches 1.8 times as far as the ink left
@@ -1279,20 +1284,19 @@ public struct PreparedDigit: Sendable {
             return last >= 0 ? (first, last) : nil
         }
         let awayDown = max(2, rest.height / 4), awayAcross = max(2, rest.width / 4)
-        var lines = FloatImage(width: width, height: height, values: [Float](repeating: 0, count: width * height))
-        for band in rows {
+        // Every band is judged on the ink as it came, then the ruled ones are taken out.
+        let ruledRows = rows.filter { band in
             guard band.upperBound + awayDown <= rest.y || band.lowerBound >= rest.y + rest.height + awayDown,
-                  let (first, last) = extent(band, across: width, { ink.values[$0 * width + $1] > 0 }),
-                  first + awayDown <= rest.x, last >= rest.x + rest.width - 1 + awayDown else { continue }
-            for y in band { for x in 0..<width { lines.values[y * width + x] = 1 } }
+                  let (first, last) = extent(band, across: width, { ink.values[$0 * width + $1] > 0 }) else { return false }
+            return first + awayDown <= rest.x && last >= rest.x + rest.width - 1 + awayDown
         }
-        for band in columns {
+        let ruledColumns = columns.filter { band in
             guard band.upperBound + awayAcross <= rest.x || band.lowerBound >= rest.x + rest.width + awayAcross,
-                  let (first, last) = extent(band, across: height, { ink.values[$1 * width + $0] > 0 }),
-                  first + awayAcross <= rest.y, last >= rest.y + rest.height - 1 + awayAcross else { continue }
-            for x in band { for y in 0..<height { lines.values[y * width + x] = 1 } }
+                  let (first, last) = extent(band, across: height, { ink.values[$1 * width + $0] > 0 }) else { return false }
+            return first + awayAcross <= rest.y && last >= rest.y + rest.height - 1 + awayAcross
         }
-        for index in ink.values.indices where lines.values[index] > 0 { ink.values[index] = 0 }
+        for band in ruledRows { for y in band { for x in 0..<width { ink.values[y * width + x] = 0 } } }
+        for band in ruledColumns { for x in band { for y in 0..<height { ink.values[y * width + x] = 0 } } }
     }
 
     /// Connected pieces of ink (8-connected pixels above 0): a label per pixel (−1 for none),
