@@ -108,6 +108,20 @@ import Testing
         let pair = try Evaluation(models: [model, other], modelPaths: ["m", "o"], metadata: [[:], [:]], dataset: dataset, datasetName: "t")
         #expect(pair.modelPath == "m + o" && pair.parameterCount == 2 * model.parameterCount)
         #expect(pair.architecture.model.hasPrefix("ensemble of 2"))
+        // Beside an ensemble's accuracy stands each member's own, as it scores alone; one
+        // model has no members to show. Labelled with the first model's own predictions, the
+        // data gives it 100% and the other model less.
+        let own = try DigitDataset(images: IDXArray(shape: [200, 4, 4], values: .ubyte(dataset.pixels)), imagesPath: "images.idx",
+                                   labels: IDXArray(shape: [200], values: .ubyte(single.predictions.predicted.map(UInt8.init))), labelsPath: "own.idx")
+        let first = try Evaluation(model: model, modelPath: "m", metadata: [:], dataset: own, datasetName: "own")
+        let second = try Evaluation(model: other, modelPath: "o", metadata: [:], dataset: own, datasetName: "own")
+        let both = try Evaluation(models: [model, other], modelPaths: ["m", "o"], metadata: [[:], [:]], dataset: own, datasetName: "own")
+        #expect(first.report.accuracy == 1 && second.report.accuracy < 1)
+        #expect(both.memberAccuracies == [1, second.report.accuracy])
+        #expect(both.membersLine == String(format: "members alone: 100.00%%, %.2f%% (mean %.2f%%)", second.report.accuracy * 100,
+                                           (1 + second.report.accuracy) * 50))
+        #expect(both.jsonObject["member_accuracies"] as? [Double] == both.memberAccuracies)
+        #expect(first.memberAccuracies.isEmpty && first.membersLine == nil && first.jsonObject["member_accuracies"] == nil)
         let otherAlone = Predictions.compute(other, on: dataset)
         #expect(pair.predictions.probabilities.indices.allSatisfy {
             abs(pair.predictions.probabilities[$0] - (single.predictions.probabilities[$0] + otherAlone.probabilities[$0]) / 2) < 1e-6
