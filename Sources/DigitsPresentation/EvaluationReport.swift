@@ -42,10 +42,7 @@ package struct Evaluation {
         let members = models.map { Predictions.compute($0, on: dataset) }
         predictions = Predictions.average(members, labels: dataset.labels)
         seconds = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
-        memberAccuracies = members.count < 2 ? [] : members.map { member in
-            let correct = zip(member.predicted, dataset.labels).filter { $0 == Int($1) }.count
-            return Double(correct) / Double(max(dataset.labels.count, 1))
-        }
+        memberAccuracies = members.count < 2 ? [] : members.map { $0.score(labels: dataset.labels).accuracy }
         report = ClassificationReport(labels: dataset.labels.map(Int.init), predicted: predictions.predicted,
                                       losses: predictions.losses, classes: first.digitClasses)
         self.modelPath = modelPaths.joined(separator: " + ")
@@ -80,7 +77,7 @@ package struct Evaluation {
         lines.append("data: \(datasetName), \(formatCount(report.count)) images (\(dataset.imagesPath))")
         lines.append(String(format: "\(bold)accuracy %.2f%%\(reset) (%@ of %@), loss %.4f, %.2f s",
                             report.accuracy * 100, formatCount(report.correct), formatCount(report.count), report.loss, seconds))
-        if let line = membersLine { lines.append(line) }
+        if let summary = membersSummary { lines.append("members alone: " + summary) }
         lines.append("")
         lines.append("confusion matrix (rows: true class, columns: predicted)")
         let width = max(5, String(report.count).count + 1)
@@ -120,11 +117,12 @@ package struct Evaluation {
 
     // MARK: JSON
 
-    /// "members alone: 99.63%, 99.64% (mean 99.64%)" for an ensemble; nil for one model.
-    package var membersLine: String? {
+    /// "99.63%, 99.64% (mean 99.64%)": an ensemble's members, each scored alone; nil for one
+    /// model. The terminal shows it as "members alone: …", report.md as a row of its table.
+    package var membersSummary: String? {
         guard !memberAccuracies.isEmpty else { return nil }
         let mean = memberAccuracies.reduce(0, +) / Double(memberAccuracies.count)
-        return "members alone: " + memberAccuracies.map { String(format: "%.2f%%", $0 * 100) }.joined(separator: ", ")
+        return memberAccuracies.map { String(format: "%.2f%%", $0 * 100) }.joined(separator: ", ")
             + String(format: " (mean %.2f%%)", mean * 100)
     }
 
@@ -231,7 +229,7 @@ package struct Evaluation {
         md += "| model | `\(modelPath)`: \(architecture.model), \(formatCount(parameterCount)) parameters |\n"
         md += "| data | \(datasetName): `\(dataset.imagesPath)`, `\(dataset.labelsPath)` |\n"
         md += String(format: "| accuracy | **%.2f%%** (%@ of %@) |\n", report.accuracy * 100, formatCount(report.correct), formatCount(report.count))
-        if let line = membersLine { md += "| \(line.replacingOccurrences(of: ": ", with: " | ", range: line.range(of: ": "))) |\n" }
+        if let summary = membersSummary { md += "| members alone | \(summary) |\n" }
         md += String(format: "| loss | %.4f (mean cross-entropy) |\n", report.loss)
         if let recorded = metadata["test_accuracy"].flatMap(Double.init) {
             md += String(format: "| recorded at training | %.2f%% test accuracy |\n", recorded * 100)

@@ -118,10 +118,10 @@ import Testing
         let both = try Evaluation(models: [model, other], modelPaths: ["m", "o"], metadata: [[:], [:]], dataset: own, datasetName: "own")
         #expect(first.report.accuracy == 1 && second.report.accuracy < 1)
         #expect(both.memberAccuracies == [1, second.report.accuracy])
-        #expect(both.membersLine == String(format: "members alone: 100.00%%, %.2f%% (mean %.2f%%)", second.report.accuracy * 100,
-                                           (1 + second.report.accuracy) * 50))
+        #expect(both.membersSummary == String(format: "100.00%%, %.2f%% (mean %.2f%%)", second.report.accuracy * 100,
+                                              (1 + second.report.accuracy) * 50))
         #expect(both.jsonObject["member_accuracies"] as? [Double] == both.memberAccuracies)
-        #expect(first.memberAccuracies.isEmpty && first.membersLine == nil && first.jsonObject["member_accuracies"] == nil)
+        #expect(first.memberAccuracies.isEmpty && first.membersSummary == nil && first.jsonObject["member_accuracies"] == nil)
         let otherAlone = Predictions.compute(other, on: dataset)
         #expect(pair.predictions.probabilities.indices.allSatisfy {
             abs(pair.predictions.probabilities[$0] - (single.predictions.probabilities[$0] + otherAlone.probabilities[$0]) / 2) < 1e-6
