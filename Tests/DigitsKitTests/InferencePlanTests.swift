@@ -171,4 +171,39 @@ import Testing
         let after = InferencePlan(model).forward(x).array
         #expect(abs(after[0] - before[0] - 1) < 1e-5 && after[1] == before[1])
     }
+
+    /// A plan that reads another's packed weights gives its logits bit for bit, on buffers of
+    /// its own, and keeps the weights alive after the plan they came from is let go.
+    @Test func aPlanSharingWeightsGivesTheSameBits() throws {
+        let model = try Self.model(Recipe.named("cnn")!.architecture(), seed: 7)
+        let x = smoothInput(rows: 5, features: 784, seed: 2)
+        var owner: InferencePlan? = InferencePlan(model)
+        let expected = owner!.forward(x).array
+        let sharing = InferencePlan(sharingWeightsOf: owner!)
+        let other = InferencePlan(sharingWeightsOf: sharing)  // shares the first plan's, not a copy
+        #expect(sharing.forward(smoothInput(rows: 3, features: 784, seed: 9)).count == 3 * sharing.classes)
+        #expect(owner!.forward(x).array == expected, "the sharing plan wrote into the owner's buffers")
+        weak var released = owner
+        owner = nil
+        #expect(released != nil, "the plans sharing its weights let their owner go")
+        #expect(sharing.forward(x).array == expected && other.forward(x).array == expected)
+    }
+
+    /// The many candidates of a number go through a reader of one thread in two halves at once
+    /// (`DigitReader.predict`): each image gets the bits it gets alone, in its place.
+    @Test func aReaderSplittingABatchGivesEachImageItsOwnBits() throws {
+        let model = try Self.model(Recipe.named("cnn")!.architecture(), seed: 8)
+        let reader = try DigitReader(model: model, path: "random.safetensors")
+        let random = RandomGenerator(seed: 4)
+        let images = (0..<DigitReader.splitCount + 5).map { _ in
+            GrayImage(width: 28, height: 28, pixels: (0..<784).map { _ in UInt8(random.nextUnitFloat() * 255) })
+        }
+        let together = reader.predict(images)
+        #expect(together.count == images.count)
+        for (index, image) in images.enumerated() {
+            let alone = reader.predict([image])
+            #expect(Array(together.probabilities(at: index)) == Array(alone.probabilities(at: 0)) && together.predicted[index] == alone.predicted[0],
+                    "image \(index)")
+        }
+    }
 }

@@ -129,6 +129,17 @@ public struct Predictions: Sendable {
 }
 
 extension Predictions {
+    /// The predictions of several runs over consecutive images, as one (they must have the
+    /// same classes).
+    static func concatenating(_ parts: [Predictions]) -> Predictions {
+        precondition(!parts.isEmpty && parts.allSatisfy { $0.classes == parts[0].classes && $0.digitClasses == parts[0].digitClasses },
+                     "predictions to join must have the same classes")
+        return Predictions(classes: parts[0].classes, digitClasses: parts[0].digitClasses, probabilities: parts.flatMap(\.probabilities),
+                           predicted: parts.flatMap(\.predicted), losses: parts.flatMap(\.losses), logits: parts.flatMap(\.logits))
+    }
+}
+
+extension Predictions {
     /// Accuracy and mean loss against the dataset's labels, as `digits evaluate` reports them.
     /// `labels` are the labels of the images predicted, in order.
     public func score<Labels: Collection>(labels: Labels) -> EvaluationResult where Labels.Element == UInt8 {

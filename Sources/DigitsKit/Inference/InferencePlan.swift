@@ -73,6 +73,9 @@ public final class InferencePlan {
     public let compute: ComputeContext
     /// A private copy of the model, for a model that does not compile (nil when it does).
     private let fallback: Sequential?
+    /// The plan whose packed weights this one reads (`init(sharingWeightsOf:)`); nil when they
+    /// are its own, freed with it.
+    private let weightsOwner: InferencePlan?
     private var normalized: Tensor  // (B, input): the fallback's normalized pixels
     private var scratch: [Scratch] = []
     private var logitsBuffer: Tensor
@@ -118,7 +121,27 @@ public final class InferencePlan {
                 fallback = model
             }
         }
+        weightsOwner = nil
         features = convolutions.last?.output.count ?? inputCount
+        logitsBuffer = Tensor(shape: [1, classes])
+        normalized = Tensor(shape: [0, inputCount])
+    }
+
+    /// Another plan of a compiled plan's model that reads `other`'s packed weights instead of
+    /// packing them again, with buffers of its own: the two run at once (a request each, or two
+    /// halves of one batch) and give the same bits. Packing is most of what making a plan of
+    /// the CNN costs (its dense layer alone is 3 MB). `other` is kept alive while this plan is.
+    public init(sharingWeightsOf other: InferencePlan) {
+        precondition(other.isCompiled, "only a compiled plan's weights can be shared")
+        architecture = other.architecture
+        inputCount = other.inputCount
+        classes = other.classes
+        compute = other.compute
+        convolutions = other.convolutions
+        denses = other.denses
+        fallback = nil
+        weightsOwner = other.weightsOwner ?? other
+        features = other.features
         logitsBuffer = Tensor(shape: [1, classes])
         normalized = Tensor(shape: [0, inputCount])
     }
@@ -210,6 +233,7 @@ public final class InferencePlan {
     }
 
     deinit {
+        guard weightsOwner == nil else { return }
         for c in convolutions { c.weights.deallocate(); c.offsets.deallocate() }
         for d in denses { d.weights.deallocate() }
     }
