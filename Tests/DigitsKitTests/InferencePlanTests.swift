@@ -44,7 +44,7 @@ import Testing
             for batch in [1, 3, 15, 29] {
                 let x = smoothInput(rows: batch, features: 784, seed: UInt64(batch))
                 let reference = Tensor(shape: [batch, 10])
-                reference.buffer.update(fromContentsOf: model.forward(x, training: false).buffer)
+                _ = reference.buffer.update(fromContentsOf: model.forward(x, training: false).buffer)
                 let difference = Self.difference(plan.forward(x), reference)
                 #expect(difference < 1e-4, "\(name), batch \(batch), \(workers) workers: logits differ by \(difference)")
             }
@@ -91,7 +91,7 @@ import Testing
         let assembler = BatchAssembler(dataset: dataset, normalization: model.architecture.normalization, batchSize: count)
         assembler.assemble(Array(0..<count)[...])
         let fromFloats = Tensor(shape: [count, 10])
-        fromFloats.buffer.update(fromContentsOf: plan.forward(assembler.inputs).buffer)
+        _ = fromFloats.buffer.update(fromContentsOf: plan.forward(assembler.inputs).buffer)
         let fromBytes = pixels.withUnsafeBufferPointer { plan.forward(pixels: $0.baseAddress!, count: count) }
         #expect(Self.difference(fromBytes, fromFloats) < 1e-5)
     }
@@ -114,7 +114,7 @@ import Testing
             for batch in [1, 17] {
                 let x = smoothInput(rows: batch, features: 144, seed: 4)
                 let reference = Tensor(shape: [batch, 10])
-                reference.buffer.update(fromContentsOf: model.forward(x, training: false).buffer)
+                _ = reference.buffer.update(fromContentsOf: model.forward(x, training: false).buffer)
                 #expect(Self.difference(plan.forward(x), reference) < 1e-4)
             }
         }
@@ -154,7 +154,7 @@ import Testing
             let plan = InferencePlan(model, compute: ComputeContext(threads: 2))
             #expect(plan.isCompiled == !flipped)
             let reference = Tensor(shape: [3, 10])
-            reference.buffer.update(fromContentsOf: model.forward(x, training: false).buffer)
+            _ = reference.buffer.update(fromContentsOf: model.forward(x, training: false).buffer)
             #expect(Self.difference(plan.forward(x), reference) < 1e-4)
         }
     }
@@ -183,7 +183,7 @@ import Testing
         let other = InferencePlan(sharingWeightsOf: sharing)  // shares the first plan's, not a copy
         #expect(sharing.forward(smoothInput(rows: 3, features: 784, seed: 9)).count == 3 * sharing.classes)
         #expect(owner!.forward(x).array == expected, "the sharing plan wrote into the owner's buffers")
-        weak var released = owner
+        weak let released = owner
         owner = nil
         #expect(released != nil, "the plans sharing its weights let their owner go")
         #expect(sharing.forward(x).array == expected && other.forward(x).array == expected)

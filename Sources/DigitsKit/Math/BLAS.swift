@@ -11,7 +11,7 @@ package enum BLAS {
     package static func load() throws {
         var message = [CChar](repeating: 0, count: 300)
         guard digits_openblas_load(&message, message.count) == 0 else {
-            throw LibraryMissing(message: "OpenBLAS could not be loaded (\(String(cString: message)))",
+            throw LibraryMissing(message: "OpenBLAS could not be loaded (\(String(decoding: message.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)))",
                                  hint: "install it with scripts/install-deps (Debian's libopenblas0)")
         }
     }
