@@ -329,15 +329,18 @@ public final class DigitReader: Sendable {
     /// more than it saves for one picture). An image's probabilities do not depend on the images
     /// beside it, so the halves give the same bits as the whole.
     func predict(_ images: [GrayImage]) -> Predictions {
-        let side = preprocessor.side
-        var pixels = [UInt8]()
-        pixels.reserveCapacity(images.count * side * side)
-        for image in images { pixels += image.pixels }
-        guard images.count >= Self.splitCount, models.value[0].compute.threads == 1, ProcessInfo.processInfo.activeProcessorCount > 1 else {
-            return predict(pixels: pixels)
+        /// The images' pixels, one image after another.
+        func pixels(_ images: ArraySlice<GrayImage>) -> [UInt8] {
+            var pixels = [UInt8]()
+            pixels.reserveCapacity(images.count * preprocessor.side * preprocessor.side)
+            for image in images { pixels += image.pixels }
+            return pixels
         }
-        let middle = images.count / 2 * side * side
-        let parts = [Array(pixels[..<middle]), Array(pixels[middle...])]
+        guard images.count >= Self.splitCount, models.value[0].compute.threads == 1, ProcessInfo.processInfo.activeProcessorCount > 1 else {
+            return predict(pixels: pixels(images[...]))
+        }
+        let middle = images.count / 2
+        let parts = [pixels(images[..<middle]), pixels(images[middle...])]
         var halves: [Predictions?] = [nil, nil]
         halves.withUnsafeMutableBufferPointer { buffer in
             nonisolated(unsafe) let slots = buffer.baseAddress!
