@@ -95,9 +95,17 @@ func referenceConvolution(_ conv: Conv2D, _ x: Tensor) -> [Float] {
     /// against the definition dX[n, iy, ix, c] = Σ dY[n, oy, ox, o] · W[o, c, iy − oy + p, ix − ox + p].
     @Test(arguments: [(40, 24, 3, 1), (33, 17, 3, 0), (16, 32, 5, 2), (64, 64, 3, 1)])
     func inputGradientMatchesTheDefinition(channels: Int, outputChannels: Int, kernel: Int, padding: Int) {
-        let input = ImageShape(channels: channels, height: 9, width: 17)  // 17: a tile of 14 pixels and a short one
+        // 17: a tile of 14 pixels and a short one
+        checkInputGradient(ImageShape(channels: channels, height: 9, width: 17), outputChannels: outputChannels, kernel: kernel,
+                           padding: padding)
+    }
+
+    /// dX against its definition, for a layer of any path.
+    private func checkInputGradient(_ input: ImageShape, outputChannels: Int, kernel: Int, padding: Int, winograd: Bool = false) {
+        let channels = input.channels
         let conv = Conv2D(name: "c", input: input, outputChannels: outputChannels, kernelHeight: kernel, kernelWidth: kernel,
                           padding: padding)
+        #expect(conv.usesWinograd == winograd)
         conv.initialize(.he, using: RandomGenerator(seed: 8))
         conv.use(ComputeContext(threads: 2))
         let x = smoothInput(rows: 3, features: input.count, seed: 9)
@@ -151,10 +159,12 @@ func referenceConvolution(_ conv: Conv2D, _ x: Tensor) -> [Float] {
 
     /// Forward against the reference convolution, and dW and db against their definitions
     /// dW[o, c, ky, kx] = Σ dY[n, oy, ox, o] · x[n, oy·s + ky, ox·s + kx, c], db[o] = Σ dY[n, oy, ox, o].
-    private func checkAgainstTheDefinitions(channels: Int, outputChannels: Int, kernel: Int, stride: Int, first: Bool) {
-        let input = ImageShape(channels: channels, height: 9, width: 17)
+    private func checkAgainstTheDefinitions(channels: Int, outputChannels: Int, kernel: Int, stride: Int, first: Bool,
+                                            height: Int = 9, width: Int = 17, winograd: Bool = false) {
+        let input = ImageShape(channels: channels, height: height, width: width)
         let conv = Conv2D(name: "c", input: input, outputChannels: outputChannels, kernelHeight: kernel, kernelWidth: kernel,
                           stride: stride)
+        #expect(conv.usesWinograd == winograd)
         conv.computesInputGradient = !first
         conv.initialize(.he, using: RandomGenerator(seed: 11))
         for o in 0..<outputChannels { conv.bias.value[o] = Float(o % 5) * 0.1 - 0.2 }
@@ -166,13 +176,14 @@ func referenceConvolution(_ conv: Conv2D, _ x: Tensor) -> [Float] {
         #expect(forwardError < 1e-5, "forward differs from the reference by \(forwardError)")
         let dy = smoothInput(rows: batch, features: out.count, seed: 13)
         _ = conv.backward(dy)
-        var weightError = 0.0, weightScale = 0.0, biasError = 0.0
+        var weightError = 0.0, weightScale = 0.0, biasError = 0.0, biasScale = 0.0
         for o in 0..<outputChannels {
             var biasSum = 0.0
             for n in 0..<batch {
                 for p in 0..<(out.height * out.width) { biasSum += Double(dy[n * out.count + p * outputChannels + o]) }
             }
             biasError = max(biasError, abs(Double(conv.bias.gradient[o]) - biasSum))
+            biasScale = max(biasScale, abs(biasSum))
             for c in 0..<channels {
                 for ky in 0..<kernel {
                     for kx in 0..<kernel {
@@ -194,7 +205,67 @@ func referenceConvolution(_ conv: Conv2D, _ x: Tensor) -> [Float] {
             }
         }
         #expect(weightError <= 1e-5 * max(weightScale, 1), "dW differs from the definition by \(weightError) (scale \(weightScale))")
-        #expect(biasError <= 1e-4, "db differs from the definition by \(biasError)")
+        // Float sums of up to 3,000 values each (the 26×26 Winograd case): relative to the largest.
+        #expect(biasError <= 1e-4 * max(biasScale, 1), "db differs from the definition by \(biasError) (scale \(biasScale))")
+    }
+
+    /// Winograd's F(2×2, 3×3) (padding-free 3×3 layers of 16 or more channels in whole vectors of
+    /// 8, even outputs): the `cnn`'s second layer at 26×26 (a row of 12 blocks), the fast model's
+    /// 24 → 32, channels past one panel of 32 with a half vector pair left (40), outputs past one
+    /// panel (72), a non-square image, and a batch of 5 on two workers. Forward against the
+    /// reference convolution, dW and db against their definitions, dX against its definition.
+    @Test(arguments: [(32, 32, 26, 26), (24, 32, 12, 12), (40, 16, 6, 10), (16, 72, 10, 8)])
+    func winogradLayersMatchTheDefinitions(channels: Int, outputChannels: Int, height: Int, width: Int) {
+        checkAgainstTheDefinitions(channels: channels, outputChannels: outputChannels, kernel: 3, stride: 1, first: false,
+                                   height: height, width: width, winograd: true)
+        checkInputGradient(ImageShape(channels: channels, height: height, width: width), outputChannels: outputChannels, kernel: 3,
+                           padding: 0, winograd: true)
+    }
+
+    /// Winograd's path against central differences (weights, bias and input), and the shapes it
+    /// leaves to the tiled kernel: an odd output, channels not in vectors of 8, padding.
+    @Test func winogradLayerGradients() {
+        let conv = Conv2D(name: "w", input: ImageShape(channels: 16, height: 6, width: 8), outputChannels: 8,
+                          kernelHeight: 3, kernelWidth: 3)
+        #expect(conv.usesWinograd)
+        conv.initialize(.he, using: RandomGenerator(seed: 21))
+        for o in 0..<8 { conv.bias.value[o] = Float(o) * 0.1 - 0.3 }
+        conv.use(ComputeContext(threads: 2))
+        checkGradients(of: conv, input: smoothInput(rows: 3, features: conv.input.count, seed: 22))
+        for (channels, outputs, side, padding) in [(16, 8, 7, 0), (20, 8, 6, 0), (16, 12, 6, 0), (16, 8, 6, 1)] {
+            let other = Conv2D(name: "d", input: ImageShape(channels: channels, height: side, width: side), outputChannels: outputs,
+                               kernelHeight: 3, kernelWidth: 3, padding: padding)
+            #expect(!other.usesWinograd, "\(channels) → \(outputs), \(side)×\(side), padding \(padding)")
+        }
+    }
+
+    /// y, dX and dW of one forward and backward pass on `workers` threads.
+    static func passes(_ conv: Conv2D, _ x: Tensor, _ dy: Tensor, workers: Int) -> [[Float]] {
+        conv.use(ComputeContext(threads: workers))
+        let y = conv.forward(x, training: true).array
+        let dx = conv.backward(dy).array
+        return [y, dx, conv.weight.gradient.array]
+    }
+
+    /// The same batch on one and two workers: forward and dX are computed sample by sample, so
+    /// they are the same bits; dW adds each worker's sums in order, so it agrees to rounding,
+    /// and at one worker count it is the same bit for bit, run after run.
+    @Test func winogradIsTheSameOnTwoWorkers() {
+        let x = smoothInput(rows: 9, features: 32 * 12 * 12, seed: 23)
+        let dy = smoothInput(rows: 9, features: 32 * 10 * 10, seed: 24)
+        let make = { () -> Conv2D in
+            let conv = Conv2D(name: "c", input: ImageShape(channels: 32, height: 12, width: 12), outputChannels: 32,
+                              kernelHeight: 3, kernelWidth: 3)
+            conv.initialize(.he, using: RandomGenerator(seed: 25))
+            return conv
+        }
+        let one = Self.passes(make(), x, dy, workers: 1), two = Self.passes(make(), x, dy, workers: 2)
+        let again = Self.passes(make(), x, dy, workers: 2)
+        #expect(two == again)
+        #expect(one[0] == two[0] && one[1] == two[1])
+        let scale = one[2].map(abs).max() ?? 1
+        let worst = zip(one[2], two[2]).map { abs($0 - $1) }.max() ?? 0
+        #expect(worst <= 1e-5 * scale, "dW on one and two workers differ by \(worst) (scale \(scale))")
     }
 
     /// The in-place paths against central differences: weights, bias and input at strides 1
@@ -235,14 +306,8 @@ func referenceConvolution(_ conv: Conv2D, _ x: Tensor) -> [Float] {
         }
         let x = smoothInput(rows: 70, features: 8 * 12 * 12, seed: 5)
         let dy = smoothInput(rows: 70, features: 16 * 12 * 12, seed: 6)
-        func run(workers: Int) -> [[Float]] {
-            let conv = make()
-            conv.use(ComputeContext(threads: workers))
-            let y = conv.forward(x, training: true).array
-            let dx = conv.backward(dy).array
-            return [y, dx, conv.weight.gradient.array]
-        }
-        let one = run(workers: 1), two = run(workers: 2), again = run(workers: 2)
+        let one = Self.passes(make(), x, dy, workers: 1), two = Self.passes(make(), x, dy, workers: 2)
+        let again = Self.passes(make(), x, dy, workers: 2)
         #expect(two == again)
         for (a, b) in zip(one, two) {
             let scale = a.map(abs).max() ?? 1

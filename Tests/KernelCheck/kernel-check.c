@@ -175,6 +175,47 @@ static void check_elementwise(void) {
     }
 }
 
+// Winograd's forward, turned (input gradient) and weight gradient passes: channel and output
+// counts in one or more vectors of 8, past one panel of 32, blocks in one row and several.
+static void check_winograd(void) {
+    static const long shapes[][4] = {{8, 8, 6, 6}, {16, 24, 8, 10}, {24, 32, 12, 12}, {40, 72, 6, 8}, {32, 32, 26, 26}};
+    const long samples = 3;
+    for (unsigned si = 0; si < sizeof shapes / sizeof *shapes; si++) {
+        const long channels = shapes[si][0], outputs = shapes[si][1], height = shapes[si][2], width = shapes[si][3];
+        const long outHeight = height - 2, outWidth = width - 2;
+        float *x = floats(samples * height * width * channels, uniform), *w = floats(outputs * channels * 9, uniform);
+        float *bias = floats(outputs, uniform), *y = floats(samples * outHeight * outWidth * outputs, 0);
+        float *dy = floats(samples * outHeight * outWidth * outputs, uniform);
+        const long forwardSize = dk_winograd_weights_size(outputs, channels), turnedSize = dk_winograd_weights_size(channels, outputs);
+        float *u = floats(forwardSize > turnedSize ? forwardSize : turnedSize, 0);
+        const long convScratch = dk_winograd_conv_scratch(width, channels, outputs);
+        const long turnedScratch = dk_winograd_conv_scratch(width, outputs, channels);
+        const long gradientScratch = dk_winograd_gradient_scratch(height, width, channels, outputs);
+        long scratchSize = convScratch > turnedScratch ? convScratch : turnedScratch;
+        if (gradientScratch > scratchSize) scratchSize = gradientScratch;
+        float *scratch = floats(scratchSize, 0);
+        char name[96];
+        dk_winograd_weights(w, outputs, channels, 0, u);
+        dk_winograd_conv3x3(x, height, width, channels, outputs, u, bias, y, 0, samples, scratch);
+        snprintf(name, sizeof name, "winograd_conv3x3/channels=%ld,outputs=%ld,height=%ld,width=%ld", channels, outputs, height, width);
+        emit(name, y, 'f', samples * outHeight * outWidth * outputs);
+        // The turned kernel over images of `outputs` channels (as the padded output gradient is).
+        float *back = floats(samples * outHeight * outWidth * channels, 0);
+        float *gradientImage = floats(samples * height * width * outputs, uniform);
+        dk_winograd_weights(w, outputs, channels, 1, u);
+        dk_winograd_conv3x3(gradientImage, height, width, outputs, channels, u, NULL, back, 0, samples, scratch);
+        snprintf(name, sizeof name, "winograd_turned/channels=%ld,outputs=%ld,height=%ld,width=%ld", channels, outputs, height, width);
+        emit(name, back, 'f', samples * outHeight * outWidth * channels);
+        const long count = outputs * 9 * channels + outputs;
+        float *sums = floats(count, uniform);
+        dk_winograd_weight_gradient(x, height, width, channels, dy, outputs, 0, samples, sums, scratch);
+        snprintf(name, sizeof name, "winograd_weight_gradient/channels=%ld,outputs=%ld,height=%ld,width=%ld",
+                 channels, outputs, height, width);
+        emit(name, sums, 'f', count);
+        free(x); free(w); free(bias); free(y); free(dy); free(u); free(scratch); free(back); free(gradientImage); free(sums);
+    }
+}
+
 int main(int argc, char **argv) {
     if (argc != 3) {
         fprintf(stderr, "usage: kernel-check OUT.bin MANIFEST.txt\n");
@@ -193,5 +234,6 @@ int main(int argc, char **argv) {
     check_channel_sums();
     check_pooling();
     check_elementwise();
+    check_winograd();
     return fclose(data) == 0 && fclose(manifest) == 0 ? 0 : 1;
 }

@@ -87,4 +87,38 @@ void dk_adam(float *w, const float *g, float *m, float *v, long start, long end,
 /// portable loops.
 int dk_vector_width(void);
 
+// Winograd's F(2×2, 3×3) for the training passes of padding-free, stride-1 3×3 convolutions
+// (winograd.c): 2.25 times fewer multiply-adds than the direct convolution.
+
+/// Whether a padding-free 3×3 convolution of height×width×channels images into `outputs`
+/// channels can take the Winograd path: an even output size, whole vectors of 8 channels.
+int dk_winograd_fits(long height, long width, long channels, long outputs);
+
+/// Floats dk_winograd_weights writes for a product of `length` rows into `columns` columns.
+long dk_winograd_weights_size(long columns, long length);
+
+/// G g Gᵀ for each 3×3 kernel of w (PyTorch's (outputs, channels, 3, 3)), packed as dk_tile
+/// reads it: u[((e·⌈columns/32⌉ + column/32)·length + row)·32 + column % 32] for the 16 block
+/// elements e. For the forward pass columns are the outputs and rows the channels; `turned`
+/// packs the kernel turned 180° with the two swapped, for the input gradient.
+void dk_winograd_weights(const float *w, long outputs, long channels, int turned, float *u);
+
+/// Floats of scratch one dk_winograd_conv3x3 call needs for images `width` wide.
+long dk_winograd_conv_scratch(long width, long channels, long outputs);
+
+/// y = bias + x ⊛ w for samples [first, last): x is (samples, height, width, channels), y
+/// (samples, height − 2, width − 2, outputs), u from dk_winograd_weights (not turned, or turned
+/// with the roles of channels and outputs swapped); a null bias adds nothing.
+void dk_winograd_conv3x3(const float *x, long height, long width, long channels, long outputs, const float *u,
+                         const float *bias, float *y, long first, long last, float *scratch);
+
+/// Floats of scratch one dk_winograd_weight_gradient call needs.
+long dk_winograd_gradient_scratch(long height, long width, long channels, long outputs);
+
+/// The weight and bias gradient over samples [first, last), with dk_conv_weight_gradient's
+/// contract (3×3, stride 1): adds sums[o·9·channels + (ky·3 + kx)·channels + c] and
+/// sums[outputs·9·channels + o].
+void dk_winograd_weight_gradient(const float *x, long height, long width, long channels, const float *dy, long outputs,
+                                 long first, long last, float *sums, float *scratch);
+
 #endif
