@@ -222,6 +222,31 @@ func referenceConvolution(_ conv: Conv2D, _ x: Tensor) -> [Float] {
                            padding: 0, winograd: true)
     }
 
+    /// The `cnn`'s conv2 and conv4 on both paths, with the same weights, input and output
+    /// gradient: Winograd's y, dX, dW and db equal the direct convolution's to within rounding.
+    @Test(arguments: [(32, 32, 26), (64, 64, 10)])
+    func winogradEqualsTheDirectPath(channels: Int, outputChannels: Int, side: Int) {
+        let shape = ImageShape(channels: channels, height: side, width: side)
+        let make = { (allowsWinograd: Bool) -> Conv2D in
+            let conv = Conv2D(name: "c", input: shape, outputChannels: outputChannels, kernelHeight: 3, kernelWidth: 3,
+                              allowsWinograd: allowsWinograd)
+            conv.initialize(.he, using: RandomGenerator(seed: 26))
+            for o in 0..<outputChannels { conv.bias.value[o] = Float(o % 7) * 0.1 - 0.3 }
+            return conv
+        }
+        let winograd = make(true), direct = make(false)
+        #expect(winograd.usesWinograd && !direct.usesWinograd)
+        let x = smoothInput(rows: 6, features: shape.count, seed: 27)
+        let dy = smoothInput(rows: 6, features: winograd.output.count, seed: 28)
+        let fast = Self.passes(winograd, x, dy, workers: 2) + [winograd.bias.gradient.array]
+        let reference = Self.passes(direct, x, dy, workers: 2) + [direct.bias.gradient.array]
+        for (name, (a, b)) in zip(["y", "dX", "dW", "db"], zip(fast, reference)) {
+            let scale = b.map(abs).max() ?? 1
+            let worst = zip(a, b).map { abs($0 - $1) }.max() ?? 0
+            #expect(worst <= 1e-5 * max(scale, 1), "\(name) differs by \(worst) (scale \(scale))")
+        }
+    }
+
     /// Winograd's path against central differences (weights, bias and input), and the shapes it
     /// leaves to the tiled kernel: an odd output, channels not in vectors of 8, padding.
     @Test func winogradLayerGradients() {

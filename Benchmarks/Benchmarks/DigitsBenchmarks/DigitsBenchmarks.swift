@@ -59,6 +59,11 @@ let benchmarks: @Sendable () -> Void = {
     let conv = Conv2D(name: "conv2", input: ImageShape(channels: 32, height: 26, width: 26), outputChannels: 32,
                       kernelHeight: 3, kernelWidth: 3)
     layerBenchmarks("Conv2D 3×3 32→32 on 26×26 (batch 32)", conv, input: filled([32, 26 * 26 * 32], seed: 2))
+    // The same layer on the direct convolution: the ratio is what Winograd's F(2×2, 3×3) saves.
+    layerBenchmarks("Conv2D 3×3 32→32 on 26×26, direct (batch 32)",
+                    Conv2D(name: "conv2", input: ImageShape(channels: 32, height: 26, width: 26), outputChannels: 32,
+                           kernelHeight: 3, kernelWidth: 3, allowsWinograd: false),
+                    input: filled([32, 26 * 26 * 32], seed: 2))
     Benchmark("im2col 3×3 over 32×26×26 (batch 32)", configuration: configuration) { benchmark in
         let input = filled([32, 26 * 26 * 32], seed: 3)
         benchmark.startMeasurement()

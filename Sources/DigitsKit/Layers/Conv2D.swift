@@ -144,10 +144,11 @@ public final class Conv2D: Layer, WeightedLayer {
     /// tensors are named `name.weight` and `name.bias`. The weights start at zero (`initialize(_:using:)`
     /// or a checkpoint fills them). A nonzero `fusedPool` also applies ReLU and a non-overlapping
     /// `fusedPool`×`fusedPool` max-pool; only `canFusePool` shapes allow it, and only as the first
-    /// layer (one that computes no input gradient). Traps when the kernel does not fit the padded
-    /// input.
+    /// layer (one that computes no input gradient). `allowsWinograd: false` keeps a layer that
+    /// could take Winograd's path (`usesWinograd`) on the direct convolution, to compare the two.
+    /// Traps when the kernel does not fit the padded input.
     public init(name: String, input: ImageShape, outputChannels: Int, kernelHeight: Int, kernelWidth: Int,
-                stride: Int = 1, padding: Int = 0, fusedPool: Int = 0, hasBias: Bool = true) {
+                stride: Int = 1, padding: Int = 0, fusedPool: Int = 0, hasBias: Bool = true, allowsWinograd: Bool = true) {
         precondition(kernelHeight > 0 && kernelWidth > 0 && stride > 0 && padding >= 0)
         let outputHeight = (input.height + 2 * padding - kernelHeight) / stride + 1
         let outputWidth = (input.width + 2 * padding - kernelWidth) / stride + 1
@@ -197,7 +198,7 @@ public final class Conv2D: Layer, WeightedLayer {
             }
         }
         weightGradientParts = Tensor(shape: [0, outputChannels * (patchSize + 1)])
-        usesWinograd = kernelHeight == 3 && kernelWidth == 3 && stride == 1 && padding == 0 && input.channels >= 16
+        usesWinograd = allowsWinograd && kernelHeight == 3 && kernelWidth == 3 && stride == 1 && padding == 0 && input.channels >= 16
             && dk_winograd_fits(input.height, input.width, input.channels, outputChannels) != 0
         winogradWeights = alignedFloats(usesWinograd ? dk_winograd_weights_size(outputChannels, input.channels) : 1)
         turnedWinogradWeights = alignedFloats(usesWinograd ? dk_winograd_weights_size(input.channels, outputChannels) : 1)
@@ -406,6 +407,7 @@ public final class Conv2D: Layer, WeightedLayer {
     private func inPlaceWeightGradient(_ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, batch: Int) {
         let outputChannels = convolved.channels, size = outputChannels * (patchSize + 1)
         if weightGradientParts.rows < compute.threads { weightGradientParts = Tensor(shape: [compute.threads, size]) }
+        if usesWinograd { reserveWinogradScratch() }
         weightGradientParts.zero()
         compute.split(batch, maximumParts: weightGradientParts.rows, Pass(self, x: x, y: UnsafeMutablePointer(mutating: dy))) {
             context, part, begin, end in
