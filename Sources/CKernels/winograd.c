@@ -29,6 +29,8 @@ typedef float v8u __attribute__((vector_size(32), aligned(4)));
 #define GRADIENT_BLOCKS 64
 #endif
 
+/// The product's bias: the bias is added with the output transform.
+static const float zero[DK_PANEL];
 
 static long panels(long columns) { return (columns + DK_PANEL - 1) / DK_PANEL; }
 
@@ -96,7 +98,7 @@ void transform_input(const float *corner, long rowStep, long channels, float *v,
 
 long dk_winograd_conv_scratch(long width, long channels, long outputs) {
     const long blocks = (width - 2) / 2;
-    return 16 * (blocks * (channels + outputs) + 2 * PLANE_PAD) + DK_PANEL;
+    return 16 * (blocks * (channels + outputs) + 2 * PLANE_PAD);
 }
 
 void dk_winograd_conv3x3(const float *x, long height, long width, long channels, long outputs, const float *u,
@@ -104,8 +106,7 @@ void dk_winograd_conv3x3(const float *x, long height, long width, long channels,
     const long outHeight = height - 2, outWidth = width - 2, blocks = outWidth / 2;
     const long columnPanels = panels(outputs), zeroOffset = 0;
     const long vPlane = blocks * channels + PLANE_PAD, mPlane = blocks * outputs + PLANE_PAD;
-    float *v = scratch, *m = v + 16 * vPlane, *zero = m + 16 * mPlane;
-    memset(zero, 0, sizeof(float) * DK_PANEL);
+    float *v = scratch, *m = v + 16 * vPlane;
     for (long n = first; n < last; n++) {
         const float *image = x + n * height * width * channels;
         float *out = y + n * outHeight * outWidth * outputs;
@@ -149,8 +150,7 @@ void dk_winograd_conv3x3(const float *x, long height, long width, long channels,
 
 // The weight gradient
 
-long dk_winograd_gradient_scratch(long height, long width, long channels, long outputs) {
-    (void)height, (void)width;
+long dk_winograd_gradient_scratch(long channels, long outputs) {
     return 16 * (GRADIENT_BLOCKS * (channels + outputs) + 2 * PLANE_PAD) + 16 * outputs * channels;
 }
 

@@ -190,7 +190,7 @@ static void check_winograd(void) {
         float *u = floats(forwardSize > turnedSize ? forwardSize : turnedSize, 0);
         const long convScratch = dk_winograd_conv_scratch(width, channels, outputs);
         const long turnedScratch = dk_winograd_conv_scratch(width, outputs, channels);
-        const long gradientScratch = dk_winograd_gradient_scratch(height, width, channels, outputs);
+        const long gradientScratch = dk_winograd_gradient_scratch(channels, outputs);
         long scratchSize = convScratch > turnedScratch ? convScratch : turnedScratch;
         if (gradientScratch > scratchSize) scratchSize = gradientScratch;
         float *scratch = floats(scratchSize, 0);

@@ -112,8 +112,9 @@ long dk_winograd_conv_scratch(long width, long channels, long outputs);
 void dk_winograd_conv3x3(const float *x, long height, long width, long channels, long outputs, const float *u,
                          const float *bias, float *y, long first, long last, float *scratch);
 
-/// Floats of scratch one dk_winograd_weight_gradient call needs.
-long dk_winograd_gradient_scratch(long height, long width, long channels, long outputs);
+/// Floats of scratch one dk_winograd_weight_gradient call needs (its blocks are gathered 64 at
+/// a time, whatever the image's size).
+long dk_winograd_gradient_scratch(long channels, long outputs);
 
 /// The weight and bias gradient over samples [first, last), with dk_conv_weight_gradient's
 /// contract (3×3, stride 1): adds sums[o·9·channels + (ky·3 + kx)·channels + c] and

@@ -205,7 +205,7 @@ public final class Conv2D: Layer, WeightedLayer {
         winogradScratchSize = usesWinograd
             ? max(dk_winograd_conv_scratch(input.width, input.channels, outputChannels),
                   dk_winograd_conv_scratch(outputWidth + 4, outputChannels, input.channels),
-                  dk_winograd_gradient_scratch(input.height, input.width, input.channels, outputChannels))
+                  dk_winograd_gradient_scratch(input.channels, outputChannels))
             : 0
         winogradScratch = alignedFloats(1)
         directWeight = Tensor(shape: [direct ? patchSize : 0, outputChannels])
@@ -247,7 +247,8 @@ public final class Conv2D: Layer, WeightedLayer {
         precondition(x.rowSize == input.count, "\(self) got \(x.rowSize) features per sample, expected \(input)")
         let batch = x.rows
         let y = ensure(&outputBuffer, rows: batch, features: output.count)
-        permuteWeight()
+        // Winograd's passes read the weight in PyTorch's layout (dk_winograd_weights).
+        if !usesWinograd { permuteWeight() }
         let positions = convolved.height * convolved.width
         let rows = batch * positions
         inputReference = x
