@@ -2,7 +2,8 @@
 //   - BatchNorm folds into the convolution or dense layer before it (running statistics);
 //   - weights are packed once into panels of 32 output columns, the layout the register-tiled
 //     kernel (CKernels' dk_tile) reads, with PyTorch's flatten order permuted away;
-//   - bias and ReLU are applied as results leave the registers, max-pooling right after;
+//   - bias and ReLU are applied as results leave the registers, max-pooling right after, and
+//     output pixels that no pooling window covers are not computed;
 //   - a convolution reads its input image in place (no im2col): a tile is up to 14 output
 //     pixels along a row, and each kernel tap is one contiguous run of input channels;
 //   - every buffer is allocated when the plan is made, so a forward pass allocates nothing.
@@ -43,9 +44,22 @@ public final class InferencePlan {
             return ImageShape(channels: convolved.channels, height: (convolved.height - pool.kernel) / pool.stride + 1,
                               width: (convolved.width - pool.kernel) / pool.stride + 1)
         }
+        /// The convolved rows and columns the stage's output reads: all of them, or those its
+        /// pool's windows cover. A 2×2 pool of cnn-basic's 11×11 conv2 reads 10×10 of them,
+        /// so the 21 of 121 pixels it drops are never computed.
+        var used: (height: Int, width: Int) {
+            guard let pool else { return (convolved.height, convolved.width) }
+            return ((output.height - 1) * pool.stride + pool.kernel, (output.width - 1) * pool.stride + pool.kernel)
+        }
         var weights: PackedWeights
         let offsets: UnsafeMutablePointer<Int>  // (taps): each tap's offset in the padded input
-        let chunks: [(start: Int, count: Int)]  // output columns per tile, ≤ 14 each
+        var chunks: [(start: Int, count: Int)]  // the used output columns per tile, ≤ 14 each
+
+        /// Columns `0..<width` cut into the fewest tiles of at most DK_MAX_ROWS, as even as can be.
+        static func chunks(width: Int) -> [(start: Int, count: Int)] {
+            let tiles = (width + Int(DK_MAX_ROWS) - 1) / Int(DK_MAX_ROWS)
+            return (0..<tiles).map { t in (width * t / tiles, width * (t + 1) / tiles - width * t / tiles) }
+        }
     }
 
     /// A dense layer with its bias and optional ReLU.
@@ -214,7 +228,9 @@ public final class InferencePlan {
         var convolutions: [Convolution] = [], denses: [Dense] = []
         for stage in stages {
             switch stage {
-            case .convolution(let c): convolutions.append(c)
+            case .convolution(var c):
+                c.chunks = Convolution.chunks(width: c.used.width)
+                convolutions.append(c)
             case .dense(let d): denses.append(d)
             }
         }
@@ -250,16 +266,10 @@ public final class InferencePlan {
         }
         let offsets = UnsafeMutablePointer<Int>.allocate(capacity: kh * kw)
         for ky in 0..<kh { for kx in 0..<kw { offsets[ky * kw + kx] = (ky * padded.width + kx) * channels } }
-        var chunks: [(start: Int, count: Int)] = []
-        let width = conv.convolved.width, tiles = (width + Int(DK_MAX_ROWS) - 1) / Int(DK_MAX_ROWS)
-        for t in 0..<tiles {
-            let start = width * t / tiles, end = width * (t + 1) / tiles
-            chunks.append((start, end - start))
-        }
         return Convolution(input: conv.input, padded: padded, padding: conv.padding, kernelHeight: kh, kernelWidth: kw,
                            stride: conv.stride, convolved: conv.convolved, relu: conv.fusedPool > 0,
                            pool: conv.fusedPool > 0 ? (conv.fusedPool, conv.fusedPool) : nil,
-                           weights: weights, offsets: offsets, chunks: chunks)
+                           weights: weights, offsets: offsets, chunks: Convolution.chunks(width: conv.convolved.width))
     }
 
     /// After Flatten, the features arrive in NHWC order, and the weight's columns are in
@@ -388,7 +398,7 @@ public final class InferencePlan {
             let out = index == convolutions.count - 1 ? featureRow : buffers.stages[index % 2]
             let padded = pad(x, stage, buffers)
             if let pool = stage.pool {
-                convolveRows(stage, padded, 0..<stage.convolved.height, into: buffers.convolved)
+                convolveRows(stage, padded, 0..<stage.used.height, into: buffers.convolved)
                 dk_maxpool(buffers.convolved, stage.convolved.width, stage.convolved.channels, pool.kernel, pool.stride,
                            out, stage.output.height, stage.output.width, 0)
             } else {
@@ -409,7 +419,8 @@ public final class InferencePlan {
         return UnsafePointer(buffers.padded)
     }
 
-    /// Output rows `rows` of a convolution (bias and ReLU applied) into `out`, (OH, OW, O).
+    /// Output rows `rows` of a convolution (bias and ReLU applied) into `out`, (OH, OW, O): the
+    /// columns its pool reads (`used`), the others left as they were.
     private func convolveRows(_ stage: Convolution, _ x: UnsafePointer<Float>, _ rows: Range<Int>,
                               into out: UnsafeMutablePointer<Float>) {
         let channels = stage.input.channels, width = stage.padded.width, outputs = stage.convolved.channels
