@@ -1,5 +1,6 @@
-// Winograd's minimal filtering F(2×2, 3×3) for the training passes of padding-free, stride-1
-// 3×3 convolutions (Lavin and Gray, "Fast Algorithms for Convolutional Neural Networks", 2015).
+// Winograd's minimal filtering F(2×2, 3×3) for padding-free, stride-1 3×3 convolutions, in the
+// training passes and the inference plan (Lavin and Gray, "Fast Algorithms for Convolutional
+// Neural Networks", 2015).
 // Each 2×2 block of outputs comes from a 4×4 block of input d and the 3×3 kernel g as
 //   Y = Aᵀ [ (G g Gᵀ) ⊙ (Bᵀ d B) ] A,
 // summed over the input channels inside the brackets: 16 products of channels per output block
@@ -101,51 +102,55 @@ long dk_winograd_conv_scratch(long width, long channels, long outputs) {
     return 16 * (blocks * (channels + outputs) + 2 * PLANE_PAD);
 }
 
-void dk_winograd_conv3x3(const float *x, long height, long width, long channels, long outputs, const float *u,
-                         const float *bias, float *y, long first, long last, float *scratch) {
-    const long outHeight = height - 2, outWidth = width - 2, blocks = outWidth / 2;
+void dk_winograd_conv3x3_rows(const float *image, long xRow, long width, long channels, long outputs, const float *u,
+                              const float *bias, float *out, long yRow, long firstBlockRow, long lastBlockRow,
+                              float *scratch) {
+    const long blocks = (width - 2) / 2;
     const long columnPanels = panels(outputs), zeroOffset = 0;
     const long vPlane = blocks * channels + PLANE_PAD, mPlane = blocks * outputs + PLANE_PAD;
     float *v = scratch, *m = v + 16 * vPlane;
-    for (long n = first; n < last; n++) {
-        const float *image = x + n * height * width * channels;
-        float *out = y + n * outHeight * outWidth * outputs;
-        for (long by = 0; by < outHeight / 2; by++) {
-            // v[e][block][c]: a product's rows are a row's blocks.
-            for (long b = 0; b < blocks; b++)
-                for (long c = 0; c < channels; c += 8)
-                    transform_input(image + (2 * by * width + 2 * b) * channels + c, width * channels, channels,
-                                    v + b * channels + c, vPlane);
-            for (long e = 0; e < 16; e++) {
-                for (long b = 0; b < blocks; b += ROWS_PER_CALL) {
-                    const long rows = blocks - b < ROWS_PER_CALL ? blocks - b : ROWS_PER_CALL;
-                    for (long p = 0; p < columnPanels; p++)
-                        dk_tile(rows, v + e * vPlane + b * channels, channels, &zeroOffset, 1, channels,
-                                u + (e * columnPanels + p) * channels * DK_PANEL, zero, m + e * mPlane + b * outputs + p * DK_PANEL,
-                                outputs, outputs - p * DK_PANEL < DK_PANEL ? outputs - p * DK_PANEL : DK_PANEL, 0);
-                }
+    for (long by = firstBlockRow; by < lastBlockRow; by++) {
+        // v[e][block][c]: a product's rows are a row's blocks.
+        for (long b = 0; b < blocks; b++)
+            for (long c = 0; c < channels; c += 8)
+                transform_input(image + 2 * by * xRow + 2 * b * channels + c, xRow, channels, v + b * channels + c, vPlane);
+        for (long e = 0; e < 16; e++) {
+            for (long b = 0; b < blocks; b += ROWS_PER_CALL) {
+                const long rows = blocks - b < ROWS_PER_CALL ? blocks - b : ROWS_PER_CALL;
+                for (long p = 0; p < columnPanels; p++)
+                    dk_tile(rows, v + e * vPlane + b * channels, channels, &zeroOffset, 1, channels,
+                            u + (e * columnPanels + p) * channels * DK_PANEL, zero, m + e * mPlane + b * outputs + p * DK_PANEL,
+                            outputs, outputs - p * DK_PANEL < DK_PANEL ? outputs - p * DK_PANEL : DK_PANEL, 0);
             }
-            // Y = Aᵀ M A (+ bias) for each block, 8 outputs at a time.
-            for (long b = 0; b < blocks; b++) {
-                float *top = out + (2 * by * outWidth + 2 * b) * outputs, *bottom = top + outWidth * outputs;
-                for (long o = 0; o < outputs; o += 8) {
-                    v8 r0[4], r1[4];
-                    for (int j = 0; j < 4; j++) {
-                        const float *at = m + j * mPlane + b * outputs + o;
-                        const long row = 4 * mPlane;
-                        const v8 m0 = LOAD(at), m1 = LOAD(at + row), m2 = LOAD(at + 2 * row), m3 = LOAD(at + 3 * row);
-                        r0[j] = m0 + m1 + m2;
-                        r1[j] = m1 - m2 - m3;
-                    }
-                    const v8 shift = bias ? LOAD(bias + o) : (v8){0};
-                    STORE(top + o, shift + (r0[0] + r0[1] + r0[2]));
-                    STORE(top + outputs + o, shift + (r0[1] - r0[2] - r0[3]));
-                    STORE(bottom + o, shift + (r1[0] + r1[1] + r1[2]));
-                    STORE(bottom + outputs + o, shift + (r1[1] - r1[2] - r1[3]));
+        }
+        // Y = Aᵀ M A (+ bias) for each block, 8 outputs at a time.
+        for (long b = 0; b < blocks; b++) {
+            float *top = out + 2 * by * yRow + 2 * b * outputs, *bottom = top + yRow;
+            for (long o = 0; o < outputs; o += 8) {
+                v8 r0[4], r1[4];
+                for (int j = 0; j < 4; j++) {
+                    const float *at = m + j * mPlane + b * outputs + o;
+                    const long row = 4 * mPlane;
+                    const v8 m0 = LOAD(at), m1 = LOAD(at + row), m2 = LOAD(at + 2 * row), m3 = LOAD(at + 3 * row);
+                    r0[j] = m0 + m1 + m2;
+                    r1[j] = m1 - m2 - m3;
                 }
+                const v8 shift = bias ? LOAD(bias + o) : (v8){0};
+                STORE(top + o, shift + (r0[0] + r0[1] + r0[2]));
+                STORE(top + outputs + o, shift + (r0[1] - r0[2] - r0[3]));
+                STORE(bottom + o, shift + (r1[0] + r1[1] + r1[2]));
+                STORE(bottom + outputs + o, shift + (r1[1] - r1[2] - r1[3]));
             }
         }
     }
+}
+
+void dk_winograd_conv3x3(const float *x, long height, long width, long channels, long outputs, const float *u,
+                         const float *bias, float *y, long first, long last, float *scratch) {
+    const long outHeight = height - 2, outWidth = width - 2;
+    for (long n = first; n < last; n++)
+        dk_winograd_conv3x3_rows(x + n * height * width * channels, width * channels, width, channels, outputs, u, bias,
+                                 y + n * outHeight * outWidth * outputs, outWidth * outputs, 0, outHeight / 2, scratch);
 }
 
 // The weight gradient

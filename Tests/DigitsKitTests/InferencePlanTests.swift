@@ -51,10 +51,21 @@ import Testing
         }
     }
 
+    /// The 3×3 convolutions with 16 or more input channels run as Winograd's F(2×2, 3×3) (the
+    /// match above holds for them), the first convolution of each net (one input channel) and
+    /// the made-up model's padded, strided ones (below) the direct kernel.
+    @Test func winogradRunsTheThreeByThreeConvolutionsWithManyChannels() throws {
+        let expected = ["cnn": [false, true, true, true], "cnn-basic": [false, true], "fast": [false, true]]
+        for (name, stages) in expected {
+            let plan = InferencePlan(try Self.model(Recipe.named(name)!.architecture(), seed: 5))
+            #expect(plan.winogradStages == stages, "\(name)")
+        }
+    }
+
     /// Each sample's logits are the same bits whatever batch holds it and wherever in the batch:
     /// the blocks of samples (12 or 14 rows, by the kernels) and the register tiles they are cut
     /// into (rows of 6, 5 or 4, or whole panels for 1 or 2) sum each row in the same order.
-    @Test(arguments: ["mlp", "cnn-basic"], [1, 2])
+    @Test(arguments: ["mlp", "cnn-basic", "cnn"], [1, 2])
     func aSamplesLogitsDoNotDependOnItsBatch(name: String, workers: Int) throws {
         let model = try Self.model(Recipe.named(name)!.architecture(), seed: 7)
         // Biases away from zero, where the order of adding them shows.
@@ -94,6 +105,30 @@ import Testing
         _ = fromFloats.buffer.update(fromContentsOf: plan.forward(assembler.inputs).buffer)
         let fromBytes = pixels.withUnsafeBufferPointer { plan.forward(pixels: $0.baseAddress!, count: count) }
         #expect(Self.difference(fromBytes, fromFloats) < 1e-5)
+    }
+
+    /// Winograd's stages read a padded input, write without a pool (ReLU after BatchNorm) and
+    /// pool an odd-sized output whose last row and column no window covers (11×11 → 5×5, after
+    /// a 2×2 kernel made the size odd).
+    @Test(arguments: [1, 2])
+    func winogradStagesWithPaddingAndOddOutputsMatchSequential(workers: Int) throws {
+        let architecture = Architecture(model: "custom", input: [1, 12, 12], classes: 10, activation: "relu", dropout: 0,
+                                        normalization: .mnist, layers: [
+            .conv2d("conv1", 1, 16, kernel: 3, stride: 1, padding: 1), .activation(.relu),
+            .conv2d("conv2", 16, 24, kernel: 3, stride: 1, padding: 1), .batchnorm("bn2", 24), .activation(.relu),
+            .conv2d("conv3", 24, 24, kernel: 2, stride: 1, padding: 0), .activation(.relu),
+            .conv2d("conv4", 24, 16, kernel: 3, stride: 1, padding: 1), .activation(.relu), .maxpool2d(2),
+            .flatten, .linear("fc1", 16 * 5 * 5, 10),
+        ])
+        let model = try Self.model(architecture, seed: 12)
+        let plan = InferencePlan(model, compute: ComputeContext(threads: workers))
+        #expect(plan.winogradStages == [false, true, false, true])
+        for batch in [1, 9] {
+            let x = smoothInput(rows: batch, features: 144, seed: 6)
+            let reference = Tensor(shape: [batch, 10])
+            _ = reference.buffer.update(fromContentsOf: model.forward(x, training: false).buffer)
+            #expect(Self.difference(plan.forward(x), reference) < 1e-4, "batch \(batch), \(workers) workers")
+        }
     }
 
     /// Padding, strides, an overlapping 3×3 pool with stride 2, 20 and 24 channels, BatchNorm

@@ -199,6 +199,18 @@ static void check_winograd(void) {
         dk_winograd_conv3x3(x, height, width, channels, outputs, u, bias, y, 0, samples, scratch);
         snprintf(name, sizeof name, "winograd_conv3x3/channels=%ld,outputs=%ld,height=%ld,width=%ld", channels, outputs, height, width);
         emit(name, y, 'f', samples * outHeight * outWidth * outputs);
+        // The inference plan's call: a window two columns narrower than the image, read in
+        // place, from the second row of blocks on, into rows as wide as the whole output's.
+        if (width >= 6 && outHeight >= 4) {
+            float *part = floats(outHeight * outWidth * outputs, 0);
+            for (long i = 0; i < outHeight * outWidth * outputs; i++) part[i] = untouched;
+            dk_winograd_conv3x3_rows(x, width * channels, width - 2, channels, outputs, u, bias, part, outWidth * outputs,
+                                     1, outHeight / 2, scratch);
+            snprintf(name, sizeof name, "winograd_rows/channels=%ld,outputs=%ld,height=%ld,width=%ld", channels, outputs,
+                     height, width);
+            emit(name, part, 'f', outHeight * outWidth * outputs);
+            free(part);
+        }
         // The turned kernel over images of `outputs` channels (as the padded output gradient is).
         float *back = floats(samples * outHeight * outWidth * channels, 0);
         float *gradientImage = floats(samples * height * width * outputs, uniform);

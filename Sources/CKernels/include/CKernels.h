@@ -87,7 +87,7 @@ void dk_adam(float *w, const float *g, float *m, float *v, long start, long end,
 /// portable loops.
 int dk_vector_width(void);
 
-// Winograd's F(2×2, 3×3) for the training passes of padding-free, stride-1 3×3 convolutions
+// Winograd's F(2×2, 3×3) for padding-free, stride-1 3×3 convolutions in training and inference
 // (winograd.c): 2.25 times fewer multiply-adds than the direct convolution.
 
 /// Whether a padding-free 3×3 convolution of height×width×channels images into `outputs`
@@ -111,6 +111,15 @@ long dk_winograd_conv_scratch(long width, long channels, long outputs);
 /// with the roles of channels and outputs swapped); a null bias adds nothing.
 void dk_winograd_conv3x3(const float *x, long height, long width, long channels, long outputs, const float *u,
                          const float *bias, float *y, long first, long last, float *scratch);
+
+/// Rows of 2×2 output blocks [firstBlockRow, lastBlockRow) of one image, for inference: output
+/// rows 2·firstBlockRow ..< 2·lastBlockRow of y = bias + x ⊛ w over input columns [0, width),
+/// with `xRow` floats between the input's rows and `yRow` between the output's (an image wider
+/// than the part a pool reads is read in place). dk_winograd_conv3x3 is this for whole images;
+/// its scratch serves.
+void dk_winograd_conv3x3_rows(const float *x, long xRow, long width, long channels, long outputs, const float *u,
+                              const float *bias, float *y, long yRow, long firstBlockRow, long lastBlockRow,
+                              float *scratch);
 
 /// Floats of scratch one dk_winograd_weight_gradient call needs (its blocks are gathered 64 at
 /// a time, whatever the image's size).

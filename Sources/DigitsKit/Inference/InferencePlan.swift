@@ -6,6 +6,10 @@
 //     output pixels that no pooling window covers are not computed;
 //   - a convolution reads its input image in place (no im2col): a tile is up to 14 output
 //     pixels along a row, and each kernel tap is one contiguous run of input channels;
+//   - a 3×3 convolution with 16 or more input channels (the cnn's conv2–4, cnn-basic's and
+//     fast's conv2) runs as Winograd's F(2×2, 3×3), as in training: 2.25 times fewer
+//     multiply-adds, and each 2×2 block of outputs computed alone, so any split of the rows
+//     between workers gives the same bits;
 //   - every buffer is allocated when the plan is made, so a forward pass allocates nothing.
 // Dropout is the identity here. A model with a layer the plan does not compile (an activation
 // other than ReLU, BatchNorm after an activation) runs through the same entry point on a private
@@ -52,8 +56,43 @@ public final class InferencePlan {
             return ((output.height - 1) * pool.stride + pool.kernel, (output.width - 1) * pool.stride + pool.kernel)
         }
         var weights: PackedWeights
+        /// The folded kernels as Winograd's F(2×2, 3×3) multiplies them (dk_winograd_weights),
+        /// for a stage that runs that way (see `takesWinograd`); nil for the direct kernel.
+        var winograd: UnsafeMutablePointer<Float>?
         let offsets: UnsafeMutablePointer<Int>  // (taps): each tap's offset in the padded input
         var chunks: [(start: Int, count: Int)]  // the used output columns per tile, ≤ 14 each
+
+        /// Whether the stage runs as Winograd's F(2×2, 3×3) does in training (Conv2D.usesWinograd):
+        /// a 3×3 kernel at stride 1, whole vectors of 8 channels and outputs, at least 16 input
+        /// channels (fewer do too little per transform), an even number of used rows and
+        /// columns, and no pool or a 2×2 one, so a pooled row is a row of output blocks.
+        var takesWinograd: Bool {
+            kernelHeight == 3 && kernelWidth == 3 && stride == 1 && input.channels >= 16
+                && dk_winograd_fits(used.height + 2, used.width + 2, input.channels, convolved.channels) != 0
+                && (pool == nil || (pool!.kernel == 2 && pool!.stride == 2))
+        }
+
+        /// Transforms the (folded) packed kernels for Winograd's product.
+        mutating func prepareWinograd() {
+            let channels = input.channels, outputs = convolved.channels, width = Int(DK_PANEL)
+            var kernels = [Float](repeating: 0, count: outputs * channels * 9)  // (O, C, 3, 3), PyTorch's order
+            for o in 0..<outputs {
+                for c in 0..<channels {
+                    for tap in 0..<9 {
+                        kernels[(o * channels + c) * 9 + tap] = weights.values[(o / width) * weights.inputs * width + (tap * channels + c) * width + o % width]
+                    }
+                }
+            }
+            let transformed = alignedFloats(dk_winograd_weights_size(outputs, channels))
+            dk_winograd_weights(kernels, outputs, channels, 0, transformed)
+            winograd = transformed
+        }
+
+        func deallocate() {
+            weights.deallocate()
+            offsets.deallocate()
+            winograd?.deallocate()
+        }
 
         /// Columns `0..<width` cut into the fewest tiles of at most DK_MAX_ROWS, as even as can be.
         static func chunks(width: Int) -> [(start: Int, count: Int)] {
@@ -160,6 +199,10 @@ public final class InferencePlan {
         normalized = Tensor(shape: [0, inputCount])
     }
 
+    /// For each convolution, whether it runs as Winograd's F(2×2, 3×3) (the others run the
+    /// direct kernel).
+    var winogradStages: [Bool] { convolutions.map { $0.winograd != nil } }
+
     /// True when the model runs through the packed kernels; false when it runs on a copy of its
     /// layers because one of them is not compiled.
     public var isCompiled: Bool { fallback == nil }
@@ -170,7 +213,7 @@ public final class InferencePlan {
         func fail() -> ([Convolution], [Dense])? {
             for stage in stages {
                 switch stage {
-                case .convolution(let c): c.weights.deallocate(); c.offsets.deallocate()
+                case .convolution(let c): c.deallocate()
                 case .dense(let d): d.weights.deallocate()
                 }
             }
@@ -245,12 +288,13 @@ public final class InferencePlan {
             guard d.inputs == size else { return fail() }
             size = d.weights.outputs
         }
+        for index in convolutions.indices where convolutions[index].takesWinograd { convolutions[index].prepareWinograd() }
         return (convolutions, denses)
     }
 
     deinit {
         guard weightsOwner == nil else { return }
-        for c in convolutions { c.weights.deallocate(); c.offsets.deallocate() }
+        for c in convolutions { c.deallocate() }
         for d in denses { d.weights.deallocate() }
     }
 
@@ -397,7 +441,10 @@ public final class InferencePlan {
         for (index, stage) in convolutions.enumerated() {
             let out = index == convolutions.count - 1 ? featureRow : buffers.stages[index % 2]
             let padded = pad(x, stage, buffers)
-            if let pool = stage.pool {
+            if stage.winograd != nil {
+                winogradRows(stage, padded, 0..<stage.used.height / 2, pooledInto: out, convolved: buffers.convolved,
+                             scratch: buffers.winograd)
+            } else if let pool = stage.pool {
                 convolveRows(stage, padded, 0..<stage.used.height, into: buffers.convolved)
                 dk_maxpool(buffers.convolved, stage.convolved.width, stage.convolved.channels, pool.kernel, pool.stride,
                            out, stage.output.height, stage.output.width, 0)
@@ -417,6 +464,28 @@ public final class InferencePlan {
             (buffers.padded + ((y + p) * outer.width + p) * c).update(from: x + y * inner.width * c, count: inner.width * c)
         }
         return UnsafePointer(buffers.padded)
+    }
+
+    /// Rows `blockRows` of 2×2 output blocks of a Winograd stage (output rows twice those): bias
+    /// added, then pooled into `out` through `convolved` (a pooled row is a block row) or written
+    /// to `out`, with ReLU applied. The same bits whoever computes which rows.
+    private func winogradRows(_ stage: Convolution, _ x: UnsafePointer<Float>, _ blockRows: Range<Int>,
+                              pooledInto out: UnsafeMutablePointer<Float>, convolved: UnsafeMutablePointer<Float>,
+                              scratch: UnsafeMutablePointer<Float>) {
+        let channels = stage.input.channels, outputs = stage.convolved.channels
+        let rowSize = stage.convolved.width * outputs
+        let target = stage.pool == nil ? out : convolved
+        dk_winograd_conv3x3_rows(x, stage.padded.width * channels, stage.used.width + 2, channels, outputs, stage.winograd,
+                                 stage.weights.bias, target, rowSize, blockRows.lowerBound, blockRows.upperBound, scratch)
+        if stage.pool != nil {
+            dk_maxpool(convolved + 2 * blockRows.lowerBound * rowSize, stage.convolved.width, outputs, 2, 2,
+                       out + blockRows.lowerBound * stage.output.width * outputs, blockRows.count, stage.output.width,
+                       stage.relu ? 1 : 0)
+        } else if stage.relu {
+            // ReLU as max-pooling's `rectify` does it: a NaN stays NaN.
+            let first = out + 2 * blockRows.lowerBound * rowSize
+            for i in 0..<2 * blockRows.count * rowSize where first[i] < 0 { first[i] = 0 }
+        }
     }
 
     /// Output rows `rows` of a convolution (bias and ReLU applied) into `out`, (OH, OW, O): the
@@ -448,14 +517,14 @@ public final class InferencePlan {
         for (index, stage) in convolutions.enumerated() {
             let out = index == convolutions.count - 1 ? shared.features : shared.stages[index % 2]
             let padded = pad(x, stage, shared)
-            let rows = stage.output.height
+            let rows = stage.winograd != nil ? stage.used.height / 2 : stage.output.height
             // Overlapping pooling windows would have two workers write one convolved row.
             let spread = stage.pool.map { $0.stride >= $0.kernel } ?? true
             let job = SpreadJob(plan: .passUnretained(self), layer: index, input: padded, lda: 0, output: out, ldc: 0,
                                 convolved: shared.convolved)
-            compute.split(rows, minimumPerWorker: spread ? 1 : rows, job) { context, _, begin, end in
+            compute.split(rows, minimumPerWorker: spread ? 1 : rows, job) { context, part, begin, end in
                 let job = context.load(as: SpreadJob.self)
-                job.plan.takeUnretainedValue().convolutionPart(job, begin..<end)
+                job.plan.takeUnretainedValue().convolutionPart(job, begin..<end, part: part)
             }
             x = UnsafePointer(out)
         }
@@ -486,9 +555,14 @@ public final class InferencePlan {
         let convolved: UnsafeMutablePointer<Float>
     }
 
-    /// Output rows `rows` of convolution `job.layer` (pooled rows when it pools).
-    private func convolutionPart(_ job: SpreadJob, _ rows: Range<Int>) {
+    /// Output rows `rows` of convolution `job.layer` (pooled rows when it pools; rows of output
+    /// blocks when it runs Winograd's way), on worker `part`.
+    private func convolutionPart(_ job: SpreadJob, _ rows: Range<Int>, part: Int) {
         let stage = convolutions[job.layer]
+        if stage.winograd != nil {
+            winogradRows(stage, job.input, rows, pooledInto: job.output, convolved: job.convolved, scratch: scratch[part].winograd)
+            return
+        }
         guard let pool = stage.pool else {
             convolveRows(stage, job.input, rows, into: job.output)
             return
@@ -563,6 +637,7 @@ final class Scratch {
     let stages: [UnsafeMutablePointer<Float>]   // two, for stage outputs in turn
     let features: UnsafeMutablePointer<Float>   // (14, features): a block of dense inputs
     let hidden: [UnsafeMutablePointer<Float>]   // two (14, widest dense output)
+    let winograd: UnsafeMutablePointer<Float>   // the largest Winograd stage's transforms of one block row
 
     init(_ plan: InferencePlan) {
         let rows = Int(DK_MAX_ROWS)
@@ -574,9 +649,11 @@ final class Scratch {
         stages = [alignedFloats(largestOutput), alignedFloats(largestOutput)]
         features = alignedFloats(rows * plan.features)
         hidden = [alignedFloats(rows * widest), alignedFloats(rows * widest)]
+        winograd = alignedFloats(plan.convolutions.filter { $0.winograd != nil }
+            .map { dk_winograd_conv_scratch($0.used.width + 2, $0.input.channels, $0.convolved.channels) }.max() ?? 0)
     }
 
     deinit {
-        for buffer in [image, padded, convolved, features, stages[0], stages[1], hidden[0], hidden[1]] { buffer.deallocate() }
+        for buffer in [image, padded, convolved, features, stages[0], stages[1], hidden[0], hidden[1], winograd] { buffer.deallocate() }
     }
 }
