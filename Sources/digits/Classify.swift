@@ -15,6 +15,7 @@ extension DigitsCommand {
                 Each picture is prepared as MNIST's digits were. A clean picture (two gray \
                 levels on a flat background: a drawing-app export, a scan, a tight crop whose \
                 ink touches the edges, a 16×16 bitmap) gets the plain textbook preparation: \
+                a box drawn around the ink (a form's cell) dropped, \
                 cropped to the ink, the longer side scaled to 20 pixels by area averaging, \
                 placed in 28×28 by its centre of mass. A picture of paper (uneven light, ruled \
                 lines, a sheet photographed on a table) also has its background measured and \

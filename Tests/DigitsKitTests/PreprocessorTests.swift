@@ -204,6 +204,40 @@ import Testing
         #expect(DigitPreprocessor.keepMainInk(&inside).map { [$0.x, $0.y, $0.width, $0.height] } == [89, 89, 63, 63])
     }
 
+    /// A clean picture of a digit inside a box drawn around it (a form's cell, a frame in a
+    /// drawing app) is prepared as the digit alone: the box would make it "not a digit".
+    @Test func aBoxDrawnAroundACleanDigitIsNoInk() throws {
+        let seven = Self.draw(width: 160, height: 160, box: (50, 30, 60, 100), path: Self.sevenPath, stroke: 8)
+        let frame = Self.draw(width: 160, height: 160, box: (20, 10, 120, 140),
+                              path: [(0, 0), (1, 0), (1, 1), (0, 1), (0, 0)], stroke: 3)
+        let boxed = GrayImage(width: 160, height: 160, pixels: zip(seven.pixels, frame.pixels).map { min($0, $1) })
+        let preprocessor = DigitPreprocessor()
+        let alone = try preprocessor.prepare(seven, path: "seven"), framed = try preprocessor.prepare(boxed, path: "boxed")
+        // The box changes the picture's levels a little, so the strokes' soft edges may differ.
+        let difference = Self.meanAbsoluteDifference(framed.image, alone.image)
+        #expect(difference < 6, "mean difference \(difference) of 255")
+        #expect(framed.inkBox == alone.inkBox)
+    }
+
+    /// On a clean picture only a box around the rest goes: a long straight stroke beside a
+    /// ring (which the paper path takes for a sheet's edge) may be part of what was written.
+    @Test func onlyABoxAroundTheRestLeavesACleanPicture() {
+        let ring: [(cx: Double, cy: Double, r: Double, from: Double, to: Double)] = [(150, 150, 30, 0, 360), (150, 150, 31, 0, 360)]
+        let sides = Self.hairline(width: 300, height: 300, segments: [(20, 10, 24, 290), (280, 12, 276, 288)], arcs: ring)
+        var kept = sides
+        DigitPreprocessor.removeBoxesAroundInk(&kept)
+        #expect(kept.values == sides.values ? true : false, "the strokes beside the ring stay")
+        var paper = sides
+        DigitPreprocessor.removeFramingLines(&paper)
+        #expect(paper.values != sides.values ? true : false, "the paper path drops them")
+        let boxed = Self.hairline(width: 300, height: 300,
+                                  segments: [(60, 60, 240, 60), (240, 60, 240, 240), (240, 240, 60, 240), (60, 240, 60, 60)], arcs: ring)
+        let inside = Self.hairline(width: 300, height: 300, segments: [], arcs: ring)
+        var unboxed = boxed
+        DigitPreprocessor.removeBoxesAroundInk(&unboxed)
+        #expect(unboxed.values == inside.values ? true : false, "the box around the ring goes, the ring stays")
+    }
+
     /// What a number is segmented from loses the lines that frame it (here a sheet's edge
     /// beside two digits) and nothing else: the digits and a small dot stay as they were.
     @Test func framingLinesLeaveANumbersInk() {

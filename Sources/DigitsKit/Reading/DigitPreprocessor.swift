@@ -693,6 +693,7 @@ public struct PreparedDigit: Sendable {
                 for index in strength.values.indices {
                     strength.values[index] = min(1, max(0, (work.values[index] - levels.paper) / (levels.full - levels.paper)))
                 }
+                if strict { removeBoxesAroundInk(&strength) }
                 // Ruled paper: two or more thin full-width (or full-height) bands of ink, even
                 // faint ones.
                 if strict, !tight, ruledBands(strength) >= 2 { return nil }
@@ -1439,6 +1440,61 @@ public struct PreparedDigit: Sendable {
             }
         }
         return nearest * 100 >= extent * 8 && isFrameShaped(piece, box: box, labels: labels, width: width)
+    }
+
+    /// Zeroes a box drawn around the rest of a clean picture's ink (a form's cell, a frame in a
+    /// drawing app), with its soft edge: a framing line (`frames`) that is also a box around
+    /// the other pieces (`isBoxAround`), found among the pieces of ink from strength 0.12 (the
+    /// clean path's floor, `prepareClean`) with 8% of the largest one's mass. Only a box: on a
+    /// clean picture a separate straight stroke beside the rest, which the paper path takes for
+    /// a sheet's edge, is more likely part of what was written (our pictures that are not
+    /// digits are full of them). Before this, a boxed digit was "not a digit", and a box's top
+    /// and bottom made a clean picture look like ruled paper.
+    static func removeBoxesAroundInk(_ strength: inout FloatImage) {
+        var floored = strength
+        for index in floored.values.indices { floored.values[index] = max(0, (floored.values[index] - 0.12) / 0.88) }
+        let (labels, masses, areas) = components(of: floored)
+        guard let largest = masses.max(), largest > 0 else { return }
+        let width = strength.width, height = strength.height
+        let boxes = pieceBoxes(labels: labels, count: masses.count, width: width, height: height)
+        let substantial = Set(masses.indices.filter { masses[$0] >= 0.08 * largest })
+        let lines = substantial.subtracting(withoutFramingLines(substantial, boxes: boxes, areas: areas, labels: labels, width: width))
+        let rest = substantial.subtracting(lines)
+        let frames = lines.filter { isBoxAround($0, rest: rest, boxes: boxes, labels: labels, width: width) }
+        guard !frames.isEmpty else { return }
+        for index in labels.indices where labels[index] >= 0 && frames.contains(Int(labels[index])) {
+            let x = index % width, y = index / width
+            strength.values[index] = 0
+            // The soft edge under the floor, where no other piece is.
+            for ny in max(0, y - 1)...min(height - 1, y + 1) {
+                for nx in max(0, x - 1)...min(width - 1, x + 1) where labels[ny * width + nx] < 0 { strength.values[ny * width + nx] = 0 }
+            }
+        }
+    }
+
+    /// Whether `piece` is a box drawn around the pieces `rest`: its bounding box holds theirs,
+    /// and it runs along at least three of that box's four sides (60% of each side's length,
+    /// within 8% of its longer side of the edge), as a rectangle's outline does and a straight
+    /// or curved stroke beside the rest does not.
+    static func isBoxAround(_ piece: Int, rest: Set<Int>, boxes: [Box], labels: [Int32], width: Int) -> Bool {
+        guard !rest.isEmpty else { return false }
+        let box = boxes[piece], inside = union(rest.map { boxes[$0] })
+        guard box.minX <= inside.minX, box.minY <= inside.minY, box.maxX >= inside.maxX, box.maxY >= inside.maxY else { return false }
+        let band = max(2, (length(of: box) * 8) / 100)
+        let boxWidth = box.maxX - box.minX + 1, boxHeight = box.maxY - box.minY + 1
+        // Which columns reach the top and bottom bands, which rows the left and right ones.
+        var top = [Bool](repeating: false, count: boxWidth), bottom = top
+        var left = [Bool](repeating: false, count: boxHeight), right = left
+        for y in box.minY...box.maxY {
+            for x in box.minX...box.maxX where labels[y * width + x] == Int32(piece) {
+                if y - box.minY < band { top[x - box.minX] = true }
+                if box.maxY - y < band { bottom[x - box.minX] = true }
+                if x - box.minX < band { left[y - box.minY] = true }
+                if box.maxX - x < band { right[y - box.minY] = true }
+            }
+        }
+        let sides = [top, bottom, left, right].filter { side in side.filter { $0 }.count * 10 >= side.count * 6 }
+        return sides.count >= 3
     }
 
     /// A box's longer side.
