@@ -219,8 +219,9 @@ import Testing
         #expect(framed.inkBox == alone.inkBox)
     }
 
-    /// On a clean picture only a box around the rest goes: a long straight stroke beside a
-    /// ring (which the paper path takes for a sheet's edge) may be part of what was written.
+    /// On a clean picture only a box around the rest, or rules above and below it, go: long
+    /// straight strokes beside a ring (which the paper path takes for a sheet's edges) may be
+    /// part of what was written.
     @Test func onlyABoxAroundTheRestLeavesACleanPicture() {
         let ring: [(cx: Double, cy: Double, r: Double, from: Double, to: Double)] = [(150, 150, 30, 0, 360), (150, 150, 31, 0, 360)]
         let sides = Self.hairline(width: 300, height: 300, segments: [(20, 10, 24, 290), (280, 12, 276, 288)], arcs: ring)
@@ -236,6 +237,13 @@ import Testing
         var unboxed = boxed
         DigitPreprocessor.removeBoxesAroundInk(&unboxed)
         #expect(unboxed.values == inside.values ? true : false, "the box around the ring goes, the ring stays")
+        // Two rules above and below it (a table's row) go too; a stroke beside it stays.
+        let rows = Self.hairline(width: 300, height: 300, segments: [(30, 90, 270, 92), (30, 210, 270, 208), (250, 100, 250, 200)],
+                                 arcs: ring)
+        let rest = Self.hairline(width: 300, height: 300, segments: [(250, 100, 250, 200)], arcs: ring)
+        var between = rows
+        DigitPreprocessor.removeBoxesAroundInk(&between)
+        #expect(between.values == rest.values ? true : false, "the rules above and below go, the ring and the stroke stay")
     }
 
     /// What a number is segmented from loses the lines that frame it (here a sheet's edge

@@ -1443,8 +1443,8 @@ public struct PreparedDigit: Sendable {
     }
 
     /// Zeroes a box drawn around the rest of a clean picture's ink (a form's cell, a frame in a
-    /// drawing app), with its soft edge: a framing line (`frames`) that is also a box around
-    /// the other pieces (`isBoxAround`), found among the pieces of ink from strength 0.12 (the
+    /// drawing app), or two lines above and below it (`linesAcross`), with their soft edge: a
+    /// framing line (`frames`) that is also a box around the other pieces (`isBoxAround`), found among the pieces of ink from strength 0.12 (the
     /// clean path's floor, `prepareClean`) with 8% of the largest one's mass. Only a box: on a
     /// clean picture a separate straight stroke beside the rest, which the paper path takes for
     /// a sheet's edge, is more likely part of what was written (our pictures that are not
@@ -1460,7 +1460,8 @@ public struct PreparedDigit: Sendable {
         let substantial = Set(masses.indices.filter { masses[$0] >= 0.08 * largest })
         let lines = substantial.subtracting(withoutFramingLines(substantial, boxes: boxes, areas: areas, labels: labels, width: width))
         let rest = substantial.subtracting(lines)
-        let frames = lines.filter { isBoxAround($0, rest: rest, boxes: boxes, labels: labels, width: width) }
+        var frames = lines.filter { isBoxAround($0, rest: rest, boxes: boxes, labels: labels, width: width) }
+        if frames.isEmpty, let pair = linesAcross(lines, rest: rest, boxes: boxes) { frames = pair }
         guard !frames.isEmpty else { return }
         for index in labels.indices where labels[index] >= 0 && frames.contains(Int(labels[index])) {
             let x = index % width, y = index / width
@@ -1470,6 +1471,18 @@ public struct PreparedDigit: Sendable {
                 for nx in max(0, x - 1)...min(width - 1, x + 1) where labels[ny * width + nx] < 0 { strength.values[ny * width + nx] = 0 }
             }
         }
+    }
+
+    /// Two framing lines, one above and one below the pieces `rest`, each reaching across all
+    /// of them: a table's row, a digit written between two rules. Nil when there are none.
+    /// Not a pair of upright lines on either side: "|0|" is no 0.
+    static func linesAcross(_ lines: Set<Int>, rest: Set<Int>, boxes: [Box]) -> Set<Int>? {
+        guard !rest.isEmpty else { return nil }
+        let inside = union(rest.map { boxes[$0] })
+        let across = lines.filter { boxes[$0].minX <= inside.minX && boxes[$0].maxX >= inside.maxX }
+        guard let above = across.first(where: { boxes[$0].maxY < inside.minY }),
+              let below = across.first(where: { boxes[$0].minY > inside.maxY }) else { return nil }
+        return [above, below]
     }
 
     /// Whether `piece` is a box drawn around the pieces `rest`: its bounding box holds theirs,
