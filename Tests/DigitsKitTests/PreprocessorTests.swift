@@ -219,9 +219,9 @@ import Testing
         #expect(framed.inkBox == alone.inkBox)
     }
 
-    /// On a clean picture only a box around the rest, or rules above and below it, go: long
-    /// straight strokes beside a ring (which the paper path takes for a sheet's edges) may be
-    /// part of what was written.
+    /// On a clean picture only a box around the rest, rules above and below it, or a row of
+    /// boxes around it, go: long straight strokes beside a ring (which the paper path takes for
+    /// a sheet's edges) may be part of what was written.
     @Test func onlyABoxAroundTheRestLeavesACleanPicture() {
         let ring: [(cx: Double, cy: Double, r: Double, from: Double, to: Double)] = [(150, 150, 30, 0, 360), (150, 150, 31, 0, 360)]
         let sides = Self.hairline(width: 300, height: 300, segments: [(20, 10, 24, 290), (280, 12, 276, 288)], arcs: ring)
@@ -244,6 +244,16 @@ import Testing
         var between = rows
         DigitPreprocessor.removeBoxesAroundInk(&between)
         #expect(between.values == rest.values ? true : false, "the rules above and below go, the ring and the stroke stay")
+        // A row of two boxes with a ring in each (a form's comb): its middle wall runs between
+        // the rings, so it is no framing line, but the whole comb goes.
+        let rings: [(cx: Double, cy: Double, r: Double, from: Double, to: Double)] = [
+            (100, 150, 30, 0, 360), (100, 150, 31, 0, 360), (200, 150, 30, 0, 360), (200, 150, 31, 0, 360)]
+        let comb = Self.hairline(width: 300, height: 300, segments: [(40, 90, 260, 90), (40, 210, 260, 210), (40, 90, 40, 210),
+                                                                     (150, 90, 150, 210), (260, 90, 260, 210)], arcs: rings)
+        let alone = Self.hairline(width: 300, height: 300, segments: [], arcs: rings)
+        var cells = comb
+        DigitPreprocessor.removeBoxesAroundInk(&cells)
+        #expect(cells.values == alone.values ? true : false, "the comb goes, the rings stay")
     }
 
     /// What a number is segmented from loses the lines that frame it (here a sheet's edge

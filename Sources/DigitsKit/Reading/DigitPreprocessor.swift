@@ -1443,7 +1443,8 @@ public struct PreparedDigit: Sendable {
     }
 
     /// Zeroes a box drawn around the rest of a clean picture's ink (a form's cell, a frame in a
-    /// drawing app), or two lines above and below it (`linesAcross`), with their soft edge: a
+    /// drawing app), two lines above and below it (`linesAcross`) or a row of boxes with a digit
+    /// in each (`isGridAround`), with their soft edge: a
     /// framing line (`frames`) that is also a box around the other pieces (`isBoxAround`), found among the pieces of ink from strength 0.12 (the
     /// clean path's floor, `prepareClean`) with 8% of the largest one's mass. Only a box: on a
     /// clean picture a separate straight stroke beside the rest, which the paper path takes for
@@ -1462,6 +1463,7 @@ public struct PreparedDigit: Sendable {
         let rest = substantial.subtracting(lines)
         var frames = lines.filter { isBoxAround($0, rest: rest, boxes: boxes, labels: labels, width: width) }
         if frames.isEmpty, let pair = linesAcross(lines, rest: rest, boxes: boxes) { frames = pair }
+        if frames.isEmpty, let comb = gridAround(substantial, boxes: boxes, labels: labels, width: width) { frames = [comb] }
         guard !frames.isEmpty else { return }
         for index in labels.indices where labels[index] >= 0 && frames.contains(Int(labels[index])) {
             let x = index % width, y = index / width
@@ -1483,6 +1485,46 @@ public struct PreparedDigit: Sendable {
         guard let above = across.first(where: { boxes[$0].maxY < inside.minY }),
               let below = across.first(where: { boxes[$0].minY > inside.maxY }) else { return nil }
         return [above, below]
+    }
+
+    /// The piece among `pieces` that is a row of boxes around the others (`isGridAround`), if any.
+    static func gridAround(_ pieces: Set<Int>, boxes: [Box], labels: [Int32], width: Int) -> Int? {
+        pieces.sorted().first { isGridAround($0, rest: pieces.subtracting([$0]), boxes: boxes, labels: labels, width: width) }
+    }
+
+    /// Whether `piece` is a row (or column, or grid) of boxes around the pieces `rest`, as a
+    /// form's comb holds one digit in each cell: its bounding box holds theirs, and 95% of its
+    /// pixels lie in rows or columns it fills across 80% of that box, with such rows at its top
+    /// and bottom and such columns at its left and right. A framing line it is not (its walls
+    /// run between the digits), so without this its walls read as 1s ("53" as "15131"). Only on
+    /// the clean path: on the paper path, which a wide comb takes (its background is too close
+    /// to the ink everywhere to be judged flat), the rows go first as ruled lines and the walls
+    /// still read as 1s.
+    static func isGridAround(_ piece: Int, rest: Set<Int>, boxes: [Box], labels: [Int32], width: Int) -> Bool {
+        guard !rest.isEmpty else { return false }
+        let box = boxes[piece], inside = union(rest.map { boxes[$0] })
+        guard box.minX < inside.minX, box.minY < inside.minY, box.maxX > inside.maxX, box.maxY > inside.maxY else { return false }
+        let boxWidth = box.maxX - box.minX + 1, boxHeight = box.maxY - box.minY + 1
+        var columns = [Int](repeating: 0, count: boxWidth), rows = [Int](repeating: 0, count: boxHeight)
+        for y in box.minY...box.maxY {
+            for x in box.minX...box.maxX where labels[y * width + x] == Int32(piece) {
+                columns[x - box.minX] += 1
+                rows[y - box.minY] += 1
+            }
+        }
+        let fullColumns = columns.map { $0 * 10 >= boxHeight * 8 }, fullRows = rows.map { $0 * 10 >= boxWidth * 8 }
+        // The outer lines: a full row above the rest and one below, a full column on either side.
+        guard fullRows[..<(inside.minY - box.minY)].contains(true), fullRows[(inside.maxY - box.minY + 1)...].contains(true),
+              fullColumns[..<(inside.minX - box.minX)].contains(true), fullColumns[(inside.maxX - box.minX + 1)...].contains(true)
+        else { return false }
+        var onLines = 0, total = 0
+        for y in box.minY...box.maxY {
+            for x in box.minX...box.maxX where labels[y * width + x] == Int32(piece) {
+                total += 1
+                if fullColumns[x - box.minX] || fullRows[y - box.minY] { onLines += 1 }
+            }
+        }
+        return onLines * 100 >= total * 95
     }
 
     /// Whether `piece` is a box drawn around the pieces `rest`: its bounding box holds theirs,
