@@ -37,7 +37,9 @@ extension DigitsCommand {
                 grouping of pieces into digits it is surest of, so a 5's detached bar joins its \
                 5 and touching digits are split. It prints "2026 (2 99%, 0 98%, 2 97%, 6 99%)"; \
                 a position refused as not a digit is "?" ("7?3"). One line only: digits \
-                written above one another are not told apart. A picture of one digit is read \
+                written above one another are not told apart. Digits only: marks much smaller \
+                than a digit (a decimal point, a comma) are left out, so "3.14" reads 314, and \
+                a minus sign is dropped with them. A picture of one digit is read \
                 exactly as with --single, which forces a one-digit reading.
 
                 A directory argument means every .png, .jpg and .jpeg file inside it (and its \
