@@ -62,13 +62,13 @@ public final class InferencePlan {
         let offsets: UnsafeMutablePointer<Int>  // (taps): each tap's offset in the padded input
         var chunks: [(start: Int, count: Int)]  // the used output columns per tile, ≤ 14 each
 
-        /// Whether the stage runs as Winograd's F(2×2, 3×3) does in training (Conv2D.usesWinograd):
-        /// a 3×3 kernel at stride 1, whole vectors of 8 channels and outputs, at least 16 input
-        /// channels (fewer do too little per transform), an even number of used rows and
-        /// columns, and no pool or a 2×2 one, so a pooled row is a row of output blocks.
+        /// Whether the stage runs as Winograd's F(2×2, 3×3) does in training: its used rows and
+        /// columns fit as a layer does (`Conv2D.winogradFits`; the padding is already in the
+        /// input the stage reads), and it has no pool or a 2×2 one, so a pooled row is a row of
+        /// output blocks.
         var takesWinograd: Bool {
-            kernelHeight == 3 && kernelWidth == 3 && stride == 1 && input.channels >= 16
-                && dk_winograd_fits(used.height + 2, used.width + 2, input.channels, convolved.channels) != 0
+            Conv2D.winogradFits(kernelHeight: kernelHeight, kernelWidth: kernelWidth, stride: stride, channels: input.channels,
+                                outputs: convolved.channels, outputHeight: used.height, outputWidth: used.width)
                 && (pool == nil || (pool!.kernel == 2 && pool!.stride == 2))
         }
 

@@ -124,6 +124,16 @@ public final class Conv2D: Layer, WeightedLayer {
     /// input gradient and the weight gradient: 2.25 times fewer multiply-adds than the tiled
     /// kernel's direct convolution, the same sums to within rounding.
     @_spi(Tools) public let usesWinograd: Bool
+
+    /// Whether a convolution of these sizes (padding aside) suits Winograd's F(2×2, 3×3): a 3×3
+    /// kernel at stride 1, 16 or more input channels (fewer do too little per transform), and
+    /// what `dk_winograd_fits` asks (whole vectors of 8, an even output). The inference plan
+    /// asks the same of the part of a layer's output its pool reads.
+    static func winogradFits(kernelHeight: Int, kernelWidth: Int, stride: Int, channels: Int, outputs: Int,
+                             outputHeight: Int, outputWidth: Int) -> Bool {
+        kernelHeight == 3 && kernelWidth == 3 && stride == 1 && channels >= 16
+            && dk_winograd_fits(outputHeight + 2, outputWidth + 2, channels, outputs) != 0
+    }
     private let winogradWeights: UnsafeMutablePointer<Float>        // (16, ⌈O/32⌉, C, 32): G g Gᵀ, packed each forward
     private let turnedWinogradWeights: UnsafeMutablePointer<Float>  // (16, ⌈C/32⌉, O, 32): of the turned kernel, each backward
     private let winogradScratchSize: Int                            // floats one part's transforms need
@@ -198,8 +208,9 @@ public final class Conv2D: Layer, WeightedLayer {
             }
         }
         weightGradientParts = Tensor(shape: [0, outputChannels * (patchSize + 1)])
-        usesWinograd = allowsWinograd && kernelHeight == 3 && kernelWidth == 3 && stride == 1 && padding == 0 && input.channels >= 16
-            && dk_winograd_fits(input.height, input.width, input.channels, outputChannels) != 0
+        usesWinograd = allowsWinograd && padding == 0
+            && Self.winogradFits(kernelHeight: kernelHeight, kernelWidth: kernelWidth, stride: stride, channels: input.channels,
+                                 outputs: outputChannels, outputHeight: outputHeight, outputWidth: outputWidth)
         winogradWeights = alignedFloats(usesWinograd ? dk_winograd_weights_size(outputChannels, input.channels) : 1)
         turnedWinogradWeights = alignedFloats(usesWinograd ? dk_winograd_weights_size(input.channels, outputChannels) : 1)
         winogradScratchSize = usesWinograd

@@ -921,10 +921,7 @@ public struct PreparedDigit: Sendable {
     /// The textbook preparation of a clean picture's ink: dust dropped, cropped, hairlines
     /// widened, the longer side scaled to `box`, placed by the centre of mass.
     func prepareClean(_ strength: FloatImage, inverted: Bool, scale: Double, noInk: PreprocessError) throws -> PreparedDigit {
-        var ink = strength
-        // The paper may vary by a tenth of the contrast (cleanLevels allows it), and JPEG
-        // rings around strokes: strength is counted from 0.12 up.
-        for index in ink.values.indices { ink.values[index] = max(0, (ink.values[index] - 0.12) / 0.88) }
+        var ink = Self.aboveCleanFloor(strength)
         let pieces = Self.components(of: ink)
         let totalMass = pieces.masses.reduce(0, +)
         guard totalMass > 0 else { throw noInk }
@@ -1442,19 +1439,25 @@ public struct PreparedDigit: Sendable {
         return nearest * 100 >= extent * 8 && isFrameShaped(piece, box: box, labels: labels, width: width)
     }
 
-    /// Zeroes a box drawn around the rest of a clean picture's ink (a form's cell, a frame in a
-    /// drawing app), two lines above and below it (`linesAcross`) or a row of boxes with a digit
-    /// in each (`isGridAround`), with their soft edge: a
-    /// framing line (`frames`) that is also a box around the other pieces (`isBoxAround`), found among the pieces of ink from strength 0.12 (the
-    /// clean path's floor, `prepareClean`) with 8% of the largest one's mass. Only a box: on a
-    /// clean picture a separate straight stroke beside the rest, which the paper path takes for
-    /// a sheet's edge, is more likely part of what was written (our pictures that are not
-    /// digits are full of them). Before this, a boxed digit was "not a digit", and a box's top
-    /// and bottom made a clean picture look like ruled paper.
+    /// A clean picture's ink strength counted from 0.12 up: the paper may vary by a tenth of
+    /// the contrast (cleanLevels allows it), and JPEG rings around strokes.
+    static func aboveCleanFloor(_ strength: FloatImage) -> FloatImage {
+        var ink = strength
+        for index in ink.values.indices { ink.values[index] = max(0, (ink.values[index] - 0.12) / 0.88) }
+        return ink
+    }
+
+    /// Zeroes, with their soft edges, the lines drawn around the rest of a clean picture's ink:
+    /// a box (a form's cell, a frame in a drawing app: `isBoxAround`), two rules above and
+    /// below it (a table's row: `linesAcross`), or a row of boxes with a digit in each (a
+    /// form's comb: `isGridAround`). Boxes and rules are framing lines (`frames`) among the
+    /// pieces above the clean floor (`aboveCleanFloor`) with 8% of the largest one's mass. No
+    /// other framing line goes: on a clean picture a separate straight stroke beside the rest,
+    /// which the paper path takes for a sheet's edge, is more likely part of what was written
+    /// (our pictures that are not digits are full of them). Before this, a boxed digit was
+    /// "not a digit", and a box's top and bottom made a clean picture look like ruled paper.
     static func removeBoxesAroundInk(_ strength: inout FloatImage) {
-        var floored = strength
-        for index in floored.values.indices { floored.values[index] = max(0, (floored.values[index] - 0.12) / 0.88) }
-        let (labels, masses, areas) = components(of: floored)
+        let (labels, masses, areas) = components(of: aboveCleanFloor(strength))
         guard let largest = masses.max(), largest > 0 else { return }
         let width = strength.width, height = strength.height
         let boxes = pieceBoxes(labels: labels, count: masses.count, width: width, height: height)
