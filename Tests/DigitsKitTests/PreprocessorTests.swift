@@ -425,6 +425,75 @@ import Testing
         #expect(DigitPreprocessor.tableAsPaper(FloatImage(bold)) == nil, "a bold 7 cut to its ink was taken for a table")
     }
 
+    /// A 7 in dark pen on paper with a soft-edged shadow over its left third, and the same 7
+    /// under a spot of light that falls off steeply to a dim rim. The paper's fitted surface
+    /// follows neither: the first reading takes the shadow, or the spot's lit middle, for a
+    /// solid blob of ink. The ink against the paper's level nearby (`localInk`) is the 7, and
+    /// the reader takes it (`alternativeLooksRight`); the 7 on even paper gets no such reading.
+    @Test func aShadowOrASpotOfLightIsNotTakenForInk() throws {
+        let width = 1200, height = 900
+        // Grain of ±3 gray levels, the same in every run.
+        func grain(_ x: Int, _ y: Int) -> Double { Double((x &* 73_856_093 ^ y &* 19_349_663) & 0x7FFF_FFFF % 7) - 3 }
+        let shadow: (Int, Int) -> UInt8 = { x, y in
+            let edge = Double(x) + 0.3 * Double(y - height / 2) - 509
+            return UInt8(225 * (0.6 + 0.4 / (1 + exp(-edge / 12))) + grain(x, y))
+        }
+        let spot: (Int, Int) -> UInt8 = { x, y in
+            let fromMiddle = (pow(Double(x - width / 2) / Double(width), 2) + pow(Double(y - height / 2) / Double(height), 2)).squareRoot() / 0.7
+            return UInt8(225 * (1 - 0.35 * min(1, max(0, (fromMiddle - 0.35) / 0.35))) + grain(x, y))
+        }
+        for (name, paper, box) in [("shadow", shadow, (648.0, 494.0, 100.0, 150.0)), ("spot", spot, (700.0, 200.0, 80.0, 120.0))] {
+            let photo = Self.draw(width: width, height: height, box: box, path: Self.sevenPath, stroke: 14,
+                                  ink: { UInt8(Double($0) * 0.25) }, paper: paper)
+            let prepared = try DigitPreprocessor().prepare(photo, path: name)
+            #expect(prepared.strokeRatio > PreparedDigit.penStrokeRatio, "\(name): the first reading is no blob (\(prepared.strokeRatio))")
+            let alternative = try #require(prepared.alternative, "\(name): no reading against the local paper")
+            #expect(prepared.alternativeLooksRight, "\(name): the local reading is not taken")
+            #expect(alternative.inverted, "\(name): the ink was taken for light ink")
+            let ink = alternative.inkBox
+            #expect(abs(Double(ink.x) - box.0) <= 20 && abs(Double(ink.y) - box.1) <= 20 && abs(Double(ink.height) - box.3) <= 28,
+                    "\(name): ink at \(ink), not the 7's")
+            // The number reader segments the ink found the same way.
+            #expect(prepared.readsLocalPaper, "\(name): a number would be segmented from the blob")
+            let map = try #require(DigitPreprocessor().localInkMap(photo))
+            let bounds = try #require(DigitReader.inkBounds(map.ink))
+            #expect(abs(Double(bounds.minX) * map.scale - box.0) <= 20 && abs(Double(bounds.maxY - bounds.minY + 1) * map.scale - box.3) <= 28,
+                    "\(name): the local ink map's ink spans \(bounds), not the 7")
+        }
+        let even = try DigitPreprocessor().prepare(Self.draw(width: width, height: height, box: (648, 494, 100, 150), path: Self.sevenPath,
+                                                             stroke: 14, ink: { UInt8(Double($0) * 0.25) }, paper: { _, _ in 225 }), path: "even")
+        #expect(even.alternative == nil && even.strokeRatio < PreparedDigit.penStrokeRatio && !even.readsLocalPaper,
+                "the 7 on even paper read as a blob")
+    }
+
+    /// A sheet lit evenly in its middle, the light falling off steeply to a dim rim, on a darker
+    /// table along the left edge, with a small 7 in dark pen: Otsu's threshold parts the lit
+    /// middle from the rim, so the rim reads as strokes at every edge and the painted picture
+    /// passes for a crop cut to its ink (`isTightCrop`), whose clean path then takes the rim
+    /// for ink. A picture with a table in it is a photo of a sheet, never such a crop: the ink
+    /// map the number reader segments holds the 7, not the rim around the light. (The paper
+    /// path's quadratic surface does not follow light that falls off this steeply: read as
+    /// one digit, the picture is still "not a digit", with the change and without it.)
+    @Test func aPhotoWithATableIsNoTightCrop() throws {
+        let width = 900, height = 700
+        let photo = Self.draw(width: width, height: height, box: (420, 300, 50, 80), path: Self.sevenPath, stroke: 7,
+                              ink: { _ in 60 }) { x, y in
+            let dx = Double(x - 480) / 480, dy = Double(y - 350) / 350
+            let fromMiddle = ((dx * dx + dy * dy) / 2).squareRoot()
+            return x < 50 ? 40 : UInt8(235 - 65 * min(1, max(0, (fromMiddle - 0.45) / 0.3)))
+        }
+        let (painted, _, onTable) = DigitPreprocessor().workingPicture(photo)
+        #expect(onTable, "no table found")
+        let threshold = try #require(DigitPreprocessor.otsuThreshold(painted))
+        #expect(DigitPreprocessor.isTightCrop(painted, threshold: threshold), "the dim rim no longer passes for strokes at the edges")
+        let map = try #require(DigitPreprocessor().inkMap(photo))
+        let bounds = try #require(DigitReader.inkBounds(map.ink))
+        let box = (x: Double(bounds.minX) * map.scale, y: Double(bounds.minY) * map.scale,
+                   width: Double(bounds.maxX - bounds.minX + 1) * map.scale, height: Double(bounds.maxY - bounds.minY + 1) * map.scale)
+        #expect(abs(box.x - 420) <= 10 && abs(box.y - 300) <= 10 && abs(box.width - 50) <= 15 && abs(box.height - 80) <= 15,
+                "the ink map's ink spans \(box), not the 7")
+    }
+
     /// Paper that darkens from one corner (light falling off in a photo) with a 7 in the
     /// middle is no tight crop: paper of other shades reaches every edge, but no stroke does. The
     /// 7 cut to its ink is one, and so is the same 7 scaled up 10 times with a blurred rim.

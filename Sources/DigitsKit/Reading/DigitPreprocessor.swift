@@ -109,8 +109,18 @@ public struct PreparedDigit: Sendable {
     /// first reading found a blob: a sheet of paper taken for ink, with the digit as its holes.
     public var alternativeLooksRight: Bool {
         guard let alternative else { return false }
-        return alternative.strokeRatio < 0.25 && strokeRatio > 1.8 * alternative.strokeRatio
+        return alternative.strokeRatio < Self.penStrokeRatio && strokeRatio > 1.8 * alternative.strokeRatio
     }
+
+    /// The stroke ratio under which ink is pen strokes (`strokeRatio`), over which a blob.
+    public static let penStrokeRatio: Float = 0.25
+
+    /// This reading found the ink against the paper's level nearby (`DigitPreprocessor.localInk`).
+    var againstLocalPaper = false
+
+    /// The reader takes the alternative, found against the paper's level nearby, for a blob:
+    /// a number is then segmented from that ink too (`DigitPreprocessor.localInkMap`).
+    var readsLocalPaper: Bool { alternativeLooksRight && alternative?.againstLocalPaper == true }
 
     /// A prepared digit with the flags that describe it; `clean`, `polarityAmbiguous` and
     /// `strokeRatio` start at false, false and 0, and there is no `alternative`.
@@ -207,10 +217,26 @@ public struct PreparedDigit: Sendable {
         if source.width == side, source.height == side, let ready = passThrough(source) { return ready }
 
         // 1. Work in 0–1 floats at a bounded size.
-        let (work, scaleDown) = pictures?.working(source, self) ?? workingPicture(source)
+        let (work, scaleDown, onTable) = pictures?.working(source, self) ?? workingPicture(source)
         let noInk = PreprocessError.noInk(path: path, width: source.width, height: source.height)
+        var digit = try firstReading(work, scaleDown: scaleDown, onTable: onTable, noInk: noInk)
+        // A solid blob where a digit's strokes were looked for: light the paper's fitted
+        // surface does not follow (a shadow's edge, a spot of light) may have been taken for
+        // ink. The ink against the paper's level nearby is the other reading (`localInk`).
+        if digit.alternative == nil, digit.strokeRatio > PreparedDigit.penStrokeRatio, let (ink, inverted) = Self.localInk(work),
+           let local = try? prepare(ink: ink, inverted: inverted, origin: (0, 0), scale: scaleDown, noInk: noInk),
+           local.strokeRatio < PreparedDigit.penStrokeRatio {
+            digit.alternative = local
+            digit.alternative?.againstLocalPaper = true
+        }
+        return digit
+    }
+
+    /// The first reading of a working picture: the clean path or the paper path, with the
+    /// other polarity or the sheet alone as its alternative.
+    private func firstReading(_ work: FloatImage, scaleDown: Double, onTable: Bool, noInk: PreprocessError) throws -> PreparedDigit {
         let threshold = Self.otsuThreshold(work)
-        if let threshold, let clean = Self.cleanInk(work, threshold: threshold, tight: Self.isTightCrop(work, threshold: threshold),
+        if let threshold, let clean = Self.cleanInk(work, threshold: threshold, tight: !onTable && Self.isTightCrop(work, threshold: threshold),
                                                     softEdges: true) {
             let (ink, onSheet) = Self.offTheTable(clean.ink, inverted: clean.inverted, gray: work)
             // A sheet of paper on a darker table, the digit its hole: the digit on the sheet.
@@ -246,9 +272,9 @@ public struct PreparedDigit: Sendable {
     /// its pixels back to the source's. Nil when there is no ink.
     func inkMap(_ source: GrayImage, pictures: WorkingPictures? = nil) -> (ink: FloatImage, scale: Double)? {
         guard max(source.width, source.height) >= Self.minimumSide else { return nil }
-        let (work, scaleDown) = pictures?.working(source, self) ?? workingPicture(source)
+        let (work, scaleDown, onTable) = pictures?.working(source, self) ?? workingPicture(source)
         let threshold = Self.otsuThreshold(work)
-        if let threshold, let clean = Self.cleanInk(work, threshold: threshold, tight: Self.isTightCrop(work, threshold: threshold)) {
+        if let threshold, let clean = Self.cleanInk(work, threshold: threshold, tight: !onTable && Self.isTightCrop(work, threshold: threshold)) {
             return (Self.offTheTable(clean.ink, inverted: clean.inverted, gray: work).ink, scaleDown)
         }
         if let (found, inverted) = Self.paperInk(work) {
@@ -261,12 +287,27 @@ public struct PreparedDigit: Sendable {
         return nil
     }
 
+    /// The ink map against the paper's level nearby (`localInk`), with the paper's marks and
+    /// framing lines dropped: what a number is segmented from when the picture read as one
+    /// digit was a blob and this reading is its pen strokes (`PreparedDigit.readsLocalPaper`).
+    func localInkMap(_ source: GrayImage, pictures: WorkingPictures? = nil) -> (ink: FloatImage, scale: Double)? {
+        guard max(source.width, source.height) >= Self.minimumSide else { return nil }
+        let (work, scaleDown, _) = pictures?.working(source, self) ?? workingPicture(source)
+        guard var (ink, _) = Self.localInk(work) else { return nil }
+        Self.removePaperMarks(&ink)
+        Self.removeFramingLines(&ink)
+        return (ink, scaleDown)
+    }
+
     /// The picture as the preparation works on it: 0–1 floats, reduced by `scaleDown` to at
     /// most the working size, with a photographed table painted over (`tableAsPaper`).
-    func workingPicture(_ source: GrayImage) -> (picture: FloatImage, scaleDown: Double) {
+    /// `onTable`: a table was found, so the picture is a photo of a sheet, never a crop cut to
+    /// its ink (`isTightCrop`), however far its lines and shading reach the edges.
+    func workingPicture(_ source: GrayImage) -> (picture: FloatImage, scaleDown: Double, onTable: Bool) {
         let scaleDown = max(1, Double(max(source.width, source.height)) / Double(workingSize))
         let picture = scaleDown > 1 ? FloatImage(source, scaledBy: 1 / scaleDown) : FloatImage(source)
-        return (Self.tableAsPaper(picture) ?? picture, scaleDown)
+        let sheet = Self.tableAsPaper(picture)
+        return (sheet ?? picture, scaleDown, sheet != nil)
     }
 
     /// A sheet of paper photographed on a darker table, told from the gray picture before any
@@ -636,13 +677,20 @@ public struct PreparedDigit: Sendable {
             if r > margin { brightMass += r - margin } else if r < -margin { darkMass += -r - margin }
         }
         let inverted = darkInk ?? (darkMass > brightMass)
+        return inkStrength(work, paper: paper, inverted: inverted, margin: margin, noise: noise).map { ($0, inverted) }
+    }
+
+    /// The ink as 0–1 strength against `paper` (the paper's level under each pixel): contrast
+    /// relative to the paper, faint ink and noise (under `margin`) suppressed, the rest
+    /// stretched to full strength. Nil when nothing stands out from the `noise`.
+    static func inkStrength(_ work: FloatImage, paper: FloatImage, inverted: Bool, margin: Float, noise: Float) -> FloatImage? {
         // Contrast relative to the paper: under uneven light, ink and paper dim together
         // (both are reflectances times the light), so dark ink is (b − v)/b wherever it is;
         // light ink on a dark ground is (v − b)/(1 − b).
-        var ink = residual
+        var ink = work
         var strongContrast: [Float] = [], strongRelative: [Float] = []
         for index in ink.values.indices {
-            let contrast = inverted ? -residual.values[index] : residual.values[index]
+            let contrast = inverted ? paper.values[index] - work.values[index] : work.values[index] - paper.values[index]
             guard contrast > margin else { ink.values[index] = 0; continue }
             let relative = contrast / max(inverted ? paper.values[index] : 1 - paper.values[index], 0.1)
             ink.values[index] = relative
@@ -655,8 +703,74 @@ public struct PreparedDigit: Sendable {
         let peak = Self.percentile(strongRelative, 0.995)
         let floor = 0.3 * peak
         for index in ink.values.indices { ink.values[index] = min(1, max(0, (ink.values[index] - floor) / (peak - floor))) }
-        return (ink, inverted)
+        return ink
     }
+
+    /// The ink against the paper's own level nearby (`localPaper`) rather than a fitted
+    /// surface: for a picture whose first reading found a blob (the lit middle of a spot of
+    /// light, the edge of a shadow), not pen strokes. The polarity is the side whose narrow
+    /// features hold more ink (a spot's bright middle is wide, the digit's dark strokes are
+    /// not, and a bold digit's strokes are narrower than the gaps between them are light).
+    /// Where the local level lies beyond `deepestShade` of the
+    /// fitted surface, it is a stroke too wide for the square, and the surface stays the paper.
+    /// Then as `paperInk`: contrast relative to the paper, faint ink and noise suppressed.
+    static func localInk(_ work: FloatImage) -> (ink: FloatImage, inverted: Bool)? {
+        let background = Background.fit(work)
+        let margin = 3 * background.noise + 2 / 255
+        // The polarity: the side whose narrow features hold more ink, in a square a twelfth of
+        // the shorter side (a spot's lit middle is wider, a digit's strokes are not) or in one a
+        // quarter of it (a bold digit's strokes fit in that, where its light gaps are what fits
+        // in the smaller one). Dark when either says so: in the larger square, the lit paper
+        // between a digit and a shadow's edge fits too, and passes for light strokes.
+        let side = min(work.width, work.height)
+        let smooth = work.boxSmoothed()
+        func darkSideHoldsMore(reach: Int) -> Bool {
+            let underDark = localPaper(smooth, darkInk: true, reach: reach), underLight = localPaper(smooth, darkInk: false, reach: reach)
+            var darkMass: Float = 0, lightMass: Float = 0
+            for index in work.values.indices {
+                darkMass += max(0, underDark.values[index] - work.values[index] - margin)
+                lightMass += max(0, work.values[index] - underLight.values[index] - margin)
+            }
+            return darkMass > lightMass
+        }
+        let inverted = darkSideHoldsMore(reach: max(2, side / 24)) || darkSideHoldsMore(reach: max(2, side / 8))
+        // The paper: closer to the light's changes, in a square a twelfth of the shorter side.
+        var paper = localPaper(smooth, darkInk: inverted, reach: max(2, side / 24))
+        for y in 0..<work.height {
+            for x in 0..<work.width {
+                let index = y * work.width + x
+                let fitted = background.value(atX: x, y: y, width: work.width, height: work.height), near = paper.values[index]
+                let shaded = inverted ? near >= deepestShade * fitted : 1 - near >= deepestShade * (1 - fitted)
+                if !shaded { paper.values[index] = fitted }
+            }
+        }
+        return inkStrength(work, paper: paper, inverted: inverted, margin: margin, noise: background.noise).map { ($0, inverted) }
+    }
+
+    /// The paper's level around each pixel of a picture of paper (`smooth`: smoothed against
+    /// pixel noise): the picture closed (for dark ink: the maximum, then the minimum, over a
+    /// square `2·reach + 1` pixels wide) or opened (light ink), which takes away strokes
+    /// narrower than the square and keeps light that changes over a wider span: a shadow's edge
+    /// stays where it is, where a quadratic surface smooths it into a band of "ink" (a 1 beside
+    /// the digit) and a spot of light into a ring (a 0 around it).
+    static func localPaper(_ smooth: FloatImage, darkInk: Bool, reach: Int) -> FloatImage {
+        // The minimum with the outside left out: the maximum of the inverse (`dilated` frames
+        // the picture so that the outside never wins).
+        func minimum(_ image: FloatImage) -> FloatImage {
+            var inverse = image
+            for index in inverse.values.indices { inverse.values[index] = 1 - inverse.values[index] }
+            var result = inverse.dilated(square: reach)
+            for index in result.values.indices { result.values[index] = 1 - result.values[index] }
+            return result
+        }
+        return darkInk ? minimum(smooth.dilated(square: reach)) : minimum(smooth).dilated(square: reach)
+    }
+
+    /// How far a shadow or the fall of light may take the paper below the fitted surface (for
+    /// dark ink; for light ink on a dark ground, above it): to half its level. Where the local
+    /// level lies farther off, it is a stroke wider than `localPaper`'s square, and the fitted
+    /// surface stays the paper.
+    static let deepestShade: Float = 0.5
 
     /// The ink of a clean picture (two gray levels, a flat background, no ruled paper) as 0–1
     /// strength, or nil when the picture is not clean. `ambiguous`: the border and the area
@@ -1623,12 +1737,12 @@ extension GrayImage {
 /// picture reduce it and look for a table once: on a photo that was a third of the time.
 /// For one reading on one thread; the last two pictures are kept.
 final class WorkingPictures {
-    private var kept: [(source: GrayImage, picture: FloatImage, scaleDown: Double)] = []
+    private var kept: [(source: GrayImage, picture: FloatImage, scaleDown: Double, onTable: Bool)] = []
 
-    func working(_ source: GrayImage, _ preprocessor: DigitPreprocessor) -> (picture: FloatImage, scaleDown: Double) {
-        if let found = kept.first(where: { $0.source == source }) { return (found.picture, found.scaleDown) }
+    func working(_ source: GrayImage, _ preprocessor: DigitPreprocessor) -> (picture: FloatImage, scaleDown: Double, onTable: Bool) {
+        if let found = kept.first(where: { $0.source == source }) { return (found.picture, found.scaleDown, found.onTable) }
         let made = preprocessor.workingPicture(source)
-        kept.append((source, made.picture, made.scaleDown))
+        kept.append((source, made.picture, made.scaleDown, made.onTable))
         if kept.count > 2 { kept.removeFirst() }
         return made
     }

@@ -128,6 +128,22 @@ struct FloatImage: Sendable {
         FloatImage(width: width, height: height, values: values.map { $0 > 0.5 ? 1 : 0 })
     }
 
+    /// The mean over each pixel's 3×3 neighbourhood (within the picture): pixel noise a third
+    /// as strong, strokes and the light's changes kept.
+    func boxSmoothed() -> FloatImage {
+        var result = self
+        for y in 0..<height {
+            for x in 0..<width {
+                var sum: Float = 0, count: Float = 0
+                for ny in max(0, y - 1)...min(height - 1, y + 1) {
+                    for nx in max(0, x - 1)...min(width - 1, x + 1) { sum += values[ny * width + nx]; count += 1 }
+                }
+                result.values[y * width + x] = sum / count
+            }
+        }
+        return result
+    }
+
     /// Minimum over a (2r+1)² square, separably (rows, then columns); outside counts as 0.
     func eroded(square r: Int) -> FloatImage {
         guard r > 0, width > 0, height > 0 else { return self }

@@ -77,7 +77,8 @@ extension DigitReader {
         }
         let single = try prepare(decoded: image, bytes: bytes, name: name, pictures: pictures)
         // An MNIST-style 28×28 digit is one digit, as it is.
-        guard !single.passedThrough, let first = inkMap else { return readAsOne(single) }
+        guard !single.passedThrough, let mapped = inkMap else { return readAsOne(single) }
+        let first = single.readsLocalPaper ? preprocessor.localInkMap(image, pictures: pictures) ?? mapped : mapped
         let (found, origin) = closerLook(image, found: first)
         let segmentation = NumberSegmentation(ink: found.ink)
         // Hundreds of pieces (a grid of dots, hatching, a page of text) are no line of digits,
