@@ -223,7 +223,8 @@ public struct PreparedDigit: Sendable {
         // A solid blob where a digit's strokes were looked for: light the paper's fitted
         // surface does not follow (a shadow's edge, a spot of light) may have been taken for
         // ink. The ink against the paper's level nearby is the other reading (`localInk`).
-        if digit.alternative == nil, digit.strokeRatio > PreparedDigit.penStrokeRatio, let (ink, inverted) = Self.localInk(work),
+        if digit.alternative == nil, digit.strokeRatio > PreparedDigit.penStrokeRatio,
+           let (ink, inverted) = pictures.map({ $0.localInk(source, self) }) ?? Self.localInk(work),
            let local = try? prepare(ink: ink, inverted: inverted, origin: (0, 0), scale: scaleDown, noInk: noInk),
            local.strokeRatio < PreparedDigit.penStrokeRatio {
             digit.alternative = local
@@ -293,7 +294,7 @@ public struct PreparedDigit: Sendable {
     func localInkMap(_ source: GrayImage, pictures: WorkingPictures? = nil) -> (ink: FloatImage, scale: Double)? {
         guard max(source.width, source.height) >= Self.minimumSide else { return nil }
         let (work, scaleDown, _) = pictures?.working(source, self) ?? workingPicture(source)
-        guard var (ink, _) = Self.localInk(work) else { return nil }
+        guard var (ink, _) = pictures.map({ $0.localInk(source, self) }) ?? Self.localInk(work) else { return nil }
         Self.removePaperMarks(&ink)
         Self.removeFramingLines(&ink)
         return (ink, scaleDown)
@@ -724,8 +725,7 @@ public struct PreparedDigit: Sendable {
         // between a digit and a shadow's edge fits too, and passes for light strokes.
         let side = min(work.width, work.height)
         let smooth = work.boxSmoothed()
-        func darkSideHoldsMore(reach: Int) -> Bool {
-            let underDark = localPaper(smooth, darkInk: true, reach: reach), underLight = localPaper(smooth, darkInk: false, reach: reach)
+        func darkSideHoldsMore(_ underDark: FloatImage, _ underLight: FloatImage) -> Bool {
             var darkMass: Float = 0, lightMass: Float = 0
             for index in work.values.indices {
                 darkMass += max(0, underDark.values[index] - work.values[index] - margin)
@@ -733,14 +733,17 @@ public struct PreparedDigit: Sendable {
             }
             return darkMass > lightMass
         }
-        let inverted = darkSideHoldsMore(reach: max(2, side / 24)) || darkSideHoldsMore(reach: max(2, side / 8))
-        // The paper: closer to the light's changes, in a square a twelfth of the shorter side.
-        var paper = localPaper(smooth, darkInk: inverted, reach: max(2, side / 24))
+        let near = max(2, side / 24), wide = max(2, side / 8)
+        let underDark = localPaper(smooth, darkInk: true, reach: near), underLight = localPaper(smooth, darkInk: false, reach: near)
+        let inverted = darkSideHoldsMore(underDark, underLight)
+            || darkSideHoldsMore(localPaper(smooth, darkInk: true, reach: wide), localPaper(smooth, darkInk: false, reach: wide))
+        // The paper: closer to the light's changes, in the square a twelfth of the shorter side.
+        var paper = inverted ? underDark : underLight
         for y in 0..<work.height {
             for x in 0..<work.width {
                 let index = y * work.width + x
-                let fitted = background.value(atX: x, y: y, width: work.width, height: work.height), near = paper.values[index]
-                let shaded = inverted ? near >= deepestShade * fitted : 1 - near >= deepestShade * (1 - fitted)
+                let fitted = background.value(atX: x, y: y, width: work.width, height: work.height), local = paper.values[index]
+                let shaded = inverted ? local >= deepestShade * fitted : 1 - local >= deepestShade * (1 - fitted)
                 if !shaded { paper.values[index] = fitted }
             }
         }
@@ -754,16 +757,7 @@ public struct PreparedDigit: Sendable {
     /// stays where it is, where a quadratic surface smooths it into a band of "ink" (a 1 beside
     /// the digit) and a spot of light into a ring (a 0 around it).
     static func localPaper(_ smooth: FloatImage, darkInk: Bool, reach: Int) -> FloatImage {
-        // The minimum with the outside left out: the maximum of the inverse (`dilated` frames
-        // the picture so that the outside never wins).
-        func minimum(_ image: FloatImage) -> FloatImage {
-            var inverse = image
-            for index in inverse.values.indices { inverse.values[index] = 1 - inverse.values[index] }
-            var result = inverse.dilated(square: reach)
-            for index in result.values.indices { result.values[index] = 1 - result.values[index] }
-            return result
-        }
-        return darkInk ? minimum(smooth.dilated(square: reach)) : minimum(smooth).dilated(square: reach)
+        darkInk ? smooth.dilated(square: reach).erodedWithin(square: reach) : smooth.erodedWithin(square: reach).dilated(square: reach)
     }
 
     /// How far a shadow or the fall of light may take the paper below the fitted surface (for
@@ -1735,9 +1729,10 @@ extension GrayImage {
 /// The working pictures made during one reading of one picture (`DigitPreprocessor.workingPicture`),
 /// kept so that the number reader's ink map and the single-digit preparation of the same
 /// picture reduce it and look for a table once: on a photo that was a third of the time.
-/// For one reading on one thread; the last two pictures are kept.
+/// For one reading on one thread; the last two pictures (and local inks) are kept.
 final class WorkingPictures {
     private var kept: [(source: GrayImage, picture: FloatImage, scaleDown: Double, onTable: Bool)] = []
+    private var localInks: [(source: GrayImage, ink: (ink: FloatImage, inverted: Bool)?)] = []
 
     func working(_ source: GrayImage, _ preprocessor: DigitPreprocessor) -> (picture: FloatImage, scaleDown: Double, onTable: Bool) {
         if let found = kept.first(where: { $0.source == source }) { return (found.picture, found.scaleDown, found.onTable) }
@@ -1745,5 +1740,15 @@ final class WorkingPictures {
         kept.append((source, made.picture, made.scaleDown, made.onTable))
         if kept.count > 2 { kept.removeFirst() }
         return made
+    }
+
+    /// The ink against the paper's level nearby (`DigitPreprocessor.localInk`) of a working
+    /// picture, found once: the single-digit reading and the number reader's ink map both ask.
+    func localInk(_ source: GrayImage, _ preprocessor: DigitPreprocessor) -> (ink: FloatImage, inverted: Bool)? {
+        if let found = localInks.first(where: { $0.source == source }) { return found.ink }
+        let ink = DigitPreprocessor.localInk(working(source, preprocessor).picture)
+        localInks.append((source, ink))
+        if localInks.count > 2 { localInks.removeFirst() }
+        return ink
     }
 }

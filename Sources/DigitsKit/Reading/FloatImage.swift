@@ -168,6 +168,16 @@ struct FloatImage: Sendable {
         return result
     }
 
+    /// Minimum over a (2r+1)² square with the outside left out (not counted as 0): the
+    /// inverse of the dilation of the inverse, which `dilated` frames so the outside never wins.
+    func erodedWithin(square r: Int) -> FloatImage {
+        var inverse = self
+        for index in inverse.values.indices { inverse.values[index] = 1 - inverse.values[index] }
+        var result = inverse.dilated(square: r)
+        for index in result.values.indices { result.values[index] = 1 - result.values[index] }
+        return result
+    }
+
     // Van Herk and Gil and Werman's running minimum: a line, padded with `reach` zeros at each
     // end, is cut into blocks of one window (2·reach + 1); every window spans the end of one
     // block and the start of the next, so its minimum is that of a running minimum from the
