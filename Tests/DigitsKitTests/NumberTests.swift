@@ -451,6 +451,30 @@ import Testing
         #expect(second.values.filter { $0 == 0.18 }.count == 10 * 2)
     }
 
+    /// Pieces too small beside the largest one to be units (a 9's loop or a 7's bar drawn
+    /// lighter and broken off in the ink map) are drawn with the digit they lie against: within
+    /// a quarter of the line height, and nearer it than any other unit; one beyond reach is left out.
+    @Test func aSpeckIsDrawnWithTheDigitItLiesAgainst() {
+        let width = 150, height = 60
+        var ink = FloatImage(width: width, height: height, values: [Float](repeating: 0, count: width * height))
+        func fill(_ xs: ClosedRange<Int>, _ ys: ClosedRange<Int>) { for y in ys { for x in xs { ink.values[y * width + x] = 1 } } }
+        fill(10...49, 10...49)          // a large, heavy digit: 1,600 pixels
+        fill(70...73, 10...49)          // a thin stem, 40 rows: the line height is 40
+        fill(77...80, 8...11)           // a speck against the stem's top (16 pixels, 1% of the largest)
+        fill(53...55, 20...22)          // a speck against the large digit, nearer it than the stem
+        fill(120...123, 10...49)        // another stem
+        fill(136...139, 10...13)        // a speck 12 columns from it: beyond reach (40 / 4 = 10)
+        let segmentation = NumberSegmentation(ink: ink)
+        #expect(segmentation.units.count == 3 && segmentation.specks.count == 3)
+        let stem = segmentation.render(.init(first: 1, last: 1))
+        #expect(stem.width == 80 - 70 + 3 && stem.height == 49 - 8 + 3, "the stem is drawn with the speck at its top")
+        #expect(stem.values[(8 - 8 + 1) * stem.width + 80 - 70 + 1] == 1)
+        let large = segmentation.render(.init(first: 0, last: 0))
+        #expect(large.width == 55 - 10 + 3, "the large digit keeps the speck beside it")
+        let other = segmentation.render(.init(first: 2, last: 2))
+        #expect(other.width == 123 - 120 + 3, "a speck beyond reach is left out")
+    }
+
     @Test func singleDigitsAreNeverSplit() throws {
         try #require(Self.test != nil && Self.reader != nil, "needs MNIST and checkpoints/cnn.safetensors")
         let reader = try #require(Self.reader)

@@ -3,7 +3,8 @@
 // The picture's ink is found as for one digit (DigitPreprocessor.inkMap: the clean path or the
 // paper path, the polarity, ruled lines dropped). Then, as digit-string recognizers do it, the
 // ink is over-segmented and the classifier picks the reading:
-//  1. units: the connected pieces of ink (specks dropped), and a piece much wider than a digit
+//  1. units: the connected pieces of ink (specks set aside, drawn with the digit they lie
+//     against), and a piece much wider than a digit
 //     is tall cut along seams, least-ink paths down it (where touching digits meet);
 //  2. candidates: runs of neighbouring units that could be one digit (not much wider than a
 //     digit is tall, at most four pieces of ink; pieces of different strokes only when they
@@ -255,6 +256,8 @@ struct NumberSegmentation {
 
     let ink: FloatImage            // (height, width) 0–1 strength
     private(set) var units: [Unit] = []
+    /// The pieces too small to be units (`speck`): drawn with the digit they lie against (`render`).
+    private(set) var specks: [Unit] = []
     /// The mass of the largest unit.
     private(set) var largestMass: Float = 0
     /// The height of a digit on this line (see `lineHeight(of:)`).
@@ -293,11 +296,11 @@ struct NumberSegmentation {
         guard let largest = masses.max(), largest > 0 else { return }
         var pieces: [Unit] = masses.indices.map { Unit(component: $0, mass: masses[$0]) }
         for index in labels.indices where labels[index] >= 0 && mask.values[index] > 0 {
-            let piece = Int(labels[index])
-            guard masses[piece] >= Self.speck * largest else { continue }
-            pieces[piece].add(index, imageWidth: ink.width)
+            pieces[Int(labels[index])].add(index, imageWidth: ink.width)
         }
         pieces.removeAll { $0.pixels.isEmpty }
+        specks = pieces.filter { $0.mass < Self.speck * largest }
+        pieces.removeAll { $0.mass < Self.speck * largest }
         lineHeight = Self.lineHeight(of: pieces)
         for piece in pieces { units += cut(piece) }
         units.sort { ($0.box.minX + $0.box.maxX) < ($1.box.minX + $1.box.maxX) }
@@ -453,7 +456,7 @@ struct NumberSegmentation {
     /// digits are refused, as before.
     func render(_ candidate: Candidate) -> FloatImage {
         let core = box(of: candidate)
-        let faint = faintInk(joinedTo: candidate, around: core)
+        let faint = faintInk(joinedTo: candidate, around: core) + specks(against: candidate, around: core)
         var box = core
         for index in faint {
             let x = index % ink.width, y = index / ink.width
@@ -478,6 +481,24 @@ struct NumberSegmentation {
             }
         }
         return image
+    }
+
+    /// The pixels of the specks that lie against the candidate: within a quarter of the line
+    /// height of `core`, and nearer one of its units than any other unit. A thin stroke drawn
+    /// lighter than the rest of its digit can break off it in the ink map (the loop of a 9, a
+    /// 7's bar) and be too small beside the number's largest digit to be a unit of its own.
+    private func specks(against candidate: Candidate, around core: Box) -> [Int] {
+        let reach = max(2, lineHeight / 4)
+        func gap(_ a: Box, _ b: Box) -> Int {
+            max(0, a.minX - b.maxX, b.minX - a.maxX) + max(0, a.minY - b.maxY, b.minY - a.maxY)
+        }
+        var found: [Int] = []
+        for speck in specks where gap(speck.box, core) <= reach {
+            guard let nearest = units.indices.min(by: { gap(speck.box, units[$0].box) < gap(speck.box, units[$1].box) }),
+                  (candidate.first...candidate.last).contains(nearest) else { continue }
+            found += speck.pixels
+        }
+        return found
     }
 
     /// Ink this faint still counts as a stroke when it is joined to a piece (`render`): the
