@@ -427,9 +427,10 @@ import Testing
 
     /// A 7 in dark pen on paper with a soft-edged shadow over its left third, and the same 7
     /// under a spot of light that falls off steeply to a dim rim. The paper's fitted surface
-    /// follows neither: the first reading takes the shadow, or the spot's lit middle, for a
-    /// solid blob of ink. The ink against the paper's level nearby (`localInk`) is the 7, and
-    /// the reader takes it (`alternativeLooksRight`); the 7 on even paper gets no such reading.
+    /// follows neither: the first reading takes the shadow for a solid blob of ink, and the
+    /// spot's lit middle for a sheet on a table. The ink against the paper's level nearby
+    /// (`localInk`) is the 7: the reader takes it for the shadow (`alternativeLooksRight`) and
+    /// at once for the spot; the 7 on even paper gets no such reading.
     @Test func aShadowOrASpotOfLightIsNotTakenForInk() throws {
         let width = 1200, height = 900
         // Grain of ±3 gray levels, the same in every run.
@@ -442,7 +443,20 @@ import Testing
             let fromMiddle = (pow(Double(x - width / 2) / Double(width), 2) + pow(Double(y - height / 2) / Double(height), 2)).squareRoot() / 0.7
             return UInt8(225 * (1 - 0.35 * min(1, max(0, (fromMiddle - 0.35) / 0.35))) + grain(x, y))
         }
-        for (name, paper, box) in [("shadow", shadow, (648.0, 494.0, 100.0, 150.0)), ("spot", spot, (700.0, 200.0, 80.0, 120.0))] {
+        // Under the spot, the lit middle with the 7 as its hole looks like a sheet on a darker
+        // table, but its outline is no edge (`sheetEdgeSharpness`): the 7 is read against the
+        // paper's level nearby at once, by the one-digit reader and in the number reader's map.
+        let spotPhoto = Self.draw(width: width, height: height, box: (700, 200, 80, 120), path: Self.sevenPath, stroke: 14,
+                                  ink: { UInt8(Double($0) * 0.25) }, paper: spot)
+        let underSpot = try DigitPreprocessor().prepare(spotPhoto, path: "spot")
+        #expect(underSpot.inverted && underSpot.strokeRatio < PreparedDigit.penStrokeRatio, "spot: read as a blob (\(underSpot.strokeRatio))")
+        let spotInk = underSpot.inkBox
+        #expect(abs(spotInk.x - 700) <= 20 && abs(spotInk.y - 200) <= 20 && abs(spotInk.height - 120) <= 28, "spot: ink at \(spotInk), not the 7's")
+        let spotMap = try #require(DigitPreprocessor().inkMap(spotPhoto))
+        let spotBounds = try #require(DigitReader.inkBounds(spotMap.ink))
+        #expect(abs(Double(spotBounds.minX) * spotMap.scale - 700) <= 20 && abs(Double(spotBounds.maxY - spotBounds.minY + 1) * spotMap.scale - 120) <= 28,
+                "spot: the ink map's ink spans \(spotBounds), not the 7")
+        for (name, paper, box) in [("shadow", shadow, (648.0, 494.0, 100.0, 150.0))] {
             let photo = Self.draw(width: width, height: height, box: box, path: Self.sevenPath, stroke: 14,
                                   ink: { UInt8(Double($0) * 0.25) }, paper: paper)
             let prepared = try DigitPreprocessor().prepare(photo, path: name)
@@ -464,6 +478,31 @@ import Testing
                                                              stroke: 14, ink: { UInt8(Double($0) * 0.25) }, paper: { _, _ in 225 }), path: "even")
         #expect(even.alternative == nil && even.strokeRatio < PreparedDigit.penStrokeRatio && !even.readsLocalPaper,
                 "the 7 on even paper read as a blob")
+    }
+
+    /// A sheet's outline is an edge: the brightness steps there (sharpness near 1). The outline
+    /// that the ink's level draws around a spot of light has the same brightness on both sides
+    /// (under `sheetEdgeFloor`), and `sheet(in:gray:)` finds no sheet in it.
+    @Test func aSheetHasAnEdgeAndASpotOfLightHasNone() {
+        let width = 400, height = 300
+        func picture(_ value: (Int, Int) -> Float) -> FloatImage {
+            FloatImage(width: width, height: height, values: (0..<width * height).map { value($0 % width, $0 / width) })
+        }
+        let sheet = picture { x, y in (60..<340).contains(x) && (40..<260).contains(y) ? 0.85 - 0.1 * Float(x) / 400 : 0.3 }
+        let spot = picture { x, y in
+            let fromMiddle = (pow(Float(x - 200) / 400, 2) + pow(Float(y - 150) / 300, 2)).squareRoot() / 0.7
+            return 0.88 * (1 - 0.35 * min(1, max(0, (fromMiddle - 0.35) / 0.35)))
+        }
+        for (name, gray, sharp) in [("sheet", sheet, true), ("spot", spot, false)] {
+            // The ink as the paper path finds a bright region: over the middle of the range.
+            let ink = FloatImage(width: width, height: height, values: gray.values.map { $0 > 0.6 ? 1 : 0 })
+            guard let outside = DigitPreprocessor.outsideOfSheet(ink) else { Issue.record("\(name): no sheet-sized piece"); continue }
+            let sharpness = DigitPreprocessor.sheetEdgeSharpness(outside: outside, gray: gray)
+            #expect((sharpness >= DigitPreprocessor.sheetEdgeFloor) == sharp, "\(name): sharpness \(sharpness)")
+            #expect((DigitPreprocessor.sheet(in: ink, gray: gray) != nil) == sharp, "\(name)")
+        }
+        #expect(DigitPreprocessor.sheetEdgeSharpness(outside: DigitPreprocessor.outsideOfSheet(
+            FloatImage(width: width, height: height, values: sheet.values.map { $0 > 0.6 ? 1 : 0 }))!, gray: sheet) > 0.8)
     }
 
     /// A sheet lit evenly in its middle, the light falling off steeply to a dim rim, on a darker

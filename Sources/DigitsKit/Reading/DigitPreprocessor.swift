@@ -523,8 +523,13 @@ public struct PreparedDigit: Sendable {
         let width = ink.width, height = ink.height
         let onAllEdges = (0..<width).contains { ink.values[$0] > 0.12 } && (0..<width).contains { ink.values[(height - 1) * width + $0] > 0.12 }
             && (0..<height).contains { ink.values[$0 * width] > 0.12 } && (0..<height).contains { ink.values[$0 * width + width - 1] > 0.12 }
-        guard looksLikeSheet(ink, holeShare: onAllEdges ? 0.0005...0.1 : 0.0001...Double.infinity), let sheet = sheet(in: solid, gray: gray),
-              let (onSheet, _) = paperInk(sheet.image, darkInk: true) else { return nil }
+        guard looksLikeSheet(ink, holeShare: onAllEdges ? 0.0005...0.1 : 0.0001...Double.infinity) else { return nil }
+        guard let sheet = sheet(in: solid, gray: gray) else {
+            // A bright region with the digit as its holes, whose outline is no edge: a spot of
+            // light on the paper. The digit is the dark ink against the paper's level nearby.
+            return localInk(gray, darkInk: true)?.ink
+        }
+        guard let (onSheet, _) = paperInk(sheet.image, darkInk: true) else { return nil }
         var map = FloatImage(width: ink.width, height: ink.height, values: [Float](repeating: 0, count: ink.values.count))
         for y in 0..<onSheet.height {
             let row = (y + sheet.origin.y) * ink.width + sheet.origin.x
@@ -715,7 +720,8 @@ public struct PreparedDigit: Sendable {
     /// Where the local level lies beyond `deepestShade` of the
     /// fitted surface, it is a stroke too wide for the square, and the surface stays the paper.
     /// Then as `paperInk`: contrast relative to the paper, faint ink and noise suppressed.
-    static func localInk(_ work: FloatImage) -> (ink: FloatImage, inverted: Bool)? {
+    /// `darkInk`: the polarity when the caller knows it (the holes of a lit region are dark).
+    static func localInk(_ work: FloatImage, darkInk: Bool? = nil) -> (ink: FloatImage, inverted: Bool)? {
         let background = Background.fit(work)
         let margin = 3 * background.noise + 2 / 255
         // The polarity: the side whose narrow features hold more ink, in a square a twelfth of
@@ -734,9 +740,10 @@ public struct PreparedDigit: Sendable {
             return darkMass > lightMass
         }
         let near = max(2, side / 24), wide = max(2, side / 8)
-        let underDark = localPaper(smooth, darkInk: true, reach: near), underLight = localPaper(smooth, darkInk: false, reach: near)
-        let inverted = darkSideHoldsMore(underDark, underLight)
-            || darkSideHoldsMore(localPaper(smooth, darkInk: true, reach: wide), localPaper(smooth, darkInk: false, reach: wide))
+        let underDark = localPaper(smooth, darkInk: true, reach: near)
+        let underLight = darkInk == true ? underDark : localPaper(smooth, darkInk: false, reach: near)  // unused when dark is known
+        let inverted = darkInk ?? (darkSideHoldsMore(underDark, underLight)
+            || darkSideHoldsMore(localPaper(smooth, darkInk: true, reach: wide), localPaper(smooth, darkInk: false, reach: wide)))
         // The paper: closer to the light's changes, in the square a twelfth of the shorter side.
         var paper = inverted ? underDark : underLight
         for y in 0..<work.height {
@@ -1116,26 +1123,10 @@ public struct PreparedDigit: Sendable {
     /// one the sheet and the digit are ink together. Returns the sheet
     /// alone: its holes filled to find its outline, the outline shrunk by 2% to lose the edge,
     /// everything outside painted with the sheet's median brightness, cropped to the sheet.
+    /// Nil when the outline is no edge (`sheetEdgeSharpness`): a spot of light is no sheet.
     static func sheet(in ink: FloatImage, gray: FloatImage) -> (image: FloatImage, origin: (x: Int, y: Int))? {
         let width = ink.width, height = ink.height, count = width * height
-        let pieces = components(of: ink)
-        guard let largest = pieces.areas.indices.max(by: { pieces.areas[$0] < pieces.areas[$1] }),
-              pieces.areas[largest] * 4 >= count else { return nil }
-        // Outside = reachable from the border without crossing the sheet.
-        var outside = [Bool](repeating: false, count: count)
-        var stack: [Int] = []
-        func visit(_ index: Int) {
-            if !outside[index] && pieces.labels[index] != Int32(largest) { outside[index] = true; stack.append(index) }
-        }
-        for x in 0..<width { visit(x); visit((height - 1) * width + x) }
-        for y in 0..<height { visit(y * width); visit(y * width + width - 1) }
-        while let index = stack.popLast() {
-            let x = index % width, y = index / width
-            if x > 0 { visit(index - 1) }
-            if x + 1 < width { visit(index + 1) }
-            if y > 0 { visit(index - width) }
-            if y + 1 < height { visit(index + width) }
-        }
+        guard let outside = outsideOfSheet(ink), sheetEdgeSharpness(outside: outside, gray: gray) >= sheetEdgeFloor else { return nil }
         let inset = max(2, Int((0.02 * Double(count - outside.filter { $0 }.count).squareRoot()).rounded()))
         let region = FloatImage(width: width, height: height, values: outside.map { $0 ? 0 : 1 }).eroded(square: inset)
         var inside: [Float] = []
@@ -1153,6 +1144,83 @@ public struct PreparedDigit: Sendable {
             for x in 0..<image.width where region.values[(y + minY) * width + x + minX] == 0 { image.values[y * image.width + x] = fill }
         }
         return (image, (minX, minY))
+    }
+
+    /// (height, width) true off the sheet: what can be reached from the picture's border
+    /// without crossing the largest piece of `ink`. Nil when that piece covers under a quarter
+    /// of the picture.
+    static func outsideOfSheet(_ ink: FloatImage) -> [Bool]? {
+        let width = ink.width, height = ink.height, count = width * height
+        let pieces = components(of: ink)
+        guard let largest = pieces.areas.indices.max(by: { pieces.areas[$0] < pieces.areas[$1] }),
+              pieces.areas[largest] * 4 >= count else { return nil }
+        var outside = [Bool](repeating: false, count: count)
+        var stack: [Int] = []
+        func visit(_ index: Int) {
+            if !outside[index] && pieces.labels[index] != Int32(largest) { outside[index] = true; stack.append(index) }
+        }
+        for x in 0..<width { visit(x); visit((height - 1) * width + x) }
+        for y in 0..<height { visit(y * width); visit(y * width + width - 1) }
+        while let index = stack.popLast() {
+            let x = index % width, y = index / width
+            if x > 0 { visit(index - 1) }
+            if x + 1 < width { visit(index + 1) }
+            if y > 0 { visit(index - width) }
+            if y + 1 < height { visit(index + width) }
+        }
+        return outside
+    }
+
+    /// How sharp a sheet's edge must be (`sheetEdgeSharpness`). The outline of the lit middle
+    /// measured 0.065–0.095 on `make-lit-pages.py --light spot` pages (seeds 7 and 8) and on
+    /// numbers set on such pages, and that of a bold MNIST 0 or 8 cut to its ink and scaled up
+    /// to 200 pixels (soft edges ten pixels wide; `scripts/check-tight-crops`) 0.115–0.136:
+    /// neither is a sheet. Sheets photographed on a table (`make-numbers.py --photo`, with and
+    /// without `--close`, seeds 1 and 2) measured 0.262–1.03. The floor is the geometric mean
+    /// of 0.136 and 0.262, 1.4 times from each.
+    static let sheetEdgeFloor: Float = 0.19
+
+    /// How sharply a sheet's outline parts it from what lies around it: the median brightness
+    /// of a band just inside the outline less that of a band just outside (each `band` pixels
+    /// wide, a seventieth of the picture's shorter side), over the median of the whole sheet
+    /// less that of everything outside it. A sheet on a table changes brightness at its edge
+    /// (near 1); a spot of light fades over a fifth of the picture, and the outline that the
+    /// ink's level draws across that fade has about the same brightness on both sides (near 0).
+    static func sheetEdgeSharpness(outside: [Bool], gray: FloatImage) -> Float {
+        let width = gray.width, height = gray.height
+        // The bands: the pixels within a disc of `band` of a pixel on the other side, found by
+        // stamping the disc around each pixel that has a neighbour on the other side.
+        let band = max(2, min(width, height) / 70)
+        var disc: [(Int, Int)] = []
+        for dy in -band...band { for dx in -band...band where dx * dx + dy * dy <= band * band { disc.append((dx, dy)) } }
+        var nearOff = [Bool](repeating: false, count: outside.count), nearOn = nearOff
+        for y in 0..<height {
+            for x in 0..<width {
+                let side = outside[y * width + x]
+                let onEdge = (x > 0 && outside[y * width + x - 1] != side) || (x + 1 < width && outside[y * width + x + 1] != side)
+                    || (y > 0 && outside[(y - 1) * width + x] != side) || (y + 1 < height && outside[(y + 1) * width + x] != side)
+                guard onEdge else { continue }
+                for (dx, dy) in disc {
+                    let nx = x + dx, ny = y + dy
+                    guard nx >= 0, ny >= 0, nx < width, ny < height else { continue }
+                    if side { nearOff[ny * width + nx] = true } else { nearOn[ny * width + nx] = true }
+                }
+            }
+        }
+        var innerBand: [Float] = [], outerBand: [Float] = [], sheet: [Float] = [], around: [Float] = []
+        for index in outside.indices {
+            if outside[index] {
+                around.append(gray.values[index])
+                if nearOn[index] { outerBand.append(gray.values[index]) }
+            } else {
+                sheet.append(gray.values[index])
+                if nearOff[index] { innerBand.append(gray.values[index]) }
+            }
+        }
+        guard !innerBand.isEmpty, !outerBand.isEmpty, !around.isEmpty else { return 1 }
+        let whole = percentile(sheet, 0.5) - percentile(around, 0.5)
+        guard whole > 0 else { return 0 }
+        return (percentile(innerBand, 0.5) - percentile(outerBand, 0.5)) / whole
     }
 
     /// The image unchanged (inverted if its background is light) when it is already an
