@@ -419,6 +419,28 @@ import Testing
         }
     }
 
+    /// The closer look at a small number (`closerLook`) keeps only ink near what the first look
+    /// found, and may lose none of it: a spot of light that the first look saw whole can leave
+    /// a digit on its fall out of the region's own map. Here the first look's map holds a
+    /// second stroke that the picture lacks (as a digit the region's map lost): the first look
+    /// stands. With only the stroke the picture has, the closer look is taken.
+    @Test func theCloserLookLosesNoPieceOfTheFirst() throws {
+        let reader = try #require(Self.reader, "needs checkpoints/cnn.safetensors")
+        let width = 1200, height = 900
+        var pixels = [UInt8](repeating: 230, count: width * height)
+        for y in 400..<460 { for x in 600..<608 { pixels[y * width + x] = 30 } }
+        let image = GrayImage(width: width, height: height, pixels: pixels)
+        let first = try #require(DigitPreprocessor().inkMap(image))
+        #expect(first.scale > 1)
+        let kept = reader.closerLook(image, found: first)
+        #expect(kept.origin.x > 0 && kept.found.scale < first.scale, "the closer look at one stroke is taken")
+        var withMore = first
+        let x0 = Int(630 / first.scale), y0 = Int(400 / first.scale), x1 = Int(638 / first.scale), y1 = Int(460 / first.scale)
+        for y in y0...y1 { for x in x0...x1 { withMore.ink.values[y * withMore.ink.width + x] = 1 } }
+        let stood = reader.closerLook(image, found: withMore)
+        #expect(stood.origin.x == 0 && stood.origin.y == 0 && stood.found.scale == first.scale, "a piece of the first look was lost")
+    }
+
     /// Single MNIST test digits, 28 pixels tall, dark on a light 1,200×900 page: at the working
     /// size they are 12 pixels tall, and the 2 and the 6 were refused as not a digit (the 5 read
     /// right even so). They are prepared again from the region around them

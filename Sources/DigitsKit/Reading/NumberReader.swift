@@ -202,6 +202,22 @@ extension DigitReader {
                 if near.values[fy * ink.width + fx] <= 0 { closer.ink.values[y * closer.ink.width + x] = 0 }
             }
         }
+        // Nor may it lose a piece the first look found: light that falls off across the region
+        // (a spot of light, whose lit middle the first look saw whole) can leave a digit out of
+        // the region's own map. Then the first look stands.
+        var mask = ink
+        for index in mask.values.indices { mask.values[index] = mask.values[index] >= NumberSegmentation.inkLevel ? 1 : 0 }
+        let pieces = DigitPreprocessor.components(of: mask.filtered(radius: 1, keepMaximum: true))
+        var seen = Set<Int32>()
+        for y in 0..<closer.ink.height {
+            for x in 0..<closer.ink.width where closer.ink.values[y * closer.ink.width + x] >= NumberSegmentation.inkLevel {
+                let fx = min(ink.width - 1, Int((Double(left) + (Double(x) + 0.5) * closer.scale) / found.scale))
+                let fy = min(ink.height - 1, Int((Double(top) + (Double(y) + 0.5) * closer.scale) / found.scale))
+                seen.insert(pieces.labels[fy * ink.width + fx])
+            }
+        }
+        let largest = pieces.masses.max() ?? 0
+        if pieces.masses.indices.contains(where: { pieces.masses[$0] >= 0.1 * largest && !seen.contains(Int32($0)) }) { return unchanged }
         return (closer, (left, top))
     }
 
