@@ -57,16 +57,7 @@ def main():
     rows = []
     for index in range(args.count):
         which = int(random.integers(0, len(images)))
-        page = np.full((height, width), 225.0)
-        if args.light == "shadow":
-            edge, soft = random.uniform(0.2, 0.45) * width, random.uniform(10, 60)
-            page *= 0.6 + 0.4 / (1 + np.exp(-(xs + 0.3 * (ys - height / 2) - edge) / soft * 4))
-        elif args.light == "spot":
-            distance = np.hypot((xs - width / 2) / width, (ys - height / 2) / height) / 0.7
-            page *= 1 - 0.35 * np.clip((distance - 0.35) / 0.35, 0, 1)
-        else:
-            distance = np.hypot(xs / width, ys / height)
-            page *= 1 - 0.45 * np.clip(1 - distance / 0.6, 0, 1)
+        page = lit_page(args.light, random, xs, ys, shadow_edge=(0.2, 0.45))
         size = int(random.uniform(120, 260))
         ink = np.asarray(Image.fromarray(images[which]).resize((size, size), Image.BILINEAR)).astype(float) / 255
         left, top = int(random.uniform(0.45, 0.75) * width), int(random.uniform(0.2, 0.6) * height)
@@ -80,6 +71,23 @@ def main():
         writer = csv.writer(file)
         writer.writerow(["file", "label"])
         writer.writerows(rows)
+
+
+def lit_page(light, random, xs, ys, shadow_edge):
+    """A blank page (gray 225) under `light`; a shadow's edge slants across `shadow_edge` (a
+    range of shares of the width). `xs` and `ys` are the pixels' coordinates."""
+    height, width = xs.shape
+    page = np.full((height, width), 225.0)
+    if light == "shadow":
+        edge, soft = random.uniform(*shadow_edge) * width, random.uniform(10, 60)
+        page *= 0.6 + 0.4 / (1 + np.exp(-(xs + 0.3 * (ys - height / 2) - edge) / soft * 4))
+    elif light == "spot":
+        distance = np.hypot((xs - width / 2) / width, (ys - height / 2) / height) / 0.7
+        page *= 1 - 0.35 * np.clip((distance - 0.35) / 0.35, 0, 1)
+    else:
+        distance = np.hypot(xs / width, ys / height)
+        page *= 1 - 0.45 * np.clip(1 - distance / 0.6, 0, 1)
+    return page
 
 
 def numbers_on_pages(args):
@@ -100,16 +108,7 @@ def numbers_on_pages(args):
             scale *= 0.5 * height / int(number.shape[0] * scale)
         number_height, number_width = int(number.shape[0] * scale), int(number.shape[1] * scale)
         lightness = np.asarray(Image.fromarray((number * 255).astype(np.uint8)).resize((number_width, number_height), Image.BILINEAR)).astype(float) / 255
-        page = np.full((height, width), 225.0)
-        if args.light == "shadow":
-            edge, soft = random.uniform(0.1, 0.3) * width, random.uniform(10, 60)
-            page *= 0.6 + 0.4 / (1 + np.exp(-(xs + 0.3 * (ys - height / 2) - edge) / soft * 4))
-        elif args.light == "spot":
-            distance = np.hypot((xs - width / 2) / width, (ys - height / 2) / height) / 0.7
-            page *= 1 - 0.35 * np.clip((distance - 0.35) / 0.35, 0, 1)
-        else:
-            distance = np.hypot(xs / width, ys / height)
-            page *= 1 - 0.45 * np.clip(1 - distance / 0.6, 0, 1)
+        page = lit_page(args.light, random, xs, ys, shadow_edge=(0.1, 0.3))
         left = int(random.uniform(0.35, 0.95) * width - number_width)
         left = max(int(0.32 * width), min(width - number_width - 10, left))
         top = int(random.uniform(0.25, 0.7) * height - number_height / 2)

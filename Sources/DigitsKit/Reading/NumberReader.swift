@@ -195,25 +195,24 @@ extension DigitReader {
         // region alone, the edge of a photographed sheet beside a digit is a short stroke, no
         // longer the outline the first look dropped as a frame.
         let near = ink.filtered(radius: 1, keepMaximum: true)
-        for y in 0..<closer.ink.height {
-            for x in 0..<closer.ink.width {
-                let fx = min(ink.width - 1, Int((Double(left) + (Double(x) + 0.5) * closer.scale) / found.scale))
-                let fy = min(ink.height - 1, Int((Double(top) + (Double(y) + 0.5) * closer.scale) / found.scale))
-                if near.values[fy * ink.width + fx] <= 0 { closer.ink.values[y * closer.ink.width + x] = 0 }
-            }
-        }
         // Nor may it lose a piece the first look found: light that falls off across the region
         // (a spot of light, whose lit middle the first look saw whole) can leave a digit out of
-        // the region's own map. Then the first look stands.
+        // the region's own map. Then the first look stands. The pieces are the first look's
+        // ink over the ink level, grown by a pixel (as `NumberSegmentation` finds them).
         var mask = ink
         for index in mask.values.indices { mask.values[index] = mask.values[index] >= NumberSegmentation.inkLevel ? 1 : 0 }
         let pieces = DigitPreprocessor.components(of: mask.filtered(radius: 1, keepMaximum: true))
         var seen = Set<Int32>()
         for y in 0..<closer.ink.height {
-            for x in 0..<closer.ink.width where closer.ink.values[y * closer.ink.width + x] >= NumberSegmentation.inkLevel {
+            for x in 0..<closer.ink.width {
                 let fx = min(ink.width - 1, Int((Double(left) + (Double(x) + 0.5) * closer.scale) / found.scale))
                 let fy = min(ink.height - 1, Int((Double(top) + (Double(y) + 0.5) * closer.scale) / found.scale))
-                seen.insert(pieces.labels[fy * ink.width + fx])
+                let index = y * closer.ink.width + x
+                if near.values[fy * ink.width + fx] <= 0 {
+                    closer.ink.values[index] = 0
+                } else if closer.ink.values[index] >= NumberSegmentation.inkLevel {
+                    seen.insert(pieces.labels[fy * ink.width + fx])
+                }
             }
         }
         let largest = pieces.masses.max() ?? 0
@@ -274,6 +273,8 @@ struct NumberSegmentation {
     private(set) var units: [Unit] = []
     /// The pieces too small to be units (`speck`): drawn with the digit they lie against (`render`).
     private(set) var specks: [Unit] = []
+    /// For each speck, the unit nearest it (`gap`), found once.
+    private var speckNeighbours: [Int?] = []
     /// The mass of the largest unit.
     private(set) var largestMass: Float = 0
     /// The height of a digit on this line (see `lineHeight(of:)`).
@@ -321,6 +322,7 @@ struct NumberSegmentation {
         for piece in pieces { units += cut(piece) }
         units.sort { ($0.box.minX + $0.box.maxX) < ($1.box.minX + $1.box.maxX) }
         largestMass = units.map(\.mass).max() ?? 0
+        speckNeighbours = specks.map { speck in units.indices.min { Self.gap(speck.box, units[$0].box) < Self.gap(speck.box, units[$1].box) } }
         owner = [Int32](repeating: -1, count: ink.values.count)
         for (index, unit) in units.enumerated() { for pixel in unit.pixels { owner[pixel] = Int32(index) } }
     }
@@ -505,16 +507,18 @@ struct NumberSegmentation {
     /// 7's bar) and be too small beside the number's largest digit to be a unit of its own.
     private func specks(against candidate: Candidate, around core: Box) -> [Int] {
         let reach = max(2, lineHeight / 4)
-        func gap(_ a: Box, _ b: Box) -> Int {
-            max(0, a.minX - b.maxX, b.minX - a.maxX) + max(0, a.minY - b.maxY, b.minY - a.maxY)
-        }
+        let gap = Self.gap
         var found: [Int] = []
-        for speck in specks where gap(speck.box, core) <= reach {
-            guard let nearest = units.indices.min(by: { gap(speck.box, units[$0].box) < gap(speck.box, units[$1].box) }),
-                  (candidate.first...candidate.last).contains(nearest) else { continue }
+        for (speck, nearest) in zip(specks, speckNeighbours) where gap(speck.box, core) <= reach {
+            guard let nearest, (candidate.first...candidate.last).contains(nearest) else { continue }
             found += speck.pixels
         }
         return found
+    }
+
+    /// The gap between two boxes: the empty columns plus the empty rows between them.
+    static func gap(_ a: Box, _ b: Box) -> Int {
+        max(0, a.minX - b.maxX, b.minX - a.maxX) + max(0, a.minY - b.maxY, b.minY - a.maxY)
     }
 
     /// Ink this faint still counts as a stroke when it is joined to a piece (`render`): the
